@@ -1,0 +1,3 @@
+from eqcheck.cli import main
+
+main()

@@ -1,0 +1,98 @@
+"""The one small interface every framework or execution mode implements. Imports no framework."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+
+DEVICES = ("cpu", "gpu")
+
+
+@dataclass(frozen=True)
+class ParamInfo:
+    """One parameter or buffer of a built cell, as the weight map needs to see it."""
+
+    name: str
+    shape: tuple[int, ...]
+    dtype: str
+    trainable: bool
+    default: np.ndarray  # the framework's own initial value: sets the scale of the shared draw
+
+
+@dataclass
+class Built:
+    """A callable ready to run: a constructed module/cell, or a function with nothing to construct."""
+
+    fn: Callable
+    module: Any | None  # the nn.Module / nn.Cell, when the op is a class
+
+
+class UnsupportedCase(Exception):
+    """This target cannot run this case (a dtype it refuses, a kernel missing on this device)."""
+
+
+class Backend(ABC):
+    """Build from spec, load weights, call, outputs to numpy. One instance per target, per process."""
+
+    framework: str  # the spec section it reads
+    target: str  # the target name users type (--targets)
+
+    def __init__(self, device: str = "cpu"):
+        self.device = device
+
+    @property
+    def label(self) -> str:
+        return self.target if self.device == "cpu" else f"{self.target}:{self.device}"
+
+    @abstractmethod
+    def activate(self) -> None:
+        """Import the framework and select the device; raise TargetUnavailable naming what is missing."""
+
+    @abstractmethod
+    def resolve(self, dotted: str) -> Any:
+        """The object a dotted path names; raise LookupError with the first missing part."""
+
+    @abstractmethod
+    def build(self, obj: Any, init_args: dict, dtype: str, train: bool, seed: int) -> Built:
+        """Construct `obj` if it is a class (in `dtype`, train/eval mode, framework RNG seeded), else wrap it."""
+
+    @abstractmethod
+    def parameters(self, built: Built) -> dict[str, ParamInfo]:
+        """Every trainable parameter and buffer, by the name the weight map uses."""
+
+    @abstractmethod
+    def load(self, built: Built, arrays: dict[str, np.ndarray]) -> None:
+        """Overwrite parameters with the given arrays (already in this side's layout and dtype)."""
+
+    @abstractmethod
+    def read(self, built: Built) -> dict[str, np.ndarray]:
+        """Current parameter values, to prove the load took effect."""
+
+    @abstractmethod
+    def tensor(self, array: np.ndarray, dtype: str) -> Any:
+        """A framework tensor on this target's device holding exactly `array`'s values, in `dtype`."""
+
+    @abstractmethod
+    def call(self, built: Built, args: list[Any], kwargs: dict[str, Any]) -> Any:
+        """Run once (no autograd); return the framework's raw output."""
+
+    @abstractmethod
+    def is_tensor(self, value: Any) -> bool: ...
+
+    @abstractmethod
+    def to_numpy(self, tensor: Any) -> np.ndarray: ...
+
+    @abstractmethod
+    def versions(self) -> dict[str, str]:
+        """Framework name -> version string, for the report's environment."""
+
+    @abstractmethod
+    def devices(self) -> list[str]:
+        """Devices this framework can see here."""
+
+    def classify_failure(self, exc: BaseException, dtype: str) -> str:
+        """'unsupported' when the target refuses this dtype or lacks the kernel; otherwise 'error'."""
+        return "unsupported" if isinstance(exc, UnsupportedCase) else "error"

@@ -1,0 +1,110 @@
+"""MindSpore in PyNative mode, on CPU or GPU."""
+
+from __future__ import annotations
+
+import inspect
+import os
+import re
+from typing import Any
+
+import numpy as np
+
+from eqcheck.backends.base import Backend, Built, ParamInfo, UnsupportedCase
+from eqcheck.backends.resolve import resolve_dotted
+from eqcheck.errors import TargetUnavailable
+
+# MindSpore's ways of saying "this kernel or dtype does not exist here".
+_UNSUPPORTED = re.compile(
+    r"unsupported op|not support|unsupported (data ?type|dtype)|kernel.*not (found|registered|exist)|"
+    r"can not find .*kernel|the type of .* should be (in|one of)|valid data types|float64 is not",
+    re.IGNORECASE,
+)
+
+
+class MindSporePyNativeBackend(Backend):
+    framework = "mindspore"
+    target = "mindspore"
+    mode_name = "PYNATIVE_MODE"
+
+    def activate(self) -> None:
+        os.environ.setdefault("GLOG_v", "3")  # MindSpore's C++ INFO/WARNING logs would bury the report
+        import mindspore as ms
+
+        self.ms = ms
+        try:
+            ms.set_context(mode=getattr(ms, self.mode_name))
+            ms.set_device("GPU" if self.device == "gpu" else "CPU")
+        except (RuntimeError, ValueError) as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise TargetUnavailable(
+                f"MindSpore {ms.__version__} cannot use the {self.device.upper()} here: {first}",
+                field="--device",
+                hint="MindSpore's GPU plugin needs the CUDA 11 libraries (libcudart, libcudnn) on the library path; "
+                     "run with --device cpu or --device torch=gpu,mindspore=cpu",
+            ) from None
+
+    def resolve(self, dotted: str) -> Any:
+        return resolve_dotted(dotted)
+
+    def _dtype(self, dtype: str):
+        return getattr(self.ms, dtype)
+
+    def build(self, obj, init_args, dtype, train, seed) -> Built:
+        ms = self.ms
+        if not inspect.isclass(obj):
+            return Built(fn=obj, module=None)
+        ms.set_seed(seed)
+        cell = obj(**init_args)
+        if dtype != "float32":
+            try:
+                for param in cell.get_parameters():
+                    if param.dtype in (ms.float16, ms.bfloat16, ms.float32, ms.float64):
+                        param.set_dtype(self._dtype(dtype))
+            except (TypeError, ValueError, RuntimeError) as exc:
+                raise UnsupportedCase(f"cannot cast {type(cell).__name__} parameters to {dtype}: {exc}") from exc
+        cell.set_train(train)
+        return Built(fn=cell, module=cell)
+
+    def _params(self, built) -> dict[str, Any]:
+        return dict(built.module.parameters_and_names()) if built.module is not None else {}
+
+    def parameters(self, built) -> dict[str, ParamInfo]:
+        return {
+            name: ParamInfo(name, tuple(p.shape), str(p.dtype).lower(), bool(p.requires_grad), self.to_numpy(p))
+            for name, p in self._params(built).items()
+        }
+
+    def load(self, built, arrays) -> None:
+        params = self._params(built)
+        for name, array in arrays.items():
+            param = params[name]
+            param.set_data(self.ms.Tensor(np.ascontiguousarray(array)).astype(param.dtype))
+
+    def read(self, built) -> dict[str, np.ndarray]:
+        return {name: self.to_numpy(p) for name, p in self._params(built).items()}
+
+    def tensor(self, array: np.ndarray, dtype: str):
+        t = self.ms.Tensor(np.ascontiguousarray(array))
+        return t if str(t.dtype).lower() == dtype else t.astype(self._dtype(dtype))
+
+    def call(self, built, args, kwargs):
+        return built.fn(*args, **kwargs)
+
+    def is_tensor(self, value) -> bool:
+        return isinstance(value, self.ms.Tensor)  # Parameter subclasses Tensor
+
+    def to_numpy(self, tensor) -> np.ndarray:
+        if tensor.dtype == self.ms.bfloat16:
+            tensor = tensor.astype(self.ms.float32)
+        return tensor.asnumpy()
+
+    def versions(self) -> dict[str, str]:
+        return {"mindspore": self.ms.__version__}
+
+    def devices(self) -> list[str]:
+        return [self.ms.get_context("device_target")]
+
+    def classify_failure(self, exc, dtype) -> str:
+        if isinstance(exc, UnsupportedCase) or _UNSUPPORTED.search(str(exc)):
+            return "unsupported"
+        return "error"

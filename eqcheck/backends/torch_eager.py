@@ -1,0 +1,101 @@
+"""PyTorch in eager mode, on CPU or CUDA."""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+import numpy as np
+
+from eqcheck.backends.base import Backend, Built, ParamInfo, UnsupportedCase
+from eqcheck.backends.resolve import resolve_dotted
+from eqcheck.errors import TargetUnavailable
+
+
+class TorchEagerBackend(Backend):
+    framework = "torch"
+    target = "torch"
+
+    def activate(self) -> None:
+        import torch
+
+        self.torch = torch
+        if self.device == "gpu" and not torch.cuda.is_available():
+            build = "a CPU-only build" if torch.version.cuda is None else f"built for CUDA {torch.version.cuda}, but no GPU is visible"
+            raise TargetUnavailable(f"torch {torch.__version__} cannot use a GPU here: it is {build}",
+                                    field="--device", hint="run with --device cpu, or install a CUDA build of torch on a machine with a GPU")
+        self.torch_device = torch.device("cuda" if self.device == "gpu" else "cpu")
+
+    def resolve(self, dotted: str) -> Any:
+        return resolve_dotted(dotted)
+
+    def _dtype(self, dtype: str):
+        return getattr(self.torch, dtype)
+
+    def build(self, obj, init_args, dtype, train, seed) -> Built:
+        torch = self.torch
+        if not inspect.isclass(obj):
+            return Built(fn=obj, module=None)
+        torch.manual_seed(seed)  # the default init sets the scale of the shared draw: keep it reproducible
+        module = obj(**init_args)
+        try:
+            module = module.to(device=self.torch_device, dtype=self._dtype(dtype))
+        except (RuntimeError, TypeError) as exc:
+            raise UnsupportedCase(f"cannot move {type(module).__name__} to {dtype}: {exc}") from exc
+        module.train(train)
+        return Built(fn=module, module=module)
+
+    def parameters(self, built) -> dict[str, ParamInfo]:
+        if built.module is None:
+            return {}
+        out = {}
+        for name, tensor in built.module.named_parameters():
+            out[name] = ParamInfo(name, tuple(tensor.shape), str(tensor.dtype).replace("torch.", ""), tensor.requires_grad, self.to_numpy(tensor))
+        for name, tensor in built.module.named_buffers():
+            out[name] = ParamInfo(name, tuple(tensor.shape), str(tensor.dtype).replace("torch.", ""), False, self.to_numpy(tensor))
+        return out
+
+    def _tensors(self, built) -> dict[str, Any]:
+        return {**dict(built.module.named_parameters()), **dict(built.module.named_buffers())}
+
+    def load(self, built, arrays) -> None:
+        tensors = self._tensors(built)
+        with self.torch.no_grad():
+            for name, array in arrays.items():
+                target = tensors[name]
+                target.copy_(self.torch.from_numpy(np.ascontiguousarray(array)).to(device=target.device, dtype=target.dtype))
+
+    def read(self, built) -> dict[str, np.ndarray]:
+        return {name: self.to_numpy(t) for name, t in self._tensors(built).items()} if built.module is not None else {}
+
+    def tensor(self, array: np.ndarray, dtype: str):
+        t = self.torch.from_numpy(np.ascontiguousarray(array))
+        return t.to(device=self.torch_device, dtype=self._dtype(dtype))
+
+    def call(self, built, args, kwargs):
+        with self.torch.no_grad():
+            return built.fn(*args, **kwargs)
+
+    def is_tensor(self, value) -> bool:
+        return isinstance(value, self.torch.Tensor)
+
+    def to_numpy(self, tensor) -> np.ndarray:
+        tensor = tensor.detach()
+        if tensor.dtype == self.torch.bfloat16:
+            tensor = tensor.float()  # numpy has no bfloat16; float32 holds every bfloat16 exactly
+        return tensor.cpu().numpy()
+
+    def versions(self) -> dict[str, str]:
+        return {"torch": self.torch.__version__}
+
+    def devices(self) -> list[str]:
+        found = ["cpu"]
+        if self.torch.cuda.is_available():
+            found += [f"cuda:{i} ({self.torch.cuda.get_device_name(i)})" for i in range(self.torch.cuda.device_count())]
+        return found
+
+    def classify_failure(self, exc, dtype) -> str:
+        text = str(exc)
+        if isinstance(exc, UnsupportedCase) or ("not implemented for" in text and any(d in text for d in ("Half", "BFloat16", "Double", "Long", "Int"))):
+            return "unsupported"
+        return "error"

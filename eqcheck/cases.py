@@ -1,0 +1,135 @@
+"""Spec -> cases: each point of the sweep grid times each dtype is one Case with a stable, readable id."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+from eqcheck.dtypes import Tolerance, default_tolerance
+from eqcheck.errors import SpecError
+from eqcheck.spec import expressions
+from eqcheck.spec.fields import join
+from eqcheck.spec.loader import MAX_INPUT_ELEMENTS
+from eqcheck.spec.model import Distribution, ExpectedDifference, InputSpec, OpSpec
+
+
+def _format_value(value: Any) -> str:
+    if isinstance(value, (list, tuple)):
+        return "(" + ",".join(_format_value(v) for v in value) + ")"
+    return str(value)
+
+
+@dataclass(frozen=True)
+class Case:
+    spec: OpSpec
+    point: tuple[tuple[str, Any], ...]  # the sweep values of this case, in declared order
+    dtype: str
+
+    @property
+    def id(self) -> str:
+        parts = [f"{key}={_format_value(value)}" for key, value in self.point] + [self.dtype]
+        return f"{self.spec.name}[{','.join(parts)}]"
+
+    @cached_property
+    def values(self) -> dict[str, Any]:
+        """The names expressions may use: sweep values, dtype, then params in order (each may use the earlier)."""
+        namespace: dict[str, Any] = dict(self.point)
+        namespace["dtype"] = self.dtype
+        for key, raw in self.spec.params.items():
+            namespace[key] = self._resolve(raw, join("params", key), namespace)
+        return namespace
+
+    # ---- resolution -------------------------------------------------------------------------
+
+    def resolve(self, raw: Any, field: str) -> Any:
+        return self._resolve(raw, field, self.values)
+
+    def _resolve(self, raw: Any, field: str, namespace: dict[str, Any]) -> Any:
+        if isinstance(raw, str) and raw.startswith("$"):
+            try:
+                return expressions.evaluate(raw[1:], namespace)
+            except expressions.ExpressionError as exc:
+                raise SpecError(f"{exc} (case {self.id})", file=self.spec.path, field=field) from None
+        if isinstance(raw, list):
+            # Lists become tuples: MindSpore often accepts only tuples (kernel_size, normalized_shape); torch takes both.
+            return tuple(self._resolve(v, join(field, i), namespace) for i, v in enumerate(raw))
+        if isinstance(raw, dict):
+            return {k: self._resolve(v, join(field, k), namespace) for k, v in raw.items()}
+        return raw
+
+    def dim(self, raw: Any, field: str) -> int:
+        value = raw if isinstance(raw, int) else self.resolve(raw if raw.startswith("$") else "$" + raw, field)
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise SpecError(f"evaluates to {value!r} in case {self.id}; a dimension must be a non-negative integer",
+                            file=self.spec.path, field=field)
+        return value
+
+    def init_args(self, framework: str) -> dict[str, Any]:
+        return self.resolve(self.spec.sides[framework].init, f"{framework}.init")
+
+    def call_args(self, framework: str) -> dict[str, Any]:
+        return self.resolve(self.spec.sides[framework].call, f"{framework}.call")
+
+    def input_shape(self, index: int) -> tuple[int, ...]:
+        inp = self.spec.inputs[index]
+        field = join(join("inputs", index), "shape")
+        shape = tuple(self.dim(d, join(field, j)) for j, d in enumerate(inp.shape))
+        size = 1
+        for d in shape:
+            size *= d
+        if size > MAX_INPUT_ELEMENTS:
+            raise SpecError(f"shape {list(shape)} has {size:,} elements in case {self.id}, above the limit of "
+                            f"{MAX_INPUT_ELEMENTS:,}; nothing was allocated", file=self.spec.path, field=field)
+        return shape
+
+    def input_dtype(self, inp: InputSpec, framework: str | None = None) -> str:
+        side = inp.sides.get(framework) if framework else None
+        if side is not None and side.dtype:
+            return side.dtype
+        return self.dtype if inp.dtype == "float" else inp.dtype
+
+    def distribution_args(self, dist: Distribution, field: str) -> dict[str, Any]:
+        return {k: self.resolve(v, join(field, k)) for k, v in dist.args.items()}
+
+    def weight_shape(self, index: int) -> tuple[int, ...] | None:
+        entry = self.spec.weights[index]
+        if entry.shape is None:
+            return None
+        field = join(join("weights", entry.name), "shape")
+        return tuple(self.dim(d, join(field, j)) for j, d in enumerate(entry.shape))
+
+    def tolerance(self, output: str | None = None) -> Tolerance:
+        for out in self.spec.outputs:
+            if out.name == output and self.dtype in out.tolerance:
+                return out.tolerance[self.dtype]
+        return self.spec.tolerance.get(self.dtype, default_tolerance(self.dtype))
+
+    @property
+    def expected_difference(self) -> ExpectedDifference | None:
+        return next((e for e in self.spec.expected_differences if e.applies(self.values)), None)
+
+    def resolve_everything(self) -> None:
+        """Evaluate every expression of this case; raises SpecError naming the first bad field."""
+        for framework in self.spec.sides:
+            self.init_args(framework)
+            self.call_args(framework)
+        for i, inp in enumerate(self.spec.inputs):
+            self.input_shape(i)
+            args = self.distribution_args(inp.distribution, join(join("inputs", i), "distribution"))
+            if inp.distribution.kind == "integers" and not (isinstance(args["low"], int) and isinstance(args["high"], int) and args["low"] < args["high"]):
+                raise SpecError(f"integers needs integer low < high, got low={args['low']!r} high={args['high']!r} in case {self.id}",
+                                file=self.spec.path, field=join(join("inputs", i), "distribution"))
+        for i, entry in enumerate(self.spec.weights):
+            self.weight_shape(i)
+
+
+def expand(spec: OpSpec, dtypes: tuple[str, ...] | None = None) -> list[Case]:
+    """Every sweep point x dtype, in declared order. `dtypes` (from --dtype) replaces the spec's list."""
+    axes = list(spec.sweep.items())
+    points = itertools.product(*(values for _, values in axes)) if axes else [()]
+    grid = [tuple(zip((name for name, _ in axes), point)) for point in points]
+    return [Case(spec, point, dtype) for point in grid for dtype in (dtypes or spec.dtypes)]

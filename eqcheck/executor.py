@@ -1,0 +1,34 @@
+"""How cases get run. In-process now; worker processes plug in behind the same `run` iterator."""
+
+from __future__ import annotations
+
+from typing import Iterator, Protocol
+
+from eqcheck.cases import Case
+from eqcheck.results import CaseResult
+from eqcheck.runner import CaseRunner
+
+
+class Executor(Protocol):
+    def environment(self) -> dict: ...
+
+    def run(self, cases: list[Case]) -> Iterator[CaseResult]:
+        """Yield one result per case as each finishes; a SpecError stops the run."""
+
+
+class InProcessExecutor:
+    """Runs every case in this process: the frameworks are imported once, cases run back to back."""
+
+    def __init__(self, runner: CaseRunner):
+        self.runner = runner
+
+    def start(self, cases: list[Case]) -> None:
+        self.runner.start()
+        self.runner.preflight(cases)
+
+    def environment(self) -> dict:
+        return self.runner.environment()
+
+    def run(self, cases: list[Case]) -> Iterator[CaseResult]:
+        for case in cases:
+            yield self.runner.run(case)

@@ -1,0 +1,1 @@
+"""Reports: the JSON document (the record) and its rich rendering (the view). The core never prints."""

@@ -1,0 +1,180 @@
+"""Every renderable the CLI shows is built here: the deviations table, the summary line, the progress bar."""
+
+from __future__ import annotations
+
+import sys
+from contextlib import contextmanager
+from typing import Any, Iterator
+
+from rich import box
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from rich.text import Text
+
+STATUS_STYLE = {
+    "pass": "green",
+    "fail": "bold red",
+    "error": "bold red",
+    "expected_difference": "yellow",
+    "unexpected_pass": "bold magenta",
+    "unsupported": "cyan",
+}
+STATUS_LABEL = {
+    "pass": "pass",
+    "fail": "FAIL",
+    "error": "ERROR",
+    "expected_difference": "expected diff",
+    "unexpected_pass": "UNEXPECTED PASS",
+    "unsupported": "unsupported",
+}
+PLAIN_WIDTH = 200  # logs are not terminals: keep rows on one line
+
+
+def make_console(stderr: bool = False) -> Console:
+    stream = sys.stderr if stderr else sys.stdout
+    probe = Console(file=stream)
+    if probe.is_terminal:
+        return probe
+    return Console(file=stream, width=PLAIN_WIDTH, no_color=True, highlight=False, emoji=False)
+
+
+def _num(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, str):
+        return value
+    return "0" if value == 0 else f"{value:.2e}"
+
+
+def _worst(out: dict) -> str:
+    index = out.get("worst_index")
+    values = out.get("worst_values")
+    if index is None or values is None:
+        return "-"
+    return f"{tuple(index)}: {_value(values[0])} vs {_value(values[1])}"
+
+
+def _value(v: Any) -> str:
+    if isinstance(v, str):
+        return v
+    return f"{v:.7g}"
+
+
+def _verdict(status: str) -> Text:
+    return Text(STATUS_LABEL.get(status, status), style=STATUS_STYLE.get(status, ""))
+
+
+def results_table(document: dict, only_problems: bool = False) -> Table:
+    targets = " vs ".join(document.get("environment", {}).get("targets", [])) or "deviations"
+    table = Table(title=f"eqcheck: {targets}", box=box.SIMPLE_HEAD, show_lines=False, title_justify="left")
+    table.add_column("case", overflow="fold")
+    table.add_column("output")
+    table.add_column("shape / dtype")
+    for name in ("max abs", "mean abs", "max rel"):
+        table.add_column(name, justify="right")
+    table.add_column("verdict")
+    table.add_column("worst element (index: ref vs cand)", overflow="fold")
+    for case in document["cases"]:
+        status = case["status"]
+        if only_problems and status == "pass":
+            continue
+        outputs = case.get("outputs") or []
+        if not outputs:
+            table.add_row(escape(case["id"]), "-", "-", "-", "-", "-", _verdict(status), escape(case.get("message") or ""))
+            continue
+        for i, out in enumerate(outputs):
+            out_status = status if status in ("expected_difference", "unexpected_pass") else ("pass" if out["passed"] else "fail")
+            dtypes = "/".join(dict.fromkeys(out.get("dtypes", {}).values()))
+            shape = "x".join(map(str, out["shape"])) or "scalar"
+            if out.get("ignored"):
+                table.add_row(escape(case["id"]) if i == 0 else "", out["name"], f"{shape} {dtypes}", "-", "-", "-",
+                              Text("ignored", style="dim"), escape(out["ignored"]))
+                continue
+            table.add_row(
+                escape(case["id"]) if i == 0 else "",
+                out["name"],
+                f"{shape} {dtypes}",
+                _num(out.get("max_abs")),
+                _num(out.get("mean_abs")),
+                _num(out.get("max_rel")),
+                _verdict(out_status),
+                escape(_worst(out)),
+            )
+        if status in ("expected_difference", "unexpected_pass") and case.get("expected_difference"):
+            reason = case["expected_difference"]["reason"]
+            table.add_row("", "", "", "", "", "", "", Text(f"expected: {reason}", style="dim"))
+    return table
+
+
+def failure_notes(document: dict) -> list[Text]:
+    """One line per failing output saying what failed and against which tolerance."""
+    notes = []
+    for case in document["cases"]:
+        if case["status"] in ("error", "unsupported", "unexpected_pass") and case.get("message"):
+            notes.append(Text.assemble((f"{case['id']}: ", "bold"), (case["message"], STATUS_STYLE[case["status"]])))
+        for out in case.get("outputs") or []:
+            if out.get("passed") is False and case["status"] == "fail":
+                tol = out.get("tolerance", {})
+                notes.append(Text.assemble(
+                    (f"{case['id']} {out['name']}: ", "bold"),
+                    (out.get("reason") or "outside tolerance", "red"),
+                    f" (rtol {tol.get('rtol')}, atol {tol.get('atol')})",
+                ))
+    return notes
+
+
+def summary_line(document: dict) -> Text:
+    s = document["summary"]
+    parts = [
+        (f"{s['passed']} passed", "green"),
+        (f"{s['failed']} failed", "bold red" if s["failed"] else ""),
+        (f"{s['errors']} errors", "bold red" if s["errors"] else ""),
+        (f"{s['expected_differences']} expected differences", "yellow" if s["expected_differences"] else ""),
+    ]
+    if s.get("unexpected_passes"):
+        parts.append((f"{s['unexpected_passes']} unexpected passes", "bold magenta"))
+    if s.get("unsupported"):
+        parts.append((f"{s['unsupported']} unsupported", "cyan"))
+    text = Text()
+    for i, (chunk, style) in enumerate(parts):
+        text.append(("" if i == 0 else ", ") + chunk, style=style)
+    text.append(f" in {s.get('wall_time_s', 0):.2f}s ({s['total']} cases)")
+    if not document.get("complete", True):
+        text.append(" — interrupted, partial report", style="bold yellow")
+    return text
+
+
+def render_document(console: Console, document: dict, quiet: bool = False) -> None:
+    if not quiet or any(c["status"] != "pass" for c in document["cases"]):
+        console.print(results_table(document, only_problems=quiet))
+    for note in failure_notes(document):
+        console.print(note)
+    console.print(summary_line(document))
+
+
+@contextmanager
+def progress_bar(console: Console, total: int, enabled: bool) -> Iterator[Any]:
+    """A transient bar on terminals for multi-case runs; elsewhere a no-op advance()."""
+    if not enabled or total < 2 or not console.is_terminal:
+        yield lambda case_id: None
+        return
+    bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                   console=console, transient=True)
+    with bar:
+        task = bar.add_task("running", total=total)
+
+        def advance(case_id: str) -> None:
+            bar.update(task, advance=1, description=escape(case_id[:60]))
+
+        yield advance
+
+
+def case_list_table(rows: list[tuple[str, str]]) -> Table:
+    table = Table(box=box.SIMPLE_HEAD)
+    table.add_column("case id")
+    table.add_column("spec")
+    for case_id, path in rows:
+        table.add_row(escape(case_id), escape(path))
+    return table

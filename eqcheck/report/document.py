@@ -1,0 +1,138 @@
+"""The JSON report: versioned, deterministic for a given seed (apart from TIMING_KEYS), written atomically."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import platform
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from eqcheck import __version__
+from eqcheck.errors import EqcheckError
+from eqcheck.results import (
+    ERROR, EXPECTED_DIFFERENCE, FAIL, FAILING, PASS, UNEXPECTED_PASS, UNSUPPORTED, CaseResult,
+)
+
+SCHEMA_VERSION = 1
+READABLE_SCHEMA_VERSIONS = (1,)
+# Keys that legitimately differ between two runs with the same seed.
+TIMING_KEYS = ("created", "wall_time_s", "duration_s")
+
+
+def base_environment() -> dict[str, Any]:
+    return {
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+    }
+
+
+def summarize(cases: list[dict]) -> dict[str, int]:
+    count = lambda status: sum(1 for c in cases if c["status"] == status)
+    return {
+        "total": len(cases),
+        "passed": count(PASS),
+        "failed": count(FAIL),
+        "errors": count(ERROR),
+        "expected_differences": count(EXPECTED_DIFFERENCE),
+        "unexpected_passes": count(UNEXPECTED_PASS),
+        "unsupported": count(UNSUPPORTED),
+    }
+
+
+def case_record(result: CaseResult) -> dict[str, Any]:
+    outputs = []
+    for out in result.outputs:
+        record = {"name": out.name, **(out.deviation.as_dict() if out.deviation is not None else {})}
+        record.update(shape=out.shape, dtypes=out.dtypes, passed=out.passed)  # per target, not the deviation's pair
+        if out.ignored:
+            record["ignored"] = out.ignored
+        outputs.append(record)
+    return {
+        "id": result.id,
+        "spec": result.spec,
+        "status": result.status,
+        "message": result.message,
+        "expected_difference": result.expected,
+        "targets": result.targets,
+        "sides": result.sides,
+        "weights": result.weights,
+        "outputs": outputs,
+        "duration_s": round(result.duration_s, 6),
+    }
+
+
+def build_document(
+    results: list[CaseResult],
+    *,
+    environment: dict[str, Any],
+    seed: int,
+    settings: dict[str, Any],
+    wall_time_s: float,
+    complete: bool = True,
+) -> dict[str, Any]:
+    cases = [case_record(r) for r in results]
+    summary = summarize(cases)
+    summary["wall_time_s"] = round(wall_time_s, 3)
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "eqcheck_version": __version__,
+        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "complete": complete,
+        "environment": {**base_environment(), **environment},
+        "seed": seed,
+        "settings": settings,
+        "summary": summary,
+        "cases": cases,
+    }
+
+
+def exit_code(document: dict[str, Any]) -> int:
+    return 1 if any(c["status"] in FAILING for c in document["cases"]) else 0
+
+
+def write_atomic(path: str | os.PathLike, document: dict[str, Any]) -> None:
+    """Temp file in the same folder, fsync, rename: a reader never sees half a report."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(document, indent=2, allow_nan=False) + "\n"
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def read(path: str) -> dict[str, Any]:
+    try:
+        document = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise EqcheckError("no such file", file=path) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise EqcheckError(f"cannot read the file ({exc})", file=path) from None
+    except json.JSONDecodeError as exc:
+        raise EqcheckError(f"not valid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}", file=path) from None
+    if not isinstance(document, dict) or "schema_version" not in document:
+        raise EqcheckError("not an eqcheck report (no schema_version)", file=path, field="schema_version")
+    version = document["schema_version"]
+    if version not in READABLE_SCHEMA_VERSIONS:
+        raise EqcheckError(
+            f"report schema version {version!r} is not readable by eqcheck {__version__} "
+            f"(reads {', '.join(map(str, READABLE_SCHEMA_VERSIONS))})", file=path, field="schema_version",
+        )
+    for key in ("summary", "cases"):
+        if key not in document:
+            raise EqcheckError(f"the report has no '{key}'", file=path, field=key)
+    return document

@@ -1,0 +1,45 @@
+"""What running a case produces: plain records the reports render. No framework objects survive in here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from eqcheck.compare import Deviation
+
+# Case statuses, in the order the summary lists them.
+PASS = "pass"
+FAIL = "fail"
+ERROR = "error"
+EXPECTED_DIFFERENCE = "expected_difference"
+UNEXPECTED_PASS = "unexpected_pass"  # declared as differing, yet it passed: the spec is stale
+UNSUPPORTED = "unsupported"
+STATUSES = (PASS, FAIL, ERROR, EXPECTED_DIFFERENCE, UNEXPECTED_PASS, UNSUPPORTED)
+FAILING = (FAIL, ERROR, UNEXPECTED_PASS)  # any of these makes the run exit 1
+
+
+@dataclass
+class OutputResult:
+    name: str
+    shape: list[int]
+    dtypes: dict[str, str]  # target label -> dtype
+    deviation: Deviation | None
+    ignored: str | None = None  # reason the spec gives for not comparing it
+
+    @property
+    def passed(self) -> bool:
+        return self.ignored is not None or (self.deviation is not None and self.deviation.passed)
+
+
+@dataclass
+class CaseResult:
+    id: str
+    spec: str  # spec file path
+    status: str
+    targets: list[str]
+    sides: dict[str, dict[str, Any]] = field(default_factory=dict)  # label -> op, init, call, inputs
+    outputs: list[OutputResult] = field(default_factory=list)
+    weights: list[dict] = field(default_factory=list)
+    message: str | None = None
+    expected: dict | None = None  # the matching expected_difference {reason, link}
+    duration_s: float = 0.0

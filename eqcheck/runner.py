@@ -1,0 +1,216 @@
+"""One case across two targets: build both, load one shared weight set, feed identical inputs, compare every output."""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Iterable
+
+import numpy as np
+
+from eqcheck import data, weights
+from eqcheck.backends import backend_class
+from eqcheck.backends.base import Backend
+from eqcheck.cases import Case
+from eqcheck.compare import compare
+from eqcheck.errors import EqcheckError, SpecError, TargetUnavailable
+from eqcheck.results import (
+    ERROR, EXPECTED_DIFFERENCE, FAIL, PASS, UNEXPECTED_PASS, UNSUPPORTED, CaseResult, OutputResult,
+)
+from eqcheck.spec.fields import join
+from eqcheck.targets import Target
+
+
+class CaseFailure(Exception):
+    """A case that could not produce comparable outputs; `status` is error or unsupported."""
+
+    def __init__(self, status: str, message: str):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def _short(exc: BaseException) -> str:
+    lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip() and not line.strip().startswith("-" * 5)]
+    text = lines[0] if lines else ""
+    return f"{type(exc).__name__}: {text}"[:400]
+
+
+class CaseRunner:
+    def __init__(self, targets: list[Target], seed: int = data.DEFAULT_SEED, weights_file: str | None = None):
+        self.targets = targets
+        self.seed = seed
+        self.weights_file = weights_file
+        self._weights_file_arrays = weights.read_weights_file(weights_file) if weights_file else None
+        self.backends: dict[str, Backend] = {}
+        self._resolved: dict[tuple[str, str], Any] = {}
+
+    # ---- set-up, once per process -------------------------------------------------------------
+
+    def start(self) -> None:
+        """Import the frameworks and select devices; TargetUnavailable if one cannot run here."""
+        for target in self.targets:
+            try:
+                backend = backend_class(target.name)(target.device)
+            except ImportError as exc:
+                raise TargetUnavailable(f"cannot import {target.framework} ({exc})", field="--targets",
+                                        hint=f"install {target.framework} in this environment") from None
+            backend.activate()
+            self.backends[target.label] = backend
+
+    def environment(self) -> dict[str, Any]:
+        versions, devices = {}, {}
+        for label, backend in self.backends.items():
+            versions.update(backend.versions())
+            devices[label] = backend.devices()
+        return {"versions": versions, "devices": devices, "targets": [t.label for t in self.targets]}
+
+    def preflight(self, cases: Iterable[Case]) -> None:
+        """Resolve every dotted path before any case runs, so a typo is exit 2 with nothing run."""
+        for case in cases:
+            for target in self.targets:
+                key = (case.spec.path, target.framework)
+                if key in self._resolved:
+                    continue
+                side = case.spec.sides[target.framework]
+                try:
+                    self._resolved[key] = self.backends[target.label].resolve(side.op)
+                except (LookupError, ImportError) as exc:
+                    raise SpecError(f"cannot resolve '{side.op}': {exc}", file=case.spec.path, field=f"{target.framework}.op") from None
+
+    # ---- one case -------------------------------------------------------------------------------
+
+    def run(self, case: Case) -> CaseResult:
+        started = time.perf_counter()
+        result = CaseResult(id=case.id, spec=case.spec.path, status=PASS, targets=[t.label for t in self.targets])
+        expected = case.expected_difference
+        if expected:
+            result.expected = {"reason": expected.reason, "link": expected.link}
+        try:
+            self._run(case, result)
+        except CaseFailure as failure:
+            result.status, result.message = failure.status, failure.message
+        result.duration_s = time.perf_counter() - started
+        if result.status in (PASS, FAIL) and expected:
+            result.status = EXPECTED_DIFFERENCE if result.status == FAIL else UNEXPECTED_PASS
+            if result.status == UNEXPECTED_PASS:
+                result.message = f"declared as differing ({expected.reason}), but every output passed: update the spec"
+        return result
+
+    def _run(self, case: Case, result: CaseResult) -> None:
+        spec = case.spec
+        inputs = data.make_inputs(case, self.seed)
+        built = {t.label: self._step(t, case, "build", lambda t=t: self._build(t, case)) for t in self.targets}
+
+        params = {}
+        for t in self.targets:  # one target per framework defines that framework's parameters
+            params.setdefault(t.framework, self.backends[t.label].parameters(built[t.label]))
+        weight_map = weights.bind(case, params)
+        result.weights = weight_map.describe()
+        canonical = self._shared_weights(case, weight_map)
+
+        raw_outputs = {}
+        for t in self.targets:
+            backend = self.backends[t.label]
+            side_arrays = {
+                name: array.astype(params[t.framework][name].default.dtype, copy=False)
+                for name, array in weight_map.to_side(t.framework, canonical).items()
+            }
+            self._step(t, case, "load weights", lambda: backend.load(built[t.label], side_arrays))
+            self._verify_loaded(t, backend.read(built[t.label]), side_arrays)
+            args, kwargs, described = self._arguments(case, t, backend, inputs)
+            result.sides[t.label] = {
+                "op": spec.sides[t.framework].op,
+                "init": _json_safe(case.init_args(t.framework)),
+                "call": _json_safe(case.call_args(t.framework)),
+                "inputs": described,
+            }
+            raw_outputs[t.label] = self._step(t, case, "call", lambda: backend.call(built[t.label], args, kwargs))
+
+        flat = {label: self._flatten(self.backends[label], out, label) for label, out in raw_outputs.items()}
+        result.outputs = self._compare(case, flat)
+        result.status = PASS if all(o.passed for o in result.outputs) else FAIL
+
+    def _build(self, target: Target, case: Case):
+        obj = self._resolved[(case.spec.path, target.framework)]
+        init_args = case.init_args(target.framework)
+        try:
+            return self.backends[target.label].build(obj, init_args, case.dtype, case.spec.mode == "train", self.seed)
+        except TypeError as exc:
+            text = str(exc)
+            if "unexpected keyword argument" in text or "required positional argument" in text:
+                raise SpecError(f"{case.spec.sides[target.framework].op} rejects these arguments: {text}",
+                                file=case.spec.path, field=f"{target.framework}.init") from None
+            raise
+
+    def _step(self, target: Target, case: Case, what: str, action):
+        """Run one framework step; its failure becomes the case's status instead of ending the run."""
+        try:
+            return action()
+        except EqcheckError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - frameworks raise anything; the report shows it
+            status = self.backends[target.label].classify_failure(exc, case.dtype)
+            raise CaseFailure(status, f"{target.label} failed to {what}: {_short(exc)}") from exc
+
+    def _shared_weights(self, case: Case, weight_map: weights.WeightMap) -> dict[str, np.ndarray]:
+        if self._weights_file_arrays is not None:
+            return weights.check_weights_file(weight_map, self._weights_file_arrays, self.weights_file, case.id, case.dtype)
+        return weights.generate(weight_map, data.case_rng(self.seed, case.id, "weights"), case.dtype)
+
+    def _verify_loaded(self, target: Target, readback: dict[str, np.ndarray], loaded: dict[str, np.ndarray]) -> None:
+        for name, array in loaded.items():
+            if not np.array_equal(readback[name], array, equal_nan=True):
+                raise CaseFailure(ERROR, f"{target.label} parameter '{name}' did not take the shared value after loading")
+
+    def _arguments(self, case: Case, target: Target, backend: Backend, inputs: dict[str, np.ndarray]):
+        args, kwargs, described = [], dict(case.call_args(target.framework)), []
+        for inp in case.spec.inputs:
+            side = inp.sides[target.framework]
+            dtype = case.input_dtype(inp, target.framework)
+            tensor = backend.tensor(inputs[inp.name], dtype)
+            if inp.keyword:
+                kwargs[side.name] = tensor
+            else:
+                args.append(tensor)
+            described.append({"name": side.name, "shape": list(inputs[inp.name].shape), "dtype": dtype})
+        return args, kwargs, described
+
+    def _flatten(self, backend: Backend, value: Any, label: str, path: str = "out") -> list[tuple[str, np.ndarray]]:
+        if backend.is_tensor(value):
+            return [(path, backend.to_numpy(value))]
+        if isinstance(value, (tuple, list)):
+            return [item for i, v in enumerate(value) for item in self._flatten(backend, v, label, f"{path}.{i}")]
+        if isinstance(value, dict):
+            return [item for k, v in value.items() for item in self._flatten(backend, v, label, f"{path}.{k}")]
+        if isinstance(value, (int, float, bool, np.ndarray, np.generic)):
+            return [(path, np.asarray(value))]
+        raise CaseFailure(ERROR, f"{label} returned {type(value).__name__} at {path}, which is not a tensor")
+
+    def _compare(self, case: Case, flat: dict[str, list[tuple[str, np.ndarray]]]) -> list[OutputResult]:
+        (ref_label, ref), (cand_label, cand) = flat.items()
+        structure = lambda items: ", ".join(f"{p} {list(a.shape)}" for p, a in items) or "nothing"
+        if [p for p, _ in ref] != [p for p, _ in cand]:
+            raise CaseFailure(ERROR, f"the outputs differ in structure: {ref_label} returned {structure(ref)}; "
+                                     f"{cand_label} returned {structure(cand)}")
+        specs = case.spec.outputs
+        if specs and len(specs) != len(ref):
+            raise CaseFailure(ERROR, f"the spec names {len(specs)} outputs ({', '.join(o.name for o in specs)}) but "
+                                     f"{ref_label} returned {len(ref)}: {structure(ref)}")
+        results = []
+        for i, ((path, a), (_, b)) in enumerate(zip(ref, cand)):
+            out_spec = specs[i] if specs else None
+            name = out_spec.name if out_spec else path
+            ignored = out_spec.ignore if out_spec else None
+            deviation = None if ignored else compare(a, b, case.tolerance(name))
+            results.append(OutputResult(name, list(a.shape), {ref_label: str(a.dtype), cand_label: str(b.dtype)}, deviation, ignored))
+        return results

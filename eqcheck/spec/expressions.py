@@ -1,0 +1,110 @@
+"""Arithmetic over named sizes ("3*hidden_size", "1 - momentum"), parsed with ast and never eval'd.
+
+Specs may come from untrusted pull requests, so only literals, names, arithmetic, comparisons and
+boolean logic are accepted; anything else (calls, attributes, subscripts, lambdas) is refused.
+"""
+
+from __future__ import annotations
+
+import ast
+import operator
+from functools import lru_cache
+from typing import Any, Mapping
+
+_BINARY = {
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+    ast.FloorDiv: operator.floordiv,
+    ast.Mod: operator.mod,
+    ast.Pow: operator.pow,
+}
+_UNARY = {ast.USub: operator.neg, ast.UAdd: operator.pos, ast.Not: operator.not_}
+_COMPARE = {
+    ast.Eq: operator.eq,
+    ast.NotEq: operator.ne,
+    ast.Lt: operator.lt,
+    ast.LtE: operator.le,
+    ast.Gt: operator.gt,
+    ast.GtE: operator.ge,
+}
+_MAX_EXPONENT = 64
+_MAX_LENGTH = 200
+
+
+class ExpressionError(ValueError):
+    """The text is not an allowed expression, or names something undefined."""
+
+
+@lru_cache(maxsize=1024)
+def parse(text: str) -> ast.expr:
+    if len(text) > _MAX_LENGTH:
+        raise ExpressionError(f"expression longer than {_MAX_LENGTH} characters")
+    try:
+        tree = ast.parse(text.strip(), mode="eval")
+    except SyntaxError as exc:
+        raise ExpressionError(f"'{text}' is not a valid expression ({exc.msg})") from None
+    _check(tree.body, text)
+    return tree.body
+
+
+def _check(node: ast.AST, text: str) -> None:
+    allowed = (ast.BinOp, ast.UnaryOp, ast.BoolOp, ast.Compare, ast.Name, ast.Constant, ast.IfExp, ast.Load)
+    for child in ast.walk(node):
+        if isinstance(child, (ast.operator, ast.unaryop, ast.cmpop, ast.boolop, ast.expr_context)):
+            if isinstance(child, ast.operator) and type(child) not in _BINARY:
+                raise ExpressionError(f"'{text}' uses an operator that is not allowed")
+            continue
+        if not isinstance(child, allowed):
+            raise ExpressionError(
+                f"'{text}' contains {type(child).__name__.lower()}; only numbers, names, arithmetic, "
+                "comparisons and and/or/not are allowed"
+            )
+        if isinstance(child, ast.Constant) and not isinstance(child.value, (int, float, bool, str)):
+            raise ExpressionError(f"'{text}' contains a constant of type {type(child.value).__name__}")
+
+
+def names(text: str) -> set[str]:
+    """Every name the expression refers to."""
+    return {node.id for node in ast.walk(parse(text)) if isinstance(node, ast.Name)}
+
+
+def evaluate(text: str, namespace: Mapping[str, Any]) -> Any:
+    return _eval(parse(text), namespace, text)
+
+
+def _eval(node: ast.expr, ns: Mapping[str, Any], text: str) -> Any:
+    if isinstance(node, ast.Constant):
+        return node.value
+    if isinstance(node, ast.Name):
+        if node.id not in ns:
+            known = ", ".join(sorted(ns)) or "none"
+            raise ExpressionError(f"'{text}' refers to '{node.id}', which is not defined (defined: {known})")
+        return ns[node.id]
+    if isinstance(node, ast.UnaryOp):
+        return _UNARY[type(node.op)](_eval(node.operand, ns, text))
+    if isinstance(node, ast.BoolOp):
+        values = (_eval(v, ns, text) for v in node.values)
+        return all(values) if isinstance(node.op, ast.And) else any(values)
+    if isinstance(node, ast.IfExp):
+        return _eval(node.body if _eval(node.test, ns, text) else node.orelse, ns, text)
+    if isinstance(node, ast.Compare):
+        left = _eval(node.left, ns, text)
+        for op, right_node in zip(node.ops, node.comparators):
+            right = _eval(right_node, ns, text)
+            if not _COMPARE[type(op)](left, right):
+                return False
+            left = right
+        return True
+    if isinstance(node, ast.BinOp):
+        left, right = _eval(node.left, ns, text), _eval(node.right, ns, text)
+        if not all(isinstance(v, (int, float)) for v in (left, right)):
+            raise ExpressionError(f"'{text}' does arithmetic on a non-number")
+        if isinstance(node.op, ast.Pow) and abs(right) > _MAX_EXPONENT:
+            raise ExpressionError(f"'{text}' raises to a power above {_MAX_EXPONENT}")
+        try:
+            return _BINARY[type(node.op)](left, right)
+        except ZeroDivisionError:
+            raise ExpressionError(f"'{text}' divides by zero") from None
+    raise ExpressionError(f"'{text}' cannot be evaluated")  # unreachable after _check

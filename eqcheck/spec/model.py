@@ -1,0 +1,98 @@
+"""The validated form of an operator spec. Values may still hold "$expr" strings, resolved per case."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from eqcheck.dtypes import Tolerance
+from eqcheck.layout import Transform
+
+
+@dataclass(frozen=True)
+class Distribution:
+    """How to draw values: kind in normal | uniform | integers | positive | constant; args may be expressions."""
+
+    kind: str
+    args: dict[str, Any] = field(default_factory=dict)
+
+    def describe(self) -> str:
+        inner = ", ".join(f"{k}={v}" for k, v in self.args.items())
+        return f"{self.kind}({inner})"
+
+
+@dataclass(frozen=True)
+class SideName:
+    """What one framework calls a shared input or weight, and how its layout or dtype differs."""
+
+    name: str
+    dtype: str | None = None
+    transforms: tuple[Transform, ...] = ()
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    name: str
+    shape: tuple[Any, ...]  # ints or expression strings
+    dtype: str  # "float" follows the case dtype; otherwise a concrete dtype name
+    distribution: Distribution
+    sides: dict[str, SideName]
+    keyword: bool = False  # pass by each side's name instead of by position
+
+
+@dataclass(frozen=True)
+class SideSpec:
+    """One framework's callable: constructed with `init` if it is a class, then called with inputs and `call`."""
+
+    framework: str
+    op: str
+    init: dict[str, Any]
+    call: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class WeightEntry:
+    """One canonical weight in the shared set and the parameter it becomes on each side."""
+
+    name: str
+    sides: dict[str, SideName]
+    init: Distribution | None = None  # None: scaled like the reference side's own default init
+    shape: tuple[Any, ...] | None = None  # needed only when every side transforms the layout
+
+
+@dataclass(frozen=True)
+class OutputSpec:
+    name: str
+    tolerance: dict[str, Tolerance] = field(default_factory=dict)
+    ignore: str | None = None  # reason not to compare this output
+
+
+@dataclass(frozen=True)
+class ExpectedDifference:
+    """A pair known to differ (data, like OpInfo's xfails): reported, exit code unaffected, flagged if it passes."""
+
+    reason: str
+    link: str | None = None
+    when: dict[str, tuple[Any, ...]] = field(default_factory=dict)  # sweep/param name or 'dtype' -> values
+
+    def applies(self, values: dict[str, Any]) -> bool:
+        return all(values.get(key) in allowed for key, allowed in self.when.items())
+
+
+@dataclass(frozen=True)
+class OpSpec:
+    name: str
+    path: str
+    summary: str
+    source: str | None
+    params: dict[str, Any]
+    sweep: dict[str, tuple[Any, ...]]
+    dtypes: tuple[str, ...]
+    mode: str  # eval | train
+    inputs: tuple[InputSpec, ...]
+    sides: dict[str, SideSpec]
+    weights: tuple[WeightEntry, ...]
+    unmapped: dict[str, dict[str, str]]  # framework -> parameter -> reason it is not shared
+    outputs: tuple[OutputSpec, ...]
+    tolerance: dict[str, Tolerance]
+    expected_differences: tuple[ExpectedDifference, ...]

@@ -1,0 +1,210 @@
+"""The shared weight set: bind the spec's weight map to the parameters each side really has, then draw or load one set.
+
+Every parameter and buffer on every side must be covered — by an explicit entry, by an identical name on
+all sides, or by `unmapped:` with a reason. Anything else is a SpecError: never a silent random init.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from eqcheck.backends.base import ParamInfo
+from eqcheck.data import draw, round_to_bfloat16
+from eqcheck.dtypes import is_float, numpy_dtype
+from eqcheck.errors import SpecError, WeightsError
+from eqcheck.layout import apply_all, invert_all
+from eqcheck.spec.fields import join, suggest
+from eqcheck.spec.model import Distribution, WeightEntry
+
+
+@dataclass(frozen=True)
+class BoundSide:
+    param: str
+    transforms: tuple
+
+
+@dataclass(frozen=True)
+class BoundWeight:
+    name: str
+    shape: tuple[int, ...]
+    init: Distribution
+    sides: dict[str, BoundSide]  # framework -> parameter
+    integer_default: np.ndarray | None = None  # integer buffers (counters) keep the reference side's value
+
+
+@dataclass(frozen=True)
+class WeightMap:
+    weights: tuple[BoundWeight, ...]
+
+    def names(self) -> list[str]:
+        return [w.name for w in self.weights]
+
+    def to_side(self, framework: str, canonical: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        return {w.sides[framework].param: apply_all(w.sides[framework].transforms, canonical[w.name]) for w in self.weights}
+
+    def to_canonical(self, framework: str, side_arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        return {
+            w.name: invert_all(w.sides[framework].transforms, side_arrays[w.sides[framework].param])
+            for w in self.weights
+            if w.sides[framework].param in side_arrays
+        }
+
+    def describe(self) -> list[dict]:
+        return [
+            {"name": w.name, "shape": list(w.shape), "init": w.init.describe(),
+             **{fw: s.param + "".join(f" |{t.kind}" for t in s.transforms) for fw, s in w.sides.items()}}
+            for w in self.weights
+        ]
+
+
+def auto_distribution(default: np.ndarray) -> Distribution:
+    """Scaled like the layer's own init: same mean and spread; constants (ones, zeros) get a spread around them."""
+    values = np.asarray(default, dtype=np.float64)
+    mean = float(values.mean()) if values.size else 0.0
+    std = float(values.std()) if values.size > 1 else 0.0
+    if std > 0:
+        half = std * 3**0.5  # a uniform with this half-width has the same std
+        return Distribution("uniform", {"low": mean - half, "high": mean + half})
+    # Constant init (BatchNorm gamma=1, beta=0, running var=1): random values around it, so a swapped
+    # or unloaded parameter changes the output instead of hiding behind ones and zeros.
+    spread = 0.5 * abs(mean) if mean != 0 else 0.1
+    return Distribution("uniform", {"low": mean - spread, "high": mean + spread})
+
+
+def bind(case, params: dict[str, dict[str, ParamInfo]]) -> WeightMap:
+    """Match the spec's weight map against the real parameters of each framework's built cell."""
+    spec = case.spec
+    frameworks = list(params)
+    reference = frameworks[0]
+    claimed: dict[str, set[str]] = {fw: set() for fw in frameworks}
+    bound: list[BoundWeight] = []
+
+    entries = list(spec.weights)
+    explicit = {fw: {e.sides[fw].name for e in entries} for fw in frameworks}
+    for name in params[reference]:  # identical names map automatically
+        if all(name in params[fw] and name not in explicit[fw] for fw in frameworks) and name not in {e.name for e in entries}:
+            if not any(name in spec.unmapped.get(fw, {}) for fw in frameworks):
+                entries.append(WeightEntry(name, {fw: _plain(name) for fw in frameworks}))
+
+    for index, entry in enumerate(entries):
+        field = join("weights", entry.name)
+        present = {fw: entry.sides[fw].name in params[fw] for fw in frameworks}
+        if not any(present.values()):
+            continue  # a conditional parameter (bias with bias=False): absent everywhere is fine
+        for fw, there in present.items():
+            if not there:
+                raise SpecError(
+                    f"{fw} has no parameter '{entry.sides[fw].name}' in case {case.id} "
+                    f"(its parameters: {', '.join(params[fw]) or 'none'})",
+                    file=spec.path, field=join(field, fw), hint=suggest(entry.sides[fw].name, params[fw]),
+                )
+        declared = case.weight_shape(index) if index < len(spec.weights) else None
+        shape = declared or _canonical_shape(entry, params, frameworks, spec.path, field)
+        sides = {}
+        for fw in frameworks:
+            info = params[fw][entry.sides[fw].name]
+            transforms, current = [], shape
+            for t in entry.sides[fw].transforms:
+                try:
+                    bound_t = t.bind(lambda raw: case.dim(raw, join(field, fw)), current)
+                    current = bound_t.apply_shape(current)
+                except ValueError as exc:
+                    raise SpecError(f"{exc} (case {case.id})", file=spec.path, field=join(field, fw)) from None
+                transforms.append(bound_t)
+            if tuple(current) != tuple(info.shape):
+                raise SpecError(
+                    f"canonical shape {list(shape)} becomes {list(current)} on {fw}, but {fw}.{info.name} has shape "
+                    f"{list(info.shape)} (case {case.id})", file=spec.path, field=join(field, fw),
+                    hint="fix the transform, or the sizes that build the cell",
+                )
+            claimed[fw].add(info.name)
+            sides[fw] = BoundSide(info.name, tuple(transforms))
+        ref_info = params[reference][entry.sides[reference].name]
+        integer = not np.issubdtype(ref_info.default.dtype, np.floating)
+        bound.append(BoundWeight(
+            entry.name, tuple(shape), entry.init or auto_distribution(invert_all(sides[reference].transforms, ref_info.default)),
+            sides, integer_default=invert_all(sides[reference].transforms, ref_info.default) if integer else None,
+        ))
+
+    for fw in frameworks:
+        loose = [n for n in params[fw] if n not in claimed[fw] and n not in spec.unmapped.get(fw, {})]
+        if loose:
+            kinds = ", ".join(f"'{n}' ({'parameter' if params[fw][n].trainable else 'buffer'} {list(params[fw][n].shape)})" for n in loose)
+            raise SpecError(
+                f"{fw} has {kinds} that no weight entry maps, in case {case.id}; it would keep its random init",
+                file=spec.path, field="weights",
+                hint=f"map it under weights: (e.g. weights: {{{loose[0]}: {{{fw}: {loose[0]}, ...}}}}) or list it under "
+                     f"unmapped: {fw}: with the reason it is not shared",
+            )
+        stale = [n for n in spec.unmapped.get(fw, {}) if n in claimed[fw]]
+        if stale:
+            raise SpecError(f"{fw} parameter '{stale[0]}' is both mapped and listed as unmapped", file=spec.path, field=join("unmapped", fw))
+    return WeightMap(tuple(bound))
+
+
+def _plain(name: str):
+    from eqcheck.spec.model import SideName
+
+    return SideName(name)
+
+
+def _canonical_shape(entry: WeightEntry, params, frameworks, path: str, field: str) -> tuple[int, ...]:
+    for fw in frameworks:  # a side without a transform defines the canonical layout
+        if not entry.sides[fw].transforms:
+            return tuple(params[fw][entry.sides[fw].name].shape)
+    fw = frameworks[0]
+    try:
+        return tuple(invert_all(entry.sides[fw].transforms, np.empty(params[fw][entry.sides[fw].name].shape, np.uint8)).shape)
+    except ValueError:
+        raise SpecError("every side transforms this weight and the canonical shape cannot be inferred; declare 'shape'",
+                        file=path, field=field) from None
+
+
+def generate(weight_map: WeightMap, rng: np.random.Generator, dtype: str) -> dict[str, np.ndarray]:
+    """Draw the shared set in float64, then cast to the case dtype (bfloat16 rounded onto its grid)."""
+    arrays = {}
+    for w in weight_map.weights:
+        if w.integer_default is not None:
+            arrays[w.name] = np.array(w.integer_default, copy=True)
+        else:
+            arrays[w.name] = draw(rng, w.init.kind, w.init.args, w.shape, dtype)
+    return arrays
+
+
+def read_weights_file(path: str) -> dict[str, np.ndarray]:
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return {name: data[name] for name in data.files}
+    except FileNotFoundError:
+        raise WeightsError("no such file", file=path, field="--weights") from None
+    except (OSError, ValueError, EOFError) as exc:
+        raise WeightsError(f"not a readable .npz archive ({exc})", file=path, field="--weights") from None
+
+
+def check_weights_file(weight_map: WeightMap, arrays: dict[str, np.ndarray], path: str, case_id: str, dtype: str) -> dict[str, np.ndarray]:
+    """A user's weights must match the map exactly: missing, extra or misshapen arrays are errors, not guesses."""
+    expected = {w.name: w.shape for w in weight_map.weights}
+    missing = [n for n in expected if n not in arrays]
+    extra = [n for n in arrays if n not in expected]
+    if missing or extra:
+        parts = []
+        if missing:
+            parts.append(f"missing {', '.join(missing)}")
+        if extra:
+            parts.append(f"unexpected {', '.join(extra)}")
+        raise WeightsError(f"does not match the weight map of {case_id}: {'; '.join(parts)} "
+                           f"(expected: {', '.join(f'{n} {list(s)}' for n, s in expected.items())})", file=path, field="--weights")
+    out = {}
+    for name, shape in expected.items():
+        if tuple(arrays[name].shape) != tuple(shape):
+            raise WeightsError(f"array '{name}' has shape {list(arrays[name].shape)}, the weight map of {case_id} needs {list(shape)}",
+                               file=path, field="--weights")
+        array = arrays[name]
+        if is_float(dtype) and np.issubdtype(array.dtype, np.floating):
+            array = array.astype(numpy_dtype(dtype))
+            array = round_to_bfloat16(array) if dtype == "bfloat16" else array
+        out[name] = array
+    return out
