@@ -179,7 +179,7 @@ class _Accumulator:
     __slots__ = (
         "n_finite", "sum_abs", "max_abs", "worst_flat", "sum_rel", "max_rel",
         "dd", "rr", "cc", "mismatched", "nonfinite", "first_nonfinite",
-        "rtol", "atol", "exact", "m", "t", "b",
+        "rtol", "atol", "rel_safe", "exact", "m", "t", "b",
     )
 
     def __init__(self, tolerance: Tolerance, exact: bool, chunk: int):
@@ -197,77 +197,87 @@ class _Accumulator:
         self.first_nonfinite: int | None = None
         self.rtol = float(tolerance.rtol)
         self.atol = float(tolerance.atol)
+        # If every relative error fl(d/m) of a chunk is <= rel_safe, then d <= rtol*m holds exactly
+        # for each element, hence d <= fl(atol + fl(rtol*m)) (rounding is monotonic and d is a
+        # double): fl(d/m) >= (d/m)(1 - 2**-53) while d/m is normal, the 2**-50 margin absorbs that
+        # and the rounding of rel_safe itself; a subnormal d/m is < 2**-1022 <= rtol.
+        self.rel_safe = self.rtol * (1.0 - 2.0**-50) if self.rtol >= 2.0**-1000 else -1.0
         self.exact = exact
         self.m = np.empty(chunk, dtype=np.float64)
         self.t = np.empty(chunk, dtype=np.float64)
         self.b = np.empty(chunk, dtype=np.bool_)
 
-    def finite(self, rv, cv, dv, sum_abs, base, index_map, raw_r, raw_c) -> None:
-        """Fold in one run of both-finite elements.
+    def finite(self, rv, cv, dv, sum_abs, base, count, mask, raw_r, raw_c) -> None:
+        """Fold in one chunk whose ``count`` both-finite elements are flagged by ``mask`` (None: all).
 
-        rv, cv: float64 values (overwritten with their absolute values); dv: |rv - cv|; sum_abs: its
-        sum; base: flat index of element 0 of the run; index_map: positions of the run inside the
-        chunk when it was compressed out of a chunk with non-finite values, else None.
+        rv, cv: float64 values (overwritten: their absolute values); dv: |rv - cv|; sum_abs: its
+        sum; base: flat index of the chunk's first element. Positions outside ``mask`` hold zeros
+        in rv, cv and dv, so they add nothing to any sum and can never fail the rule.
         """
         k = dv.shape[0]
-        if k == 0:
-            return
         mx = float(dv.max())
         if mx > self.max_abs:
-            j = int(dv.argmax())
+            # a zero-filled position can only win when the chunk's finite part agrees exactly:
+            # then report the first finite element rather than a masked one
+            j = int(np.argmax(mask)) if (mask is not None and mx == 0.0) else int(dv.argmax())
             self.max_abs = mx
-            self.worst_flat = base + (j if index_map is None else int(index_map[j]))
-        self.n_finite += k
+            self.worst_flat = base + j
+        self.n_finite += count
         self.sum_abs += float(sum_abs)
         dot = np.dot
         self.dd += float(dot(dv, dv))
         self.rr += float(dot(rv, rv))
         self.cc += float(dot(cv, cv))
         m = self.m[:k]
+        t = self.t[:k]
         np.abs(rv, out=rv)
         np.abs(cv, out=cv)
         np.maximum(rv, cv, out=m)
+        np.maximum(m, _TINY, out=m)
+        np.divide(dv, m, out=t)  # relative error
+        rel_max = float(t.max())
+        if rel_max > self.max_rel:
+            self.max_rel = rel_max
+        self.sum_rel += float(np.add.reduce(t))
         if self.exact:
             b = self.b[:k]
             np.not_equal(raw_r, raw_c, out=b)
             self.mismatched += int(np.count_nonzero(b))
-        elif mx > self.atol:
-            # atol + rtol*m >= atol, so a chunk whose largest |r - c| is within atol passes whole;
-            # otherwise count exactly, with the expression (and evaluation order) of within_tolerance.
-            t = self.t[:k]
+        elif mx > self.atol and rel_max > self.rel_safe:
+            # Skipped when the chunk provably passes: atol + rtol*m >= atol covers mx <= atol, and
+            # rel_max <= rel_safe implies |r - c| <= rtol*m exactly (see __init__). Otherwise count,
+            # with within_tolerance's expression and evaluation order. (m's _TINY floor only touches
+            # m == 0 where |r - c| == 0, which passes either way.)
             b = self.b[:k]
             np.multiply(m, self.rtol, out=t)
             np.add(t, self.atol, out=t)
             np.greater(dv, t, out=b)
             self.mismatched += int(np.count_nonzero(b))
-        np.maximum(m, _TINY, out=m)
-        np.divide(dv, m, out=m)
-        rel_max = float(m.max())
-        if rel_max > self.max_rel:
-            self.max_rel = rel_max
-        self.sum_rel += float(np.add.reduce(m))
 
     def nonfinite_chunk(self, rv, cv, dv, base) -> None:
         """A chunk holding a NaN or Inf: count pattern disagreements, then fold in its finite part."""
-        fr = np.isfinite(rv)
-        both = np.isfinite(cv)
-        both &= fr
-        bad = rv == cv  # same-signed infinities agree (finite equal values are masked out below)
-        bad |= np.isnan(rv) & np.isnan(cv)
-        bad |= both
-        np.logical_not(bad, out=bad)
-        nbad = int(np.count_nonzero(bad))
-        if nbad:
-            self.nonfinite += nbad
+        k = dv.shape[0]
+        both = np.isfinite(rv)
+        both &= np.isfinite(cv)
+        count = int(np.count_nonzero(both))
+        if count == k:  # all finite after all: a float64 overflow, |r - c| == inf
+            self.finite(rv, cv, dv, np.add.reduce(dv), base, k, None, None, None)
+            return
+        odd = np.flatnonzero(~both)
+        ro, co = rv[odd], cv[odd]
+        agree = ro == co  # same-signed infinities
+        agree |= np.isnan(ro) & np.isnan(co)
+        if not agree.all():
+            disagree = odd[~agree]
+            self.nonfinite += int(disagree.size)
             if self.first_nonfinite is None:
-                self.first_nonfinite = base + int(np.argmax(bad))
-        idx = np.flatnonzero(both)
-        if idx.size == dv.shape[0]:  # all finite after all: a finite overflow, |r - c| == inf
-            idx = None
-            rf, cf, df = rv, cv, dv
-        else:
-            rf, cf, df = rv[idx], cv[idx], dv[idx]
-        self.finite(rf, cf, df, np.add.reduce(df), base, idx, None, None)
+                self.first_nonfinite = base + int(disagree[0])
+        if count == 0:
+            return
+        rv[odd] = 0.0
+        cv[odd] = 0.0
+        dv[odd] = 0.0
+        self.finite(rv, cv, dv, np.add.reduce(dv), base, count, both, None, None)
 
 
 def _flat_chunks(a: np.ndarray, chunk: int):
@@ -336,7 +346,7 @@ def compare(
                 absolute(dv, out=dv)
                 s = add_reduce(dv)
                 if isfinite(s):  # no NaN/Inf on either side (any would make the sum non-finite)
-                    acc.finite(rv, cv, dv, s, start, None, rc, cc)
+                    acc.finite(rv, cv, dv, s, start, k, None, rc, cc)
                 else:
                     acc.nonfinite_chunk(rv, cv, dv, start)
 

@@ -43,3 +43,6 @@ class CaseResult:
     message: str | None = None
     expected: dict | None = None  # the matching expected_difference {reason, link}
     duration_s: float = 0.0
+    # Raw flattened outputs per target label (output name -> array), for golden files and repro;
+    # never written to the JSON report.
+    arrays: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)

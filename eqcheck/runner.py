@@ -138,6 +138,8 @@ class CaseRunner:
 
         flat = {label: self._flatten(self.backends[label], out, label) for label, out in raw_outputs.items()}
         result.outputs = self._compare(case, flat)
+        names = [o.name for o in result.outputs]
+        result.arrays = {label: dict(zip(names, (a for _, a in items))) for label, items in flat.items()}
         result.status = PASS if all(o.passed for o in result.outputs) else FAIL
 
     def _build(self, target: Target, case: Case):

@@ -132,9 +132,14 @@ def bind(case, params: dict[str, dict[str, ParamInfo]]) -> WeightMap:
     for fw in frameworks:
         loose = [n for n in params[fw] if n not in claimed[fw] and n not in spec.unmapped.get(fw, {})]
         if loose:
-            kinds = ", ".join(f"'{n}' ({'parameter' if params[fw][n].trainable else 'buffer'} {list(params[fw][n].shape)})" for n in loose)
+            def describe(n: str) -> str:
+                absent = [other for other in frameworks if other != fw and n not in params[other]]
+                where = f", absent on {' and '.join(absent)}" if absent else ""
+                return f"'{n}' ({'parameter' if params[fw][n].trainable else 'buffer'} {list(params[fw][n].shape)}{where})"
+
             raise SpecError(
-                f"{fw} has {kinds} that no weight entry maps, in case {case.id}; it would keep its random init",
+                f"{fw} has {', '.join(describe(n) for n in loose)} that no weight entry maps, in case {case.id}; "
+                "it would keep its random init",
                 file=spec.path, field="weights",
                 hint=f"map it under weights: (e.g. weights: {{{loose[0]}: {{{fw}: {loose[0]}, ...}}}}) or list it under "
                      f"unmapped: {fw}: with the reason it is not shared",

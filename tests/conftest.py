@@ -1,0 +1,66 @@
+"""Shared fixtures. The CLI runs in-process (click's CliRunner) so torch and MindSpore are imported once per session."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import textwrap
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+os.environ.setdefault("GLOG_v", "3")
+
+ROOT = Path(__file__).resolve().parent.parent
+CONFIGS = ROOT / "configs"
+
+
+class Cli:
+    def __init__(self):
+        self.runner = CliRunner()
+
+    def __call__(self, *args: str):
+        from eqcheck.cli import main
+
+        result = self.runner.invoke(main, [str(a) for a in args], catch_exceptions=True)
+        result.text = result.output
+        return result
+
+
+@pytest.fixture(scope="session")
+def cli() -> Cli:
+    return Cli()
+
+
+@pytest.fixture
+def write_spec(tmp_path):
+    """Write a spec from text (dedented) and return its path."""
+
+    def write(text: str, name: str = "spec.yaml") -> Path:
+        path = tmp_path / name
+        path.write_text(textwrap.dedent(text))
+        return path
+
+    return write
+
+
+@pytest.fixture
+def copy_config(tmp_path):
+    """Copy a shipped config into tmp_path, optionally editing its text; returns the copy's path."""
+
+    def copy(relative: str, replace: dict[str, str] | None = None) -> Path:
+        text = (CONFIGS / relative).read_text()
+        for old, new in (replace or {}).items():
+            assert old in text, f"{old!r} not in {relative}: the planted change would do nothing"
+            text = text.replace(old, new)
+        path = tmp_path / Path(relative).name
+        path.write_text(text)
+        return path
+
+    return copy
+
+
+def read_json(path) -> dict:
+    return json.loads(Path(path).read_text())

@@ -1,0 +1,187 @@
+"""Every bad input ends in exit 2 with one paragraph naming the file and field, and never a traceback."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from conftest import CONFIGS
+
+GRU = (CONFIGS / "nn" / "GRUCell.yaml").read_text()
+
+
+def edited(**replacements: str) -> str:
+    text = GRU
+    for old, new in replacements.values():
+        assert old in text, old
+        text = text.replace(old, new)
+    return text
+
+
+LAYERNORM_WITHOUT_MAP = """
+name: nn.LayerNorm.unmapped
+inputs: [{name: x, shape: [2, 8]}]
+torch: {op: torch.nn.LayerNorm, init: {normalized_shape: [8]}}
+mindspore: {op: mindspore.nn.LayerNorm, init: {normalized_shape: [8]}}
+"""
+
+# (id, spec text, extra CLI args, phrases the message must contain)
+SPEC_CASES = [
+    ("unknown-key", edited(a=("name: nn.GRUCell", "name: nn.GRUCell\nnmae: typo")), [], ["unknown key 'nmae'", "did you mean 'name'"]),
+    ("missing-name", edited(a=("name: nn.GRUCell\n", "")), [], ["field 'name'", "required"]),
+    ("missing-framework-section", edited(a=("mindspore:\n  op", "mindspore_x:\n  op")), [], ["unknown key 'mindspore_x'"]),
+    ("op-outside-its-framework", edited(a=("op: torch.nn.GRUCell", "op: os.system")), [], ["field 'torch.op'", "outside 'torch.'"]),
+    ("not-a-dotted-path", edited(a=("op: torch.nn.GRUCell", "op: GRUCell")), [], ["field 'torch.op'", "not a dotted path"]),
+    ("shape-syntax", edited(a=("[batch, input_size]", "[batch, input_size +]")), [], ["field 'inputs[0].shape[1]'", "not a valid expression"]),
+    ("shape-undefined-name", edited(a=("[batch, input_size]", "[batch, input_sz]")), [], ["inputs[0].shape[1]", "'input_sz', which is not defined"]),
+    ("shape-negative", edited(a=("[batch, input_size]", "[batch, input_size - 100]")), [], ["inputs[0].shape[1]", "non-negative integer"]),
+    ("shape-too-large", edited(a=("[batch, input_size]", "[batch, 1000000, 1000000]")), [], ["inputs[0].shape", "above the limit", "nothing was allocated"]),
+    ("expression-with-call", edited(a=("$input_size, hidden", "$__import__('os'), hidden")), [], ["torch.init.input_size", "only numbers, names"]),
+    ("sweep-not-a-list", edited(a=("batch: [1, 64]", "batch: 1")), [], ["field 'sweep.batch'", "expected a list"]),
+    ("unknown-spec-dtype", edited(a=("params:", "dtypes: [float33]\nparams:")), [], ["dtypes[0]", "unknown dtype 'float33'", "did you mean 'float32'"]),
+    ("tolerance-half-given", edited(a=("params:", "tolerance: {float32: {rtol: 1.0e-5}}\nparams:")), [], ["tolerance.float32.atol", "required"]),
+    ("expected-difference-unknown-when", edited(a=("params:", "expected_difference: {reason: r, when: {batchh: 1}}\nparams:")), [],
+     ["expected_difference.when.batchh", "did you mean 'batch'"]),
+    ("not-yaml", "name: [unclosed\n", [], ["not valid YAML at line"]),
+    ("empty-file", "", [], ["the file is empty"]),
+    ("top-level-list", "- a\n- b\n", [], ["must be a YAML mapping"]),
+]
+
+ONE = ["-k", "bias=True and batch=1"]
+RUN_CASES = [
+    ("unknown-dotted-path", edited(a=("op: torch.nn.GRUCell", "op: torch.nn.GRUCel")), ONE, ["field 'torch.op'", "has no attribute 'GRUCel'"]),
+    ("unknown-init-argument", edited(a=("bias: $bias}", "has_bias: $bias}")), ONE, ["field 'torch.init'", "unexpected keyword argument 'has_bias'"]),
+    ("mapped-name-missing", edited(a=("# weight_ih", "weights: {weight_ih: {mindspore: w_ih}}\n#")), [],
+     ["weights.weight_ih.mindspore", "no parameter 'w_ih'", "did you mean 'weight_ih'"]),
+    ("unmapped-parameter", LAYERNORM_WITHOUT_MAP, [], ["field 'weights'", "'weight'", "no weight entry maps", "random init"]),
+    ("transform-shape-mismatch", edited(a=("# weight_ih", "weights: {weight_ih: {mindspore: {transform: [{transpose: [1, 0]}]}}}\n#")), [],
+     ["weights.weight_ih.mindspore", "has shape [96, 16]"]),
+]
+
+
+def assert_clean_exit_2(result, *phrases: str):
+    assert result.exit_code == 2, result.text
+    assert "Traceback" not in result.text
+    assert isinstance(result.exception, SystemExit), repr(result.exception)
+    for phrase in phrases:
+        assert phrase in result.text, f"{phrase!r} not in: {result.text}"
+
+
+def assert_one_paragraph(result, file) -> None:
+    error_lines = [line for line in result.text.strip().splitlines() if line.strip()]
+    assert len(error_lines) == 1 and error_lines[0].startswith("Error: "), result.text
+    assert str(file) in error_lines[0]
+
+
+@pytest.mark.parametrize("text,args,phrases", [c[1:] for c in SPEC_CASES], ids=[c[0] for c in SPEC_CASES])
+@pytest.mark.parametrize("command", ["validate", "list"])
+def test_bad_spec_is_refused_before_any_framework_loads(cli, write_spec, command, text, args, phrases):
+    spec = write_spec(text)
+    result = cli(command, spec, *args)
+    assert_clean_exit_2(result, *phrases)
+    assert_one_paragraph(result, spec)
+
+
+@pytest.mark.frameworks
+@pytest.mark.parametrize("text,args,phrases", [c[1:] for c in RUN_CASES], ids=[c[0] for c in RUN_CASES])
+def test_spec_error_found_at_run_time_exits_2(cli, write_spec, text, args, phrases):
+    spec = write_spec(text)
+    result = cli("run", spec, *args)
+    assert_clean_exit_2(result, *phrases)
+    assert_one_paragraph(result, spec)
+
+
+def test_missing_file(cli, tmp_path):
+    result = cli("validate", tmp_path / "nope.yaml")
+    assert_clean_exit_2(result, "nope.yaml", "no such file")
+
+
+def test_file_that_is_not_text(cli, tmp_path):
+    spec = tmp_path / "binary.yaml"
+    spec.write_bytes(b"\xff\xfe\x00garbage\x80")
+    assert_clean_exit_2(cli("validate", spec), "binary.yaml", "cannot read the file")
+
+
+def test_folder_without_specs(cli, tmp_path):
+    assert_clean_exit_2(cli("validate", tmp_path), "no spec files")
+
+
+def test_duplicate_spec_names(cli, write_spec):
+    write_spec(GRU, "a.yaml")
+    second = write_spec(GRU, "b.yaml")
+    assert_clean_exit_2(cli("validate", second.parent), "spec name 'nn.GRUCell' is also used by")
+
+
+def test_unknown_dtype_flag(cli):
+    assert_clean_exit_2(cli("list", "configs/nn/GRUCell.yaml", "--dtype", "float33"), "unknown dtype 'float33'")
+
+
+def test_selection_matching_nothing(cli):
+    assert_clean_exit_2(cli("list", "configs/nn/GRUCell.yaml", "-k", "lstm"), "no case id matches -k 'lstm'")
+
+
+def test_malformed_selection(cli):
+    assert_clean_exit_2(cli("list", "configs/nn/GRUCell.yaml", "-k", "gru and ("), "'-k'")
+
+
+def test_unknown_target(cli):
+    assert_clean_exit_2(cli("run", "configs/nn/GRUCell.yaml", "--targets", "torch,paddle"), "unknown target 'paddle'")
+
+
+def test_unknown_device(cli):
+    assert_clean_exit_2(cli("run", "configs/nn/GRUCell.yaml", "--device", "tpu"), "unknown device 'tpu'")
+
+
+def test_show_refuses_a_file_that_is_not_a_report(cli, tmp_path):
+    bogus = tmp_path / "bogus.json"
+    bogus.write_text('{"hello": 1}')
+    assert_clean_exit_2(cli("show", bogus), "bogus.json", "not an eqcheck report")
+
+
+def test_show_refuses_a_newer_schema(cli, tmp_path):
+    future = tmp_path / "future.json"
+    future.write_text('{"schema_version": 99, "summary": {}, "cases": []}')
+    assert_clean_exit_2(cli("show", future), "schema version 99 is not readable")
+
+
+@pytest.mark.frameworks
+class TestWeightsFile:
+    """--weights FILE.npz must match the case's weight map exactly."""
+
+    ARGS = ("run", "configs/nn/GRUCell.yaml", "-k", "bias=True and batch=1")
+    SHAPES = {"weight_ih": (96, 16), "weight_hh": (96, 32), "bias_ih": (96,), "bias_hh": (96,)}
+
+    def save(self, tmp_path, **overrides):
+        arrays = {name: np.full(shape, 0.01, np.float32) for name, shape in self.SHAPES.items()}
+        arrays.update(overrides)
+        path = tmp_path / "w.npz"
+        np.savez(path, **{k: v for k, v in arrays.items() if v is not None})
+        return path
+
+    def test_matching_file_is_used(self, cli, tmp_path):
+        result = cli(*self.ARGS, "--weights", self.save(tmp_path), "--json", tmp_path / "r.json")
+        assert result.exit_code == 0, result.text
+        assert "w.npz" in (tmp_path / "r.json").read_text()
+
+    def test_wrong_shape(self, cli, tmp_path):
+        path = self.save(tmp_path, weight_ih=np.zeros((16, 96), np.float32))
+        assert_clean_exit_2(cli(*self.ARGS, "--weights", path), "w.npz", "--weights", "'weight_ih' has shape [16, 96]", "needs [96, 16]")
+
+    def test_missing_array(self, cli, tmp_path):
+        assert_clean_exit_2(cli(*self.ARGS, "--weights", self.save(tmp_path, bias_hh=None)), "missing bias_hh")
+
+    def test_extra_array(self, cli, tmp_path):
+        path = self.save(tmp_path, extra=np.zeros(3, np.float32))
+        assert_clean_exit_2(cli(*self.ARGS, "--weights", path), "unexpected extra")
+
+    def test_not_an_npz(self, cli, tmp_path):
+        path = tmp_path / "w.npz"
+        path.write_text("not a zip")
+        assert_clean_exit_2(cli(*self.ARGS, "--weights", path), "not a readable .npz")
+
+
+@pytest.mark.frameworks
+def test_gpu_requested_on_a_machine_without_one(cli):
+    result = cli("run", "configs/nn/GRUCell.yaml", "--device", "gpu")
+    assert_clean_exit_2(result, "--device")
+    assert "torch" in result.text and "GPU" in result.text
