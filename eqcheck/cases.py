@@ -60,7 +60,7 @@ class Case:
         return raw
 
     def dim(self, raw: Any, field: str) -> int:
-        value = raw if isinstance(raw, int) else self.resolve(raw if raw.startswith("$") else "$" + raw, field)
+        value = self.resolve(raw if raw.startswith("$") else "$" + raw, field) if isinstance(raw, str) else raw
         if isinstance(value, float) and value.is_integer():
             value = int(value)
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
@@ -77,7 +77,11 @@ class Case:
     def input_shape(self, index: int) -> tuple[int, ...]:
         inp = self.spec.inputs[index]
         field = join(join("inputs", index), "shape")
-        shape = tuple(self.dim(d, join(field, j)) for j, d in enumerate(inp.shape))
+        dims = inp.shape
+        if isinstance(dims, str):
+            dims = self.resolve(dims, field)
+            dims = tuple(dims) if isinstance(dims, (list, tuple)) else (dims,)
+        shape = tuple(self.dim(d, join(field, j)) for j, d in enumerate(dims))
         size = 1
         for d in shape:
             size *= d

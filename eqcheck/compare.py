@@ -280,17 +280,31 @@ class _Accumulator:
         self.finite(rv, cv, dv, np.add.reduce(dv), base, count, both, None, None)
 
 
-def _flat_chunks(a: np.ndarray, chunk: int):
-    """Yield (start, view-or-copy of a's C-order elements [start, start+chunk))."""
+def _chunk_step(shape: tuple[int, ...], chunk: int, contiguous: bool) -> int:
+    """Elements per step: ``chunk``, or for strided input a whole number of leading-axis rows."""
+    if contiguous or len(shape) < 2:
+        return chunk
+    row = math.prod(shape[1:])
+    return (chunk // row) * row if 0 < row <= chunk else chunk
+
+
+def _flat_chunks(a: np.ndarray, step: int):
+    """Yield (start, a's C-order elements [start, start+step) as a 1-d array), never copying all of a."""
     n = a.size
     if a.flags.c_contiguous:
         flat = a.reshape(-1)
-        for s in range(0, n, chunk):
-            yield s, flat[s:s + chunk]
-    else:  # copies one chunk at a time, never the whole array
+        for s in range(0, n, step):
+            yield s, flat[s:s + step]
+        return
+    row = math.prod(a.shape[1:]) if a.ndim >= 2 else 1
+    if a.ndim >= 1 and 0 < row and step % row == 0:
+        rows = step // row  # copy a block of rows (a transposed or sliced tensor): fast strided copy
+        for i in range(0, a.shape[0], rows):
+            yield i * row, np.ascontiguousarray(a[i:i + rows]).reshape(-1)
+    else:  # a single row larger than a step: element-wise flat iteration, one step at a time
         flat = a.flat
-        for s in range(0, n, chunk):
-            yield s, flat[s:s + chunk]
+        for s in range(0, n, step):
+            yield s, flat[s:s + step]
 
 
 def _shape_mismatch(reference, candidate, tolerance: Tolerance) -> Deviation:
@@ -337,7 +351,10 @@ def compare(
 
     with np.errstate(all="ignore"):
         if size:
-            for (start, rc), (_, cc) in zip(_flat_chunks(reference, chunk), _flat_chunks(candidate, chunk)):
+            step = _chunk_step(
+                reference.shape, chunk, reference.flags.c_contiguous and candidate.flags.c_contiguous
+            )
+            for (start, rc), (_, cc) in zip(_flat_chunks(reference, step), _flat_chunks(candidate, step)):
                 k = rc.shape[0]
                 rv, cv, dv = (r64, c64, d64) if k == chunk else (r64[:k], c64[:k], d64[:k])
                 copyto(rv, rc, casting="unsafe")

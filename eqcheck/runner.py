@@ -175,17 +175,19 @@ class CaseRunner:
                 raise CaseFailure(ERROR, f"{target.label} parameter '{name}' did not take the shared value after loading")
 
     def _arguments(self, case: Case, target: Target, backend: Backend, inputs: dict[str, np.ndarray]):
-        args, kwargs, described = [], dict(case.call_args(target.framework)), []
+        kwargs, described, tensors = dict(case.call_args(target.framework)), [], {}
         for inp in case.spec.inputs:
             side = inp.sides[target.framework]
             dtype = case.input_dtype(inp, target.framework)
-            tensor = backend.tensor(inputs[inp.name], dtype)
+            tensors[inp.name] = backend.tensor(inputs[inp.name], dtype)
             if inp.keyword:
-                kwargs[side.name] = tensor
-            else:
-                args.append(tensor)
+                kwargs[side.name] = tensors[inp.name]
             described.append({"name": side.name, "shape": list(inputs[inp.name].shape), "dtype": dtype})
-        return args, kwargs, described
+        layout = case.spec.sides[target.framework].args
+        if layout is None:
+            layout = tuple(inp.name for inp in case.spec.inputs if not inp.keyword)
+        pack = lambda node: tuple(pack(n) for n in node) if isinstance(node, tuple) else tensors[node]
+        return list(pack(layout)), kwargs, described
 
     def _flatten(self, backend: Backend, value: Any, label: str, path: str = "out") -> list[tuple[str, np.ndarray]]:
         if backend.is_tensor(value):

@@ -56,6 +56,8 @@ class TorchEagerBackend(Backend):
         return out
 
     def _tensors(self, built) -> dict[str, Any]:
+        if built.module is None:
+            return {}
         return {**dict(built.module.named_parameters()), **dict(built.module.named_buffers())}
 
     def load(self, built, arrays) -> None:
@@ -66,7 +68,7 @@ class TorchEagerBackend(Backend):
                 target.copy_(self.torch.from_numpy(np.ascontiguousarray(array)).to(device=target.device, dtype=target.dtype))
 
     def read(self, built) -> dict[str, np.ndarray]:
-        return {name: self.to_numpy(t) for name, t in self._tensors(built).items()} if built.module is not None else {}
+        return {name: self.to_numpy(t) for name, t in self._tensors(built).items()}
 
     def tensor(self, array: np.ndarray, dtype: str):
         t = self.torch.from_numpy(np.ascontiguousarray(array))

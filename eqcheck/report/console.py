@@ -52,6 +52,8 @@ def _worst(out: dict) -> str:
     index = out.get("worst_index")
     values = out.get("worst_values")
     if index is None or values is None:
+        return out.get("reason") or "-"
+    if out.get("max_abs") == 0:
         return "-"
     return f"{tuple(index)}: {_value(values[0])} vs {_value(values[1])}"
 

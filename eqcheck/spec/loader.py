@@ -106,6 +106,7 @@ def _parse(data: dict, file: str) -> OpSpec:
         missing = [fw for fw in FRAMEWORKS if fw not in sides]
         raise top.error(missing[0], "this field is required: a spec compares one callable per framework")
     inputs = _parse_inputs(top, sides)
+    _check_call_args(top, sides, inputs)
     spec = OpSpec(
         name=name,
         path=file,
@@ -171,7 +172,7 @@ def _parse_dtypes(top: Fields) -> tuple[str, ...]:
 
 
 def _parse_side(top: Fields, framework: str) -> SideSpec:
-    side = Fields(top.data[framework], top.file, framework, ("op", "init", "call"))
+    side = Fields(top.data[framework], top.file, framework, ("op", "init", "call", "args"))
     op = side.required("op", str)
     if not _DOTTED.match(op):
         raise side.error("op", f"'{op}' is not a dotted path such as {framework}.nn.GRUCell")
@@ -183,7 +184,38 @@ def _parse_side(top: Fields, framework: str) -> SideSpec:
         for arg, value in section.items():
             _check_name(arg, top.file, join(side.field(key), arg))
             _check_scalar_tree(value, top.file, join(side.field(key), arg))
-    return SideSpec(framework=framework, op=op, init=dict(init), call=dict(call))
+    args = side.optional("args", None, list)
+    return SideSpec(framework=framework, op=op, init=dict(init), call=dict(call), args=_tuples(args) if args is not None else None)
+
+
+def _tuples(value: Any) -> Any:
+    return tuple(_tuples(v) for v in value) if isinstance(value, list) else value
+
+
+def _check_call_args(top: Fields, sides: dict[str, SideSpec], inputs: tuple[InputSpec, ...]) -> None:
+    """A side's `args` names every positional input exactly once; keyword inputs stay out of it."""
+    positional = [i.name for i in inputs if not i.keyword]
+    for fw, side in sides.items():
+        if side.args is None:
+            continue
+        used: list[str] = []
+
+        def walk(node: Any, field: str) -> None:
+            if isinstance(node, tuple):
+                for j, item in enumerate(node):
+                    walk(item, join(field, j))
+                return
+            if not isinstance(node, str) or node not in positional:
+                raise SpecError(f"{node!r} is not a positional input (inputs: {', '.join(positional)})", file=top.file,
+                                field=field, hint=suggest(str(node), positional))
+            used.append(node)
+
+        walk(side.args, f"{fw}.args")
+        missing = [n for n in positional if n not in used]
+        twice = {n for n in used if used.count(n) > 1}
+        if missing or twice:
+            problem = f"misses {', '.join(missing)}" if missing else f"uses {', '.join(sorted(twice))} twice"
+            raise SpecError(f"{problem}; name every positional input exactly once", file=top.file, field=f"{fw}.args")
 
 
 def _parse_side_name(value: Any, file: str, field: str, default: str, *, layout: bool) -> SideName:
@@ -243,8 +275,12 @@ def _parse_inputs(top: Fields, sides: dict[str, SideSpec]) -> tuple[InputSpec, .
         if name in names:
             raise entry.error("name", f"input name '{name}' is used twice")
         names.add(name)
-        shape = entry.required("shape", list)
-        for j, dim in enumerate(shape):
+        shape = entry.required("shape", list, str)  # a list of dims, or "$expr" naming a whole shape
+        if isinstance(shape, str):
+            if not shape.startswith("$"):
+                raise entry.error("shape", f"'{shape}' is neither a list of dimensions nor a $expression such as $shape")
+            _check_dim(shape, top.file, entry.field("shape"))
+        for j, dim in enumerate(shape if isinstance(shape, list) else ()):
             _check_dim(dim, top.file, join(entry.field("shape"), j))
         dtype = entry.optional("dtype", "float", str)
         if dtype != "float" and dtype not in ALL_DTYPES:
@@ -256,7 +292,7 @@ def _parse_inputs(top: Fields, sides: dict[str, SideSpec]) -> tuple[InputSpec, .
         input_sides = {
             fw: _parse_side_name(entry.data.get(fw, name), top.file, entry.field(fw), name, layout=False) for fw in sides
         }
-        inputs.append(InputSpec(name, tuple(shape), dtype, dist, input_sides, entry.optional("keyword", False, bool)))
+        inputs.append(InputSpec(name, tuple(shape) if isinstance(shape, list) else shape, dtype, dist, input_sides, entry.optional("keyword", False, bool)))
     return tuple(inputs)
 
 

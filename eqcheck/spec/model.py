@@ -33,7 +33,7 @@ class SideName:
 @dataclass(frozen=True)
 class InputSpec:
     name: str
-    shape: tuple[Any, ...]  # ints or expression strings
+    shape: tuple[Any, ...] | str  # ints or expression strings, or one "$expr" giving the whole shape
     dtype: str  # "float" follows the case dtype; otherwise a concrete dtype name
     distribution: Distribution
     sides: dict[str, SideName]
@@ -48,6 +48,7 @@ class SideSpec:
     op: str
     init: dict[str, Any]
     call: dict[str, Any]
+    args: tuple | None = None  # positional arguments by input name; a nested list becomes a tuple: [x, [h0, c0]]
 
 
 @dataclass(frozen=True)
