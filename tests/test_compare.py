@@ -270,13 +270,29 @@ def test_unsupported_dtypes_raise_type_error():
         compare(np.zeros(2, complex), np.zeros(2, complex), TIGHT)
 
 
-def test_non_contiguous_inputs_give_the_same_result_as_contiguous_copies():
+@pytest.mark.parametrize("chunk", [1, 5, 9, 20, 60, 1 << 20])  # steps shorter than a row, whole rows, everything
+def test_strided_inputs_give_the_same_result_as_contiguous_copies(chunk):
     rng = np.random.default_rng(3)
-    r = rng.standard_normal((7, 9))
-    c = r + 1e-3 * rng.standard_normal((7, 9))
-    strided = compare(r.T, c.T, TIGHT, chunk_size=5)
-    contiguous = compare(np.ascontiguousarray(r.T), np.ascontiguousarray(c.T), TIGHT, chunk_size=5)
-    assert strided == contiguous
+    r = rng.standard_normal((7, 9, 4))
+    c = r + 1e-3 * rng.standard_normal((7, 9, 4))
+    c[3, 1, 2] = np.nan
+    want = compare(np.ascontiguousarray(r.transpose(1, 0, 2)), np.ascontiguousarray(c.transpose(1, 0, 2)), TIGHT)
+    for rr, cc in [
+        (r.transpose(1, 0, 2), c.transpose(1, 0, 2)),  # both strided
+        (r.transpose(1, 0, 2), np.ascontiguousarray(c.transpose(1, 0, 2))),  # one side strided
+    ]:
+        got = compare(rr, cc, TIGHT, chunk_size=chunk)
+        assert _close(got, want)
+    sliced = compare(r[:, ::2], c[:, ::2], TIGHT, chunk_size=chunk)
+    assert _close(sliced, compare(r[:, ::2].copy(), c[:, ::2].copy(), TIGHT))
+
+
+def _close(a: Deviation, b: Deviation) -> bool:
+    da, db = a.as_dict(), b.as_dict()
+    for key in ("mean_abs", "mean_rel", "rms", "cosine"):
+        assert da.pop(key) == pytest.approx(db.pop(key), rel=1e-12), key
+    assert da == db
+    return True
 
 
 # --------------------------------------------------------------------------------------------------

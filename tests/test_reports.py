@@ -1,0 +1,92 @@
+"""The JSON report: deterministic for a seed, atomically written, re-rendered by `show`."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from conftest import read_json
+from eqcheck.report.document import TIMING_KEYS, write_atomic
+
+pytestmark = pytest.mark.frameworks
+
+REQUIRED_TOP = {"schema_version", "eqcheck_version", "created", "environment", "seed", "summary", "cases"}
+REQUIRED_OUTPUT = {"name", "shape", "dtypes", "max_abs", "mean_abs", "max_rel", "mean_rel", "tolerance", "passed"}
+
+
+def without_timings(node):
+    if isinstance(node, dict):
+        return {k: without_timings(v) for k, v in node.items() if k not in TIMING_KEYS}
+    if isinstance(node, list):
+        return [without_timings(v) for v in node]
+    return node
+
+
+@pytest.fixture(scope="module")
+def two_runs(cli, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("determinism")
+    args = ("run", "configs/nn/GRUCell.yaml", "configs/nn/LSTM.yaml", "configs/nn/Embedding.yaml", "--seed", "7")
+    first, second = folder / "a.json", folder / "b.json"
+    assert cli(*args, "--json", first).exit_code == 0
+    assert cli(*args, "--json", second).exit_code == 0
+    return read_json(first), read_json(second), first
+
+
+def test_same_seed_gives_identical_reports_apart_from_timings(two_runs):
+    first, second, _ = two_runs
+    assert without_timings(first) == without_timings(second)
+    assert first["seed"] == 7
+
+
+def test_another_seed_draws_other_data(cli, tmp_path, two_runs):
+    first, _, _ = two_runs
+    path = tmp_path / "c.json"
+    assert cli("run", "configs/nn/GRUCell.yaml", "--seed", "8", "--json", path).exit_code == 0
+    gru = lambda doc: [o["max_abs"] for c in doc["cases"] if c["id"].startswith("nn.GRUCell") for o in c["outputs"]]
+    assert gru(read_json(path)) != gru(first)
+
+
+def test_report_holds_what_the_issue_requires(two_runs):
+    report, _, _ = two_runs
+    assert REQUIRED_TOP <= set(report)
+    assert {"python", "numpy", "platform", "versions", "devices"} <= set(report["environment"])
+    assert {"torch", "mindspore"} <= set(report["environment"]["versions"])
+    assert {"total", "passed", "failed", "errors", "expected_differences"} <= set(report["summary"])
+    for case in report["cases"]:
+        assert {"id", "spec", "status", "sides", "outputs"} <= set(case)
+        assert set(case["sides"]) == {"torch", "mindspore"}
+        for out in case["outputs"]:
+            assert REQUIRED_OUTPUT <= set(out)
+
+
+def test_integer_inputs_use_each_sides_dtype(two_runs):
+    report, _, _ = two_runs
+    case = next(c for c in report["cases"] if c["id"].startswith("nn.Embedding"))
+    assert case["sides"]["torch"]["inputs"][0]["dtype"] == "int64"
+    assert case["sides"]["mindspore"]["inputs"][0]["dtype"] == "int32"
+
+
+def test_show_renders_a_saved_report(cli, two_runs):
+    _, _, path = two_runs
+    result = cli("show", path)
+    assert result.exit_code == 0, result.text
+    assert "nn.LSTM[num_layers=2,bias=False,float32]" in result.text
+    assert "c_n" in result.text and "passed" in result.text
+
+
+def test_quiet_prints_only_the_summary_when_everything_passes(cli):
+    result = cli("run", "configs/nn/Softmax.yaml", "--quiet")
+    assert result.exit_code == 0
+    assert result.text.strip().splitlines()[-1].startswith("3 passed, 0 failed")
+    assert "nn.Softmax[dim=0" not in result.text
+
+
+def test_atomic_write_leaves_the_old_report_when_serialisation_fails(tmp_path):
+    path = tmp_path / "r.json"
+    write_atomic(path, {"schema_version": 1, "ok": True})
+    with pytest.raises(ValueError):
+        write_atomic(path, {"schema_version": 1, "bad": float("nan")})  # allow_nan=False refuses
+    assert json.loads(path.read_text()) == {"schema_version": 1, "ok": True}
+    assert os.listdir(tmp_path) == ["r.json"]  # no temp file left behind

@@ -1,0 +1,50 @@
+"""Every shipped config validates, runs, and ends exactly as it declares: pass, or the declared difference."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import CONFIGS, read_json
+from eqcheck.cases import expand
+from eqcheck.spec import load_specs
+
+pytestmark = pytest.mark.frameworks
+
+SPECS = load_specs([str(CONFIGS)])
+
+
+@pytest.fixture(scope="module")
+def report(cli, tmp_path_factory):
+    path = tmp_path_factory.mktemp("shipped") / "all.json"
+    result = cli("run", CONFIGS, "--json", path, "--quiet")
+    assert result.exit_code == 0, result.text
+    return read_json(path)
+
+
+def test_every_config_validates(cli):
+    result = cli("validate", CONFIGS)
+    assert result.exit_code == 0, result.text
+    assert f"{len(SPECS)} specs valid" in result.text
+
+
+def test_at_least_thirteen_pairs_beside_grucell_and_each_cites_its_page():
+    names = {spec.name for spec in SPECS if not spec.expected_differences}
+    assert "nn.GRUCell" in names and len(names) >= 14
+    for spec in SPECS:
+        assert spec.source and spec.source.startswith("https://www.mindspore.cn/"), spec.path
+
+
+def test_every_case_ran(report):
+    expected_ids = [case.id for spec in SPECS for case in expand(spec)]
+    assert sorted(c["id"] for c in report["cases"]) == sorted(expected_ids)
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=[s.name for s in SPECS])
+def test_config_ends_as_declared(report, spec):
+    cases = [c for c in report["cases"] if c["spec"].endswith(spec.path.split("configs/")[-1])]
+    assert cases, spec.path
+    wanted = "expected_difference" if spec.expected_differences else "pass"
+    for case in cases:
+        assert case["status"] == wanted, (case["id"], case["message"], case["outputs"])
+        for out in case["outputs"]:
+            assert out["tolerance"]["rtol"] > 0 and out["size"] > 0 or out["shape"] == [] or not out["passed"]
