@@ -99,6 +99,8 @@ class CaseRunner:
             self._run(case, result)
         except CaseFailure as failure:
             result.status, result.message = failure.status, failure.message
+            for backend in self.backends.values():
+                backend.recover()
         result.duration_s = time.perf_counter() - started
         if result.status in (PASS, FAIL) and expected:
             result.status = EXPECTED_DIFFERENCE if result.status == FAIL else UNEXPECTED_PASS
@@ -136,7 +138,11 @@ class CaseRunner:
             }
             raw_outputs[t.label] = self._step(t, case, "call", lambda: backend.call(built[t.label], args, kwargs))
 
-        flat = {label: self._flatten(self.backends[label], out, label) for label, out in raw_outputs.items()}
+        # Reading outputs is part of the call: MindSpore runs kernels asynchronously and raises here.
+        flat = {
+            t.label: self._step(t, case, "call", lambda t=t: self._flatten(self.backends[t.label], raw_outputs[t.label], t.label))
+            for t in self.targets
+        }
         result.outputs = self._compare(case, flat)
         names = [o.name for o in result.outputs]
         result.arrays = {label: dict(zip(names, (a for _, a in items))) for label, items in flat.items()}
@@ -158,7 +164,7 @@ class CaseRunner:
         """Run one framework step; its failure becomes the case's status instead of ending the run."""
         try:
             return action()
-        except EqcheckError:
+        except (EqcheckError, CaseFailure):
             raise
         except Exception as exc:  # noqa: BLE001 - frameworks raise anything; the report shows it
             status = self.backends[target.label].classify_failure(exc, case.dtype)

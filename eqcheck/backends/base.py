@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -9,6 +10,10 @@ from typing import Any, Callable
 import numpy as np
 
 DEVICES = ("cpu", "gpu")
+_DTYPE_REFUSAL = re.compile(
+    r"(should|must) be (in|one of|a type of)|not implemented for|unsupported data ?type|float ?64|float ?16|bfloat ?16|half|double",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
@@ -95,4 +100,10 @@ class Backend(ABC):
 
     def classify_failure(self, exc: BaseException, dtype: str) -> str:
         """'unsupported' when the target refuses this dtype or lacks the kernel; otherwise 'error'."""
-        return "unsupported" if isinstance(exc, UnsupportedCase) else "error"
+        if isinstance(exc, UnsupportedCase):
+            return "unsupported"
+        # A refusal that names a dtype, in a case that is not float32, is a missing dtype, not a bug.
+        return "unsupported" if dtype != "float32" and _DTYPE_REFUSAL.search(str(exc)) else "error"
+
+    def recover(self) -> None:
+        """Called after a case failed, so a framework's leftover error state cannot leak into the next case."""

@@ -96,8 +96,3 @@ class TorchEagerBackend(Backend):
             found += [f"cuda:{i} ({self.torch.cuda.get_device_name(i)})" for i in range(self.torch.cuda.device_count())]
         return found
 
-    def classify_failure(self, exc, dtype) -> str:
-        text = str(exc)
-        if isinstance(exc, UnsupportedCase) or ("not implemented for" in text and any(d in text for d in ("Half", "BFloat16", "Double", "Long", "Int"))):
-            return "unsupported"
-        return "error"
