@@ -148,11 +148,10 @@ def list_cases(paths, selection, dtypes):
 @paths_argument
 def validate(paths):
     """Check specs against the schema and evaluate every size expression (imports no framework)."""
-    from eqcheck.spec import discover_spec_files, load_specs
+    from eqcheck.cases import expand
+    from eqcheck.spec import load_specs
 
     specs = load_specs(list(paths))
-    from eqcheck.cases import expand
-
     for spec in specs:
         click.echo(f"ok  {spec.path}  ({spec.name}, {len(expand(spec))} cases)")
     click.echo(f"{len(specs)} specs valid")

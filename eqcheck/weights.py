@@ -17,7 +17,7 @@ from eqcheck.dtypes import is_float, numpy_dtype
 from eqcheck.errors import SpecError, WeightsError
 from eqcheck.layout import apply_all, invert_all
 from eqcheck.spec.fields import join, suggest
-from eqcheck.spec.model import Distribution, WeightEntry
+from eqcheck.spec.model import Distribution, SideName, WeightEntry
 
 
 @dataclass(frozen=True)
@@ -87,7 +87,7 @@ def bind(case, params: dict[str, dict[str, ParamInfo]]) -> WeightMap:
     for name in params[reference]:  # identical names map automatically
         if all(name in params[fw] and name not in explicit[fw] for fw in frameworks) and name not in {e.name for e in entries}:
             if not any(name in spec.unmapped.get(fw, {}) for fw in frameworks):
-                entries.append(WeightEntry(name, {fw: _plain(name) for fw in frameworks}))
+                entries.append(WeightEntry(name, {fw: SideName(name) for fw in frameworks}))
 
     for index, entry in enumerate(entries):
         field = join("weights", entry.name)
@@ -148,12 +148,6 @@ def bind(case, params: dict[str, dict[str, ParamInfo]]) -> WeightMap:
         if stale:
             raise SpecError(f"{fw} parameter '{stale[0]}' is both mapped and listed as unmapped", file=spec.path, field=join("unmapped", fw))
     return WeightMap(tuple(bound))
-
-
-def _plain(name: str):
-    from eqcheck.spec.model import SideName
-
-    return SideName(name)
 
 
 def _canonical_shape(entry: WeightEntry, params, frameworks, path: str, field: str) -> tuple[int, ...]:

@@ -185,3 +185,18 @@ def test_gpu_requested_on_a_machine_without_one(cli):
     result = cli("run", "configs/nn/GRUCell.yaml", "--device", "gpu")
     assert_clean_exit_2(result, "--device")
     assert "torch" in result.text and "GPU" in result.text
+
+
+@pytest.mark.frameworks
+def test_spec_error_mid_run_keeps_the_cases_already_computed(cli, tmp_path):
+    # Spec files run in sorted order: the GRUCell cases finish before the broken spec binds its weights.
+    (tmp_path / "a_gru.yaml").write_text(GRU)
+    (tmp_path / "b_broken.yaml").write_text(LAYERNORM_WITHOUT_MAP)
+    report = tmp_path / "partial.json"
+    result = cli("run", tmp_path, "--json", report)
+    assert_clean_exit_2(result, "b_broken.yaml", "no weight entry maps")
+    from conftest import read_json
+
+    document = read_json(report)
+    assert document["complete"] is False
+    assert [c["status"] for c in document["cases"]] == ["pass"] * 4
