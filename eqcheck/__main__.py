@@ -1,3 +1,4 @@
-from eqcheck.cli import main
+from eqcheck.cli import console_main
 
-main()
+if __name__ == "__main__":
+    console_main()

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-from eqcheck.dtypes import Tolerance, default_tolerance
+from eqcheck.dtypes import GRAD_TOLERANCES, Tolerance, default_tolerance
 from eqcheck.errors import SpecError
 from eqcheck.spec import expressions
 from eqcheck.spec.fields import join
@@ -111,6 +111,10 @@ class Case:
             if out.name == output and self.dtype in out.tolerance:
                 return out.tolerance[self.dtype]
         return self.spec.tolerance.get(self.dtype, default_tolerance(self.dtype))
+
+    def grad_tolerance(self) -> Tolerance:
+        """Tolerance for gradient rows: the spec's grad_tolerance for this dtype, else dtypes.GRAD_TOLERANCES."""
+        return self.spec.grad_tolerance.get(self.dtype, GRAD_TOLERANCES.get(self.dtype, default_tolerance(self.dtype)))
 
     @property
     def expected_difference(self) -> ExpectedDifference | None:

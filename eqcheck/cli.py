@@ -22,6 +22,16 @@ class InputError(click.ClickException):
     exit_code = 2
 
 
+class SafePath(click.Path):
+    """click.Path lets os.stat's ValueError (a NUL byte in the name) escape as a traceback; make it a usage error."""
+
+    def convert(self, value, param, ctx):
+        try:
+            return super().convert(value, param, ctx)
+        except ValueError as exc:
+            self.fail(f"{value!r} is not a usable path ({exc})", param, ctx)
+
+
 class EqcheckGroup(click.Group):
     def invoke(self, ctx):
         try:
@@ -61,7 +71,21 @@ def _load_cases(paths: tuple[str, ...], selection: str | None, dtypes: str | Non
     return specs, cases
 
 
-paths_argument = click.argument("paths", nargs=-1, required=True, type=click.Path())
+def _override_cases(cases, **overrides):
+    """--grad/--reference/--trials replace the spec's own keys; the cases carry them, worker processes included."""
+    import dataclasses
+
+    changes = {k: v for k, v in overrides.items() if v is not None}
+    if not changes:
+        return cases
+    specs = {}
+    for case in cases:
+        if id(case.spec) not in specs:
+            specs[id(case.spec)] = dataclasses.replace(case.spec, **changes)
+    return [dataclasses.replace(case, spec=specs[id(case.spec)]) for case in cases]
+
+
+paths_argument = click.argument("paths", nargs=-1, required=True, type=SafePath())
 select_option = click.option("-k", "selection", metavar="EXPR", help="Select case ids: words match substrings; and/or/not, parentheses.")
 dtype_option = click.option("--dtype", "dtypes", metavar="LIST", help="Comma list of float dtypes, replacing each spec's own (e.g. float32,float64).")
 
@@ -70,15 +94,25 @@ dtype_option = click.option("--dtype", "dtypes", metavar="LIST", help="Comma lis
 @paths_argument
 @select_option
 @dtype_option
-@click.option("--json", "json_path", type=click.Path(dir_okay=False), help="Also write the JSON report here (atomically).")
+@click.option("--json", "json_path", type=SafePath(dir_okay=False), help="Also write the JSON report here (atomically).")
 @click.option("--seed", type=int, default=None, help="Seed for shared weights and inputs (recorded in the report).")
 @click.option("--device", default="cpu", show_default=True, metavar="DEV",
               help="cpu, gpu, or per target: torch=gpu,mindspore=cpu.")
 @click.option("--targets", default="torch,mindspore", show_default=True, metavar="A,B",
               help="The two targets to compare; an inline device compares one framework across devices: torch:gpu,torch:cpu.")
-@click.option("--weights", "weights_file", type=click.Path(dir_okay=False), help="A .npz of canonical weights to use instead of the seeded draw.")
+@click.option("--weights", "weights_file", type=SafePath(dir_okay=False), help="A .npz of canonical weights to use instead of the seeded draw.")
 @click.option("-q", "--quiet", is_flag=True, help="Only failing rows and the summary (for CI logs).")
-def run(paths, selection, dtypes, json_path, seed, device, targets, weights_file, quiet):
+@click.option("-j", "--jobs", type=click.IntRange(min=0), default=0, show_default=True, metavar="N",
+              help="Run cases in N isolated worker processes (a crash or hang costs one case); 0: in this process.")
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=None, metavar="S",
+              help="Per-case time limit in seconds for worker processes [default: 300]; implies --jobs 1 if --jobs is 0.")
+@click.option("--grad", is_flag=True, default=None, help="Also compare gradients w.r.t. float inputs and parameters (spec: grad: true).")
+@click.option("--reference", type=click.Choice(["float64"]), default=None,
+              help="Re-run each case in float64: each side's distance from it, the outlier, float32-noise verdicts.")
+@click.option("--trials", type=click.IntRange(min=1), default=None, metavar="N",
+              help="N independent seeds per case; the report keeps the worst trial and the spread of max_abs.")
+def run(paths, selection, dtypes, json_path, seed, device, targets, weights_file, quiet, jobs, timeout,
+        grad=None, reference=None, trials=None):
     """Run specs (files or folders) and report the deviations."""
     from eqcheck.data import DEFAULT_SEED
     from eqcheck.targets import parse_targets
@@ -86,6 +120,7 @@ def run(paths, selection, dtypes, json_path, seed, device, targets, weights_file
     started = time.perf_counter()
     target_list = parse_targets(targets, device)
     _, cases = _load_cases(paths, selection, dtypes)
+    cases = _override_cases(cases, grad=grad, reference=reference, trials=trials)
     seed = DEFAULT_SEED if seed is None else seed
 
     from eqcheck.executor import InProcessExecutor
@@ -93,7 +128,12 @@ def run(paths, selection, dtypes, json_path, seed, device, targets, weights_file
     from eqcheck.report import document as doc
     from eqcheck.runner import CaseRunner
 
-    executor = InProcessExecutor(CaseRunner(target_list, seed=seed, weights_file=weights_file))
+    if jobs or timeout is not None:
+        from eqcheck.workers import WorkerPoolExecutor
+
+        executor = WorkerPoolExecutor(target_list, seed=seed, weights_file=weights_file, jobs=jobs or 1, timeout=timeout)
+    else:
+        executor = InProcessExecutor(CaseRunner(target_list, seed=seed, weights_file=weights_file))
     executor.start(cases)
     settings = {
         "targets": [t.label for t in target_list],
@@ -101,11 +141,15 @@ def run(paths, selection, dtypes, json_path, seed, device, targets, weights_file
         "dtypes": dtypes,
         "weights_file": weights_file,
         "paths": list(paths),
+        **{k: v for k, v in (("grad", grad), ("reference", reference), ("trials", trials)) if v is not None},
     }
     out, err = view.make_console(), view.make_console(stderr=True)
     results = []
 
     def finish(complete: bool) -> dict:
+        from eqcheck.workers import order_results  # workers finish out of order; reports keep case order
+
+        results[:] = order_results(results, cases)
         document = doc.build_document(results, environment=executor.environment(), seed=seed, settings=settings,
                                       wall_time_s=time.perf_counter() - started, complete=complete)
         if json_path:
@@ -118,6 +162,7 @@ def run(paths, selection, dtypes, json_path, seed, device, targets, weights_file
                 results.append(result)
                 advance(result.id)
     except KeyboardInterrupt:
+        getattr(executor, "close", lambda: None)()  # stop worker processes before reporting
         document = finish(complete=False)
         view.render_document(out, document, quiet=quiet)
         err.print(f"interrupted after {len(results)} of {len(cases)} cases" + (f"; partial report in {json_path}" if json_path else ""))
@@ -158,7 +203,7 @@ def validate(paths):
 
 
 @main.command()
-@click.argument("report", type=click.Path())
+@click.argument("report", type=SafePath())
 @click.option("-q", "--quiet", is_flag=True, help="Only failing rows and the summary.")
 def show(report, quiet):
     """Render a saved JSON report again."""
@@ -179,5 +224,66 @@ def env():
     view.make_console().print(describe())
 
 
+@main.command()
+@click.argument("case_id")
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("-o", "--output", "out_dir", required=True, type=click.Path(file_okay=False), help="Folder for repro.py and case.npz.")
+@click.option("--seed", type=int, default=None, help="Seed for shared weights and inputs (as given to run).")
+@click.option("--grad", is_flag=True, default=None, help="Also reproduce the gradients (cotangents go into the .npz).")
+def repro(case_id, paths, out_dir, seed, grad):
+    """Write a self-contained script + .npz reproducing CASE_ID with plain torch and MindSpore (default paths: configs/)."""
+    from eqcheck.data import DEFAULT_SEED
+    from eqcheck.targets import parse_targets
+
+    _, cases = _load_cases(paths or ("configs",), None, None)
+    matching = [c for c in cases if c.id == case_id]
+    if not matching:
+        dtype = case_id.rsplit(",", 1)[-1].rstrip("]") if "[" in case_id else None
+        if dtype and dtype in ("float16", "bfloat16", "float64"):  # a --dtype case id
+            _, cases = _load_cases(paths or ("configs",), None, dtype)
+            matching = [c for c in cases if c.id == case_id]
+    if not matching:
+        raise click.BadParameter(f"no case '{case_id}' (see `eqcheck list {' '.join(paths) or 'configs'}`)", param_hint="'CASE_ID'")
+    case = _override_cases(matching, grad=grad, trials=1)[0]
+
+    from eqcheck import repro as repro_module
+    from eqcheck.runner import CaseRunner
+
+    runner = CaseRunner(parse_targets("torch,mindspore", "cpu"), seed=DEFAULT_SEED if seed is None else seed)
+    runner.start()
+    runner.preflight([case])
+    result = runner.run(case)
+    if runner.materials is None or runner.materials.get("case") is not case:
+        raise click.ClickException(f"{case_id} did not run to its outputs ({result.status}: {result.message})")
+    script, npz = repro_module.write(runner, case, result, out_dir)
+    click.echo(f"{case_id}: {result.status}")
+    for out in result.outputs:
+        if out.deviation is not None:
+            click.echo(f"{out.name}: max_abs={out.deviation.max_abs!r}")
+    click.echo(f"wrote {script} and {npz}; run: python {script}")
+
+
+def console_main() -> None:
+    """The `eqcheck` executable: `main`, then skip the interpreter teardown once a framework was loaded here.
+
+    torch's and MindSpore's exit handlers and destructors take about 0.6 s after the report is already written
+    and flushed; a CLI process has nothing left to do by then. In-process callers (tests) use `main`.
+    """
+    try:
+        main()
+    except SystemExit as exc:
+        if not any(name in sys.modules for name in ("torch", "mindspore")):
+            raise
+        code = exc.code
+        if code is not None and not isinstance(code, int):
+            print(code, file=sys.stderr)
+            code = 1
+        sys.stdout.flush()
+        sys.stderr.flush()
+        import os
+
+        os._exit(code or 0)
+
+
 if __name__ == "__main__":
-    main()
+    console_main()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
+from eqcheck._lazy import numpy as np  # imported on first use: `list` and `validate` never load numpy
 
 
 class Transform:

@@ -25,10 +25,18 @@ class OutputResult:
     dtypes: dict[str, str]  # target label -> dtype
     deviation: Deviation | None
     ignored: str | None = None  # reason the spec gives for not comparing it
+    kind: str = "output"  # output | grad (w.r.t. an input or canonical parameter) | state (a buffer after the call)
+    # --reference float64: each side's distance from the float64 reference, the outlier, the noise verdict
+    attribution: dict[str, Any] | None = None
+
+    @property
+    def within_noise(self) -> bool:
+        """Outside tolerance, but no further apart than the float64 attribution rule allows (README)."""
+        return bool(self.attribution and self.attribution.get("within_noise"))
 
     @property
     def passed(self) -> bool:
-        return self.ignored is not None or (self.deviation is not None and self.deviation.passed)
+        return self.ignored is not None or (self.deviation is not None and self.deviation.passed) or self.within_noise
 
 
 @dataclass
@@ -46,3 +54,5 @@ class CaseResult:
     # Raw flattened outputs per target label (output name -> array), for golden files and repro;
     # never written to the JSON report.
     arrays: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
+    # Extra JSON-safe sections copied into the case record: mode, gradients, reference, trials.
+    details: dict[str, Any] = field(default_factory=dict)

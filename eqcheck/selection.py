@@ -76,4 +76,7 @@ class _Parser:
 def compile_selection(text: str | None) -> Callable[[str], bool]:
     if text is None:
         return lambda _: True
-    return _Parser(text).parse()
+    try:
+        return _Parser(text).parse()
+    except RecursionError:  # thousands of nested 'not' or '(': refuse like any other bad expression
+        raise click.BadParameter(f"the expression nests too deeply in '{text[:60]}…'", param_hint="'-k'") from None

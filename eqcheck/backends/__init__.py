@@ -12,6 +12,8 @@ import importlib
 TARGETS: dict[str, tuple[str, str]] = {
     "torch": ("torch", "eqcheck.backends.torch_eager:TorchEagerBackend"),
     "mindspore": ("mindspore", "eqcheck.backends.mindspore_pynative:MindSporePyNativeBackend"),
+    "mindspore-graph": ("mindspore", "eqcheck.backends.mindspore_graph:MindSporeGraphBackend"),
+    "torch-compile": ("torch", "eqcheck.backends.torch_compile:TorchCompileBackend"),
 }
 
 # Spec sections a spec may have; each names the framework whose callables it holds.

@@ -33,6 +33,7 @@ class Built:
 
     fn: Callable
     module: Any | None  # the nn.Module / nn.Cell, when the op is a class
+    compiled: Callable | None = None  # execution-mode backends: the jit/torch.compile wrapper of fn
 
 
 class UnsupportedCase(Exception):
@@ -98,6 +99,22 @@ class Backend(ABC):
     def devices(self) -> list[str]:
         """Devices this framework can see here."""
 
+    # ---- beyond forward outputs (gradients, execution modes) -------------------------------------
+
+    def invoke(self, built: Built, args: list[Any], kwargs: dict[str, Any]) -> Any:
+        """Run once with autograd left on (for `grad`); modes (jit, torch.compile) override this and `call`."""
+        return built.fn(*args, **kwargs)
+
+    def grad(self, built: Built, make_args: Callable[[dict], tuple[list, dict]], inputs: dict[str, Any],
+             wrt: list[str], cotangents: list[np.ndarray | None]) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+        """Backpropagate `cotangents` (one per flattened output, None: not differentiated) through one call.
+
+        `inputs` are this side's tensors by canonical input name, `make_args` packs them into (args, kwargs),
+        `wrt` names the inputs to differentiate. Returns (input gradients by canonical input name, gradients
+        of every trainable parameter by this side's parameter name); an unused input's gradient is zeros.
+        """
+        raise UnsupportedCase(f"{self.target} does not compute gradients")
+
     def classify_failure(self, exc: BaseException, dtype: str) -> str:
         """'unsupported' when the target refuses this dtype or lacks the kernel; otherwise 'error'."""
         if isinstance(exc, UnsupportedCase):
@@ -107,3 +124,14 @@ class Backend(ABC):
 
     def recover(self) -> None:
         """Called after a case failed, so a framework's leftover error state cannot leak into the next case."""
+
+
+def flatten_leaves(value: Any, is_tensor: Callable[[Any], bool]) -> list[Any]:
+    """Output leaves in the runner's flattening order (tensors, tuples/lists, dicts); other leaves kept as-is."""
+    if is_tensor(value):
+        return [value]
+    if isinstance(value, (tuple, list)):
+        return [leaf for v in value for leaf in flatten_leaves(v, is_tensor)]
+    if isinstance(value, dict):
+        return [leaf for v in value.values() for leaf in flatten_leaves(v, is_tensor)]
+    return [value]

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from eqcheck.backends.base import Backend, Built, ParamInfo, UnsupportedCase
+from eqcheck.backends.base import Backend, Built, ParamInfo, UnsupportedCase, flatten_leaves
 from eqcheck.backends.resolve import resolve_dotted
 from eqcheck.errors import TargetUnavailable
 
@@ -87,7 +87,45 @@ class MindSporePyNativeBackend(Backend):
         return t if str(t.dtype).lower() == dtype else t.astype(self._dtype(dtype))
 
     def call(self, built, args, kwargs):
-        return built.fn(*args, **kwargs)
+        return self.invoke(built, args, kwargs)
+
+    def grad(self, built, make_args, inputs, wrt, cotangents):
+        # The gradient of sum(output * cotangent) w.r.t. each output is exactly the cotangent (same bytes as the
+        # torch side's grad_outputs): a VJP without matching sens to nested output structures.
+        ms = self.ms
+        names = list(inputs)
+        positions = tuple(i for i, n in enumerate(names) if n in wrt)
+        params = list(built.module.trainable_params()) if built.module is not None else []
+        by_id = {id(p): n for n, p in built.module.parameters_and_names()} if built.module is not None else {}
+        cots = [None if c is None else ms.Tensor(np.array(c, order="C")) for c in cotangents]  # keeps 0-d arrays 0-d
+
+        def loss(*tensors):
+            args, kwargs = make_args(dict(zip(names, tensors)))
+            flat = flatten_leaves(self.invoke(built, args, kwargs), self.is_tensor)
+            total = None
+            for value, cot in zip(flat, cots):
+                if cot is not None and self.is_tensor(value):
+                    term = (value * cot.astype(value.dtype)).sum()
+                    total = term if total is None else total + term
+            if total is None:
+                raise UnsupportedCase("no float output to differentiate")
+            return total
+
+        if not positions and not params:
+            raise UnsupportedCase("no float input or trainable parameter to differentiate")
+        fn = ms.value_and_grad(loss, grad_position=positions if positions else None, weights=params if params else None)
+        _, grads = fn(*(inputs[n] for n in names))
+        if positions and params:
+            input_grads, param_grads = grads
+        elif positions:
+            input_grads, param_grads = grads, ()
+        else:
+            input_grads, param_grads = (), grads
+        if not isinstance(input_grads, (tuple, list)):
+            input_grads = (input_grads,)
+        out_inputs = {names[i]: self.to_numpy(g) for i, g in zip(positions, input_grads)}
+        out_params = {by_id.get(id(p), p.name): self.to_numpy(g) for p, g in zip(params, param_grads)}
+        return out_inputs, out_params
 
     def is_tensor(self, value) -> bool:
         return isinstance(value, self.ms.Tensor)  # Parameter subclasses Tensor
@@ -114,7 +152,8 @@ class MindSporePyNativeBackend(Backend):
         clean = 0
         for _ in range(6):  # two clean round trips in a row, after a device sync
             try:
-                self.ms.runtime.synchronize()
+                if self.device != "cpu":  # on CPU it only logs "CPU device is not supported" at ERROR level
+                    self.ms.runtime.synchronize()
                 self.ms.ops.add(self.ms.Tensor(1.0), self.ms.Tensor(1.0)).asnumpy()
                 clean += 1
                 if clean == 2:

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from eqcheck.backends.base import Backend, Built, ParamInfo, UnsupportedCase
+from eqcheck.backends.base import Backend, Built, ParamInfo, UnsupportedCase, flatten_leaves
 from eqcheck.backends.resolve import resolve_dotted
 from eqcheck.errors import TargetUnavailable
 
@@ -76,7 +76,28 @@ class TorchEagerBackend(Backend):
 
     def call(self, built, args, kwargs):
         with self.torch.no_grad():
-            return built.fn(*args, **kwargs)
+            return self.invoke(built, args, kwargs)
+
+    def grad(self, built, make_args, inputs, wrt, cotangents):
+        torch = self.torch
+        leaves = {name: (t.detach().clone().requires_grad_(True) if name in wrt else t) for name, t in inputs.items()}
+        params = [(n, p) for n, p in built.module.named_parameters() if p.requires_grad] if built.module is not None else []
+        with torch.enable_grad():
+            args, kwargs = make_args(leaves)
+            flat = flatten_leaves(self.invoke(built, args, kwargs), self.is_tensor)
+        outs, cots = [], []
+        for value, cot in zip(flat, cotangents):
+            if cot is not None and self.is_tensor(value) and value.requires_grad:
+                outs.append(value)
+                cots.append(torch.from_numpy(np.array(cot, order="C")).to(device=value.device, dtype=value.dtype))
+        sources = [leaves[n] for n in wrt] + [p for _, p in params]
+        if not outs or not sources:
+            raise UnsupportedCase("no float output depends differentiably on a float input or parameter")
+        grads = torch.autograd.grad(outs, sources, grad_outputs=cots, allow_unused=True)
+        as_numpy = lambda g, like: self.to_numpy(g) if g is not None else np.zeros(tuple(like.shape), self.to_numpy(like).dtype)
+        input_grads = {n: as_numpy(g, leaves[n]) for n, g in zip(wrt, grads)}
+        param_grads = {n: as_numpy(g, p) for (n, p), g in zip(params, grads[len(wrt):])}
+        return input_grads, param_grads
 
     def is_tensor(self, value) -> bool:
         return isinstance(value, self.torch.Tensor)

@@ -65,7 +65,8 @@ def _value(v: Any) -> str:
 
 
 def _verdict(status: str) -> Text:
-    return Text(STATUS_LABEL.get(status, status), style=STATUS_STYLE.get(status, ""))
+    style = STATUS_STYLE.get(status, STATUS_STYLE["pass"] if status.startswith("pass") else "")
+    return Text(STATUS_LABEL.get(status, status), style=style)
 
 
 def results_table(document: dict, only_problems: bool = False) -> Table:
@@ -88,6 +89,8 @@ def results_table(document: dict, only_problems: bool = False) -> Table:
             continue
         for i, out in enumerate(outputs):
             out_status = status if status in ("expected_difference", "unexpected_pass") else ("pass" if out["passed"] else "fail")
+            if out_status == "pass" and (out.get("attribution") or {}).get("within_noise"):
+                out_status = "pass (within float32 noise)"  # renders green through its "pass" prefix below
             dtypes = "/".join(dict.fromkeys(out.get("dtypes", {}).values()))
             shape = "x".join(map(str, out["shape"])) or "scalar"
             if out.get("ignored"):
@@ -123,6 +126,7 @@ def failure_notes(document: dict) -> list[Text]:
                     (f"{case['id']} {out['name']}: ", "bold"),
                     (out.get("reason") or "outside tolerance", "red"),
                     f" (rtol {tol.get('rtol')}, atol {tol.get('atol')})",
+                    f"; {out['attribution']['statement']}" if out.get("attribution") else "",
                 ))
     return notes
 

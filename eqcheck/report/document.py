@@ -54,7 +54,11 @@ def case_record(result: CaseResult) -> dict[str, Any]:
         record.update(shape=out.shape, dtypes=out.dtypes, passed=out.passed)  # per target, not the deviation's pair
         if out.ignored:
             record["ignored"] = out.ignored
+        record["kind"] = getattr(out, "kind", "output")
+        if getattr(out, "attribution", None):
+            record["attribution"] = out.attribution
         outputs.append(record)
+    details = {k: v for k, v in getattr(result, "details", {}).items() if not k.startswith("_")}
     return {
         "id": result.id,
         "spec": result.spec,
@@ -66,6 +70,7 @@ def case_record(result: CaseResult) -> dict[str, Any]:
         "weights": result.weights,
         "outputs": outputs,
         "duration_s": round(result.duration_s, 6),
+        **details,  # mode, gradients, reference, trials (eqcheck/runner.py)
     }
 
 

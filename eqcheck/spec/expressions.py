@@ -45,6 +45,8 @@ def parse(text: str) -> ast.expr:
         tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError as exc:
         raise ExpressionError(f"'{text}' is not a valid expression ({exc.msg})") from None
+    except (ValueError, RecursionError, MemoryError) as exc:  # e.g. a NUL character, absurd nesting
+        raise ExpressionError(f"{text!r} is not a valid expression ({type(exc).__name__})") from None
     _check(tree.body, text)
     return tree.body
 
@@ -70,8 +72,17 @@ def names(text: str) -> set[str]:
     return {node.id for node in ast.walk(parse(text)) if isinstance(node, ast.Name)}
 
 
+_MAX_MAGNITUDE = 2**256  # far above any size or argument; stops (2**64)**64**... from eating memory
+
+
 def evaluate(text: str, namespace: Mapping[str, Any]) -> Any:
-    return _eval(parse(text), namespace, text)
+    try:
+        value = _eval(parse(text), namespace, text)
+    except (TypeError, ArithmeticError, ValueError, RecursionError) as exc:  # 'a' < 1, -'a', 1e300**2, ...
+        if isinstance(exc, ExpressionError):
+            raise
+        raise ExpressionError(f"{text!r} cannot be evaluated ({type(exc).__name__}: {str(exc)[:80]})") from None
+    return value
 
 
 def _eval(node: ast.expr, ns: Mapping[str, Any], text: str) -> Any:
@@ -104,7 +115,11 @@ def _eval(node: ast.expr, ns: Mapping[str, Any], text: str) -> Any:
         if isinstance(node.op, ast.Pow) and abs(right) > _MAX_EXPONENT:
             raise ExpressionError(f"'{text}' raises to a power above {_MAX_EXPONENT}")
         try:
-            return _BINARY[type(node.op)](left, right)
+            value = _BINARY[type(node.op)](left, right)
         except ZeroDivisionError:
             raise ExpressionError(f"'{text}' divides by zero") from None
+        if isinstance(value, complex) or (isinstance(value, int) and abs(value) > _MAX_MAGNITUDE):
+            what = "a complex number" if isinstance(value, complex) else "a number above 2**256"
+            raise ExpressionError(f"'{text}' evaluates to {what}")
+        return value
     raise ExpressionError(f"'{text}' cannot be evaluated")  # unreachable after _check

@@ -97,3 +97,9 @@ class OpSpec:
     outputs: tuple[OutputSpec, ...]
     tolerance: dict[str, Tolerance]
     expected_differences: tuple[ExpectedDifference, ...]
+    # Beyond forward outputs (issue 4); the CLI's --grad/--reference/--trials override these per run.
+    grad: bool = False  # also compare gradients w.r.t. float inputs and mapped trainable parameters
+    grad_tolerance: dict[str, Tolerance] = field(default_factory=dict)  # per dtype; default: dtypes.GRAD_TOLERANCES
+    compare_state: bool | None = None  # compare buffers after the call; None: only in train mode
+    reference: str | None = None  # "float64": attribute deviations against a float64 re-run
+    trials: int = 1  # independent seeds per case; the report keeps the worst and the spread

@@ -1,0 +1,121 @@
+"""Which callables a spec may name. The operator decides, never the spec: specs may come from untrusted pull requests.
+
+Three layers, all refusing with a SpecError (exit 2):
+
+1. The dotted path as written must start with an allowed module prefix. Default `torch.`, `mindspore.`,
+   `numpy.`; the operator replaces the list with EQCHECK_ALLOWED_PREFIXES (comma-separated, e.g.
+   `torch.nn.,mindspore.nn.` to allow only layers). No path part may be a dunder (`__class__`, `__globals__`).
+2. A denylist of callables inside those namespaces that read or write files, load code or reach the network
+   (`torch.load`, `torch.hub`, `mindspore.ops.Custom`, `numpy.load`, …), checked on the written path and, after
+   resolution, on the module the object really lives in (so `torch.serialization.load` is caught too).
+3. After resolution (`check_resolved`, in `run`'s preflight): every module walked through and the module the
+   object is defined in must belong to an allowed framework package. `torch.os.system`, `torch.ctypes.CDLL`
+   and `torch.builtins.open` start with `torch.` but live in `os`, `ctypes` and `builtins`: refused.
+
+This file imports no framework.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+from eqcheck.errors import SpecError
+
+ENV = "EQCHECK_ALLOWED_PREFIXES"
+DEFAULT_PREFIXES = ("torch.", "mindspore.", "numpy.")
+
+# Callables that touch files, load native or pickled code, spawn processes or reach the network.
+DENIED = (
+    "torch.load", "torch.save", "torch.serialization", "torch.hub", "torch.package", "torch.utils.cpp_extension",
+    "torch.utils.model_zoo", "torch.jit.load", "torch.jit.save", "torch.jit._serialization", "torch.ops.load_library",
+    "torch.classes.load_library", "torch._ops.load_library", "torch.multiprocessing", "torch.distributed", "torch.onnx",
+    "torch.utils.data", "torch.utils.tensorboard", "torch.from_file", "torch.UntypedStorage.from_file",
+    "torch._dynamo", "torch.compile", "torch._inductor", "torch.export", "torch.library",
+    "mindspore.load", "mindspore.load_checkpoint", "mindspore.save_checkpoint", "mindspore.export", "mindspore.load_mindir",
+    "mindspore.train.serialization", "mindspore.ops.Custom", "mindspore.ops.operations.custom_ops",
+    "mindspore.ops.custom", "mindspore.dataset", "mindspore.mindrecord", "mindspore.communication",
+    "mindspore.parallel", "mindspore.profiler", "mindspore.run_check", "mindspore.train.callback",
+    "numpy.load", "numpy.save", "numpy.savez", "numpy.savez_compressed", "numpy.savetxt", "numpy.loadtxt",
+    "numpy.genfromtxt", "numpy.fromfile", "numpy.tofile", "numpy.memmap", "numpy.fromregex", "numpy.DataSource",
+    "numpy.lib.format", "numpy.lib.npyio", "numpy.lib._datasource", "numpy.f2py", "numpy.distutils",
+    "numpy.ctypeslib", "numpy.testing",
+)
+
+
+def allowed_prefixes() -> tuple[str, ...]:
+    """The operator's list (EQCHECK_ALLOWED_PREFIXES), each ending with '.'; the default when unset or empty."""
+    raw = os.environ.get(ENV, "")
+    items = [p.strip() for p in raw.split(",") if p.strip()]
+    if not items:
+        return DEFAULT_PREFIXES
+    return tuple(p if p.endswith(".") else p + "." for p in items)
+
+
+def _under(path: str, prefix: str) -> bool:
+    """`path` is `prefix` or inside it, by whole dotted parts ('torch.load' covers 'torch.load.x', not 'torch.loads')."""
+    prefix = prefix.rstrip(".")
+    return path == prefix or path.startswith(prefix + ".")
+
+
+def denied(path: str) -> str | None:
+    return next((d for d in DENIED if _under(path, d)), None)
+
+
+def check_op(op: str, file: str, field: str) -> None:
+    """Checks on the dotted path as written (validate and run): prefixes, dunders, the denylist."""
+    parts = op.split(".")
+    if any(part.startswith("__") for part in parts):
+        raise SpecError(f"'{op}' names a dunder attribute; name a public callable of the framework", file=file, field=field)
+    prefixes = allowed_prefixes()
+    if not any(op.startswith(p) for p in prefixes):
+        raise SpecError(f"'{op}' is outside the allowed module prefixes ({', '.join(prefixes)})", file=file, field=field,
+                        hint=f"the operator of this run sets the list with {ENV}; a spec cannot widen it")
+    hit = denied(op)
+    if hit:
+        raise SpecError(f"'{op}' is refused: it is under '{hit}', which can read or write files, load code or reach the network",
+                        file=file, field=field)
+
+
+def _home(obj: Any) -> str | None:
+    """The module an object is defined in, as far as Python can tell."""
+    for candidate in (obj, getattr(obj, "__objclass__", None), getattr(obj, "__self__", None)):
+        module = getattr(candidate, "__module__", None)
+        if isinstance(module, str) and module:
+            return module
+    return None
+
+
+def check_resolved(op: str, obj: Any, file: str, field: str) -> None:
+    """After resolution: the path must not leave the framework packages through a module attribute."""
+    roots = {p.split(".")[0] for p in allowed_prefixes()}
+    parts = op.split(".")
+    current = sys.modules.get(parts[0])
+    walked = parts[0]
+    for part in parts[1:]:
+        if current is None:
+            break
+        if isinstance(current, type(sys)) and current.__name__.split(".")[0] not in roots:
+            raise SpecError(f"'{op}' reaches module '{current.__name__}' through '{walked}', outside the framework packages",
+                            file=file, field=field)
+        walked += "." + part
+        current = getattr(current, part, None) or sys.modules.get(walked)
+    home = _home(obj)
+    if home is not None:
+        top = home.split(".")[0]
+        if top not in roots and not (top == "builtins" and _builtin_of_framework(obj, roots)):
+            raise SpecError(f"'{op}' is defined in module '{home}', outside the framework packages ({', '.join(sorted(roots))})",
+                            file=file, field=field)
+        name = getattr(obj, "__name__", None)
+        hit = denied(home) or (denied(f"{home}.{name}") if isinstance(name, str) else None)
+        if hit:
+            raise SpecError(f"'{op}' is refused: it is '{home}.{name}', under '{hit}', which can read or write files, "
+                            f"load code or reach the network", file=file, field=field)
+
+
+def _builtin_of_framework(obj: Any, roots: set[str]) -> bool:
+    """C functions report __module__ 'builtins' only when they have none of their own: allow those bound to a framework object."""
+    owner = getattr(obj, "__self__", None)
+    module = getattr(owner, "__name__", None) if isinstance(owner, type(sys)) else getattr(type(owner), "__module__", None)
+    return isinstance(module, str) and module.split(".")[0] in roots

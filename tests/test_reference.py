@@ -1,0 +1,86 @@
+"""float64 attribution: the rule on hand-made arrays, and real cases where MindSpore is the outlier / both are noise."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from conftest import read_json
+from eqcheck.attribution import NOISE_K, attribute
+
+
+def _attr(a, b, ref, a64, b64, passed=False):
+    dev = float(np.max(np.abs(a - b)))
+    return attribute(dev, passed, 0, {"torch": a, "mindspore": b}, "torch", ref, {"torch": a64, "mindspore": b64}, "float32")
+
+
+def test_same_function_with_noise_on_both_sides_is_within_noise():
+    ref = np.linspace(-1, 1, 100)
+    a, b = ref + 1e-6, ref - 1e-6  # both sides off by their own rounding, in opposite directions
+    rec = _attr(a, b, ref, ref, ref)
+    assert rec["within_noise"] and rec["verdict"] == "pass (within float32 noise)"
+    assert rec["noise_ratio"] == NOISE_K  # the triangle-inequality worst case sits exactly on K = 2
+
+
+def test_a_different_function_is_not_noise_and_the_outlier_is_named():
+    ref = np.linspace(-1, 1, 100)
+    a = ref + 1e-7
+    b = ref * 1.001  # a wrong constant: its own float64 run is just as wrong
+    rec = _attr(a, b, ref, ref, ref * 1.001)
+    assert not rec["within_noise"]
+    assert rec["own_error_rejected"]["mindspore"]  # its float64 run is no closer to the reference than its float32
+    assert rec["outlier"] == "mindspore" and "mindspore is" in rec["statement"] and "further" in rec["statement"]
+
+
+def test_a_side_without_float64_gets_no_noise_allowance():
+    ref = np.linspace(-1, 1, 100)
+    a, b = ref + 1e-7, ref + 1e-4
+    rec = _attr(a, b, ref, ref, None)
+    assert not rec["within_noise"] and rec["outlier"] == "mindspore"
+    assert rec["ratio"] > 100
+
+
+GRU_N01 = {
+    "name: nn.GRUCell\n": "name: nn.GRUCell.n01\n",
+    "# weight_ih, weight_hh": "weights:\n"
+    "  weight_ih: {torch: weight_ih, mindspore: weight_ih, init: {normal: {mean: 0.0, std: 1.0}}}\n"
+    "  weight_hh: {torch: weight_hh, mindspore: weight_hh, init: {normal: {mean: 0.0, std: 1.0}}}\n"
+    "  bias_ih: {torch: bias_ih, mindspore: bias_ih, init: {normal: {mean: 0.0, std: 1.0}}}\n"
+    "  bias_hh: {torch: bias_hh, mindspore: bias_hh, init: {normal: {mean: 0.0, std: 1.0}}}\n"
+    "# weight_ih, weight_hh",
+}
+
+
+def test_grucell_with_unit_normal_weights_names_mindspore_as_the_outlier(cli, copy_config, tmp_path):
+    spec = copy_config("nn/GRUCell.yaml", GRU_N01)
+    report = tmp_path / "r.json"
+    result = cli("run", spec, "-k", "bias=True and batch=64", "--reference", "float64", "--json", report)
+    assert result.exit_code == 1
+    case = read_json(report)["cases"][0]
+    attribution = case["outputs"][0]["attribution"]
+    assert attribution["outlier"] == "mindspore" and attribution["ratio"] > 10
+    assert not attribution["within_noise"]
+    assert "mindspore is" in result.text and "further from the float64 reference than torch" in result.text
+    assert case["reference"]["float64_runs"]["torch"] == "ok"
+
+
+def test_a_too_tight_tolerance_on_a_long_sum_becomes_pass_within_noise(cli, write_spec, tmp_path):
+    spec = write_spec("""
+        name: noisy.sum
+        inputs:
+          - {name: x, shape: [64, 4096]}
+        torch:
+          op: torch.sum
+          call: {dim: -1}
+        mindspore:
+          op: mindspore.ops.sum
+          call: {dim: -1}
+        tolerance: {float32: {rtol: 0.0, atol: 0.0}}
+    """)
+    plain = cli("run", spec)
+    assert plain.exit_code == 1, plain.text  # exact equality cannot hold for two float32 summation orders
+    report = tmp_path / "r.json"
+    result = cli("run", spec, "--reference", "float64", "--json", report)
+    assert result.exit_code == 0, result.text
+    out = read_json(report)["cases"][0]["outputs"][0]
+    assert out["attribution"]["within_noise"] and out["passed"]
+    assert "within float32 noise" in result.text

@@ -1,0 +1,110 @@
+"""Specs from untrusted pull requests: only allowlisted callables, no evaluation, bounded shapes. Exit 2, no traceback."""
+
+from __future__ import annotations
+
+import pytest
+
+GOOD = """
+name: ops.probe
+inputs:
+  - name: x
+    shape: [4, 8]
+    keyword: {keyword}
+torch:
+  op: {torch_op}
+  {torch_call}
+mindspore:
+  op: mindspore.ops.tanh
+"""
+
+
+def _spec(write_spec, torch_op="torch.tanh", keyword="false", torch_call=""):
+    return write_spec(GOOD.format(torch_op=torch_op, keyword=keyword, torch_call=torch_call))
+
+
+def _refused(result, *needles):
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    for needle in needles:
+        assert needle in result.output, result.output
+
+
+@pytest.mark.parametrize("op, reason", [
+    ("torch.load", "'torch.load' is refused: it is under 'torch.load'"),
+    ("torch.hub.load", "under 'torch.hub'"),
+    ("torch.serialization.load", "under 'torch.serialization'"),
+    ("torch.utils.cpp_extension.load_inline", "under 'torch.utils.cpp_extension'"),
+    ("torch.nn.Module.__subclasses__", "dunder"),
+    ("torch.__builtins__.get", "dunder"),
+])
+def test_validate_refuses_dangerous_callables(cli, write_spec, op, reason):
+    _refused(cli("validate", _spec(write_spec, op)), reason, "field 'torch.op'")
+
+
+def test_mindspore_custom_op_is_refused(cli, write_spec):
+    spec = write_spec(GOOD.format(torch_op="torch.tanh", keyword="false", torch_call="").replace("mindspore.ops.tanh", "mindspore.ops.Custom"))
+    _refused(cli("validate", spec), "'mindspore.ops.Custom' is refused: it is under 'mindspore.ops.Custom'")
+
+
+def test_operator_narrows_the_allowlist_and_a_spec_cannot_widen_it(cli, write_spec, monkeypatch):
+    spec = _spec(write_spec)
+    assert cli("validate", spec).exit_code == 0
+    monkeypatch.setenv("EQCHECK_ALLOWED_PREFIXES", "torch.nn., mindspore.nn.")
+    _refused(cli("validate", spec), "outside the allowed module prefixes (torch.nn., mindspore.nn.)", "EQCHECK_ALLOWED_PREFIXES")
+    widened = write_spec(GOOD.format(torch_op="torch.tanh", keyword="false", torch_call="") + "allowed_prefixes: [torch.]\n", "w.yaml")
+    _refused(cli("validate", widened), "allowed_prefixes")
+
+
+def test_framework_attribute_leading_out_of_the_package_is_refused_before_any_case(cli, write_spec, tmp_path):
+    """`torch.os.system` starts with `torch.` but lives in `os`: run refuses it in preflight, nothing runs."""
+    marker = tmp_path / "pwned"
+    spec = _spec(write_spec, "torch.os.system", keyword="true", torch_call=f"call: {{command: 'touch {marker}'}}")
+    assert cli("validate", spec).exit_code == 0  # the written path looks harmless; resolution shows where it lands
+    result = cli("run", "-q", spec)
+    _refused(result, "reaches module 'os' through 'torch.os'")
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize("command", ["validate", "run"])
+def test_a_trillion_element_input_is_refused_before_allocation(cli, write_spec, command):
+    spec = write_spec("""
+        name: ops.huge
+        inputs:
+          - name: x
+            shape: [1000000, 1000000]
+        torch: {op: torch.tanh}
+        mindspore: {op: mindspore.ops.tanh}
+    """)
+    result = cli(command, spec)
+    _refused(result, "1,000,000,000,000 elements", "above the limit of 268,435,456", "nothing was allocated", "inputs[0].shape")
+
+
+@pytest.mark.parametrize("expr, reason", [
+    ("$(((((2**64)**64)**64)**64)**64)", "above 2**256"),
+    ("$1e300**2", "OverflowError"),
+    ("$-'a'", "TypeError"),
+    ("$(-8)**0.5", "complex"),
+    ("$__import__('os').system('true')", "contains call"),
+    ("$().__class__", "contains attribute"),
+])
+def test_expressions_are_parsed_never_evaluated(cli, write_spec, expr, reason):
+    spec = write_spec(f"""
+        name: ops.expr
+        params: {{k: "{expr}"}}
+        inputs:
+          - name: x
+            shape: [2]
+        torch: {{op: torch.tanh}}
+        mindspore: {{op: mindspore.ops.tanh}}
+    """)
+    _refused(cli("validate", spec), reason)
+
+
+def test_yaml_tags_are_not_constructed(cli, write_spec):
+    spec = write_spec("""
+        name: !!python/object/apply:os.system ["true"]
+        inputs: [{name: x, shape: [2]}]
+        torch: {op: torch.tanh}
+        mindspore: {op: mindspore.ops.tanh}
+    """)
+    _refused(cli("validate", spec), "not valid YAML")
