@@ -11,6 +11,8 @@ import time
 import click
 
 from eqcheck import __version__
+from eqcheck.cli_gate import COMMANDS as GATE_COMMANDS
+from eqcheck.cli_gate import gate_options, gate_session
 from eqcheck.errors import EqcheckError
 
 EXIT_INTERRUPTED = 130
@@ -111,8 +113,9 @@ dtype_option = click.option("--dtype", "dtypes", metavar="LIST", help="Comma lis
               help="Re-run each case in float64: each side's distance from it, the outlier, float32-noise verdicts.")
 @click.option("--trials", type=click.IntRange(min=1), default=None, metavar="N",
               help="N independent seeds per case; the report keeps the worst trial and the spread of max_abs.")
+@gate_options  # --baseline, --golden, --save-golden, --junit, --markdown, --html, --shard (eqcheck/cli_gate.py)
 def run(paths, selection, dtypes, json_path, seed, device, targets, weights_file, quiet, jobs, timeout,
-        grad=None, reference=None, trials=None):
+        grad=None, reference=None, trials=None, **gate):
     """Run specs (files or folders) and report the deviations."""
     from eqcheck.data import DEFAULT_SEED
     from eqcheck.targets import parse_targets
@@ -122,6 +125,8 @@ def run(paths, selection, dtypes, json_path, seed, device, targets, weights_file
     _, cases = _load_cases(paths, selection, dtypes)
     cases = _override_cases(cases, grad=grad, reference=reference, trials=trials)
     seed = DEFAULT_SEED if seed is None else seed
+    gating = gate_session(gate, seed)  # reads --baseline/--golden now: a bad file is exit 2 before any case runs
+    cases = gating.select(cases)  # --shard K/N
 
     from eqcheck.executor import InProcessExecutor
     from eqcheck.report import console as view
@@ -135,6 +140,7 @@ def run(paths, selection, dtypes, json_path, seed, device, targets, weights_file
     else:
         executor = InProcessExecutor(CaseRunner(target_list, seed=seed, weights_file=weights_file))
     executor.start(cases)
+    gating.start(executor.environment())
     settings = {
         "targets": [t.label for t in target_list],
         "selection": selection,
@@ -142,6 +148,7 @@ def run(paths, selection, dtypes, json_path, seed, device, targets, weights_file
         "weights_file": weights_file,
         "paths": list(paths),
         **{k: v for k, v in (("grad", grad), ("reference", reference), ("trials", trials)) if v is not None},
+        **gating.settings(),  # shard, golden
     }
     out, err = view.make_console(), view.make_console(stderr=True)
     results = []
@@ -152,6 +159,7 @@ def run(paths, selection, dtypes, json_path, seed, device, targets, weights_file
         results[:] = order_results(results, cases)
         document = doc.build_document(results, environment=executor.environment(), seed=seed, settings=settings,
                                       wall_time_s=time.perf_counter() - started, complete=complete)
+        gating.annotate(document)
         if json_path:
             doc.write_atomic(json_path, document)
         return document
@@ -159,6 +167,7 @@ def run(paths, selection, dtypes, json_path, seed, device, targets, weights_file
     try:
         with view.progress_bar(err, len(cases), enabled=not quiet) as advance:
             for result in executor.run(cases):
+                gating.on_result(result)
                 results.append(result)
                 advance(result.id)
     except KeyboardInterrupt:
@@ -175,7 +184,7 @@ def run(paths, selection, dtypes, json_path, seed, device, targets, weights_file
     view.render_document(out, document, quiet=quiet)
     if json_path and not quiet:
         out.print(f"report written to {json_path}")
-    sys.exit(doc.exit_code(document))
+    sys.exit(gating.finish(document, out, err, doc.exit_code(document)))
 
 
 @main.command(name="list")
@@ -261,6 +270,10 @@ def repro(case_id, paths, out_dir, seed, grad):
         if out.deviation is not None:
             click.echo(f"{out.name}: max_abs={out.deviation.max_abs!r}")
     click.echo(f"wrote {script} and {npz}; run: python {script}")
+
+
+for _command in GATE_COMMANDS:  # diff, merge, schema
+    main.add_command(_command)
 
 
 def console_main() -> None:

@@ -29,8 +29,9 @@ def two_runs(cli, tmp_path_factory):
     folder = tmp_path_factory.mktemp("determinism")
     args = ("run", "configs/nn/GRUCell.yaml", "configs/nn/LSTM.yaml", "configs/nn/Embedding.yaml", "--seed", "7")
     first, second = folder / "a.json", folder / "b.json"
-    assert cli(*args, "--json", first).exit_code == 0
-    assert cli(*args, "--json", second).exit_code == 0
+    for path in (first, second):
+        result = cli(*args, "--json", path)
+        assert result.exit_code == 0, result.text
     return read_json(first), read_json(second), first
 
 

@@ -20,10 +20,11 @@ def test_dtype_mindspore_refuses_is_unsupported_with_its_message(cli, tmp_path):
 
 
 def test_a_failed_kernel_does_not_poison_the_next_case(cli, tmp_path):
-    # MindSpore's bfloat16 SmoothL1Loss/Softmax kernels are missing on CPU; without recovery their error
-    # resurfaced in the float64 case that ran next in 2 of 3 CLI runs. The leak is a race inside
-    # MindSpore's async pipeline and rarely shows under pytest's timing, so this guards the recovery
-    # path rather than reliably reproducing the leak. Nine failures, each followed by a float64 case, twice.
+    # MindSpore's bfloat16 SmoothL1Loss/Softmax kernels are missing on CPU; with asynchronous launches their
+    # error resurfaced in the float64 case that ran next in 2 of 3 CLI runs. The backend now launches
+    # synchronously and drains after a failure. The leak is a race that rarely shows under pytest's timing,
+    # so this guards the path rather than reliably reproducing the leak. Nine failures, each followed by a
+    # float64 case, twice.
     for attempt in range(2):
         path = tmp_path / f"r{attempt}.json"
         cli("run", "configs/nn/SmoothL1Loss.yaml", "configs/nn/Softmax.yaml", "--dtype", "bfloat16,float64", "--json", path)
@@ -47,3 +48,31 @@ mindspore: {op: mindspore.ops.std, call: {axis: 1}}
     case = read_json(path)["cases"][0]
     assert case["status"] == "error"
     assert "torch returned out.0 [4], out.1 [4]; mindspore returned out [4]" in case["message"]
+
+
+def test_a_failed_mindspore_gradient_does_not_break_the_next_one():
+    # A failure inside value_and_grad left PyNative's grad executor mid-trace; the next gradient (any op)
+    # then failed with "Only support integers, slices ... as index". recover() resets it.
+    import mindspore as ms
+    import numpy as np
+
+    from eqcheck.backends.mindspore_pynative import MindSporePyNativeBackend
+
+    backend = MindSporePyNativeBackend("cpu")
+    backend.activate()
+    conv = backend.build(ms.nn.Conv2d, {"in_channels": 3, "out_channels": 8, "kernel_size": 3, "has_bias": True},
+                         "float32", train=False, seed=0)
+    image = {"x": backend.tensor(np.ones((2, 3, 16, 16), np.float32), "float32")}
+    wrong_cotangent = [np.ones((2, 8, 14, 14), np.float32)]  # conv's output is (2, 8, 16, 16)
+    with pytest.raises(ValueError, match="broadcast"):
+        backend.grad(conv, lambda t: ([t["x"]], {}), image, ["x"], wrong_cotangent)
+    backend.recover()
+
+    lstm = backend.build(ms.nn.LSTM, {"input_size": 10, "hidden_size": 16}, "float32", train=False, seed=0)
+    zeros = np.zeros((1, 3, 16), np.float32)
+    inputs = {"x": backend.tensor(np.ones((5, 3, 10), np.float32), "float32"),
+              "h0": backend.tensor(zeros, "float32"), "c0": backend.tensor(zeros, "float32")}
+    cotangents = [np.ones((5, 3, 16), np.float32), np.ones((1, 3, 16), np.float32), np.ones((1, 3, 16), np.float32)]
+    input_grads, param_grads = backend.grad(lstm, lambda t: ([t["x"], (t["h0"], t["c0"])], {}), inputs, ["x", "h0", "c0"], cotangents)
+    assert input_grads["x"].shape == (5, 3, 10) and np.abs(input_grads["h0"]).sum() > 0
+    assert "weight_ih_l0" in param_grads

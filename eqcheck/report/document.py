@@ -19,8 +19,10 @@ from eqcheck.results import (
     ERROR, EXPECTED_DIFFERENCE, FAIL, FAILING, PASS, UNEXPECTED_PASS, UNSUPPORTED, CaseResult,
 )
 
-SCHEMA_VERSION = 1
-READABLE_SCHEMA_VERSIONS = (1,)
+# 2: optional `golden` sections, settings.shard, merged_from (eqcheck/report/schema.json). A version-1 report is a
+# version-2 report without them, so `show`, `diff` and `merge` read both and refuse anything else.
+SCHEMA_VERSION = 2
+READABLE_SCHEMA_VERSIONS = (1, 2)
 # Keys that legitimately differ between two runs with the same seed.
 TIMING_KEYS = ("created", "wall_time_s", "duration_s")
 
