@@ -12,6 +12,8 @@ import pytest
 from click.testing import CliRunner
 
 os.environ.setdefault("GLOG_v", "3")
+# The suite's own runs must not append to a real GitHub Actions step summary.
+os.environ.pop("GITHUB_STEP_SUMMARY", None)
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIGS = ROOT / "configs"
