@@ -19,7 +19,6 @@ from eqcheck.results import (
     ERROR, EXPECTED_DIFFERENCE, FAIL, PASS, UNEXPECTED_PASS, UNSUPPORTED, CaseResult, OutputResult,
 )
 from eqcheck.spec import allowlist
-from eqcheck.spec.fields import join
 from eqcheck.targets import Target
 from eqcheck.trials import combine as combine_trials
 from eqcheck.trials import trial_seeds

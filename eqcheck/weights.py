@@ -7,7 +7,6 @@ all sides, or by `unmapped:` with a reason. Anything else is a SpecError: never 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 

@@ -27,7 +27,7 @@ import signal
 import sys
 import time
 import traceback
-from typing import Any, Iterator
+from typing import Iterator
 
 from eqcheck import errors
 from eqcheck.errors import EqcheckError, TargetUnavailable

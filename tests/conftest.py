@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import textwrap
 from pathlib import Path
 
@@ -66,3 +65,14 @@ def copy_config(tmp_path):
 
 def read_json(path) -> dict:
     return json.loads(Path(path).read_text())
+
+
+def without_timings(node):
+    """A report minus the keys that legitimately differ between two runs with the same seed."""
+    from eqcheck.report.document import TIMING_KEYS
+
+    if isinstance(node, dict):
+        return {k: without_timings(v) for k, v in node.items() if k not in TIMING_KEYS}
+    if isinstance(node, list):
+        return [without_timings(v) for v in node]
+    return node

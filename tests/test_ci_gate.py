@@ -13,10 +13,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import read_json
+from conftest import read_json, without_timings
 from eqcheck import golden as golden_module
 from eqcheck.report import schema
-from eqcheck.report.document import TIMING_KEYS
 from eqcheck.shard import assign
 
 pytestmark = pytest.mark.frameworks
@@ -28,14 +27,6 @@ TIGHT = {"grad: true": "grad: true\ntolerance: {float32: {rtol: 0.0, atol: 0.0}}
 def write(path: Path, document: dict) -> Path:
     path.write_text(json.dumps(document, indent=1))
     return path
-
-
-def without_timings(node):
-    if isinstance(node, dict):
-        return {k: without_timings(v) for k, v in node.items() if k not in TIMING_KEYS}
-    if isinstance(node, list):
-        return [without_timings(v) for v in node]
-    return node
 
 
 @pytest.fixture(scope="module")

@@ -61,3 +61,15 @@ def test_low_precision_runs_or_is_unsupported(cli, tmp_path, dtype):
         assert any(c["status"] == "pass" for c in cases)
     else:  # MindSpore's CPU build has no bfloat16 kernels: unsupported, with its own message
         assert all(c["status"] == "unsupported" and c["message"].startswith("mindspore") for c in cases), result.text
+
+
+def test_graph_mode_gradients_reach_tuple_state(cli, tmp_path):
+    # mindspore.jit treats tuple arguments as constants unless marked mutable: LSTM's (h0, c0) used to
+    # come back with zero gradients from mindspore-graph.
+    report = tmp_path / "r.json"
+    result = cli("run", "configs/nn/LSTM.yaml", "-k", "num_layers=1 and bias=True", "--targets", "mindspore,mindspore-graph",
+                 "--json", report)
+    assert result.exit_code == 0, result.text
+    rows = {o["name"]: o for o in read_json(report)["cases"][0]["outputs"]}
+    assert rows["grad:h0"]["passed"] and rows["grad:c0"]["passed"]
+    assert abs(rows["grad:h0"]["worst_values"][0]) > 0

@@ -7,21 +7,13 @@ import os
 
 import pytest
 
-from conftest import read_json
-from eqcheck.report.document import TIMING_KEYS, write_atomic
+from conftest import read_json, without_timings
+from eqcheck.report.document import write_atomic
 
 pytestmark = pytest.mark.frameworks
 
 REQUIRED_TOP = {"schema_version", "eqcheck_version", "created", "environment", "seed", "summary", "cases"}
 REQUIRED_OUTPUT = {"name", "shape", "dtypes", "max_abs", "mean_abs", "max_rel", "mean_rel", "tolerance", "passed"}
-
-
-def without_timings(node):
-    if isinstance(node, dict):
-        return {k: without_timings(v) for k, v in node.items() if k not in TIMING_KEYS}
-    if isinstance(node, list):
-        return [without_timings(v) for v in node]
-    return node
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,6 @@ import sys
 
 import pytest
 
-from conftest import ROOT
 
 
 @pytest.mark.parametrize("case_id, grad", [("nn.GRUCell[bias=True,batch=64,float32]", True),

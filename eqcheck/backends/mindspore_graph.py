@@ -28,4 +28,7 @@ class MindSporeGraphBackend(MindSporePyNativeBackend):
         return built
 
     def invoke(self, built, args, kwargs):
+        # jit treats tuple arguments as compile-time constants (no gradient flows into them) unless they
+        # are marked mutable: LSTM's (h0, c0) state came back with zero gradients without this.
+        args = [self.ms.mutable(a) if isinstance(a, tuple) else a for a in args]
         return built.compiled(*args, **kwargs)

@@ -13,6 +13,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
+from eqcheck.report.numbers import deviation
+
 STATUS_STYLE = {
     "pass": "green",
     "fail": "bold red",
@@ -40,12 +42,7 @@ def make_console(stderr: bool = False) -> Console:
     return Console(file=stream, width=PLAIN_WIDTH, no_color=True, highlight=False, emoji=False)
 
 
-def _num(value: Any) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, str):
-        return value
-    return "0" if value == 0 else f"{value:.2e}"
+_num = deviation
 
 
 def _worst(out: dict) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
 
 from rich import box
 from rich.console import Console
@@ -10,15 +9,12 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from eqcheck.report.numbers import deviation
+
 KIND_STYLE = {"regression": "bold red", "fixed": "green", "improved": "green", "changed": "yellow"}
 
 
-def _v(value: Any) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, float):
-        return f"{value:.2e}"
-    return str(value)
+_v = deviation
 
 
 def render_diff(console: Console, diff: dict) -> None:

@@ -6,7 +6,6 @@ import datetime as _dt
 import json
 import os
 import platform
-import sys
 import tempfile
 from pathlib import Path
 from typing import Any

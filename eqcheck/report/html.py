@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from eqcheck.report.numbers import deviation
+
 LOW, HIGH = -12, 3  # decades: bin i holds 10**(LOW+i) <= |a-b| < 10**(LOW+i+1); the ends are open
 _CHUNK = 1 << 20
 
@@ -92,9 +94,7 @@ def _e(value: Any) -> str:
 
 
 def _num(value: Any) -> str:
-    if isinstance(value, float):
-        return "0" if value == 0 else f"{value:.3e}"
-    return _e(value)
+    return _e(deviation(value, 3))
 
 
 def histogram_svg(hist: dict, atol: float | None) -> str:

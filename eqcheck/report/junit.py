@@ -11,13 +11,11 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from typing import Any
 
+from eqcheck.report.numbers import deviation
+
 
 def _fmt(value: Any) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, float):
-        return f"{value:.3e}"
-    return str(value)
+    return deviation(value, 3)
 
 
 def _exact(value: Any) -> str:

@@ -11,6 +11,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from eqcheck.report.numbers import deviation
+
 STEP_SUMMARY_ENV = "GITHUB_STEP_SUMMARY"
 ICON = {"pass": "✅", "fail": "❌", "error": "💥", "expected_difference": "🟡", "unexpected_pass": "❗", "unsupported": "⏭️"}
 MAX_ROWS = 200  # a step summary is capped at 1 MiB; a few hundred rows stay far below
@@ -24,7 +26,7 @@ def cell(value: Any) -> str:
 
 
 def _num(value: Any) -> str:
-    return f"{value:.2e}" if isinstance(value, float) else cell(value)
+    return deviation(value) if isinstance(value, float) else cell(value)
 
 
 def _worst(case: dict) -> dict | None:
