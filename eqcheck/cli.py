@@ -11,8 +11,8 @@ import time
 import click
 
 from eqcheck import __version__
-from eqcheck.cli_gate import COMMANDS as GATE_COMMANDS
-from eqcheck.cli_gate import gate_options, gate_session
+from eqcheck.gate.cli import COMMANDS as GATE_COMMANDS
+from eqcheck.gate.cli import gate_options, gate_session
 from eqcheck.errors import EqcheckError
 
 EXIT_INTERRUPTED = 130
@@ -108,13 +108,15 @@ dtype_option = click.option("--dtype", "dtypes", metavar="LIST", help="Comma lis
               help="Run cases in N isolated worker processes (a crash or hang costs one case); 0: in this process.")
 @click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=None, metavar="S",
               help="Per-case time limit in seconds for worker processes [default: 300]; implies --jobs 1 if --jobs is 0.")
+@click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True, metavar="N",
+              help="Intra-op threads per framework and process; fixed, so a report does not depend on --jobs or the core count.")
 @click.option("--grad", is_flag=True, default=None, help="Also compare gradients w.r.t. float inputs and parameters (spec: grad: true).")
 @click.option("--reference", type=click.Choice(["float64"]), default=None,
               help="Re-run each case in float64: each side's distance from it, the outlier, float32-noise verdicts.")
 @click.option("--trials", type=click.IntRange(min=1), default=None, metavar="N",
               help="N independent seeds per case; the report keeps the worst trial and the spread of max_abs.")
-@gate_options  # --baseline, --golden, --save-golden, --junit, --markdown, --html, --shard (eqcheck/cli_gate.py)
-def run(paths, selection, dtypes, json_path, seed, device, targets, weights_file, quiet, jobs, timeout,
+@gate_options  # --baseline, --golden, --save-golden, --junit, --markdown, --html, --shard (eqcheck/gate/cli.py)
+def run(paths, selection, dtypes, json_path, seed, device, targets, weights_file, quiet, jobs, timeout, threads,
         grad=None, reference=None, trials=None, **gate):
     """Run specs (files or folders) and report the deviations."""
     from eqcheck.data import DEFAULT_SEED
@@ -136,9 +138,10 @@ def run(paths, selection, dtypes, json_path, seed, device, targets, weights_file
     if jobs or timeout is not None:
         from eqcheck.workers import WorkerPoolExecutor
 
-        executor = WorkerPoolExecutor(target_list, seed=seed, weights_file=weights_file, jobs=jobs or 1, timeout=timeout)
+        executor = WorkerPoolExecutor(target_list, seed=seed, weights_file=weights_file, jobs=jobs or 1, timeout=timeout,
+                                      threads=threads)
     else:
-        executor = InProcessExecutor(CaseRunner(target_list, seed=seed, weights_file=weights_file))
+        executor = InProcessExecutor(CaseRunner(target_list, seed=seed, weights_file=weights_file, threads=threads))
     executor.start(cases)
     gating.start(executor.environment())
     settings = {
@@ -147,6 +150,7 @@ def run(paths, selection, dtypes, json_path, seed, device, targets, weights_file
         "dtypes": dtypes,
         "weights_file": weights_file,
         "paths": list(paths),
+        "threads": threads,
         **{k: v for k, v in (("grad", grad), ("reference", reference), ("trials", trials)) if v is not None},
         **gating.settings(),  # shard, golden
     }
@@ -238,8 +242,10 @@ def env():
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("-o", "--output", "out_dir", required=True, type=click.Path(file_okay=False), help="Folder for repro.py and case.npz.")
 @click.option("--seed", type=int, default=None, help="Seed for shared weights and inputs (as given to run).")
+@click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True, metavar="N",
+              help="Intra-op threads per framework and process; fixed, so a report does not depend on --jobs or the core count.")
 @click.option("--grad", is_flag=True, default=None, help="Also reproduce the gradients (cotangents go into the .npz).")
-def repro(case_id, paths, out_dir, seed, grad):
+def repro(case_id, paths, out_dir, seed, threads, grad):
     """Write a self-contained script + .npz reproducing CASE_ID with plain torch and MindSpore (default paths: configs/)."""
     from eqcheck.data import DEFAULT_SEED
     from eqcheck.targets import parse_targets
@@ -258,7 +264,7 @@ def repro(case_id, paths, out_dir, seed, grad):
     from eqcheck import repro as repro_module
     from eqcheck.runner import CaseRunner
 
-    runner = CaseRunner(parse_targets("torch,mindspore", "cpu"), seed=DEFAULT_SEED if seed is None else seed)
+    runner = CaseRunner(parse_targets("torch,mindspore", "cpu"), seed=DEFAULT_SEED if seed is None else seed, threads=threads)
     runner.start()
     runner.preflight([case])
     result = runner.run(case)

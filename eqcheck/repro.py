@@ -82,7 +82,7 @@ def write(runner, case, result, out_dir: str | Path) -> tuple[Path, Path]:
     names = [o.name for o in result.outputs if o.kind == "output"]
     script = out / "repro.py"
     script.write_text(_SCRIPT.format(
-        case_id=case.id, seed=m["seed"], dtype=case.dtype, train=case.spec.mode == "train",
+        case_id=case.id, seed=m["seed"], dtype=case.dtype, train=case.spec.mode == "train", threads=runner.threads,
         torch_side=repr(next(s for s in sides if s["framework"] == "torch")),
         ms_side=repr(next(s for s in sides if s["framework"] == "mindspore")),
         names=repr(names), grad=grad, wrt=repr(m.get("wrt") or []), index_maps=repr(index_maps),
@@ -105,6 +105,9 @@ import torch
 
 DATA = np.load(Path(__file__).with_name("case.npz"))
 SEED, DTYPE, TRAIN = {seed}, {dtype!r}, {train}
+# The report was computed with this many intra-op threads; the last bits of a result depend on it.
+THREADS = {threads}
+torch.set_num_threads(THREADS)
 NAMES = {names}
 GRAD, WRT, INDEX_MAPS = {grad}, {wrt}, {index_maps}
 TORCH = {torch_side}
@@ -183,6 +186,9 @@ def to_numpy_torch(t):
 
 # ---- MindSpore ------------------------------------------------------------------------------------
 def run_mindspore():
+    from mindspore.device_context.cpu.op_tuning import threads_num
+
+    threads_num(THREADS)
     ms.set_context(mode=ms.PYNATIVE_MODE)
     ms.set_device("CPU")
     op = resolve(MINDSPORE["op"])

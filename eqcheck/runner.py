@@ -50,7 +50,8 @@ def _short(exc: BaseException) -> str:
 
 
 class CaseRunner:
-    def __init__(self, targets: list[Target], seed: int = data.DEFAULT_SEED, weights_file: str | None = None):
+    def __init__(self, targets: list[Target], seed: int = data.DEFAULT_SEED, weights_file: str | None = None, threads: int = 1):
+        self.threads = threads
         self.targets = targets
         self.seed = seed
         self.weights_file = weights_file
@@ -66,7 +67,7 @@ class CaseRunner:
         """Import the frameworks and select devices; TargetUnavailable if one cannot run here."""
         for target in self.targets:
             try:
-                backend = backend_class(target.name)(target.device)
+                backend = backend_class(target.name)(target.device, self.threads)
             except ImportError as exc:
                 raise TargetUnavailable(f"cannot import {target.framework} ({exc})", field="--targets",
                                         hint=f"install {target.framework} in this environment") from None

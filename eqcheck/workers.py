@@ -66,14 +66,14 @@ def _error_message(exc: EqcheckError) -> tuple:
     return (type(exc).__name__, exc.reason, exc.file, exc.field, exc.hint)
 
 
-def worker_main(conn, targets, seed: int, weights_file: str | None, cases: list) -> None:
+def worker_main(conn, targets, seed: int, weights_file: str | None, cases: list, threads: int = 1) -> None:
     """Entry point of a worker process: set up once, then run case indexes until told to stop."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     os.environ.setdefault("GLOG_v", "3")
     from eqcheck.runner import CaseRunner
 
     try:
-        runner = CaseRunner(targets, seed=seed, weights_file=weights_file)
+        runner = CaseRunner(targets, seed=seed, weights_file=weights_file, threads=threads)
         runner.start()
         runner.preflight(cases)
         # plain types only: torch's version string is a TorchVersion, and unpickling it would import torch here
@@ -199,14 +199,16 @@ class _Worker:
         self.started = time.monotonic()
         self.ready = False
         self.case: int | None = None  # index of the case in flight
+        self.last_spec: str | None = None  # spec of the last case sent: keep its cases here
         self.deadline: float | None = None
 
     @property
     def pid(self) -> int | None:
         return self.process.pid
 
-    def send(self, index: int, timeout: float) -> None:
+    def send(self, index: int, timeout: float, spec: str | None = None) -> None:
         self.case = index
+        self.last_spec = spec
         self.deadline = time.monotonic() + timeout
         self.conn.send(index)
 
@@ -237,7 +239,8 @@ class WorkerPoolExecutor:
     """Runs cases in `jobs` spawned worker processes; see the module docstring."""
 
     def __init__(self, targets, seed: int, weights_file: str | None = None, jobs: int = 1,
-                 timeout: float | None = None):
+                 timeout: float | None = None, threads: int = 1):
+        self.threads = threads
         self.targets = list(targets)
         self.seed = seed
         self.weights_file = weights_file
@@ -254,7 +257,7 @@ class WorkerPoolExecutor:
 
     def _spawn(self) -> _Worker:
         self._serial += 1
-        worker = _Worker(self._serial, (self.targets, self.seed, self.weights_file, self._cases))
+        worker = _Worker(self._serial, (self.targets, self.seed, self.weights_file, self._cases, self.threads))
         self._workers.append(worker)
         return worker
 
@@ -284,13 +287,13 @@ class WorkerPoolExecutor:
         if [c.id for c in cases] != [c.id for c in self._cases]:
             raise ValueError("run() needs the cases start() was given")
         pending = list(range(len(self._cases)))
-        pending.reverse()  # pop() from the end hands out cases in order
         remaining = len(pending)
         try:
             while remaining:
                 for worker in list(self._workers):
                     if worker.ready and worker.case is None and pending:
-                        worker.send(pending.pop(), self.timeout)
+                        index = self._next_case(pending, worker)
+                        worker.send(index, self.timeout, self._cases[index].spec.path)
                     elif worker.ready and worker.case is None and not pending:
                         self._retire(worker)
                 for result in self._poll(startup=False):
@@ -302,6 +305,17 @@ class WorkerPoolExecutor:
                     self._spawn()
         finally:
             self.close()
+
+    def _next_case(self, pending: list[int], worker: _Worker) -> int:
+        """Keep a spec's cases on one worker: each process pays an op's first-call cost (MindSpore ~0.1 s) once.
+        Measured on the shipped configs with --jobs 2: cases dealt in order 1.03x the time of --jobs 1, by spec 0.86x."""
+        spec_of = lambda index: self._cases[index].spec.path
+        others = {w.last_spec for w in self._workers if w is not worker}
+        for preferred in (lambda i: spec_of(i) == worker.last_spec, lambda i: spec_of(i) not in others):
+            for position, index in enumerate(pending):
+                if preferred(index):
+                    return pending.pop(position)
+        return pending.pop(0)
 
     def _retire(self, worker: _Worker) -> None:
         self._workers.remove(worker)

@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 
 from conftest import read_json, without_timings
-from eqcheck import golden as golden_module
+from eqcheck.gate import golden as golden_module
 from eqcheck.report import schema
-from eqcheck.shard import assign
+from eqcheck.gate.shard import assign
 
 pytestmark = pytest.mark.frameworks
 

@@ -46,8 +46,11 @@ class Backend(ABC):
     framework: str  # the spec section it reads
     target: str  # the target name users type (--targets)
 
-    def __init__(self, device: str = "cpu"):
+    def __init__(self, device: str = "cpu", threads: int = 1):
         self.device = device
+        # Intra-op threads, fixed: reduction order (so the last bits of a result) depends on it, and a
+        # report must not change with --jobs or the machine's core count.
+        self.threads = threads
 
     @property
     def label(self) -> str:

@@ -31,6 +31,12 @@ class MindSporePyNativeBackend(Backend):
 
         self.ms = ms
         try:
+            from mindspore.device_context.cpu.op_tuning import threads_num
+
+            threads_num(self.threads)  # before the runtime starts; see Backend.threads
+        except (ImportError, RuntimeError):  # an older MindSpore, or already set in this process
+            pass
+        try:
             ms.set_context(mode=getattr(ms, self.mode_name))
             # Synchronous kernel launches: a failing kernel raises at its own op, inside its own case,
             # instead of surfacing later in an unrelated one (measured: 2 of 3 runs leaked without this).

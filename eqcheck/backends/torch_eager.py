@@ -20,6 +20,7 @@ class TorchEagerBackend(Backend):
         import torch
 
         self.torch = torch
+        torch.set_num_threads(self.threads)
         if self.device == "gpu" and not torch.cuda.is_available():
             build = "a CPU-only build" if torch.version.cuda is None else f"built for CUDA {torch.version.cuda}, but no GPU is visible"
             raise TargetUnavailable(f"torch {torch.__version__} cannot use a GPU here: it is {build}",

@@ -1,4 +1,4 @@
-"""Rich renderables for `eqcheck diff` and `run --baseline` (the diff data comes from eqcheck/diff.py)."""
+"""Rich renderables for `eqcheck diff` and `run --baseline` (the diff data comes from eqcheck/gate/diff.py)."""
 
 from __future__ import annotations
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from eqcheck import golden
+from eqcheck.gate import golden
 from eqcheck.errors import EqcheckError
 from eqcheck.results import CaseResult
 
@@ -38,7 +38,7 @@ class GateSession:
     # ---- before the run ---------------------------------------------------------------------------
 
     def select(self, cases: list) -> list:
-        from eqcheck import shard
+        from eqcheck.gate import shard
 
         cases, self.shard_record = shard.select(cases, self.shard)
         self.cases = {c.id: c for c in cases}
@@ -90,7 +90,7 @@ class GateSession:
 
         code = run_exit
         if self.baseline is not None:
-            from eqcheck.diff import diff_documents
+            from eqcheck.gate.diff import diff_documents
             from eqcheck.report.diff_view import render_diff
 
             self.diff = diff_documents(self.baseline, document, rel_change=self.rel_change,

@@ -128,7 +128,7 @@ def merge(documents: list[dict], names: list[str], warn: Callable[[str], None] =
     }
     goldens = [d["golden"] for d in documents if d.get("golden")]
     if goldens:
-        from eqcheck import golden
+        from eqcheck.gate import golden
 
         merged["golden"] = {**goldens[0], **golden.summarize(cases)}
     merged["merged_from"] = list(names)

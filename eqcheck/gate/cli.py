@@ -1,4 +1,4 @@
-"""CI-gate commands (diff, merge, schema) and the `run` options behind eqcheck/gate.py. Registered on the
+"""CI-gate commands (diff, merge, schema) and the `run` options behind eqcheck/gate/session.py. Registered on the
 `eqcheck` group by eqcheck/cli.py; EqcheckErrors raised here become exit 2 through that group."""
 
 from __future__ import annotations
@@ -33,8 +33,8 @@ def gate_options(command):
 
 
 def gate_session(gate: dict, seed: int):
-    from eqcheck.gate import GateSession, check_exclusive
-    from eqcheck.shard import parse_shard
+    from eqcheck.gate.session import GateSession, check_exclusive
+    from eqcheck.gate.shard import parse_shard
 
     check_exclusive(gate.get("golden_dir"), gate.get("save_golden"))
     return GateSession(seed=seed, baseline=gate.get("baseline"), rel_change=gate.get("rel_change") or 10.0,
@@ -56,7 +56,7 @@ def diff(old, new, rel_change, json_path, markdown):
     import json
     import os
 
-    from eqcheck.diff import diff_documents
+    from eqcheck.gate.diff import diff_documents
     from eqcheck.report import console as view
     from eqcheck.report import document as doc
     from eqcheck.report import markdown as md
@@ -87,7 +87,7 @@ def merge(reports, output):
     about a missing shard or a different platform."""
     from eqcheck.report import console as view
     from eqcheck.report import document as doc
-    from eqcheck.shard import merge as merge_documents
+    from eqcheck.gate.shard import merge as merge_documents
 
     err = view.make_console(stderr=True)
     documents = [doc.read(path) for path in reports]

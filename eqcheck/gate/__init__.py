@@ -1,0 +1,5 @@
+"""The CI gate for framework upgrades: diff against a baseline, golden outputs, shards and merge.
+
+session.py wires the `run` options (--baseline, --golden, --save-golden, --shard, --junit, --markdown,
+--html) into a run; cli.py holds the `diff`, `merge` and `schema` commands.
+"""
