@@ -6,19 +6,22 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
 from eqcheck._lazy import numpy as np  # imported on first use: `list` and `validate` never load numpy
 
 
-class Transform:
+class Transform(ABC):
     kind: str = ""
 
+    @abstractmethod
     def apply(self, array: np.ndarray) -> np.ndarray:
-        raise NotImplementedError  # abstract
+        """Canonical layout -> this side's layout."""
 
+    @abstractmethod
     def invert(self, array: np.ndarray) -> np.ndarray:
-        raise NotImplementedError  # abstract
+        """This side's layout -> canonical layout."""
 
     def apply_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
         return self.apply(np.empty(shape, dtype=np.uint8)).shape
