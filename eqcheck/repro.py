@@ -59,7 +59,7 @@ def write(runner, case, result, out_dir: str | Path) -> tuple[Path, Path]:
         fw = t.framework
         for pname, value in m["loaded"][t.label].items():
             arrays[f"{fw}/param/{pname}"] = np.asarray(value, dtype=np.float32) if case.dtype == "bfloat16" and np.issubdtype(value.dtype, np.floating) else value
-        obj = runner._resolved[(case.spec.path, fw)]
+        obj = runner.resolved[(case.spec.path, fw)]
         args, kwargs = _args_code(case, fw, "X")
         sides.append({
             "framework": fw, "op": case.spec.sides[fw].op, "is_class": inspect.isclass(obj),

@@ -2,35 +2,27 @@
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from typing import Any, Iterable
 
 import numpy as np
 
-from eqcheck import attribution, data, weights
+from eqcheck import data, weights
 from eqcheck.backends import backend_class
 from eqcheck.backends.base import Backend
 from eqcheck.cases import Case
+from eqcheck.checks import gradients, reference, state
 from eqcheck.compare import compare
 from eqcheck.dtypes import is_float
 from eqcheck.errors import EqcheckError, SpecError, TargetUnavailable
+from eqcheck.failures import CaseFailure, short_error
 from eqcheck.results import (
-    ERROR, EXPECTED_DIFFERENCE, FAIL, PASS, UNEXPECTED_PASS, UNSUPPORTED, CaseResult, OutputResult,
+    ERROR, EXPECTED_DIFFERENCE, FAIL, PASS, UNEXPECTED_PASS, CaseResult, OutputResult,
 )
 from eqcheck.spec import allowlist
 from eqcheck.targets import Target
 from eqcheck.trials import combine as combine_trials
 from eqcheck.trials import trial_seeds
-
-
-class CaseFailure(Exception):
-    """A case that could not produce comparable outputs; `status` is error or unsupported."""
-
-    def __init__(self, status: str, message: str):
-        super().__init__(message)
-        self.status = status
-        self.message = message
 
 
 def _json_safe(value: Any) -> Any:
@@ -43,12 +35,6 @@ def _json_safe(value: Any) -> Any:
     return value
 
 
-def _short(exc: BaseException) -> str:
-    lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip() and not line.strip().startswith("-" * 5)]
-    text = lines[0] if lines else ""
-    return f"{type(exc).__name__}: {text}"[:400]
-
-
 class CaseRunner:
     def __init__(self, targets: list[Target], seed: int = data.DEFAULT_SEED, weights_file: str | None = None, threads: int = 1):
         self.threads = threads
@@ -57,7 +43,7 @@ class CaseRunner:
         self.weights_file = weights_file
         self._weights_file_arrays = weights.read_weights_file(weights_file) if weights_file else None
         self.backends: dict[str, Backend] = {}
-        self._resolved: dict[tuple[str, str], Any] = {}
+        self.resolved: dict[tuple[str, str], Any] = {}
         # What the last case ran on (inputs, canonical weights, side arrays, cotangents): `eqcheck repro` saves it.
         self.materials: dict[str, Any] | None = None
 
@@ -86,14 +72,14 @@ class CaseRunner:
         for case in cases:
             for target in self.targets:
                 key = (case.spec.path, target.framework)
-                if key in self._resolved:
+                if key in self.resolved:
                     continue
                 side = case.spec.sides[target.framework]
                 try:
-                    self._resolved[key] = self.backends[target.label].resolve(side.op)
+                    self.resolved[key] = self.backends[target.label].resolve(side.op)
                 except (LookupError, ImportError) as exc:
                     raise SpecError(f"cannot resolve '{side.op}': {exc}", file=case.spec.path, field=f"{target.framework}.op") from None
-                allowlist.check_resolved(side.op, self._resolved[key], case.spec.path, f"{target.framework}.op")
+                allowlist.check_resolved(side.op, self.resolved[key], case.spec.path, f"{target.framework}.op")
 
     # ---- one case -------------------------------------------------------------------------------
 
@@ -130,7 +116,7 @@ class CaseRunner:
     def _run(self, case: Case, result: CaseResult, seed: int) -> None:
         spec = case.spec
         inputs = data.make_inputs(case, seed)
-        built = {t.label: self._step(t, case, "build", lambda t=t: self._build(t, case, seed)) for t in self.targets}
+        built = {t.label: self.step(t, case, "build", lambda t=t: self.build(t, case, seed)) for t in self.targets}
 
         params = {}
         for t in self.targets:  # one target per framework defines that framework's parameters
@@ -146,7 +132,7 @@ class CaseRunner:
                 name: array.astype(params[t.framework][name].default.dtype, copy=False)
                 for name, array in weight_map.to_side(t.framework, canonical).items()
             }
-            self._step(t, case, "load weights", lambda: backend.load(built[t.label], side_arrays))
+            self.step(t, case, "load weights", lambda: backend.load(built[t.label], side_arrays))
             self._verify_loaded(t, backend.read(built[t.label]), side_arrays)
             args, kwargs, described = self._arguments(case, t, backend, inputs)
             result.sides[t.label] = {
@@ -155,11 +141,11 @@ class CaseRunner:
                 "call": _json_safe(case.call_args(t.framework)),
                 "inputs": described,
             }
-            raw_outputs[t.label] = self._step(t, case, "call", lambda: backend.call(built[t.label], args, kwargs))
+            raw_outputs[t.label] = self.step(t, case, "call", lambda: backend.call(built[t.label], args, kwargs))
 
         # Reading outputs is part of the call: MindSpore runs kernels asynchronously and raises here.
         flat = {
-            t.label: self._step(t, case, "call", lambda t=t: self._flatten(self.backends[t.label], raw_outputs[t.label], t.label))
+            t.label: self.step(t, case, "call", lambda t=t: self.flatten(self.backends[t.label], raw_outputs[t.label], t.label))
             for t in self.targets
         }
         result.outputs = self._compare(case, flat)
@@ -169,163 +155,32 @@ class CaseRunner:
                           "loaded": loaded, "params": params, "cotangents": None, "wrt": []}
 
         if spec.compare_state if spec.compare_state is not None else spec.mode == "train":
-            self._compare_state(case, result, built, weight_map, params)
+            state.compare_state(self, case, result, built, weight_map, params)
         if spec.reference and is_float(case.dtype) and case.dtype != "float64":
-            self._reference(case, result, seed, weight_map, canonical, inputs, flat)
+            reference.attribute_to_float64(self, case, result, seed, weight_map, canonical, inputs, flat)
         if spec.grad:
             (ref_label, ref), (_, cand) = flat.items()
             if all(a.shape == b.shape for (_, a), (_, b) in zip(ref, cand)):
-                self._gradients(case, result, seed, built, weight_map, loaded, inputs, flat)
+                gradients.compare_gradients(self, case, result, seed, built, weight_map, loaded, inputs, flat)
             else:  # one cotangent cannot fit both sides: the forward failure already says why
                 result.details["gradients"] = {"status": "skipped", "message": "forward outputs differ in shape"}
         result.status = PASS if all(o.passed for o in result.outputs) else FAIL
 
     # ---- beyond forward outputs: state, gradients, float64 attribution ----------------------------
 
-    def _row(self, name: str, kind: str, a: np.ndarray, b: np.ndarray, tolerance, ignored: str | None = None) -> OutputResult:
+    def row(self, name: str, kind: str, a: np.ndarray, b: np.ndarray, tolerance, ignored: str | None = None) -> OutputResult:
         (ref_label, cand_label) = (t.label for t in self.targets)
         deviation = None if ignored else compare(a, b, tolerance)
         return OutputResult(name, list(a.shape), {ref_label: str(a.dtype), cand_label: str(b.dtype)}, deviation, ignored, kind=kind)
 
-    def _add_rows(self, result: CaseResult, rows: list[tuple[OutputResult, np.ndarray, np.ndarray]]) -> None:
+    def add_rows(self, result: CaseResult, rows: list[tuple[OutputResult, np.ndarray, np.ndarray]]) -> None:
         for row, a, b in rows:
             result.outputs.append(row)
             for label, array in zip((t.label for t in self.targets), (a, b)):
                 result.arrays.setdefault(label, {})[row.name] = array
 
-    def _compare_state(self, case: Case, result: CaseResult, built, weight_map: weights.WeightMap, params) -> None:
-        """Buffers (running statistics) after the call, brought back to canonical names and layout."""
-        stateful = [w for w in weight_map.weights
-                    if w.integer_default is None and not any(params[fw][s.param].trainable for fw, s in w.sides.items())]
-        if not stateful:
-            return
-        canonical = {}
-        for t in self.targets:
-            backend = self.backends[t.label]
-            read = self._step(t, case, "read state", lambda: backend.read(built[t.label]))
-            canonical[t.label] = weight_map.to_canonical(t.framework, read)
-        a_label, b_label = (t.label for t in self.targets)
-        rows = []
-        for w in stateful:
-            a, b = canonical[a_label][w.name], canonical[b_label][w.name]
-            name = f"state:{w.name}"
-            rows.append((self._row(name, "state", a, b, case.tolerance(name)), a, b))
-        self._add_rows(result, rows)
-
-    def _cotangents(self, case: Case, seed: int, flat) -> list[np.ndarray | None]:
-        """One seeded cotangent per float output (same bytes on both sides); None for ignored or integer outputs."""
-        rng = data.case_rng(seed, case.id, "cotangent")
-        specs = case.spec.outputs
-        out = []
-        for i, (_, array) in enumerate(flat[self.targets[0].label]):
-            ignored = specs[i].ignore if specs and i < len(specs) else None
-            if ignored or not np.issubdtype(array.dtype, np.floating):
-                out.append(None)
-                continue
-            out.append(data.draw(rng, "normal", {"mean": 0.0, "std": 1.0}, array.shape, case.dtype).astype(array.dtype))
-        return out
-
-    def _gradients(self, case: Case, result: CaseResult, seed: int, built, weight_map: weights.WeightMap,
-                   loaded, inputs, flat) -> None:
-        spec = case.spec
-        cotangents = self._cotangents(case, seed, flat)
-        wrt = [inp.name for inp in spec.inputs
-               if all(is_float(case.input_dtype(inp, t.framework)) for t in self.targets)]
-        self.materials.update(cotangents=cotangents, wrt=wrt)
-        grads = {}
-        for t in self.targets:
-            backend = self.backends[t.label]
-            try:
-                # Reload first: a train-mode forward updated the buffers, and the gradient pass must see the same state.
-                backend.load(built[t.label], loaded[t.label])
-                tensors = {inp.name: backend.tensor(inputs[inp.name], case.input_dtype(inp, t.framework)) for inp in spec.inputs}
-                grads[t.label] = backend.grad(built[t.label], lambda ts, t=t: self._pack(case, t, ts), tensors, wrt, cotangents)
-            except (EqcheckError, CaseFailure):
-                raise
-            except Exception as exc:  # noqa: BLE001 - no gradient on this side: unsupported for grad, not a crash
-                backend.recover()
-                message = f"{t.label} cannot compute gradients: {_short(exc)}"
-                result.details["gradients"] = {"status": UNSUPPORTED, "message": message}
-                result.outputs.append(OutputResult("grad", [], {}, None, f"unsupported: {message}", kind="grad"))
-                return
-        a_label, b_label = (t.label for t in self.targets)
-        a_fw, b_fw = (t.framework for t in self.targets)
-        tolerance = case.grad_tolerance()
-        rows = []
-        for name in wrt:
-            a, b = grads[a_label][0][name], grads[b_label][0][name]
-            rows.append((self._row(f"grad:{name}", "grad", a, b, tolerance), a, b))
-        param_a = weight_map.to_canonical(a_fw, grads[a_label][1])
-        param_b = weight_map.to_canonical(b_fw, grads[b_label][1])
-        input_names = set(wrt)
-        for w in weight_map.weights:
-            if w.name not in param_a and w.name not in param_b:
-                continue  # a buffer, or frozen on both sides
-            name = f"grad:{'param.' if w.name in input_names else ''}{w.name}"
-            if w.name in param_a and w.name in param_b:
-                a, b = param_a[w.name], param_b[w.name]
-                rows.append((self._row(name, "grad", a, b, tolerance), a, b))
-            else:
-                missing = b_label if w.name in param_a else a_label
-                present = param_a.get(w.name, param_b.get(w.name))
-                reason = f"no gradient on {missing}: the parameter is not trainable there"
-                result.outputs.append(OutputResult(name, list(present.shape), {}, None, reason, kind="grad"))
-        self._add_rows(result, rows)
-        result.details["gradients"] = {"status": "compared", "wrt_inputs": wrt, "tolerance": tolerance.as_dict(),
-                                       "cotangent": "normal(0, 1), seeded per case, one per float output"}
-
-    def _reference(self, case: Case, result: CaseResult, seed: int, weight_map: weights.WeightMap, canonical, inputs, flat) -> None:
-        """--reference float64: re-run each side in float64 on the same values; attribute every output's deviation."""
-        case64 = dataclasses.replace(case, dtype="float64")
-        runs, status = {}, {}
-        for t in self.targets:
-            try:
-                runs[t.label] = self._float64_run(t, case, case64, seed, weight_map, canonical, inputs)
-                status[t.label] = "ok"
-            except CaseFailure as failure:
-                status[t.label] = failure.message
-                self.backends[t.label].recover()
-        if runs and any(len(r) != len(flat[self.targets[0].label]) for r in runs.values()):
-            runs = {}
-        genuine = [label for label, r in runs.items() if all(a.dtype == np.float64 for _, a in r if np.issubdtype(a.dtype, np.floating))]
-        ordered = [t.label for t in self.targets if t.framework == "torch" and t.label in genuine] + genuine
-        record = {"dtype": "float64", "float64_runs": status, "reference": ordered[0] if ordered else None,
-                  "k": attribution.NOISE_K}
-        result.details["reference"] = record
-        if not ordered:
-            record["message"] = "no side could run this case in float64: no attribution"
-            return
-        ref_label = ordered[0]
-        labels = [t.label for t in self.targets]
-        for i, out in enumerate(result.outputs):
-            if out.kind != "output" or out.deviation is None or not np.issubdtype(flat[labels[0]][i][1].dtype, np.floating):
-                continue
-            dev = out.deviation
-            out.attribution = attribution.attribute(
-                dev.max_abs, dev.passed, dev.nonfinite_mismatch,
-                {label: flat[label][i][1] for label in labels}, ref_label, runs[ref_label][i][1],
-                # a "float64" run that returns another dtype computed in that dtype: it measures no own error
-                {label: runs[label][i][1] if label in runs and runs[label][i][1].dtype == np.float64 else None for label in labels},
-                case.dtype,
-            )
-
-    def _float64_run(self, t: Target, case: Case, case64: Case, seed: int, weight_map: weights.WeightMap, canonical, inputs):
-        backend = self.backends[t.label]
-        built = self._step(t, case64, "build in float64", lambda: self._build(t, case64, seed))
-        params64 = backend.parameters(built)
-        up = {n: a.astype(np.float64) if np.issubdtype(a.dtype, np.floating) else a for n, a in canonical.items()}
-        side = {n: a.astype(params64[n].default.dtype, copy=False) for n, a in weight_map.to_side(t.framework, up).items()}
-        self._step(t, case64, "load float64 weights", lambda: backend.load(built, side))
-        tensors = {}
-        for inp in case.spec.inputs:
-            array, dtype = inputs[inp.name], case64.input_dtype(inp, t.framework)
-            tensors[inp.name] = backend.tensor(array.astype(np.float64) if is_float(dtype) else array, dtype)
-        args, kwargs = self._pack(case64, t, tensors)
-        raw = self._step(t, case64, "run in float64", lambda: backend.call(built, args, kwargs))
-        return self._step(t, case64, "run in float64", lambda: self._flatten(backend, raw, t.label))
-
-    def _build(self, target: Target, case: Case, seed: int | None = None):
-        obj = self._resolved[(case.spec.path, target.framework)]
+    def build(self, target: Target, case: Case, seed: int | None = None):
+        obj = self.resolved[(case.spec.path, target.framework)]
         init_args = case.init_args(target.framework)
         try:
             seed = self.seed if seed is None else seed
@@ -337,7 +192,7 @@ class CaseRunner:
                                 file=case.spec.path, field=f"{target.framework}.init") from None
             raise
 
-    def _step(self, target: Target, case: Case, what: str, action):
+    def step(self, target: Target, case: Case, what: str, action):
         """Run one framework step; its failure becomes the case's status instead of ending the run."""
         try:
             return action()
@@ -345,7 +200,7 @@ class CaseRunner:
             raise
         except Exception as exc:  # noqa: BLE001 - frameworks raise anything; the report shows it
             status = self.backends[target.label].classify_failure(exc, case.dtype)
-            raise CaseFailure(status, f"{target.label} failed to {what}: {_short(exc)}") from exc
+            raise CaseFailure(status, f"{target.label} failed to {what}: {short_error(exc)}") from exc
 
     def _shared_weights(self, case: Case, weight_map: weights.WeightMap, seed: int | None = None) -> dict[str, np.ndarray]:
         if self._weights_file_arrays is not None:
@@ -364,10 +219,10 @@ class CaseRunner:
             dtype = case.input_dtype(inp, target.framework)
             tensors[inp.name] = backend.tensor(inputs[inp.name], dtype)
             described.append({"name": side.name, "shape": list(inputs[inp.name].shape), "dtype": dtype})
-        args, kwargs = self._pack(case, target, tensors)
+        args, kwargs = self.pack(case, target, tensors)
         return args, kwargs, described
 
-    def _pack(self, case: Case, target: Target, tensors: dict[str, Any]) -> tuple[list, dict]:
+    def pack(self, case: Case, target: Target, tensors: dict[str, Any]) -> tuple[list, dict]:
         """This side's (args, kwargs) from tensors by canonical input name: nested args layout, keyword inputs, call args."""
         kwargs = dict(case.call_args(target.framework))
         for inp in case.spec.inputs:
@@ -379,13 +234,13 @@ class CaseRunner:
         pack = lambda node: tuple(pack(n) for n in node) if isinstance(node, tuple) else tensors[node]
         return list(pack(layout)), kwargs
 
-    def _flatten(self, backend: Backend, value: Any, label: str, path: str = "out") -> list[tuple[str, np.ndarray]]:
+    def flatten(self, backend: Backend, value: Any, label: str, path: str = "out") -> list[tuple[str, np.ndarray]]:
         if backend.is_tensor(value):
             return [(path, backend.to_numpy(value))]
         if isinstance(value, (tuple, list)):
-            return [item for i, v in enumerate(value) for item in self._flatten(backend, v, label, f"{path}.{i}")]
+            return [item for i, v in enumerate(value) for item in self.flatten(backend, v, label, f"{path}.{i}")]
         if isinstance(value, dict):
-            return [item for k, v in value.items() for item in self._flatten(backend, v, label, f"{path}.{k}")]
+            return [item for k, v in value.items() for item in self.flatten(backend, v, label, f"{path}.{k}")]
         if isinstance(value, (int, float, bool, np.ndarray, np.generic)):
             return [(path, np.asarray(value))]
         raise CaseFailure(ERROR, f"{label} returned {type(value).__name__} at {path}, which is not a tensor")

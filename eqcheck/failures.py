@@ -1,0 +1,18 @@
+"""How a case fails without ending the run: the failure record and how a framework's exception is worded."""
+
+from __future__ import annotations
+
+
+class CaseFailure(Exception):
+    """A case that could not produce comparable outputs; `status` is error or unsupported."""
+
+    def __init__(self, status: str, message: str):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def short_error(exc: BaseException) -> str:
+    lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip() and not line.strip().startswith("-" * 5)]
+    text = lines[0] if lines else ""
+    return f"{type(exc).__name__}: {text}"[:400]
