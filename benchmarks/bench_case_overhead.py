@@ -65,13 +65,13 @@ def direct_loop(n: int) -> float:
 def in_process(spec: Path, repeats: int) -> tuple[float, float, float]:
     sys.path.insert(0, str(ROOT))
     os.environ.setdefault("GLOG_v", "3")
-    from eqcheck.cases import expand
-    from eqcheck.executor import InProcessExecutor
+    from eqcheck.cases.sweep import expand
+    from eqcheck.execution.executor import InProcessExecutor
     from eqcheck.report import document as doc
-    from eqcheck.runner import CaseRunner
+    from eqcheck.execution.runner import CaseRunner
     from eqcheck.spec import load_specs
-    from eqcheck.targets import parse_targets
-    from eqcheck.workers import WorkerPoolExecutor
+    from eqcheck.backends.targets import parse_targets
+    from eqcheck.execution.workers import WorkerPoolExecutor
 
     targets = parse_targets("torch,mindspore", "cpu")
     cases = [c for s in load_specs([str(spec)]) for c in expand(s)]

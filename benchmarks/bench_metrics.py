@@ -1,4 +1,4 @@
-"""Time and memory of eqcheck.compare against a bare ``np.max(np.abs(a - b))``.
+"""Time and memory of eqcheck.verdict.compare against a bare ``np.max(np.abs(a - b))``.
 
 Targets (issue): compare() takes <= 3.0x the bare max-abs-diff time and <= 256 MiB extra peak
 memory on two 2**27-element float32 arrays.
@@ -18,7 +18,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from eqcheck.compare import CHUNK_SIZE, compare  # noqa: E402
+from eqcheck.verdict.compare import CHUNK_SIZE, compare  # noqa: E402
 from eqcheck.dtypes import DEFAULT_TOLERANCES  # noqa: E402
 
 TIME_RATIO_TARGET = 3.0

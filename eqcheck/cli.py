@@ -54,9 +54,9 @@ def main() -> None:
 
 
 def _load_cases(paths: tuple[str, ...], selection: str | None, dtypes: str | None):
-    from eqcheck.cases import expand
+    from eqcheck.cases.sweep import expand
     from eqcheck.dtypes import FLOAT_DTYPES
-    from eqcheck.selection import compile_selection
+    from eqcheck.cases.selection import compile_selection
     from eqcheck.spec import load_specs
 
     dtype_list = None
@@ -119,8 +119,8 @@ dtype_option = click.option("--dtype", "dtypes", metavar="LIST", help="Comma lis
 def run(paths, selection, dtypes, json_path, seed, device, targets, weights_file, quiet, jobs, timeout, threads,
         grad=None, reference=None, trials=None, **gate):
     """Run specs (files or folders) and report the deviations."""
-    from eqcheck.data import DEFAULT_SEED
-    from eqcheck.targets import parse_targets
+    from eqcheck.cases.draws import DEFAULT_SEED
+    from eqcheck.backends.targets import parse_targets
 
     started = time.perf_counter()
     target_list = parse_targets(targets, device)
@@ -130,13 +130,13 @@ def run(paths, selection, dtypes, json_path, seed, device, targets, weights_file
     gating = gate_session(gate, seed)  # reads --baseline/--golden now: a bad file is exit 2 before any case runs
     cases = gating.select(cases)  # --shard K/N
 
-    from eqcheck.executor import InProcessExecutor
+    from eqcheck.execution.executor import InProcessExecutor
     from eqcheck.report import console as view
     from eqcheck.report import document as doc
-    from eqcheck.runner import CaseRunner
+    from eqcheck.execution.runner import CaseRunner
 
     if jobs or timeout is not None:
-        from eqcheck.workers import WorkerPoolExecutor
+        from eqcheck.execution.workers import WorkerPoolExecutor
 
         executor = WorkerPoolExecutor(target_list, seed=seed, weights_file=weights_file, jobs=jobs or 1, timeout=timeout,
                                       threads=threads)
@@ -158,7 +158,7 @@ def run(paths, selection, dtypes, json_path, seed, device, targets, weights_file
     results = []
 
     def finish(complete: bool) -> dict:
-        from eqcheck.workers import order_results  # workers finish out of order; reports keep case order
+        from eqcheck.execution.workers import order_results  # workers finish out of order; reports keep case order
 
         results[:] = order_results(results, cases)
         document = doc.build_document(results, environment=executor.environment(), seed=seed, settings=settings,
@@ -206,7 +206,7 @@ def list_cases(paths, selection, dtypes):
 @paths_argument
 def validate(paths):
     """Check specs against the schema and evaluate every size expression (imports no framework)."""
-    from eqcheck.cases import expand
+    from eqcheck.cases.sweep import expand
     from eqcheck.spec import load_specs
 
     specs = load_specs(list(paths))
@@ -230,7 +230,7 @@ def show(report, quiet):
 @main.command()
 def env():
     """Python, numpy, torch and MindSpore versions, and the devices each can use."""
-    from eqcheck.environment import describe
+    from eqcheck.report.environment import describe
 
     from eqcheck.report import console as view
 
@@ -247,8 +247,8 @@ def env():
 @click.option("--grad", is_flag=True, default=None, help="Also reproduce the gradients (cotangents go into the .npz).")
 def repro(case_id, paths, out_dir, seed, threads, grad):
     """Write a self-contained script + .npz reproducing CASE_ID with plain torch and MindSpore (default paths: configs/)."""
-    from eqcheck.data import DEFAULT_SEED
-    from eqcheck.targets import parse_targets
+    from eqcheck.cases.draws import DEFAULT_SEED
+    from eqcheck.backends.targets import parse_targets
 
     _, cases = _load_cases(paths or ("configs",), None, None)
     matching = [c for c in cases if c.id == case_id]
@@ -261,8 +261,8 @@ def repro(case_id, paths, out_dir, seed, threads, grad):
         raise click.BadParameter(f"no case '{case_id}' (see `eqcheck list {' '.join(paths) or 'configs'}`)", param_hint="'CASE_ID'")
     case = _override_cases(matching, grad=grad, trials=1)[0]
 
-    from eqcheck import repro as repro_module
-    from eqcheck.runner import CaseRunner
+    from eqcheck.report import repro as repro_module
+    from eqcheck.execution.runner import CaseRunner
 
     runner = CaseRunner(parse_targets("torch,mindspore", "cpu"), seed=DEFAULT_SEED if seed is None else seed, threads=threads)
     runner.start()

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from eqcheck import compare as compare_module
-from eqcheck.compare import Deviation, compare, within_tolerance
+from eqcheck.verdict import compare as compare_module
+from eqcheck.verdict.compare import Deviation, compare, within_tolerance
 from eqcheck.dtypes import DEFAULT_TOLERANCES, Tolerance
 
 F32 = DEFAULT_TOLERANCES["float32"]

@@ -7,7 +7,7 @@ import os
 import pytest
 
 from conftest import read_json
-from eqcheck.targets import Target, parse_targets
+from eqcheck.backends.targets import Target, parse_targets
 
 
 def test_mindspore_against_its_graph_mode_in_one_process():

@@ -20,7 +20,7 @@ def pytest_run(cwd, *args: str) -> subprocess.CompletedProcess:
 
 
 def test_the_plugin_is_registered_and_inert_without_the_flag(request, tmp_path, copy_config):
-    assert [e.value for e in entry_points(group="pytest11") if e.name == "eqcheck"] == ["eqcheck.pytest_plugin"]
+    assert [e.value for e in entry_points(group="pytest11") if e.name == "eqcheck"] == ["eqcheck.gate.pytest_plugin"]
     assert request.config.pluginmanager.has_plugin("eqcheck")
     assert request.config.getoption("eqcheck") is False
     copy_config("nn/GRUCell.yaml")

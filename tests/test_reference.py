@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from conftest import read_json
-from eqcheck.attribution import NOISE_K, attribute
+from eqcheck.verdict.attribution import NOISE_K, attribute
 
 
 def _attr(a, b, ref, a64, b64, passed=False):

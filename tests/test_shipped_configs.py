@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from conftest import CONFIGS, read_json
-from eqcheck.cases import expand
+from eqcheck.cases.sweep import expand
 from eqcheck.spec import load_specs
 
 pytestmark = pytest.mark.frameworks

@@ -6,11 +6,11 @@ import click
 import numpy as np
 import pytest
 
-from eqcheck.cases import expand
-from eqcheck.layout import ReorderChunks, Reshape, Transpose, apply_all, invert_all
-from eqcheck.selection import compile_selection
+from eqcheck.cases.sweep import expand
+from eqcheck.spec.layout import ReorderChunks, Reshape, Transpose, apply_all, invert_all
+from eqcheck.cases.selection import compile_selection
 from eqcheck.spec import expressions, load_spec
-from eqcheck.weights import auto_distribution
+from eqcheck.cases.weights import auto_distribution
 
 
 class TestExpressions:

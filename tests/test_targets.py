@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 import pytest
 
-from eqcheck.targets import Target, parse_targets
+from eqcheck.backends.targets import Target, parse_targets
 
 
 def test_default_is_torch_against_mindspore_on_cpu():

@@ -21,7 +21,7 @@ SOFTMAX = CONFIGS / "nn" / "Softmax.yaml"
 
 
 def _cases(*paths):
-    from eqcheck.cases import expand
+    from eqcheck.cases.sweep import expand
     from eqcheck.spec import load_specs
 
     return [case for spec in load_specs([str(p) for p in paths]) for case in expand(spec)]
@@ -38,8 +38,8 @@ def _strip_timings(document: dict) -> dict:
 
 def test_planted_segv_abort_and_hang_each_cost_one_case(monkeypatch):
     """Two workers; a segfault, an abort and a hang each become an error row; the fourth case passes."""
-    from eqcheck.targets import parse_targets
-    from eqcheck.workers import WorkerPoolExecutor, order_results
+    from eqcheck.backends.targets import parse_targets
+    from eqcheck.execution.workers import WorkerPoolExecutor, order_results
 
     monkeypatch.setenv("EQCHECK_TEST_FAULT", "segv:bias=True,batch=1;abort:bias=False,batch=1;hang:bias=False,batch=64")
     cases = _cases(GRU)
@@ -68,8 +68,8 @@ def test_planted_segv_abort_and_hang_each_cost_one_case(monkeypatch):
 def test_worker_recycled_after_a_case_error(monkeypatch):
     """A case error without a crash (a real framework error) still retires the worker: the next case runs
     in a fresh process, because MindSpore PyNative can leave later ops failing after one kernel error."""
-    from eqcheck.targets import parse_targets
-    from eqcheck.workers import WorkerPoolExecutor
+    from eqcheck.backends.targets import parse_targets
+    from eqcheck.execution.workers import WorkerPoolExecutor
 
     monkeypatch.delenv("EQCHECK_TEST_FAULT", raising=False)
     cases = _cases(SOFTMAX)
@@ -77,7 +77,7 @@ def test_worker_recycled_after_a_case_error(monkeypatch):
     from dataclasses import replace
 
     bad_spec = replace(cases[0].spec, sweep={"dim": (5, 1, -1)}, path=cases[0].spec.path)
-    from eqcheck.cases import expand
+    from eqcheck.cases.sweep import expand
 
     cases = expand(bad_spec)
     executor = WorkerPoolExecutor(parse_targets("torch,mindspore", "cpu"), seed=0, jobs=1)
@@ -145,7 +145,7 @@ def test_ctrl_c_writes_the_partial_report_and_exits_130(tmp_path):
     assert [c["status"] for c in document["cases"]] == ["pass", "pass"]
     assert "interrupted after 2 of 3 cases" in err
     assert "Traceback" not in err
-    leftover = subprocess.run(["pgrep", "-f", "eqcheck.workers import _child_entry"], capture_output=True, text=True)
+    leftover = subprocess.run(["pgrep", "-f", "eqcheck.execution.workers import _child_entry"], capture_output=True, text=True)
     workers = [pid for pid in leftover.stdout.split() if _child_of_env(pid, env["EQCHECK_TEST_FAULT"])]
     assert not workers, f"worker processes left behind: {workers}"
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from eqcheck.results import FAILING
+from eqcheck.verdict.results import FAILING
 
 DEFAULT_REL_CHANGE = 10.0
 FLOOR_FRACTION = 0.1  # a growth counts only once the new max_abs exceeds this fraction of the row's atol

@@ -31,7 +31,7 @@ from typing import Any, Iterable
 import numpy as np
 
 from eqcheck import __version__
-from eqcheck.compare import compare
+from eqcheck.verdict.compare import compare
 from eqcheck.errors import EqcheckError
 
 MANIFEST = "golden.json"

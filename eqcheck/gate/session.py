@@ -11,7 +11,7 @@ from typing import Any
 
 from eqcheck.gate import golden
 from eqcheck.errors import EqcheckError
-from eqcheck.results import CaseResult
+from eqcheck.verdict.results import CaseResult
 
 
 class GateSession:

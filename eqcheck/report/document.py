@@ -14,7 +14,7 @@ import numpy as np
 
 from eqcheck import __version__
 from eqcheck.errors import EqcheckError
-from eqcheck.results import (
+from eqcheck.verdict.results import (
     ERROR, EXPECTED_DIFFERENCE, FAIL, FAILING, PASS, UNEXPECTED_PASS, UNSUPPORTED, CaseResult,
 )
 

@@ -11,7 +11,7 @@ import yaml
 from eqcheck.backends import FRAMEWORKS
 from eqcheck.dtypes import ALL_DTYPES, FLOAT_DTYPES, Tolerance
 from eqcheck.errors import SpecError
-from eqcheck.layout import ReorderChunks, Reshape, Transpose
+from eqcheck.spec.layout import ReorderChunks, Reshape, Transpose
 from eqcheck.spec import allowlist, expressions
 from eqcheck.spec.fields import Fields, check_type, join, suggest
 from eqcheck.spec.model import (
@@ -449,7 +449,7 @@ def _parse_expected(top: Fields, params: dict, sweep: dict) -> tuple[ExpectedDif
 
 def _check_semantics(spec: OpSpec) -> None:
     """Evaluate every expression at every sweep point, so a bad size fails in `validate`, not mid-run."""
-    from eqcheck.cases import expand  # cases builds on the spec; import here to avoid a cycle
+    from eqcheck.cases.sweep import expand  # cases builds on the spec; import here to avoid a cycle
 
     for case in expand(spec):
         case.resolve_everything()

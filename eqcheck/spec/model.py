@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from eqcheck.dtypes import Tolerance
-from eqcheck.layout import Transform
+from eqcheck.spec.layout import Transform
 
 
 @dataclass(frozen=True)

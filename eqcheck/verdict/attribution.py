@@ -37,7 +37,7 @@ from typing import Any
 
 import numpy as np
 
-from eqcheck.compare import _json_safe
+from eqcheck.verdict.compare import _json_safe
 
 NOISE_K = 2.0
 OUTLIER_RATIO = 2.0

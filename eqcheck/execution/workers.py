@@ -31,7 +31,7 @@ from typing import Iterator
 
 from eqcheck import errors
 from eqcheck.errors import EqcheckError, TargetUnavailable
-from eqcheck.results import ERROR, CaseResult
+from eqcheck.verdict.results import ERROR, CaseResult
 
 DEFAULT_TIMEOUT_S = 300.0  # per case; generous: the slowest shipped case takes well under a second
 STARTUP_TIMEOUT_S = 600.0  # a worker importing both frameworks on a loaded machine
@@ -70,7 +70,7 @@ def worker_main(conn, targets, seed: int, weights_file: str | None, cases: list,
     """Entry point of a worker process: set up once, then run case indexes until told to stop."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     os.environ.setdefault("GLOG_v", "3")
-    from eqcheck.runner import CaseRunner
+    from eqcheck.execution.runner import CaseRunner
 
     try:
         runner = CaseRunner(targets, seed=seed, weights_file=weights_file, threads=threads)
@@ -138,7 +138,7 @@ class _Process:
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
         env.setdefault("GLOG_v", "3")
         self.popen = subprocess.Popen(
-            [sys.executable, "-c", f"from eqcheck.workers import _child_entry; _child_entry({child_fd})"],
+            [sys.executable, "-c", f"from eqcheck.execution.workers import _child_entry; _child_entry({child_fd})"],
             pass_fds=(child_fd,), stdin=subprocess.DEVNULL, env=env, close_fds=True,
             start_new_session=True,  # a terminal's Ctrl-C goes to the parent, which stops the workers
         )

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from eqcheck.backends.base import ParamInfo
-from eqcheck.data import draw, round_to_bfloat16
+from eqcheck.cases.draws import draw, round_to_bfloat16
 from eqcheck.dtypes import is_float, numpy_dtype
 from eqcheck.errors import SpecError, WeightsError
-from eqcheck.layout import apply_all, invert_all
+from eqcheck.spec.layout import apply_all, invert_all
 from eqcheck.spec.fields import join, suggest
 from eqcheck.spec.model import Distribution, SideName, WeightEntry
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from eqcheck.layout import apply_all
+from eqcheck.spec.layout import apply_all
 
 SUPPORTED_TARGETS = ("torch", "mindspore")
 

@@ -5,17 +5,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from eqcheck import data, weights
-from eqcheck.cases import Case
+from eqcheck.cases import draws, weights
+from eqcheck.cases.sweep import Case
 from eqcheck.dtypes import is_float
 from eqcheck.errors import EqcheckError
-from eqcheck.results import UNSUPPORTED, CaseResult, OutputResult
-from eqcheck.failures import CaseFailure, short_error
+from eqcheck.verdict.results import UNSUPPORTED, CaseResult, OutputResult
+from eqcheck.execution.failures import CaseFailure, short_error
 
 
 def draw_cotangents(runner, case: Case, seed: int, flat) -> list[np.ndarray | None]:
     """One seeded cotangent per float output (same bytes on both sides); None for ignored or integer outputs."""
-    rng = data.case_rng(seed, case.id, "cotangent")
+    rng = draws.case_rng(seed, case.id, "cotangent")
     specs = case.spec.outputs
     out = []
     for i, (_, array) in enumerate(flat[runner.targets[0].label]):
@@ -23,7 +23,7 @@ def draw_cotangents(runner, case: Case, seed: int, flat) -> list[np.ndarray | No
         if ignored or not np.issubdtype(array.dtype, np.floating):
             out.append(None)
             continue
-        out.append(data.draw(rng, "normal", {"mean": 0.0, "std": 1.0}, array.shape, case.dtype).astype(array.dtype))
+        out.append(draws.draw(rng, "normal", {"mean": 0.0, "std": 1.0}, array.shape, case.dtype).astype(array.dtype))
     return out
 
 def compare_gradients(runner, case: Case, result: CaseResult, seed: int, built, weight_map: weights.WeightMap,

@@ -34,7 +34,7 @@ def pytest_collect_file(file_path, parent):
 
 class SpecFile(pytest.File):
     def collect(self):
-        from eqcheck.cases import expand
+        from eqcheck.cases.sweep import expand
         from eqcheck.errors import EqcheckError
         from eqcheck.spec import load_spec
 
@@ -58,9 +58,9 @@ def _runner(config):
     if runner is None:
         import click
 
-        from eqcheck.data import DEFAULT_SEED
-        from eqcheck.runner import CaseRunner
-        from eqcheck.targets import parse_targets
+        from eqcheck.cases.draws import DEFAULT_SEED
+        from eqcheck.execution.runner import CaseRunner
+        from eqcheck.backends.targets import parse_targets
 
         try:
             targets = parse_targets(config.getoption("eqcheck_targets"), config.getoption("eqcheck_device"))
@@ -82,7 +82,7 @@ class CaseItem(pytest.Item):
         from eqcheck.errors import EqcheckError
         from eqcheck.report.document import case_record
         from eqcheck.report.junit import deviation_lines
-        from eqcheck.results import ERROR, EXPECTED_DIFFERENCE, FAIL, UNEXPECTED_PASS, UNSUPPORTED
+        from eqcheck.verdict.results import ERROR, EXPECTED_DIFFERENCE, FAIL, UNEXPECTED_PASS, UNSUPPORTED
 
         runner = _runner(self.config)
         try:

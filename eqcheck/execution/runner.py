@@ -7,22 +7,22 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from eqcheck import data, weights
+from eqcheck.cases import draws, weights
 from eqcheck.backends import backend_class
 from eqcheck.backends.base import Backend
-from eqcheck.cases import Case
-from eqcheck.checks import gradients, reference, state
-from eqcheck.compare import compare
+from eqcheck.cases.sweep import Case
+from eqcheck.execution.checks import gradients, reference, state
+from eqcheck.verdict.compare import compare
 from eqcheck.dtypes import is_float
 from eqcheck.errors import EqcheckError, SpecError, TargetUnavailable
-from eqcheck.failures import CaseFailure, short_error
-from eqcheck.results import (
+from eqcheck.execution.failures import CaseFailure, short_error
+from eqcheck.verdict.results import (
     ERROR, EXPECTED_DIFFERENCE, FAIL, PASS, UNEXPECTED_PASS, CaseResult, OutputResult,
 )
 from eqcheck.spec import allowlist
-from eqcheck.targets import Target
-from eqcheck.trials import combine as combine_trials
-from eqcheck.trials import trial_seeds
+from eqcheck.backends.targets import Target
+from eqcheck.execution.trials import combine as combine_trials
+from eqcheck.execution.trials import trial_seeds
 
 
 def _json_safe(value: Any) -> Any:
@@ -36,7 +36,7 @@ def _json_safe(value: Any) -> Any:
 
 
 class CaseRunner:
-    def __init__(self, targets: list[Target], seed: int = data.DEFAULT_SEED, weights_file: str | None = None, threads: int = 1):
+    def __init__(self, targets: list[Target], seed: int = draws.DEFAULT_SEED, weights_file: str | None = None, threads: int = 1):
         self.threads = threads
         self.targets = targets
         self.seed = seed
@@ -115,7 +115,7 @@ class CaseRunner:
 
     def _run(self, case: Case, result: CaseResult, seed: int) -> None:
         spec = case.spec
-        inputs = data.make_inputs(case, seed)
+        inputs = draws.make_inputs(case, seed)
         built = {t.label: self.step(t, case, "build", lambda t=t: self.build(t, case, seed)) for t in self.targets}
 
         params = {}
@@ -205,7 +205,7 @@ class CaseRunner:
     def _shared_weights(self, case: Case, weight_map: weights.WeightMap, seed: int | None = None) -> dict[str, np.ndarray]:
         if self._weights_file_arrays is not None:
             return weights.check_weights_file(weight_map, self._weights_file_arrays, self.weights_file, case.id, case.dtype)
-        return weights.generate(weight_map, data.case_rng(self.seed if seed is None else seed, case.id, "weights"), case.dtype)
+        return weights.generate(weight_map, draws.case_rng(self.seed if seed is None else seed, case.id, "weights"), case.dtype)
 
     def _verify_loaded(self, target: Target, readback: dict[str, np.ndarray], loaded: dict[str, np.ndarray]) -> None:
         for name, array in loaded.items():

@@ -7,12 +7,13 @@ import dataclasses
 
 import numpy as np
 
-from eqcheck import attribution, weights
-from eqcheck.cases import Case
+from eqcheck.cases import weights
+from eqcheck.verdict import attribution
+from eqcheck.cases.sweep import Case
 from eqcheck.dtypes import is_float
-from eqcheck.results import CaseResult
-from eqcheck.failures import CaseFailure
-from eqcheck.targets import Target
+from eqcheck.verdict.results import CaseResult
+from eqcheck.execution.failures import CaseFailure
+from eqcheck.backends.targets import Target
 
 
 def attribute_to_float64(runner, case: Case, result: CaseResult, seed: int, weight_map: weights.WeightMap, canonical, inputs, flat) -> None:

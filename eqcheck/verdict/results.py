@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from eqcheck.compare import Deviation
+from eqcheck.verdict.compare import Deviation
 
 # Case statuses, in the order the summary lists them.
 PASS = "pass"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Iterator, Protocol
 
-from eqcheck.cases import Case
-from eqcheck.results import CaseResult
-from eqcheck.runner import CaseRunner
+from eqcheck.cases.sweep import Case
+from eqcheck.verdict.results import CaseResult
+from eqcheck.execution.runner import CaseRunner
 
 
 class Executor(Protocol):

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from eqcheck import weights
-from eqcheck.cases import Case
-from eqcheck.results import CaseResult
+from eqcheck.cases import weights
+from eqcheck.cases.sweep import Case
+from eqcheck.verdict.results import CaseResult
 
 
 def compare_state(runner, case: Case, result: CaseResult, built, weight_map: weights.WeightMap, params) -> None:
