@@ -69,7 +69,7 @@ def in_process(spec: Path, repeats: int) -> tuple[float, float, float]:
     from eqcheck.execution.executor import InProcessExecutor
     from eqcheck.report import document as doc
     from eqcheck.execution.runner import CaseRunner
-    from eqcheck.spec import load_specs
+    from eqcheck.cases import load_specs
     from eqcheck.backends.targets import parse_targets
     from eqcheck.execution.workers import WorkerPoolExecutor
 

@@ -1,9 +1,18 @@
 """eqcheck: prove (or disprove) that two deep-learning frameworks compute the same thing.
 
-Data flow, one module per step:
-    spec/ (YAML -> OpSpec) -> cases (sweep -> Case) -> data (shared inputs, weights)
-    -> backends/ (torch, mindspore) -> executor (run both) -> compare (deviations)
-    -> report/ (JSON document, rich console)
+The data flow, one folder per step:
+
+    spec/       YAML -> OpSpec (strict validation, safe $expressions, allowlist, weight layouts)
+    cases/      OpSpec -> Case per sweep point x dtype; seeded inputs; one shared weight set bound to both sides
+    backends/   one module per framework or execution mode behind one small interface
+    execution/  one case across two targets, gradient/state/float64 passes, in-process or worker executors
+    verdict/    deviation metrics, the tolerance rule, float64 attribution, the result records
+    report/     the JSON document and every view of it (rich, JUnit, Markdown, HTML, repro)
+    gate/       CI-gate features: baseline diff, golden outputs, shards, the pytest plugin
+    cli.py      the click commands
+
+Imports only point down this stack (backends is the bottom: it knows nothing of specs), with the package
+root's `errors`, `dtypes` and `_lazy` usable everywhere; tests/test_layers.py enforces it.
 """
 
 __version__ = "0.1.0"

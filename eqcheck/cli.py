@@ -57,7 +57,7 @@ def _load_cases(paths: tuple[str, ...], selection: str | None, dtypes: str | Non
     from eqcheck.cases.sweep import expand
     from eqcheck.dtypes import FLOAT_DTYPES
     from eqcheck.cases.selection import compile_selection
-    from eqcheck.spec import load_specs
+    from eqcheck.cases import load_specs
 
     dtype_list = None
     if dtypes:
@@ -207,7 +207,7 @@ def list_cases(paths, selection, dtypes):
 def validate(paths):
     """Check specs against the schema and evaluate every size expression (imports no framework)."""
     from eqcheck.cases.sweep import expand
-    from eqcheck.spec import load_specs
+    from eqcheck.cases import load_specs
 
     specs = load_specs(list(paths))
     for spec in specs:

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from conftest import CONFIGS
 from eqcheck.errors import SpecError
-from eqcheck.spec.loader import load_spec
+from eqcheck.cases import load_spec
 
 EXAMPLES = int(os.environ.get("EQCHECK_FUZZ_EXAMPLES", "1000"))  # per test; the closing test checks the total
 COUNT = {"documents": 0, "cli": 0}

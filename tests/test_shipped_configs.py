@@ -6,7 +6,7 @@ import pytest
 
 from conftest import CONFIGS, read_json
 from eqcheck.cases.sweep import expand
-from eqcheck.spec import load_specs
+from eqcheck.cases import load_specs
 
 pytestmark = pytest.mark.frameworks
 

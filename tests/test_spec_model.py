@@ -9,7 +9,8 @@ import pytest
 from eqcheck.cases.sweep import expand
 from eqcheck.spec.layout import ReorderChunks, Reshape, Transpose, apply_all, invert_all
 from eqcheck.cases.selection import compile_selection
-from eqcheck.spec import expressions, load_spec
+from eqcheck.cases import load_spec
+from eqcheck.spec import expressions
 from eqcheck.cases.weights import auto_distribution
 
 

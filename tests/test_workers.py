@@ -22,7 +22,7 @@ SOFTMAX = CONFIGS / "nn" / "Softmax.yaml"
 
 def _cases(*paths):
     from eqcheck.cases.sweep import expand
-    from eqcheck.spec import load_specs
+    from eqcheck.cases import load_specs
 
     return [case for spec in load_specs([str(p) for p in paths]) for case in expand(spec)]
 

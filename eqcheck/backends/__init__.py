@@ -1,7 +1,11 @@
-"""Backends: one module per framework or execution mode, loaded lazily by target name.
+"""Backends: one module per framework or execution mode, loaded lazily by target name; `targets` turns
+--targets/--device into the two targets a run compares.
 
 Adding a framework (JAX, ONNX Runtime) or a mode (MindSpore graph, torch.compile) is a new module
 and one line in TARGETS; nothing else changes. This file imports no framework.
+
+The lowest layer: may import only the package root's `errors`, `dtypes`, `_lazy`. Backends build and run ops from
+resolved arguments and know nothing of specs, cases, verdicts or reports.
 """
 
 from __future__ import annotations

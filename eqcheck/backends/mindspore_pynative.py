@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 import os
 import re
+import tempfile
 from typing import Any
 
 import numpy as np
@@ -27,6 +28,8 @@ class MindSporePyNativeBackend(Backend):
 
     def activate(self) -> None:
         os.environ.setdefault("GLOG_v", "3")  # MindSpore's C++ INFO/WARNING logs would bury the report
+        # A failed graph compile dumps rank_0/om/analyze_fail.ir into the working directory: keep it out of the user's tree.
+        os.environ.setdefault("MS_OM_PATH", os.path.join(tempfile.gettempdir(), "eqcheck-mindspore"))
         import mindspore as ms
 
         self.ms = ms

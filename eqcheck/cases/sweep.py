@@ -141,3 +141,23 @@ def expand(spec: OpSpec, dtypes: tuple[str, ...] | None = None) -> list[Case]:
     points = itertools.product(*(values for _, values in axes)) if axes else [()]
     grid = [tuple(zip((name for name, _ in axes), point)) for point in points]
     return [Case(spec, point, dtype) for point in grid for dtype in (dtypes or spec.dtypes)]
+
+
+def load_spec(path) -> OpSpec:
+    """A spec file, validated, with every expression evaluated at every sweep point (a bad size fails here, not mid-run)."""
+    from eqcheck.spec import loader
+
+    return check_expands(loader.load_spec(path))
+
+
+def load_specs(paths: list[str]) -> list[OpSpec]:
+    """Every spec under the given files and folders, each validated as by `load_spec`."""
+    from eqcheck.spec import loader
+
+    return [check_expands(spec) for spec in loader.load_specs(paths)]
+
+
+def check_expands(spec: OpSpec) -> OpSpec:
+    for case in expand(spec):
+        case.resolve_everything()
+    return spec

@@ -133,7 +133,9 @@ class _Process:
     def __init__(self, child_fd: int):
         import subprocess
 
-        package_root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        import eqcheck
+
+        package_root = os.path.dirname(os.path.dirname(os.path.abspath(eqcheck.__file__)))  # the folder holding eqcheck/
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
         env.setdefault("GLOG_v", "3")

@@ -36,7 +36,7 @@ class SpecFile(pytest.File):
     def collect(self):
         from eqcheck.cases.sweep import expand
         from eqcheck.errors import EqcheckError
-        from eqcheck.spec import load_spec
+        from eqcheck.cases import load_spec
 
         try:
             spec = load_spec(self.path)

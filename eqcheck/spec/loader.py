@@ -68,6 +68,7 @@ def discover_spec_files(paths: list[str]) -> list[Path]:
 
 
 def load_specs(paths: list[str]) -> list[OpSpec]:
+    """Parse and validate each spec file's structure. `eqcheck.cases.load_specs` also evaluates every case."""
     specs = [load_spec(path) for path in discover_spec_files(paths)]
     seen: dict[str, str] = {}
     for spec in specs:
@@ -78,6 +79,7 @@ def load_specs(paths: list[str]) -> list[OpSpec]:
 
 
 def load_spec(path: Path | str) -> OpSpec:
+    """One file's structure; the expressions are checked at every sweep point by `eqcheck.cases.load_spec`."""
     file = str(path)
     try:
         text = Path(path).read_text(encoding="utf-8")
@@ -133,7 +135,6 @@ def _parse(data: dict, file: str) -> OpSpec:
         expected_differences=_parse_expected(top, params, sweep),
         **_parse_beyond_forward(top, file),
     )
-    _check_semantics(spec)
     return spec
 
 
@@ -445,14 +446,6 @@ def _parse_expected(top: Fields, params: dict, sweep: dict) -> tuple[ExpectedDif
 
 
 # ---- cross-field checks -----------------------------------------------------------------------
-
-
-def _check_semantics(spec: OpSpec) -> None:
-    """Evaluate every expression at every sweep point, so a bad size fails in `validate`, not mid-run."""
-    from eqcheck.cases.sweep import expand  # cases builds on the spec; import here to avoid a cycle
-
-    for case in expand(spec):
-        case.resolve_everything()
 
 
 def _check_name(name: Any, file: str, field: str, *, dotted: bool = False) -> None:
