@@ -115,17 +115,29 @@ dtype_option = click.option("--dtype", "dtypes", metavar="LIST", help="Comma lis
               help="Re-run each case in float64: each side's distance from it, the outlier, float32-noise verdicts.")
 @click.option("--trials", type=click.IntRange(min=1), default=None, metavar="N",
               help="N independent seeds per case; the report keeps the worst trial and the spread of max_abs.")
+@click.option("--export-side", type=SafePath(file_okay=False), default=None, metavar="DIR",
+              help="Run only the one target of --targets and record it (inputs, weights, cotangents, outputs) in DIR, "
+                   "for --against on another machine.")
+@click.option("--against", type=SafePath(file_okay=False), default=None, metavar="DIR",
+              help="Compare the one target of --targets, run here, with the side recorded in DIR by --export-side.")
 @gate_options  # --baseline, --golden, --save-golden, --junit, --markdown, --html, --shard (eqcheck/gate/cli.py)
 def run(paths, selection, dtypes, json_path, seed, device, targets, weights_file, quiet, jobs, timeout, threads,
-        grad=None, reference=None, trials=None, **gate):
+        grad=None, reference=None, trials=None, export_side=None, against=None, **gate):
     """Run specs (files or folders) and report the deviations."""
     from eqcheck.cases.draws import DEFAULT_SEED
     from eqcheck.backends.targets import parse_targets
 
     started = time.perf_counter()
-    target_list = parse_targets(targets, device)
+    if export_side or against:
+        target_list = None  # one target here, the other recorded: _split_targets below
+    else:
+        target_list = parse_targets(targets, device)
     _, cases = _load_cases(paths, selection, dtypes)
     cases = _override_cases(cases, grad=grad, reference=reference, trials=trials)
+    overrides = {"dtypes": dtypes, **{k: v for k, v in (("grad", grad), ("reference", reference), ("trials", trials))}}
+    if export_side or against:
+        target_list, seed, split_settings = _split_targets(targets, device, export_side, against, weights_file, seed,
+                                                           overrides, cases)
     seed = DEFAULT_SEED if seed is None else seed
     gating = gate_session(gate, seed)  # reads --baseline/--golden now: a bad file is exit 2 before any case runs
     cases = gating.select(cases)  # --shard K/N
@@ -153,6 +165,7 @@ def run(paths, selection, dtypes, json_path, seed, device, targets, weights_file
         "threads": threads,
         **{k: v for k, v in (("grad", grad), ("reference", reference), ("trials", trials)) if v is not None},
         **gating.settings(),  # shard, golden
+        **(split_settings if export_side or against else {}),  # export_side | against
     }
     out, err = view.make_console(), view.make_console(stderr=True)
     results = []
@@ -188,7 +201,57 @@ def run(paths, selection, dtypes, json_path, seed, device, targets, weights_file
     view.render_document(out, document, quiet=quiet)
     if json_path and not quiet:
         out.print(f"report written to {json_path}")
+    if export_side:
+        from eqcheck.execution.sides import write_manifest
+
+        recorded = target_list[0]
+        environment = executor.environment()
+        manifest = write_manifest(export_side, target=recorded, seed=seed, settings=overrides, cases=cases, environment={
+            **doc.base_environment(), "host": platform_node(), "versions": environment.get("versions", {}),
+            "devices": {recorded.label: environment.get("devices", {}).get(recorded.label, [])}})
+        if not quiet:
+            out.print(f"{recorded.label} side of {len(cases)} cases recorded in {export_side} ({manifest.name}); "
+                      f"compare on another machine: eqcheck run ... --against {export_side}")
     sys.exit(gating.finish(document, out, err, doc.exit_code(document)))
+
+
+def platform_node() -> str:
+    import platform
+
+    return platform.node()
+
+
+def _split_targets(targets, device, export_side, against, weights_file, seed, overrides, cases):
+    """--export-side / --against: the run's two targets (one real, one recorded), its seed and settings entries."""
+    from eqcheck.backends.targets import Target, parse_targets
+
+    if export_side and against:
+        raise click.UsageError("--export-side and --against are two halves of a split run: give one of them")
+    why = "to run here (the other side is " + ("recorded on another machine)" if export_side else f"recorded in {against})")
+    side = parse_targets(targets, device, count=1, why=why)[0]
+    if export_side:
+        from pathlib import Path
+
+        Path(export_side).mkdir(parents=True, exist_ok=True)
+        return ([Target(side.name, side.device, "export", export_side), Target(side.name, side.device, "mirror", export_side)],
+                seed, {"export_side": export_side})
+    from eqcheck.execution import sides
+
+    if weights_file:
+        raise click.UsageError(f"--weights cannot be combined with --against: the weights come from {against}")
+    manifest = sides.read_manifest(against)
+    seed = manifest.get("seed") if seed is None else seed
+    sides.check_against(against, manifest, seed=seed, settings=overrides, cases=cases)
+    recorded = manifest["target"]
+    from eqcheck.backends import TARGETS
+
+    if recorded.get("name") not in TARGETS:
+        raise EqcheckError(f"records target '{recorded.get('name')}', which this eqcheck does not know",
+                           file=f"{against}/{sides.MANIFEST}", field="target.name")
+    if recorded["label"] == side.label:  # across machines one framework may differ in device, mode or version
+        raise click.BadParameter(f"{against} records {recorded['label']}; run another target against it",
+                                 param_hint="'--targets'")
+    return [Target(recorded["name"], recorded["device"], "replay", against), side], seed, {"against": against}
 
 
 @main.command(name="list")

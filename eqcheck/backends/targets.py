@@ -12,10 +12,17 @@ from eqcheck.backends.base import DEVICES
 DEFAULT_TARGETS = "torch,mindspore"
 
 
+SIDE_ROLES = ("export", "mirror", "replay")  # recorded sides (backends/recorded.py, execution/sides.py)
+
+
 @dataclass(frozen=True)
 class Target:
     name: str  # a key of backends.TARGETS
     device: str  # cpu | gpu
+    # A side recorded to or replayed from a folder (--export-side / --against): "export" records this side's steps,
+    # "mirror" replays them in the same run (the export's self-check), "replay" answers from the folder's record.
+    side: str | None = None
+    folder: str | None = None
 
     @property
     def framework(self) -> str:
@@ -23,7 +30,8 @@ class Target:
 
     @property
     def label(self) -> str:
-        return self.name if self.device == "cpu" else f"{self.name}:{self.device}"
+        base = self.name if self.device == "cpu" else f"{self.name}:{self.device}"
+        return f"{base}@record" if self.side == "mirror" else base
 
 
 def _device(value: str, flag: str) -> str:
@@ -34,8 +42,10 @@ def _device(value: str, flag: str) -> str:
     return device
 
 
-def parse_targets(targets: str, device: str) -> list[Target]:
-    """'torch,mindspore' + 'torch=gpu,mindspore=cpu', or inline 'torch:gpu,torch:cpu' to compare one framework across devices."""
+def parse_targets(targets: str, device: str, count: int = 2, why: str = "to compare") -> list[Target]:
+    """'torch,mindspore' + 'torch=gpu,mindspore=cpu', or inline 'torch:gpu,torch:cpu' to compare one framework across devices.
+
+    `count=1`: the one side a split run (--export-side, --against) runs on this machine."""
     per_name: dict[str, str] = {}
     default = "cpu"
     for part in [p for p in device.split(",") if p.strip()]:
@@ -53,8 +63,11 @@ def parse_targets(targets: str, device: str) -> list[Target]:
             raise click.BadParameter(f"unknown target '{name}' (choose from {', '.join(TARGETS)})", param_hint="'--targets'")
         dev = _device(inline, "'--targets'") if inline else per_name.get(name, per_name.get(framework_of(name), default))
         parsed.append(Target(name, dev))
-    if len(parsed) != 2:
-        raise click.BadParameter(f"give exactly two targets to compare, got {len(parsed)}", param_hint="'--targets'")
+    if len(parsed) != count:
+        raise click.BadParameter(f"give exactly {'two' if count == 2 else 'one'} target{'s' if count > 1 else ''} {why}, "
+                                 f"got {len(parsed)}", param_hint="'--targets'")
+    if count == 1:
+        return parsed
     if parsed[0] == parsed[1]:
         raise click.BadParameter(f"both targets are {parsed[0].label}; compare two frameworks, modes or devices",
                                  param_hint="'--targets'")

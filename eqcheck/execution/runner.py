@@ -8,13 +8,13 @@ from typing import Any, Iterable
 import numpy as np
 
 from eqcheck.cases import draws, weights
-from eqcheck.backends import backend_class
 from eqcheck.backends.base import Backend
 from eqcheck.cases.sweep import Case
+from eqcheck.execution import sides
 from eqcheck.execution.checks import gradients, reference, state
 from eqcheck.verdict.compare import compare
 from eqcheck.dtypes import is_float
-from eqcheck.errors import EqcheckError, SpecError, TargetUnavailable
+from eqcheck.errors import EqcheckError, SpecError
 from eqcheck.execution.failures import CaseFailure, short_error
 from eqcheck.verdict.results import (
     ERROR, EXPECTED_DIFFERENCE, FAIL, PASS, UNEXPECTED_PASS, CaseResult, OutputResult,
@@ -41,7 +41,8 @@ class CaseRunner:
         self.targets = targets
         self.seed = seed
         self.weights_file = weights_file
-        self._weights_file_arrays = weights.read_weights_file(weights_file) if weights_file else None
+        # inputs, weights, cotangents and the backends: seeded draws, or a side recorded to/from a folder (sides.py)
+        self.source = sides.source_for(targets, seed, weights_file)
         self.backends: dict[str, Backend] = {}
         self.resolved: dict[tuple[str, str], Any] = {}
         # What the last case ran on (inputs, canonical weights, side arrays, cotangents): `eqcheck repro` saves it.
@@ -52,20 +53,14 @@ class CaseRunner:
     def start(self) -> None:
         """Import the frameworks and select devices; TargetUnavailable if one cannot run here."""
         for target in self.targets:
-            try:
-                backend = backend_class(target.name)(target.device, self.threads)
-            except ImportError as exc:
-                raise TargetUnavailable(f"cannot import {target.framework} ({exc})", field="--targets",
-                                        hint=f"install {target.framework} in this environment") from None
-            backend.activate()
-            self.backends[target.label] = backend
+            self.backends[target.label] = self.source.backend(target, self.threads)
 
     def environment(self) -> dict[str, Any]:
         versions, devices = {}, {}
         for label, backend in self.backends.items():
             versions.update(backend.versions())
             devices[label] = backend.devices()
-        return {"versions": versions, "devices": devices, "targets": [t.label for t in self.targets]}
+        return {"versions": versions, "devices": devices, "targets": [t.label for t in self.targets], **self.source.environment()}
 
     def preflight(self, cases: Iterable[Case]) -> None:
         """Resolve every dotted path before any case runs, so a typo is exit 2 with nothing run."""
@@ -85,10 +80,13 @@ class CaseRunner:
 
     def run(self, case: Case) -> CaseResult:
         """One case; with `trials: N` (or --trials) N seeds, keeping the worst trial and the spread."""
-        if case.spec.trials <= 1:
-            return self._run_trial(case, self.seed)
-        seeds = trial_seeds(self.seed, case.spec.trials)
-        return combine_trials([self._run_trial(case, seed) for seed in seeds], seeds)
+        try:
+            if case.spec.trials <= 1:
+                return self._run_trial(case, self.seed)
+            seeds = trial_seeds(self.seed, case.spec.trials)
+            return combine_trials([self._run_trial(case, seed) for seed in seeds], seeds)
+        finally:
+            self.source.close(case)
 
     def _run_trial(self, case: Case, seed: int) -> CaseResult:
         started = time.perf_counter()
@@ -115,7 +113,8 @@ class CaseRunner:
 
     def _run(self, case: Case, result: CaseResult, seed: int) -> None:
         spec = case.spec
-        inputs = draws.make_inputs(case, seed)
+        self.source.open(case, seed)
+        inputs = self.source.inputs(case, seed)
         built = {t.label: self.step(t, case, "build", lambda t=t: self.build(t, case, seed)) for t in self.targets}
 
         params = {}
@@ -123,7 +122,7 @@ class CaseRunner:
             params.setdefault(t.framework, self.backends[t.label].parameters(built[t.label]))
         weight_map = weights.bind(case, params)
         result.weights = weight_map.describe()
-        canonical = self._shared_weights(case, weight_map, seed)
+        canonical = self.source.canonical(case, weight_map, seed)
 
         raw_outputs, loaded = {}, {}
         for t in self.targets:
@@ -201,11 +200,6 @@ class CaseRunner:
         except Exception as exc:  # noqa: BLE001 - frameworks raise anything; the report shows it
             status = self.backends[target.label].classify_failure(exc, case.dtype)
             raise CaseFailure(status, f"{target.label} failed to {what}: {short_error(exc)}") from exc
-
-    def _shared_weights(self, case: Case, weight_map: weights.WeightMap, seed: int | None = None) -> dict[str, np.ndarray]:
-        if self._weights_file_arrays is not None:
-            return weights.check_weights_file(weight_map, self._weights_file_arrays, self.weights_file, case.id, case.dtype)
-        return weights.generate(weight_map, draws.case_rng(self.seed if seed is None else seed, case.id, "weights"), case.dtype)
 
     def _verify_loaded(self, target: Target, readback: dict[str, np.ndarray], loaded: dict[str, np.ndarray]) -> None:
         for name, array in loaded.items():

@@ -29,7 +29,7 @@ def draw_cotangents(runner, case: Case, seed: int, flat) -> list[np.ndarray | No
 def compare_gradients(runner, case: Case, result: CaseResult, seed: int, built, weight_map: weights.WeightMap,
                loaded, inputs, flat) -> None:
     spec = case.spec
-    cotangents = draw_cotangents(runner, case, seed, flat)
+    cotangents = runner.source.cotangents(runner, case, seed, flat)  # seeded, or recorded (execution/sides.py)
     wrt = [inp.name for inp in spec.inputs
            if all(is_float(case.input_dtype(inp, t.framework)) for t in runner.targets)]
     runner.materials.update(cotangents=cotangents, wrt=wrt)

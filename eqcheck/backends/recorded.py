@@ -1,0 +1,329 @@
+"""A side that ran elsewhere (--export-side / --against): every backend step one target took, recorded and replayed.
+
+`RecordingBackend` wraps a real backend and writes down, per case and trial seed, each built cell's steps in
+call order (parameters, load, read, call, grad), their results as numpy, and any failure with the status the real
+backend gave it. `ReplayBackend` answers the same calls from such a record, so the runner, its checks and every
+report stay unchanged: to them a recorded side is just another target. A call the record does not hold (the two
+runs took different paths) is an error for that case, never a guess.
+
+`SideRecord` is the record itself and its file form: one compressed .npz per case, arrays under readable keys
+(`seed<S>/inputs/x`, `seed<S>/weights/weight_ih`, `seed<S>/build0/4-call/0`) and the structure as JSON under `__record__`.
+"""
+
+from __future__ import annotations
+
+import builtins
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from eqcheck.backends.base import Backend, Built, ParamInfo
+
+RECORD_KEY = "__record__"
+
+
+def write_atomic(path: Path, write) -> None:
+    """`write(binary file)` into a temp file beside `path`, fsync, rename: a reader never sees half a file."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            write(handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+class ReplayedFailure(Exception):
+    """A recorded failure raised again; its class is named after the original exception."""
+
+
+def replayed_exception(failure: dict) -> BaseException:
+    """An exception that reads (class name, str) exactly as the recorded one, and carries its recorded status."""
+    base = getattr(builtins, failure["type"], None)
+    if not (isinstance(base, type) and issubclass(base, Exception)):
+        base = ReplayedFailure
+    text = failure["text"]
+    cls = type(failure["type"], (base,), {"__str__": lambda self: text})
+    exc = cls(text)
+    exc.eqcheck_status = failure["status"]
+    return exc
+
+
+class _ForeignObject:
+    """Stands in for a non-tensor output leaf (the runner reports its type name)."""
+
+
+class SideRecord:
+    """One case's record of one side, per trial seed: the materials (inputs, weights, cotangents) and each build's steps."""
+
+    def __init__(self):
+        self.case_id: str | None = None
+        self.trials: dict[int, dict] = {}
+        self.current: dict | None = None
+        self.opened = 0  # bumps on every open: a replaying backend restarts its cursor
+
+    def open(self, case_id: str, seed: int) -> None:
+        if case_id != self.case_id:
+            self.case_id, self.trials = case_id, {}
+        self.current = self.trials.setdefault(seed, {"materials": {}, "builds": []})
+        self.opened += 1
+
+    def new_build(self, dtype: str) -> dict:
+        build = {"dtype": dtype, "steps": []}
+        self.current["builds"].append(build)
+        return build
+
+    # ---- file form ----------------------------------------------------------------------------------
+
+    def save(self, path: Path) -> None:
+        """This case's record as one compressed .npz, written atomically."""
+        arrays: dict[str, np.ndarray] = {}
+        structure = {}
+        for seed, trial in self.trials.items():
+            structure[str(seed)] = {
+                "materials": {kind: _pack(value, arrays, f"seed{seed}/{kind}") for kind, value in trial["materials"].items()},
+                "builds": [{"dtype": build["dtype"], "steps": [
+                    [method, kind, _pack(value, arrays, f"seed{seed}/build{i}/{j}-{method}")]
+                    for j, (method, outcome) in enumerate(build["steps"]) for kind, value in outcome.items()
+                ]} for i, build in enumerate(trial["builds"])],
+            }
+        arrays[RECORD_KEY] = np.array(json.dumps({"case": self.case_id, "trials": structure}))
+        write_atomic(path, lambda handle: np.savez_compressed(handle, **arrays))
+
+    def load(self, path: Path) -> None:
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {name: data[name] for name in data.files}
+        structure = json.loads(str(arrays.pop(RECORD_KEY)))
+        self.case_id = structure["case"]
+        self.trials = {
+            int(seed): {
+                "materials": {kind: _unpack(value, arrays) for kind, value in trial["materials"].items()},
+                "builds": [{"dtype": build["dtype"], "steps": [(method, {kind: _unpack(value, arrays)})
+                                                              for method, kind, value in build["steps"]]}
+                           for build in trial["builds"]],
+            }
+            for seed, trial in structure["trials"].items()
+        }
+        self.current = None
+
+
+def _pack(value: Any, arrays: dict[str, np.ndarray], key: str) -> Any:
+    """JSON-safe structure; arrays go into `arrays` under readable keys."""
+    if isinstance(value, (np.ndarray, np.generic)):
+        arrays[key] = np.asarray(value)
+        return {"$array": key}
+    if isinstance(value, ParamInfo):
+        return {"$param": {"name": value.name, "shape": list(value.shape), "dtype": value.dtype, "trainable": value.trainable,
+                           "default": _pack(value.default, arrays, key)}}
+    if isinstance(value, dict):
+        return {"$dict": [[k, _pack(v, arrays, f"{key}/{k}")] for k, v in value.items()]}
+    if isinstance(value, (list, tuple)):
+        return {"$list" if isinstance(value, list) else "$tuple": [_pack(v, arrays, f"{key}/{i}") for i, v in enumerate(value)]}
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    return {"$object": type(value).__name__}
+
+
+def _unpack(value: Any, arrays: dict[str, np.ndarray]) -> Any:
+    if not isinstance(value, dict):
+        return value
+    (tag, body), = value.items()
+    if tag == "$array":
+        return arrays[body]
+    if tag == "$param":
+        return ParamInfo(body["name"], tuple(body["shape"]), body["dtype"], body["trainable"], _unpack(body["default"], arrays))
+    if tag == "$dict":
+        return {k: _unpack(v, arrays) for k, v in body}
+    if tag in ("$list", "$tuple"):
+        items = [_unpack(v, arrays) for v in body]
+        return items if tag == "$list" else tuple(items)
+    if tag == "$object":
+        return type(body, (_ForeignObject,), {})()
+    raise ValueError(f"not a side record entry: {tag}")
+
+
+def _snapshot(value: Any) -> Any:
+    """`value` with every array copied."""
+    if isinstance(value, np.ndarray):
+        return value.copy()
+    if isinstance(value, ParamInfo):
+        return ParamInfo(value.name, value.shape, value.dtype, value.trainable, np.array(value.default, copy=True))
+    if isinstance(value, dict):
+        return {k: _snapshot(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        items = [_snapshot(v) for v in value]
+        return items if isinstance(value, list) else tuple(items)
+    return value
+
+
+class RecordingBackend(Backend):
+    """The real backend, with every step it takes on a built cell written into a SideRecord (see the module docstring)."""
+
+    def __init__(self, inner: Backend, record: SideRecord):
+        super().__init__(inner.device, inner.threads)
+        self.inner, self.record = inner, record
+        self.framework, self.target = inner.framework, inner.target
+
+    def _step(self, built: Built, method: str, action, keep=lambda result: result):
+        build = built.record
+        try:
+            result = action()
+        except Exception as exc:  # noqa: BLE001 - recorded, then raised on unchanged
+            status = self.inner.classify_failure(exc, build["dtype"])
+            build["steps"].append((method, {"failure": {"type": type(exc).__name__, "text": str(exc), "status": status}}))
+            raise
+        # a copy: frameworks hand out views of live storage (a parameter's default changes when weights load)
+        build["steps"].append((method, {"result": _snapshot(keep(result))}))
+        return result
+
+    def activate(self) -> None:
+        self.inner.activate()
+
+    def resolve(self, dotted: str) -> Any:
+        return self.inner.resolve(dotted)
+
+    def build(self, obj: Any, init_args: dict, dtype: str, train: bool, seed: int) -> Built:
+        tracked = Built(fn=None, module=None)
+        tracked.record = self.record.new_build(dtype)
+        tracked.inner = self._step(tracked, "build", lambda: self.inner.build(obj, init_args, dtype, train, seed), keep=lambda _: None)
+        return tracked
+
+    def parameters(self, built: Built) -> dict[str, ParamInfo]:
+        return self._step(built, "parameters", lambda: self.inner.parameters(built.inner))
+
+    def load(self, built: Built, arrays: dict[str, np.ndarray]) -> None:
+        self._step(built, "load", lambda: self.inner.load(built.inner, arrays))
+
+    def read(self, built: Built) -> dict[str, np.ndarray]:
+        return self._step(built, "read", lambda: self.inner.read(built.inner))
+
+    def tensor(self, array: np.ndarray, dtype: str) -> Any:
+        return self.inner.tensor(array, dtype)
+
+    def call(self, built: Built, args: list[Any], kwargs: dict[str, Any]) -> Any:
+        # Outputs become numpy inside the call: reading them is where an asynchronous kernel raises.
+        return self._step(built, "call", lambda: self._plain(self.inner.call(built.inner, args, kwargs)))
+
+    def grad(self, built, make_args, inputs, wrt, cotangents):
+        return self._step(built, "grad", lambda: self.inner.grad(built.inner, make_args, inputs, wrt, cotangents))
+
+    def _plain(self, value: Any) -> Any:
+        if self.inner.is_tensor(value):
+            return self.inner.to_numpy(value)
+        if isinstance(value, (tuple, list)):
+            items = [self._plain(v) for v in value]
+            return items if isinstance(value, list) else tuple(items)
+        if isinstance(value, dict):
+            return {k: self._plain(v) for k, v in value.items()}
+        return value
+
+    def is_tensor(self, value: Any) -> bool:
+        return isinstance(value, np.ndarray) or self.inner.is_tensor(value)
+
+    def to_numpy(self, tensor: Any) -> np.ndarray:
+        return tensor if isinstance(tensor, np.ndarray) else self.inner.to_numpy(tensor)
+
+    def versions(self) -> dict[str, str]:
+        return self.inner.versions()
+
+    def devices(self) -> list[str]:
+        return self.inner.devices()
+
+    def classify_failure(self, exc: BaseException, dtype: str) -> str:
+        return self.inner.classify_failure(exc, dtype)
+
+    def recover(self) -> None:
+        self.inner.recover()
+
+
+class RecordedOp:
+    """What a recorded side's op path resolves to: its name, homed in the framework it ran in."""
+
+    def __init__(self, dotted: str, framework: str):
+        self.dotted = dotted
+        self.__module__ = framework
+
+    def __call__(self, *args, **kwargs):
+        raise RuntimeError(f"{self.dotted} ran on the recording machine; it cannot run here")
+
+
+class ReplayBackend(Backend):
+    """Answers every step from a SideRecord, in the order they were recorded (see the module docstring)."""
+
+    def __init__(self, record: SideRecord, framework: str, target: str, device: str,
+                 versions: dict[str, str], devices: list[str]):
+        super().__init__(device)
+        self.record, self.framework, self.target = record, framework, target
+        self._versions, self._devices = dict(versions), list(devices)
+        self._opened, self._next_build = -1, 0
+
+    def _replay(self, built: Built, method: str) -> Any:
+        position = built.cursor = built.cursor + 1
+        steps = built.record["steps"]
+        if position >= len(steps) or steps[position][0] != method:
+            recorded = steps[position][0] if position < len(steps) else "nothing more"
+            raise RuntimeError(f"the recorded side holds no '{method}' step here (it recorded {recorded}): "
+                               "the two runs took different paths; export again with this eqcheck and these settings")
+        outcome = steps[position][1]
+        if "failure" in outcome:
+            raise replayed_exception(outcome["failure"])
+        return outcome["result"]
+
+    def activate(self) -> None:
+        """Nothing to import: the framework ran on the recording machine."""
+
+    def resolve(self, dotted: str) -> Any:
+        return RecordedOp(dotted, self.framework)
+
+    def build(self, obj: Any, init_args: dict, dtype: str, train: bool, seed: int) -> Built:
+        if self._opened != self.record.opened:  # a new case or trial: builds count from the first again
+            self._opened, self._next_build = self.record.opened, 0
+        builds = self.record.current["builds"]
+        index, self._next_build = self._next_build, self._next_build + 1
+        if index >= len(builds) or builds[index]["dtype"] != dtype:
+            raise RuntimeError(f"the recorded side built no {dtype} cell here: the two runs took different paths")
+        replayed = Built(fn=None, module=None)
+        replayed.record, replayed.cursor = builds[index], -1
+        self._replay(replayed, "build")
+        return replayed
+
+    def parameters(self, built: Built) -> dict[str, ParamInfo]:
+        return self._replay(built, "parameters")
+
+    def load(self, built: Built, arrays: dict[str, np.ndarray]) -> None:
+        self._replay(built, "load")  # the runner reads back and compares with `arrays`
+
+    def read(self, built: Built) -> dict[str, np.ndarray]:
+        return self._replay(built, "read")
+
+    def tensor(self, array: np.ndarray, dtype: str) -> Any:
+        return array
+
+    def call(self, built: Built, args: list[Any], kwargs: dict[str, Any]) -> Any:
+        return self._replay(built, "call")
+
+    def grad(self, built, make_args, inputs, wrt, cotangents):
+        input_grads, param_grads = self._replay(built, "grad")
+        return {name: input_grads[name] for name in wrt}, param_grads
+
+    def is_tensor(self, value: Any) -> bool:
+        return isinstance(value, np.ndarray)
+
+    def to_numpy(self, tensor: Any) -> np.ndarray:
+        return tensor
+
+    def versions(self) -> dict[str, str]:
+        return dict(self._versions)
+
+    def devices(self) -> list[str]:
+        return list(self._devices)
+
+    def classify_failure(self, exc: BaseException, dtype: str) -> str:
+        return getattr(exc, "eqcheck_status", None) or super().classify_failure(exc, dtype)

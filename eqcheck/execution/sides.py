@@ -1,0 +1,259 @@
+"""Where a case's inputs, weights and cotangents come from, and which backend serves each target.
+
+- `Draws`: seeded draws (or a --weights file) and the real backends: every ordinary run.
+- `ExportSide` (--export-side DIR): draws as usual, runs one real side and records every step it takes
+  (backends/recorded.py), plus the inputs, canonical weights and cotangents, one compressed .npz per case in
+  DIR/cases/. The second target is a *mirror* replaying that record in the same run, so the export's own report
+  is a self-check of the record (every deviation 0). The CLI writes DIR/manifest.json when the run completes.
+- `AgainstSide` (--against DIR): the inputs, weights and cotangents come from DIR, and the recorded side answers
+  from its record; the other side runs here for real. The runner and the reports cannot tell the difference.
+
+`check_against` refuses (exit 2, naming the file and field) a folder recorded with other specs, seed, settings
+or eqcheck version.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from eqcheck import __version__
+from eqcheck.backends import backend_class
+from eqcheck.backends.base import Backend
+from eqcheck.backends.recorded import RecordingBackend, ReplayBackend, SideRecord, write_atomic
+from eqcheck.backends.targets import Target
+from eqcheck.cases import draws, weights
+from eqcheck.cases.sweep import Case
+from eqcheck.errors import EqcheckError, TargetUnavailable, WeightsError
+from eqcheck.execution.checks.gradients import draw_cotangents
+from eqcheck.execution.failures import CaseFailure
+from eqcheck.verdict.results import ERROR
+
+MANIFEST = "manifest.json"
+FORMAT = 1
+# Run settings the two halves must share (the CLI's overrides of the specs' own keys; the specs are hashed).
+SHARED_SETTINGS = ("dtypes", "grad", "reference", "trials")
+
+
+def real_backend(target: Target, threads: int) -> Backend:
+    try:
+        backend = backend_class(target.name)(target.device, threads)
+    except ImportError as exc:
+        raise TargetUnavailable(f"cannot import {target.framework} ({exc})", field="--targets",
+                                hint=f"install {target.framework} in this environment") from None
+    backend.activate()
+    return backend
+
+
+class Draws:
+    """Seeded inputs, weights (or the --weights file) and cotangents; the real backends."""
+
+    def __init__(self, seed: int, weights_file: str | None = None):
+        self.seed = seed
+        self.weights_file = weights_file
+        self._weights_file_arrays = weights.read_weights_file(weights_file) if weights_file else None
+
+    def backend(self, target: Target, threads: int) -> Backend:
+        return real_backend(target, threads)
+
+    def open(self, case: Case, seed: int) -> None:
+        """A case's trial starts."""
+
+    def close(self, case: Case) -> None:
+        """A case (all its trials) is done."""
+
+    def environment(self) -> dict[str, Any]:
+        return {}
+
+    def inputs(self, case: Case, seed: int) -> dict[str, np.ndarray]:
+        return draws.make_inputs(case, seed)
+
+    def canonical(self, case: Case, weight_map: weights.WeightMap, seed: int) -> dict[str, np.ndarray]:
+        if self._weights_file_arrays is not None:
+            return weights.check_weights_file(weight_map, self._weights_file_arrays, self.weights_file, case.id, case.dtype)
+        return weights.generate(weight_map, draws.case_rng(seed, case.id, "weights"), case.dtype)
+
+    def cotangents(self, runner, case: Case, seed: int, flat) -> list[np.ndarray | None]:
+        return draw_cotangents(runner, case, seed, flat)
+
+
+class ExportSide(Draws):
+    """--export-side: record the real side and its materials; the mirror target replays the record (module docstring)."""
+
+    def __init__(self, seed: int, weights_file: str | None, folder: str):
+        super().__init__(seed, weights_file)
+        self.folder = Path(folder)
+        self.record = SideRecord()
+        self._recording: Backend | None = None
+
+    def backend(self, target: Target, threads: int) -> Backend:
+        if target.side == "mirror":
+            real = self._recording
+            return ReplayBackend(self.record, target.framework, target.name, target.device, real.versions(), real.devices())
+        self._recording = RecordingBackend(real_backend(target, threads), self.record)
+        return self._recording
+
+    def open(self, case: Case, seed: int) -> None:
+        self.record.open(case.id, seed)
+
+    def close(self, case: Case) -> None:
+        if self.record.case_id == case.id:
+            cases = self.folder / "cases"
+            cases.mkdir(parents=True, exist_ok=True)
+            self.record.save(cases / case_file(case.id))
+
+    def _keep(self, kind: str, value):
+        self.record.current["materials"][kind] = value
+        return value
+
+    def inputs(self, case, seed):
+        return self._keep("inputs", super().inputs(case, seed))
+
+    def canonical(self, case, weight_map, seed):
+        return self._keep("weights", super().canonical(case, weight_map, seed))
+
+    def cotangents(self, runner, case, seed, flat):
+        return self._keep("cotangents", super().cotangents(runner, case, seed, flat))
+
+
+class AgainstSide(Draws):
+    """--against: materials and the recorded side's steps from the folder; the other side runs here (module docstring)."""
+
+    def __init__(self, seed: int, folder: str):
+        super().__init__(seed)
+        self.folder = Path(folder)
+        self.manifest = read_manifest(folder)
+        self.record = SideRecord()
+
+    def backend(self, target: Target, threads: int) -> Backend:
+        if target.side != "replay":
+            return real_backend(target, threads)
+        recorded = self.manifest["target"]
+        return ReplayBackend(self.record, target.framework, target.name, target.device,
+                             self.manifest["environment"].get("versions", {}),
+                             self.manifest["environment"].get("devices", {}).get(recorded["label"], []))
+
+    def environment(self) -> dict[str, Any]:
+        return {"recorded_side": {"folder": str(self.folder), "target": self.manifest["target"]["label"],
+                                  **self.manifest["environment"]}}
+
+    def open(self, case: Case, seed: int) -> None:
+        if self.record.case_id != case.id:
+            self.record.load(self.folder / "cases" / self.manifest["cases"][case.id])
+        if seed not in self.record.trials:
+            raise CaseFailure(ERROR, f"{self.folder} holds no trial with seed {seed} for this case")
+        self.record.open(case.id, seed)
+
+    def _recorded(self, kind: str):
+        return self.record.current["materials"][kind]
+
+    def inputs(self, case, seed):
+        return self._recorded("inputs")
+
+    def canonical(self, case, weight_map, seed):
+        path = self.folder / "cases" / self.manifest["cases"][case.id]
+        try:
+            return weights.check_weights_file(weight_map, self._recorded("weights"), str(path), case.id, case.dtype)
+        except WeightsError as exc:
+            raise CaseFailure(ERROR, f"the recorded weights ({path}) {exc.reason}") from None
+
+    def cotangents(self, runner, case, seed, flat):
+        return self._recorded("cotangents")
+
+
+def source_for(targets: list[Target], seed: int, weights_file: str | None) -> Draws:
+    """The source a runner's targets ask for: a recorded side names its folder."""
+    roles = {t.side: t.folder for t in targets if t.side}
+    if "export" in roles:
+        return ExportSide(seed, weights_file, roles["export"])
+    if "replay" in roles:
+        return AgainstSide(seed, roles["replay"])
+    return Draws(seed, weights_file)
+
+
+# ---- the folder: case files and the manifest ---------------------------------------------------------
+
+
+def case_file(case_id: str) -> str:
+    """A portable file name for a case id (ids hold brackets, commas, '='); the digest keeps it unique."""
+    readable = re.sub(r"[^A-Za-z0-9._=-]+", "_", case_id).strip("_")[:80]
+    return f"{readable}-{hashlib.sha1(case_id.encode()).hexdigest()[:10]}.npz"
+
+
+def spec_hashes(cases: list[Case]) -> dict[str, dict[str, str]]:
+    """sha256 of each spec file's bytes, by spec name."""
+    out = {}
+    for case in cases:
+        spec = case.spec
+        if spec.name not in out:
+            out[spec.name] = {"path": spec.path, "sha256": hashlib.sha256(Path(spec.path).read_bytes()).hexdigest()}
+    return out
+
+
+def write_manifest(folder: str, *, target: Target, seed: int, settings: dict, cases: list[Case], environment: dict) -> Path:
+    """DIR/manifest.json, atomically, once every case file is written."""
+    manifest = {
+        "format": FORMAT,
+        "eqcheck_version": __version__,
+        "seed": seed,
+        "target": {"name": target.name, "device": target.device, "label": target.label, "framework": target.framework},
+        "settings": {key: settings.get(key) for key in SHARED_SETTINGS},
+        "environment": environment,
+        "specs": spec_hashes(cases),
+        "cases": {case.id: case_file(case.id) for case in cases},
+    }
+    path = Path(folder) / MANIFEST
+    write_atomic(path, lambda handle: handle.write((json.dumps(manifest, indent=2) + "\n").encode()))
+    return path
+
+
+def read_manifest(folder: str) -> dict:
+    path = Path(folder) / MANIFEST
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise EqcheckError("no manifest: not a folder written by `eqcheck run --export-side` (or that run did not finish)",
+                           file=str(path), field="--against") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise EqcheckError(f"cannot read the manifest ({exc})", file=str(path), field="--against") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise EqcheckError(f"not a side manifest of format {FORMAT}", file=str(path), field="format")
+    return manifest
+
+
+def check_against(folder: str, manifest: dict, *, seed: int, settings: dict, cases: list[Case]) -> None:
+    """Exit 2 unless the folder was recorded with this eqcheck, these specs, this seed and these settings."""
+    path = str(Path(folder) / MANIFEST)
+
+    def refuse(field: str, reason: str, hint: str | None = None):
+        raise EqcheckError(reason, file=path, field=field,
+                           hint=hint or "export the side again with the same specs, --seed, settings and eqcheck version")
+
+    if manifest.get("eqcheck_version") != __version__:
+        refuse("eqcheck_version", f"recorded by eqcheck {manifest.get('eqcheck_version')}, this is eqcheck {__version__}")
+    if manifest.get("seed") != seed:
+        refuse("seed", f"recorded with seed {manifest.get('seed')}, this run uses --seed {seed}")
+    for key in SHARED_SETTINGS:
+        recorded, here = manifest.get("settings", {}).get(key), settings.get(key)
+        if recorded != here:
+            refuse(f"settings.{key}", f"recorded with {key} = {recorded!r}, this run has {here!r}")
+    recorded_specs = manifest.get("specs", {})
+    for name, here in spec_hashes(cases).items():
+        there = recorded_specs.get(name)
+        if there is None:
+            refuse(f"specs.{name}", f"spec '{name}' ({here['path']}) was not part of the exported run")
+        if there["sha256"] != here["sha256"]:
+            refuse(f"specs.{name}", f"{here['path']} differs from the spec the side was exported with ({there['path']}, "
+                                    f"sha256 {there['sha256'][:12]}…, here {here['sha256'][:12]}…)")
+    missing = [case.id for case in cases if case.id not in manifest.get("cases", {})]
+    if missing:
+        refuse("cases", f"{len(missing)} selected case(s) were not exported, e.g. {missing[0]}",
+               hint="select the exported cases (-k), or export them too")
+    for case in cases:
+        if not (Path(folder) / "cases" / manifest["cases"][case.id]).is_file():
+            refuse(f"cases.{case.id}", f"the case file {manifest['cases'][case.id]} is missing from {folder}/cases")

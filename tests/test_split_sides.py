@@ -1,0 +1,151 @@
+"""--export-side / --against: one side recorded on one machine, compared on another, gives the one-process report."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from conftest import read_json, without_timings
+
+pytestmark = pytest.mark.frameworks
+
+# Cheap specs that still cover parameters with a transform (LSTM), buffers after a train-mode call
+# (BatchNorm2d_train), integer inputs (Embedding), a MindSpore refusal (GRUCell float64: unsupported) and
+# a declared difference (std).
+SPECS = ("configs/nn/GRUCell.yaml", "configs/nn/BatchNorm2d_train.yaml", "configs/nn/Embedding.yaml",
+         "configs/nn/LSTM.yaml", "configs/defaults/std.yaml")
+SELECT = ("-k", "not batch=64 and not float64 or GRUCell")
+
+BROKEN_ON_TORCH = """
+name: split.broken_on_torch
+summary: shapes that cannot multiply (torch fails first, so the case is an error of torch)
+inputs:
+  - {name: input, shape: [3, 4]}
+  - {name: other, shape: [5, 6]}
+torch:
+  op: torch.matmul
+mindspore:
+  op: mindspore.ops.matmul
+"""
+
+
+def split_run(cli, tmp_path, paths, *options, name="side"):
+    folder = tmp_path / name
+    exported = cli("run", *paths, *options, "--targets", "torch", "--export-side", folder, "--json", tmp_path / f"{name}-export.json")
+    assert exported.exit_code in (0, 1), exported.text
+    against = cli("run", *paths, *options, "--targets", "mindspore", "--against", folder, "--json", tmp_path / f"{name}.json")
+    return folder, against, read_json(tmp_path / f"{name}.json")
+
+
+def one_process_run(cli, tmp_path, paths, *options, name="one"):
+    result = cli("run", *paths, *options, "--json", tmp_path / f"{name}.json")
+    return result, read_json(tmp_path / f"{name}.json")
+
+
+def test_a_split_run_equals_the_one_process_run_case_for_case(cli, tmp_path):
+    options = (*SELECT, "--dtype", "float32,float64", "--grad")
+    folder, split, split_doc = split_run(cli, tmp_path, SPECS, *options)
+    single, single_doc = one_process_run(cli, tmp_path, SPECS, *options)
+    assert split.exit_code == single.exit_code
+    statuses = {c["status"] for c in single_doc["cases"]}
+    assert {"pass", "unsupported", "expected_difference"} <= statuses  # the comparison covers more than passes
+    assert any(o["kind"] == "grad" for c in single_doc["cases"] for o in c["outputs"])
+    assert any(o["kind"] == "state" for c in single_doc["cases"] for o in c["outputs"])
+    assert without_timings(split_doc["cases"]) == without_timings(single_doc["cases"])
+    assert without_timings(split_doc["summary"]) == without_timings(single_doc["summary"])
+    # both machines' environments are in the report
+    recorded = split_doc["environment"]["recorded_side"]
+    assert recorded["target"] == "torch" and recorded["versions"]["torch"] == single_doc["environment"]["versions"]["torch"]
+    assert split_doc["environment"]["versions"] == single_doc["environment"]["versions"]
+    assert split_doc["settings"]["against"] == str(folder)
+    # the export's own report is the record replayed against the live side: every deviation is exactly 0
+    export_doc = read_json(tmp_path / "side-export.json")
+    rows = [o for c in export_doc["cases"] for o in c["outputs"] if "max_abs" in o]
+    assert rows and all(o["max_abs"] == 0 for o in rows)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["settings"]["grad"] is True and manifest["target"]["label"] == "torch"
+    assert set(manifest["cases"]) == {c["id"] for c in single_doc["cases"]}
+
+
+def test_a_failure_on_the_recorded_side_replays_with_its_status_and_message(cli, tmp_path, write_spec):
+    spec = write_spec(BROKEN_ON_TORCH)
+    _, split, split_doc = split_run(cli, tmp_path, (spec,))
+    single, single_doc = one_process_run(cli, tmp_path, (spec,))
+    assert split.exit_code == single.exit_code == 1
+    (case,) = split_doc["cases"]
+    assert case["status"] == "error" and case["message"].startswith("torch failed to call: RuntimeError")
+    assert without_timings(split_doc["cases"]) == without_timings(single_doc["cases"])
+
+
+def test_the_replay_compares_the_recorded_outputs(cli, tmp_path):
+    """Planted: one recorded output value changed on disk -> that case fails, the others still pass."""
+    folder, _, _ = split_run(cli, tmp_path, ("configs/ops/atan2.yaml",))
+    manifest = json.loads((folder / "manifest.json").read_text())
+    case_id = next(iter(manifest["cases"]))
+    path = folder / "cases" / manifest["cases"][case_id]
+    with np.load(path) as data:
+        arrays = {k: data[k] for k in data.files}
+    (key,) = [k for k in arrays if k.startswith("seed") and "/build0/" in k and k.endswith("-call")]  # the forward output
+    arrays[key] = arrays[key] + 0.01
+    np.savez_compressed(path, **arrays)
+    result = cli("run", "configs/ops/atan2.yaml", "--targets", "mindspore", "--against", folder, "--json", tmp_path / "t.json")
+    assert result.exit_code == 1, result.text
+    statuses = {c["id"]: c["status"] for c in read_json(tmp_path / "t.json")["cases"]}
+    assert statuses.pop(case_id) == "fail" and set(statuses.values()) == {"pass"}
+
+
+def test_the_replay_runs_the_other_side_on_the_recorded_weights(cli, tmp_path):
+    """Planted: the recorded canonical weights changed on disk -> they no longer map to what the recorded side loaded."""
+    folder, _, _ = split_run(cli, tmp_path, ("configs/nn/Linear.yaml",), "-k", "float32")
+    manifest = json.loads((folder / "manifest.json").read_text())
+    case_id = next(iter(manifest["cases"]))
+    path = folder / "cases" / manifest["cases"][case_id]
+    with np.load(path) as data:
+        arrays = {k: data[k] for k in data.files}
+    key = next(k for k in arrays if "/weights/" in k)
+    arrays[key] = arrays[key] * 2
+    np.savez_compressed(path, **arrays)
+    cli("run", "configs/nn/Linear.yaml", "-k", "float32", "--targets", "mindspore", "--against", folder, "--json", tmp_path / "w.json")
+    case = next(c for c in read_json(tmp_path / "w.json")["cases"] if c["id"] == case_id)
+    assert case["status"] == "error" and "did not take the shared value" in case["message"]
+
+
+def test_mismatched_specs_seed_settings_or_version_are_exit_2_naming_the_field(cli, tmp_path, copy_config):
+    spec = copy_config("ops/atan2.yaml")
+    folder = tmp_path / "side"
+    assert cli("run", spec, "--targets", "torch", "--export-side", folder, "-q").exit_code == 0
+    manifest = folder / "manifest.json"
+
+    def against(*options):
+        result = cli("run", spec, "--targets", "mindspore", "--against", folder, *options)
+        assert result.exit_code == 2, result.text
+        assert "Traceback" not in result.text
+        return " ".join(result.text.split())
+
+    assert f"{manifest}: field 'seed': recorded with seed" in against("--seed", "7")
+    assert "field 'settings.grad': recorded with grad = None, this run has True" in against("--grad")
+    assert "field 'settings.dtypes'" in against("--dtype", "float64")
+    assert "Invalid value for '--targets'" in against("--targets", "torch")  # the recorded side itself
+    spec.write_text(spec.read_text().replace("[64]", "[65]"))
+    assert f"field 'specs.ops.atan2': {spec} differs from the spec the side was exported with" in against()
+    spec.write_text(spec.read_text().replace("[65]", "[64]"))
+    data = json.loads(manifest.read_text())
+    manifest.write_text(json.dumps({**data, "eqcheck_version": "0.0.1"}))
+    assert "field 'eqcheck_version': recorded by eqcheck 0.0.1" in against()
+    manifest.unlink()
+    assert "no manifest" in against()
+
+
+def test_split_runs_take_exactly_one_target_here(cli, tmp_path):
+    result = cli("run", "configs/ops/atan2.yaml", "--export-side", tmp_path / "side")  # --targets defaults to two
+    assert result.exit_code == 2 and "give exactly one target to run here" in result.text
+
+
+def test_against_in_worker_processes_equals_in_process(cli, tmp_path):
+    folder, _, in_process = split_run(cli, tmp_path, ("configs/nn/GRUCell.yaml",), "-k", "batch=1")
+    result = cli("run", "configs/nn/GRUCell.yaml", "-k", "batch=1", "--targets", "mindspore", "--against", folder,
+                 "--jobs", "1", "--json", tmp_path / "jobs.json")
+    assert result.exit_code == 0, result.text
+    assert without_timings(read_json(tmp_path / "jobs.json")["cases"]) == without_timings(in_process["cases"])
