@@ -120,9 +120,16 @@ dtype_option = click.option("--dtype", "dtypes", metavar="LIST", help="Comma lis
                    "for --against on another machine.")
 @click.option("--against", type=SafePath(file_okay=False), default=None, metavar="DIR",
               help="Compare the one target of --targets, run here, with the side recorded in DIR by --export-side.")
+@click.option("--executor", "executor_kind", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+              help="local: this process or --jobs worker processes; ray: Ray actors on a cluster (pip install 'eqcheck[ray]').")
+@click.option("--address", default=None, metavar="ADDR",
+              help="With --executor ray: 'auto' (the cluster this node belongs to) or ray://HOST:PORT; default: a new local instance.")
+@click.option("--resources", default=None, metavar="T=R:N,...",
+              help="With --executor ray: Ray resources a target needs, e.g. torch=GPU:1; each actor asks for both targets'.")
 @gate_options  # --baseline, --golden, --save-golden, --junit, --markdown, --html, --shard (eqcheck/gate/cli.py)
 def run(paths, selection, dtypes, json_path, seed, device, targets, weights_file, quiet, jobs, timeout, threads,
-        grad=None, reference=None, trials=None, export_side=None, against=None, **gate):
+        grad=None, reference=None, trials=None, export_side=None, against=None, executor_kind="local", address=None,
+        resources=None, **gate):
     """Run specs (files or folders) and report the deviations."""
     from eqcheck.cases.draws import DEFAULT_SEED
     from eqcheck.backends.targets import parse_targets
@@ -147,7 +154,14 @@ def run(paths, selection, dtypes, json_path, seed, device, targets, weights_file
     from eqcheck.report import document as doc
     from eqcheck.execution.runner import CaseRunner
 
-    if jobs or timeout is not None:
+    if executor_kind == "ray":
+        from eqcheck.execution.ray_executor import RayExecutor
+
+        executor = RayExecutor(target_list, seed=seed, weights_file=weights_file, jobs=jobs, timeout=timeout, threads=threads,
+                               address=address, resources=resources)
+    elif address or resources:
+        raise click.UsageError("--address and --resources need --executor ray")
+    elif jobs or timeout is not None:
         from eqcheck.execution.workers import WorkerPoolExecutor
 
         executor = WorkerPoolExecutor(target_list, seed=seed, weights_file=weights_file, jobs=jobs or 1, timeout=timeout,
@@ -166,6 +180,7 @@ def run(paths, selection, dtypes, json_path, seed, device, targets, weights_file
         **{k: v for k, v in (("grad", grad), ("reference", reference), ("trials", trials)) if v is not None},
         **gating.settings(),  # shard, golden
         **(split_settings if export_side or against else {}),  # export_side | against
+        **({"executor": "ray"} if executor_kind == "ray" else {}),
     }
     out, err = view.make_console(), view.make_console(stderr=True)
     results = []

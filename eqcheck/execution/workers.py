@@ -66,6 +66,15 @@ def _error_message(exc: EqcheckError) -> tuple:
     return (type(exc).__name__, exc.reason, exc.file, exc.field, exc.hint)
 
 
+def raise_error_message(payload: tuple) -> None:
+    """Raise again, in the parent, the EqcheckError a worker (process or Ray actor) sent as `_error_message`."""
+    cls_name, reason, file, field, hint = payload
+    cls = getattr(errors, cls_name, EqcheckError)
+    if not (isinstance(cls, type) and issubclass(cls, EqcheckError)):
+        cls = EqcheckError
+    raise cls(reason, file=file, field=field, hint=hint)
+
+
 def worker_main(conn, targets, seed: int, weights_file: str | None, cases: list, threads: int = 1) -> None:
     """Entry point of a worker process: set up once, then run case indexes until told to stop."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
@@ -386,11 +395,7 @@ class WorkerPoolExecutor:
                     self._replace(worker, kill=False)  # recycle: a kernel error may poison later ops
                     return results
             elif kind == "eqcheck_error":
-                cls_name, reason, file, field, hint = payload
-                cls = getattr(errors, cls_name, EqcheckError)
-                if not (isinstance(cls, type) and issubclass(cls, EqcheckError)):
-                    cls = EqcheckError
-                raise cls(reason, file=file, field=field, hint=hint)
+                raise_error_message(payload)
             elif kind == "startup_failed":
                 raise TargetUnavailable(f"a worker process failed to start: {payload.strip().splitlines()[-1]}",
                                         field="--jobs")
@@ -415,13 +420,16 @@ class WorkerPoolExecutor:
         return results
 
     def _error_row(self, index: int, message: str) -> CaseResult:
-        case = self._cases[index]
-        result = CaseResult(id=case.id, spec=case.spec.path, status=ERROR, targets=[t.label for t in self.targets],
-                            message=message)
-        expected = case.expected_difference
-        if expected:
-            result.expected = {"reason": expected.reason, "link": expected.link}
-        return result
+        return error_row(self._cases[index], self.targets, message)
+
+
+def error_row(case, targets, message: str) -> CaseResult:
+    """The `error` record of a case whose worker (process or Ray actor) was lost, with the case's declared difference."""
+    result = CaseResult(id=case.id, spec=case.spec.path, status=ERROR, targets=[t.label for t in targets], message=message)
+    expected = case.expected_difference
+    if expected:
+        result.expected = {"reason": expected.reason, "link": expected.link}
+    return result
 
 
 def order_results(results: list[CaseResult], cases: list) -> list[CaseResult]:

@@ -1,0 +1,82 @@
+"""--executor ray: the same report as local worker processes, on a local Ray cluster; a lost actor costs its cases."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import pytest
+
+from conftest import read_json, without_timings
+
+pytestmark = pytest.mark.frameworks
+
+CHEAP = ("configs/defaults", "configs/ops")  # 11 cases, a few ms each: the cost is starting actors
+
+
+@pytest.fixture(scope="module")
+def ray_cluster():
+    ray = pytest.importorskip("ray", reason="Ray is an optional extra: pip install 'eqcheck[ray]'")
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield ray
+    ray.shutdown()
+
+
+def test_a_ray_run_reports_what_local_workers_report(cli, tmp_path, ray_cluster):
+    on_ray = cli("run", *CHEAP, "--executor", "ray", "--json", tmp_path / "ray.json", "--junit", tmp_path / "ray.xml")
+    local = cli("run", *CHEAP, "--jobs", "2", "--json", tmp_path / "local.json")
+    assert on_ray.exit_code == local.exit_code == 0, on_ray.text
+    ray_doc, local_doc = read_json(tmp_path / "ray.json"), read_json(tmp_path / "local.json")
+    assert without_timings(ray_doc["cases"]) == without_timings(local_doc["cases"])
+    assert {c["status"] for c in ray_doc["cases"]} == {"pass", "expected_difference"}
+    assert ray_doc["settings"]["executor"] == "ray"
+    assert ray_doc["environment"]["ray"]["actors"] == 2 and ray_doc["environment"]["ray"]["hosts"]
+    assert ray_doc["environment"]["versions"] == local_doc["environment"]["versions"]
+    junit = (tmp_path / "ray.xml").read_text()
+    assert junit.count("<testcase") == len(ray_doc["cases"])
+
+
+def test_a_killed_actor_becomes_error_rows_and_the_run_finishes(ray_cluster):
+    from eqcheck.backends.targets import parse_targets
+    from eqcheck.cases import load_specs
+    from eqcheck.cases.sweep import expand
+    from eqcheck.execution.ray_executor import RayExecutor, batches
+
+    cases = [case for spec in load_specs(list(CHEAP)) for case in expand(spec)]
+    executor = RayExecutor(parse_targets("torch,mindspore", "cpu"), seed=0, jobs=2)
+    executor.start(cases)
+    doomed = executor._idle[-1]  # the actor the first batch goes to
+    ray_cluster.kill(doomed, no_restart=True)
+    started = time.monotonic()
+    results = list(executor.run(cases))
+    assert time.monotonic() - started < 60
+    assert sorted(r.id for r in results) == sorted(c.id for c in cases)  # every case once, none lost
+    lost = {r.id for r in results if r.status == "error"}
+    first_batch = {cases[i].id for i in batches(cases)[0]}
+    assert lost == first_batch
+    assert all("the Ray actor running this case was lost" in r.message for r in results if r.status == "error")
+    assert {r.status for r in results if r.id not in lost} <= {"pass", "expected_difference"}
+    assert executor._actors == []  # run() ends by stopping its actors
+
+
+def test_without_ray_installed_it_is_exit_2_saying_how_to_get_it(cli, monkeypatch):
+    monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` raises ImportError, as on a machine without it
+    result = cli("run", "configs/ops/atan2.yaml", "--executor", "ray")
+    assert result.exit_code == 2
+    assert "field '--executor': --executor ray needs Ray" in " ".join(result.text.split())
+    assert "pip install 'eqcheck[ray]'" in result.text and "Traceback" not in result.text
+
+
+@pytest.mark.parametrize("resources, expected", [
+    ("jax=GPU:1", "is not TARGET=RESOURCE:AMOUNT"),
+    ("torch=GPU:lots", "is not a number"),
+    ("torch=GPU:0", "must be positive"),
+])
+def test_bad_resources_are_exit_2(cli, ray_cluster, resources, expected):
+    result = cli("run", "configs/ops/atan2.yaml", "--executor", "ray", "--resources", resources)
+    assert result.exit_code == 2 and expected in result.text, result.text
+
+
+def test_ray_options_need_the_ray_executor(cli):
+    result = cli("run", "configs/ops/atan2.yaml", "--resources", "torch=GPU:1")
+    assert result.exit_code == 2 and "need --executor ray" in result.text
