@@ -31,9 +31,23 @@ def test_a_ray_run_reports_what_local_workers_report(cli, tmp_path, ray_cluster)
     assert {c["status"] for c in ray_doc["cases"]} == {"pass", "expected_difference"}
     assert ray_doc["settings"]["executor"] == "ray"
     assert ray_doc["environment"]["ray"]["actors"] == 2 and ray_doc["environment"]["ray"]["hosts"]
+    assert ray_doc["environment"]["ray"]["split_sides"] is False
     assert ray_doc["environment"]["versions"] == local_doc["environment"]["versions"]
     junit = (tmp_path / "ray.xml").read_text()
     assert junit.count("<testcase") == len(ray_doc["cases"])
+
+
+def test_targets_asking_for_different_resources_run_on_two_actors_with_the_same_report(cli, tmp_path, ray_cluster):
+    """torch=CPU:1 (MindSpore asks for nothing): a torch actor records each case, a MindSpore actor replays it."""
+    paths = ("configs/nn/GRUCell.yaml", "configs/defaults/std.yaml", "-k", "batch=1 or std", "--grad")
+    split = cli("run", *paths, "--executor", "ray", "--resources", "torch=CPU:1", "--json", tmp_path / "split.json")
+    local = cli("run", *paths, "--json", tmp_path / "local.json")  # in-process: the first test ties it to --jobs 2
+    assert split.exit_code == local.exit_code == 0, split.text
+    split_doc, local_doc = read_json(tmp_path / "split.json"), read_json(tmp_path / "local.json")
+    assert split_doc["environment"]["ray"]["split_sides"] is True
+    assert split_doc["environment"]["ray"]["resources"] == {"torch": {"CPU": 1.0}}
+    assert without_timings(split_doc["cases"]) == without_timings(local_doc["cases"])
+    assert split_doc["environment"]["versions"] == local_doc["environment"]["versions"]
 
 
 def test_a_killed_actor_becomes_error_rows_and_the_run_finishes(ray_cluster):
@@ -45,7 +59,7 @@ def test_a_killed_actor_becomes_error_rows_and_the_run_finishes(ray_cluster):
     cases = [case for spec in load_specs(list(CHEAP)) for case in expand(spec)]
     executor = RayExecutor(parse_targets("torch,mindspore", "cpu"), seed=0, jobs=2)
     executor.start(cases)
-    doomed = executor._idle[-1]  # the actor the first batch goes to
+    (doomed,) = executor._idle[-1].actors  # the actor the first batch goes to
     ray_cluster.kill(doomed, no_restart=True)
     started = time.monotonic()
     results = list(executor.run(cases))
@@ -56,7 +70,7 @@ def test_a_killed_actor_becomes_error_rows_and_the_run_finishes(ray_cluster):
     assert lost == first_batch
     assert all("the Ray actor running this case was lost" in r.message for r in results if r.status == "error")
     assert {r.status for r in results if r.id not in lost} <= {"pass", "expected_difference"}
-    assert executor._actors == []  # run() ends by stopping its actors
+    assert executor._lanes == [] and executor.restarts == 1  # a fresh actor took over; run() ends by stopping them
 
 
 def test_without_ray_installed_it_is_exit_2_saying_how_to_get_it(cli, monkeypatch):

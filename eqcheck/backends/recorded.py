@@ -13,6 +13,7 @@ runs took different paths) is an error for that case, never a guess.
 from __future__ import annotations
 
 import builtins
+import io
 import json
 import os
 import tempfile
@@ -84,6 +85,22 @@ class SideRecord:
 
     def save(self, path: Path) -> None:
         """This case's record as one compressed .npz, written atomically."""
+        arrays = self._arrays()
+        write_atomic(path, lambda handle: np.savez_compressed(handle, **arrays))
+
+    def dumps(self) -> bytes:
+        """The same .npz in memory (uncompressed): a record passed between processes (Ray's object store)."""
+        buffer = io.BytesIO()
+        np.savez(buffer, **self._arrays())
+        return buffer.getvalue()
+
+    def load(self, source: Path | bytes) -> None:
+        """Read a record written by `save` (a path) or `dumps` (bytes)."""
+        with np.load(io.BytesIO(source) if isinstance(source, bytes) else source, allow_pickle=False) as data:
+            arrays = {name: data[name] for name in data.files}
+        self._read(arrays)
+
+    def _arrays(self) -> dict[str, np.ndarray]:
         arrays: dict[str, np.ndarray] = {}
         structure = {}
         for seed, trial in self.trials.items():
@@ -95,11 +112,9 @@ class SideRecord:
                 ]} for i, build in enumerate(trial["builds"])],
             }
         arrays[RECORD_KEY] = np.array(json.dumps({"case": self.case_id, "trials": structure}))
-        write_atomic(path, lambda handle: np.savez_compressed(handle, **arrays))
+        return arrays
 
-    def load(self, path: Path) -> None:
-        with np.load(path, allow_pickle=False) as data:
-            arrays = {name: data[name] for name in data.files}
+    def _read(self, arrays: dict[str, np.ndarray]) -> None:
         structure = json.loads(str(arrays.pop(RECORD_KEY)))
         self.case_id = structure["case"]
         self.trials = {

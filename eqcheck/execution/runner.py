@@ -36,13 +36,14 @@ def _json_safe(value: Any) -> Any:
 
 
 class CaseRunner:
-    def __init__(self, targets: list[Target], seed: int = draws.DEFAULT_SEED, weights_file: str | None = None, threads: int = 1):
+    def __init__(self, targets: list[Target], seed: int = draws.DEFAULT_SEED, weights_file: str | None = None, threads: int = 1,
+                 source: sides.Draws | None = None):
         self.threads = threads
         self.targets = targets
         self.seed = seed
         self.weights_file = weights_file
         # inputs, weights, cotangents and the backends: seeded draws, or a side recorded to/from a folder (sides.py)
-        self.source = sides.source_for(targets, seed, weights_file)
+        self.source = source or sides.source_for(targets, seed, weights_file)
         self.backends: dict[str, Backend] = {}
         self.resolved: dict[tuple[str, str], Any] = {}
         # What the last case ran on (inputs, canonical weights, side arrays, cotangents): `eqcheck repro` saves it.

@@ -85,10 +85,11 @@ class Draws:
 class ExportSide(Draws):
     """--export-side: record the real side and its materials; the mirror target replays the record (module docstring)."""
 
-    def __init__(self, seed: int, weights_file: str | None, folder: str):
+    def __init__(self, seed: int, weights_file: str | None, folder: str | None):
         super().__init__(seed, weights_file)
-        self.folder = Path(folder)
+        self.folder = Path(folder) if folder else None  # None: keep each case's record in `recorded` (Ray)
         self.record = SideRecord()
+        self.recorded: dict[str, bytes] = {}
         self._recording: Backend | None = None
 
     def backend(self, target: Target, threads: int) -> Backend:
@@ -102,7 +103,9 @@ class ExportSide(Draws):
         self.record.open(case.id, seed)
 
     def close(self, case: Case) -> None:
-        if self.record.case_id == case.id:
+        if self.record.case_id == case.id and self.folder is None:
+            self.recorded[case.id] = self.record.dumps()
+        elif self.record.case_id == case.id:
             cases = self.folder / "cases"
             cases.mkdir(parents=True, exist_ok=True)
             self.record.save(cases / case_file(case.id))
@@ -124,11 +127,13 @@ class ExportSide(Draws):
 class AgainstSide(Draws):
     """--against: materials and the recorded side's steps from the folder; the other side runs here (module docstring)."""
 
-    def __init__(self, seed: int, folder: str):
+    def __init__(self, seed: int, folder: str | None, manifest: dict | None = None):
         super().__init__(seed)
-        self.folder = Path(folder)
-        self.manifest = read_manifest(folder)
+        # folder None: records arrive in memory (`records`, case id -> bytes) with a manifest of target and environment
+        self.folder = Path(folder) if folder else None
+        self.manifest = manifest or read_manifest(folder)
         self.record = SideRecord()
+        self.records: dict[str, bytes] = {}
 
     def backend(self, target: Target, threads: int) -> Backend:
         if target.side != "replay":
@@ -139,11 +144,15 @@ class AgainstSide(Draws):
                              self.manifest["environment"].get("devices", {}).get(recorded["label"], []))
 
     def environment(self) -> dict[str, Any]:
+        if self.folder is None:
+            return {}
         return {"recorded_side": {"folder": str(self.folder), "target": self.manifest["target"]["label"],
                                   **self.manifest["environment"]}}
 
     def open(self, case: Case, seed: int) -> None:
-        if self.record.case_id != case.id:
+        if self.record.case_id != case.id and self.folder is None:
+            self.record.load(self.records[case.id])
+        elif self.record.case_id != case.id:
             self.record.load(self.folder / "cases" / self.manifest["cases"][case.id])
         if seed not in self.record.trials:
             raise CaseFailure(ERROR, f"{self.folder} holds no trial with seed {seed} for this case")
@@ -156,7 +165,7 @@ class AgainstSide(Draws):
         return self._recorded("inputs")
 
     def canonical(self, case, weight_map, seed):
-        path = self.folder / "cases" / self.manifest["cases"][case.id]
+        path = self.folder / "cases" / self.manifest["cases"][case.id] if self.folder else "the recorded side"
         try:
             return weights.check_weights_file(weight_map, self._recorded("weights"), str(path), case.id, case.dtype)
         except WeightsError as exc:
