@@ -123,9 +123,11 @@ dtype_option = click.option("--dtype", "dtypes", metavar="LIST", help="Comma lis
 @click.option("--executor", "executor_kind", type=click.Choice(["local", "ray"]), default="local", show_default=True,
               help="local: this process or --jobs worker processes; ray: Ray actors on a cluster (pip install 'eqcheck[ray]').")
 @click.option("--address", default=None, metavar="ADDR",
-              help="With --executor ray: 'auto' (the cluster this node belongs to) or ray://HOST:PORT; default: a new local instance.")
+              help="With --executor ray: auto (the running cluster this node belongs to), ray://HOST:PORT, or local (a new "
+                   "instance); default: Ray's own choice (a running local cluster, else a new instance).")
 @click.option("--resources", default=None, metavar="T=R:N,...",
-              help="With --executor ray: Ray resources a target needs, e.g. torch=GPU:1; each actor asks for both targets'.")
+              help="With --executor ray: Ray resources a target needs, e.g. torch=GPU:1; targets asking for different ones "
+                   "run on two actors (two nodes if need be).")
 @gate_options  # --baseline, --golden, --save-golden, --junit, --markdown, --html, --shard (eqcheck/gate/cli.py)
 def run(paths, selection, dtypes, json_path, seed, device, targets, weights_file, quiet, jobs, timeout, threads,
         grad=None, reference=None, trials=None, export_side=None, against=None, executor_kind="local", address=None,
@@ -143,11 +145,14 @@ def run(paths, selection, dtypes, json_path, seed, device, targets, weights_file
     cases = _override_cases(cases, grad=grad, reference=reference, trials=trials)
     overrides = {"dtypes": dtypes, **{k: v for k, v in (("grad", grad), ("reference", reference), ("trials", trials))}}
     if export_side or against:
-        target_list, seed, split_settings = _split_targets(targets, device, export_side, against, weights_file, seed,
-                                                           overrides, cases)
+        target_list, seed, split_settings, manifest = _split_targets(targets, device, export_side, against, weights_file, seed)
     seed = DEFAULT_SEED if seed is None else seed
     gating = gate_session(gate, seed)  # reads --baseline/--golden now: a bad file is exit 2 before any case runs
     cases = gating.select(cases)  # --shard K/N
+    if against:
+        from eqcheck.execution.sides import check_against
+
+        check_against(against, manifest, seed=seed, settings=overrides, cases=cases)
 
     from eqcheck.execution.executor import InProcessExecutor
     from eqcheck.report import console as view
@@ -236,8 +241,9 @@ def platform_node() -> str:
     return platform.node()
 
 
-def _split_targets(targets, device, export_side, against, weights_file, seed, overrides, cases):
-    """--export-side / --against: the run's two targets (one real, one recorded), its seed and settings entries."""
+def _split_targets(targets, device, export_side, against, weights_file, seed):
+    """--export-side / --against: the run's two targets (one real, one recorded), its seed, settings entries and
+    the --against folder's manifest (checked against the selected cases by the caller)."""
     from eqcheck.backends.targets import Target, parse_targets
 
     if export_side and against:
@@ -249,24 +255,23 @@ def _split_targets(targets, device, export_side, against, weights_file, seed, ov
 
         Path(export_side).mkdir(parents=True, exist_ok=True)
         return ([Target(side.name, side.device, "export", export_side), Target(side.name, side.device, "mirror", export_side)],
-                seed, {"export_side": export_side})
+                seed, {"export_side": export_side}, None)
     from eqcheck.execution import sides
 
     if weights_file:
         raise click.UsageError(f"--weights cannot be combined with --against: the weights come from {against}")
     manifest = sides.read_manifest(against)
     seed = manifest.get("seed") if seed is None else seed
-    sides.check_against(against, manifest, seed=seed, settings=overrides, cases=cases)
     recorded = manifest["target"]
     from eqcheck.backends import TARGETS
 
     if recorded.get("name") not in TARGETS:
         raise EqcheckError(f"records target '{recorded.get('name')}', which this eqcheck does not know",
                            file=f"{against}/{sides.MANIFEST}", field="target.name")
-    if recorded["label"] == side.label:  # across machines one framework may differ in device, mode or version
+    if recorded["label"] == side.label:  # the same side twice; another device or mode of the framework is fine
         raise click.BadParameter(f"{against} records {recorded['label']}; run another target against it",
                                  param_hint="'--targets'")
-    return [Target(recorded["name"], recorded["device"], "replay", against), side], seed, {"against": against}
+    return [Target(recorded["name"], recorded["device"], "replay", against), side], seed, {"against": against}, manifest
 
 
 @main.command(name="list")

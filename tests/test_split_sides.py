@@ -149,3 +149,13 @@ def test_against_in_worker_processes_equals_in_process(cli, tmp_path):
                  "--jobs", "1", "--json", tmp_path / "jobs.json")
     assert result.exit_code == 0, result.text
     assert without_timings(read_json(tmp_path / "jobs.json")["cases"]) == without_timings(in_process["cases"])
+
+
+def test_a_shard_exported_is_a_shard_compared(cli, tmp_path):
+    folder = tmp_path / "side"
+    spec = "configs/defaults/std.yaml"
+    assert cli("run", spec, "--shard", "2/2", "--targets", "torch", "--export-side", folder, "-q").exit_code == 0
+    result = cli("run", spec, "--shard", "2/2", "--targets", "mindspore", "--against", folder, "--json", tmp_path / "s.json")
+    assert result.exit_code == 0, result.text
+    whole = cli("run", spec, "--targets", "mindspore", "--against", folder)
+    assert whole.exit_code == 2 and "not part of the exported run" in whole.text  # the other shard's specs

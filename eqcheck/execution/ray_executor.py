@@ -11,10 +11,12 @@ same reporter as local workers (progress, JSON, JUnit), and `order_results` rest
 - After a case whose status is `error`, the actor is replaced and the rest of its batch runs elsewhere (as local
   workers are recycled: a MindSpore kernel error can poison later ops in the same process).
 - A spec error inside an actor is raised again in the driver as the same EqcheckError (exit 2).
-- `--resources torch=GPU:1`: each actor asks Ray for the resources of both targets (it runs both sides of a
-  case), so it is placed on a node that has them all. Splitting the two sides of a case over two actors on
-  different nodes is not done here (docs/scale-out.md); across machines without a shared cluster use
-  `--export-side` / `--against`.
+- `--resources torch=GPU:1`: per target. When both targets ask for the same resources (or none), one actor runs
+  both sides of a case, asking for the sum. When they differ, each batch runs on a *lane* of two actors, each
+  placed by Ray where its side's resources are: the first target's actor records every case (inputs, canonical
+  weights, cotangents and each backend step, backends/recorded.py) and returns the records; Ray hands them through
+  the object store to the second target's actor, which replays the first side and runs its own (execution/sides.py,
+  as `--against`). The report is the one a single process gives.
 
 The driver imports Ray but never a framework.
 """
