@@ -112,6 +112,18 @@ def test_the_replay_runs_the_other_side_on_the_recorded_weights(cli, tmp_path):
     assert case["status"] == "error" and "did not take the shared value" in case["message"]
 
 
+def test_an_unreadable_case_file_is_that_case_s_error(cli, tmp_path):
+    folder, _, _ = split_run(cli, tmp_path, ("configs/ops/atan2.yaml",))
+    manifest = json.loads((folder / "manifest.json").read_text())
+    case_id = next(iter(manifest["cases"]))
+    (folder / "cases" / manifest["cases"][case_id]).write_bytes(b"PK\x03\x04 truncated")
+    result = cli("run", "configs/ops/atan2.yaml", "--targets", "mindspore", "--against", folder, "--json", tmp_path / "u.json")
+    assert result.exit_code == 1 and "Traceback" not in result.text
+    cases = {c["id"]: c for c in read_json(tmp_path / "u.json")["cases"]}
+    assert cases[case_id]["status"] == "error" and "cannot read the recorded side" in cases[case_id]["message"]
+    assert {c["status"] for i, c in cases.items() if i != case_id} == {"pass"}
+
+
 def test_mismatched_specs_seed_settings_or_version_are_exit_2_naming_the_field(cli, tmp_path, copy_config):
     spec = copy_config("ops/atan2.yaml")
     folder = tmp_path / "side"

@@ -150,10 +150,16 @@ class AgainstSide(Draws):
                                   **self.manifest["environment"]}}
 
     def open(self, case: Case, seed: int) -> None:
-        if self.record.case_id != case.id and self.folder is None:
-            self.record.load(self.records[case.id])
-        elif self.record.case_id != case.id:
-            self.record.load(self.folder / "cases" / self.manifest["cases"][case.id])
+        if self.record.case_id != case.id:
+            source = self.records.get(case.id) if self.folder is None else self.folder / "cases" / self.manifest["cases"][case.id]
+            try:
+                if source is None:
+                    raise KeyError(f"no record of {case.id} arrived")
+                self.record.load(source)
+            except Exception as exc:  # noqa: BLE001 - a truncated or foreign file (zip, zlib, JSON errors): this case's error
+                self.record.case_id = None
+                raise CaseFailure(ERROR, f"cannot read the recorded side of this case ({source if self.folder else 'memory'}): "
+                                         f"{type(exc).__name__}: {exc}") from None
         if seed not in self.record.trials:
             raise CaseFailure(ERROR, f"{self.folder} holds no trial with seed {seed} for this case")
         self.record.open(case.id, seed)
