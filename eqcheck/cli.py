@@ -221,24 +221,19 @@ def run(paths, selection, dtypes, json_path, seed, device, targets, weights_file
     view.render_document(out, document, quiet=quiet)
     if json_path and not quiet:
         out.print(f"report written to {json_path}")
-    if export_side:
+    if export_side:  # every case file is written: the manifest completes the folder
+        import platform
+
         from eqcheck.execution.sides import write_manifest
 
-        recorded = target_list[0]
-        environment = executor.environment()
+        recorded, ran = target_list[0], executor.environment()
         manifest = write_manifest(export_side, target=recorded, seed=seed, settings=overrides, cases=cases, environment={
-            **doc.base_environment(), "host": platform_node(), "versions": environment.get("versions", {}),
-            "devices": {recorded.label: environment.get("devices", {}).get(recorded.label, [])}})
+            **doc.base_environment(), "host": platform.node(), "versions": ran.get("versions", {}),
+            "devices": {recorded.label: ran.get("devices", {}).get(recorded.label, [])}})
         if not quiet:
             out.print(f"{recorded.label} side of {len(cases)} cases recorded in {export_side} ({manifest.name}); "
                       f"compare on another machine: eqcheck run ... --against {export_side}")
     sys.exit(gating.finish(document, out, err, doc.exit_code(document)))
-
-
-def platform_node() -> str:
-    import platform
-
-    return platform.node()
 
 
 def _split_targets(targets, device, export_side, against, weights_file, seed):
