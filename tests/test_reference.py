@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
-from conftest import read_json
+from conftest import CONFIGS, read_json
 from eqcheck.verdict.attribution import NOISE_K, attribute
 
 
@@ -63,7 +64,7 @@ def test_grucell_with_unit_normal_weights_names_mindspore_as_the_outlier(cli, co
     assert case["reference"]["float64_runs"]["torch"] == "ok"
 
 
-def test_a_too_tight_tolerance_on_a_long_sum_becomes_pass_within_noise(cli, write_spec, tmp_path):
+def test_a_too_tight_tolerance_on_a_long_sum_passes_on_its_error_budget_by_default(cli, write_spec, tmp_path):
     spec = write_spec("""
         name: noisy.sum
         inputs:
@@ -76,11 +77,76 @@ def test_a_too_tight_tolerance_on_a_long_sum_becomes_pass_within_noise(cli, writ
           call: {dim: -1}
         tolerance: {float32: {rtol: 0.0, atol: 0.0}}
     """)
-    plain = cli("run", spec)
+    plain = cli("run", spec, "--no-error-budget")
     assert plain.exit_code == 1, plain.text  # exact equality cannot hold for two float32 summation orders
     report = tmp_path / "r.json"
-    result = cli("run", spec, "--reference", "float64", "--json", report)
+    result = cli("run", spec, "--json", report)
+    assert result.exit_code == 0, result.text
+    document = read_json(report)
+    out = document["cases"][0]["outputs"][0]
+    assert out["attribution"]["within_noise"] and out["passed"]
+    assert (out["verdict"], out["tolerance_verdict"], out["budget_verdict"]) == ("pass (within float32 noise)", "fail", "pass")
+    assert "within float32 noise" in result.text
+    assert document["cases"][0]["reference"]["float64_runs"] == {"torch": "ok", "mindspore": "ok"}
+
+
+def test_a_passing_case_runs_nothing_in_float64(cli, tmp_path):
+    report = tmp_path / "r.json"
+    result = cli("run", CONFIGS / "nn/Linear.yaml", "--json", report)
+    assert result.exit_code == 0, result.text
+    for case in read_json(report)["cases"]:
+        assert "reference" not in case  # no float64 run: a passing case costs nothing more
+        assert {o["budget_verdict"] for o in case["outputs"]} == {"not needed"}
+
+
+def test_a_wrong_function_fails_its_budget_too(cli, write_spec, tmp_path):
+    """std with N-1 vs N: a real difference is never noise, whatever the float64 runs say."""
+    spec = write_spec("""
+        name: wrong.mean
+        inputs:
+          - {name: x, shape: [8, 64]}
+        torch:
+          op: torch.std
+          call: {dim: -1, correction: 1}
+        mindspore:
+          op: mindspore.ops.std
+          call: {axis: -1, ddof: 0}
+    """)
+    report = tmp_path / "r.json"
+    result = cli("run", spec, "--json", report)
+    assert result.exit_code == 1, result.text
+    out = read_json(report)["cases"][0]["outputs"][0]
+    assert (out["tolerance_verdict"], out["budget_verdict"], out["verdict"]) == ("fail", "fail", "fail")
+
+
+def test_float16_rows_within_noise_name_float16(cli, tmp_path):
+    report = tmp_path / "r.json"
+    result = cli("run", CONFIGS / "nn/Linear.yaml", "-k", "bias=True and batch=32", "--dtype", "float16", "--json", report)
     assert result.exit_code == 0, result.text
     out = read_json(report)["cases"][0]["outputs"][0]
-    assert out["attribution"]["within_noise"] and out["passed"]
-    assert "within float32 noise" in result.text
+    assert out["verdict"] == "pass (within float16 noise)" and out["tolerance_verdict"] == "fail"
+    assert "within float16 noise" in result.text and "float32 noise" not in result.text
+
+
+def test_a_side_without_float64_is_never_credited_with_its_distance_to_the_other_sides_float64():
+    ref = np.linspace(-1, 1, 100)
+    a, b = ref + 1e-7, ref - 2e-7  # |a - b| = 3e-7: within K x b's distance to torch float64, not within K x torch's own
+    rec = _attr(a, b, ref, ref, None)
+    assert rec["own_error"] == {"torch": pytest.approx(1e-7)} and rec["budget"] == pytest.approx(2e-7)
+    assert not rec["within_noise"]
+
+
+def test_conv2d_weight_gradient_passes_on_torchs_own_error_without_a_tuned_tolerance(cli, tmp_path):
+    """512-term weight-gradient sums: the shipped spec has no grad_tolerance; MindSpore refuses float64 for Conv2d,
+    so torch's own float32 error is the whole budget."""
+    case = "-k", "padding=1 and stride=1 and bias=False"
+    strict = cli("run", CONFIGS / "nn/Conv2d.yaml", *case, "--no-error-budget")
+    assert strict.exit_code == 1, strict.text
+    report = tmp_path / "r.json"
+    result = cli("run", CONFIGS / "nn/Conv2d.yaml", *case, "--json", report)
+    assert result.exit_code == 0, result.text
+    record = read_json(report)["cases"][0]
+    row = next(o for o in record["outputs"] if o["name"] == "grad:weight")
+    assert row["verdict"] == "pass (within float32 noise)" and row["kind"] == "grad"
+    assert list(row["attribution"]["own_error"]) == ["torch"]
+    assert "float64" in record["reference"]["float64_runs"]["mindspore"]  # refused: no allowance of its own
