@@ -125,6 +125,10 @@ class Backend(ABC):
         # A refusal that names a dtype, in a case that is not float32, is a missing dtype, not a bug.
         return "unsupported" if dtype != "float32" and _DTYPE_REFUSAL.search(str(exc)) else "error"
 
+    def missing_kernel(self, exc: BaseException) -> str | None:
+        """The kernel this failure says the device lacks (named in the row), or None."""
+        return None
+
     def recover(self) -> None:
         """Called after a case failed, so a framework's leftover error state cannot leak into the next case."""
 

@@ -16,7 +16,7 @@ from eqcheck.verdict.compare import compare
 from eqcheck.errors import EqcheckError, SpecError, TargetUnavailable
 from eqcheck.execution.failures import CaseFailure, short_error
 from eqcheck.verdict.results import (
-    ERROR, EXPECTED_DIFFERENCE, FAIL, PASS, UNEXPECTED_PASS, CaseResult, OutputResult,
+    ERROR, EXPECTED_DIFFERENCE, FAIL, PASS, UNEXPECTED_PASS, UNSUPPORTED, CaseResult, OutputResult,
 )
 from eqcheck.spec import allowlist
 from eqcheck.spec.model import OutputSpec
@@ -201,8 +201,12 @@ class CaseRunner:
         except (EqcheckError, CaseFailure):
             raise
         except Exception as exc:  # noqa: BLE001 - frameworks raise anything; the report shows it
-            status = self.backends[target.label].classify_failure(exc, case.dtype)
-            raise CaseFailure(status, f"{target.label} failed to {what}: {short_error(exc)}") from exc
+            backend = self.backends[target.label]
+            kernel = backend.missing_kernel(exc)
+            if kernel:
+                raise CaseFailure(UNSUPPORTED, f"{target.label} has no {kernel} kernel on {backend.device} "
+                                               f"(failed to {what}: {short_error(exc)})") from exc
+            raise CaseFailure(backend.classify_failure(exc, case.dtype), f"{target.label} failed to {what}: {short_error(exc)}") from exc
 
     def _shared_weights(self, case: Case, weight_map: weights.WeightMap, seed: int | None = None) -> dict[str, np.ndarray]:
         if self._weights_file_arrays is not None:
