@@ -12,6 +12,7 @@ from eqcheck.backends import backend_class
 from eqcheck.backends.base import Backend
 from eqcheck.cases.sweep import Case
 from eqcheck.execution.checks import gradients, reference, state
+from eqcheck.verdict import diagnosis
 from eqcheck.verdict.compare import compare
 from eqcheck.errors import EqcheckError, SpecError, TargetUnavailable
 from eqcheck.execution.failures import CaseFailure, short_error
@@ -166,7 +167,17 @@ class CaseRunner:
                 result.details["gradients"] = {"status": "skipped", "message": "forward outputs differ in shape"}
         if reference.wanted(case, result):  # the error budget: float64 re-runs, only when a row failed (or asked)
             reference.judge(self, case, result, seed, weight_map, canonical, inputs, state_rows)
+        self._diagnose(case, result, inputs)
         result.status = PASS if all(o.passed for o in result.outputs) else FAIL
+
+    def _diagnose(self, case: Case, result: CaseResult, inputs: dict[str, np.ndarray]) -> None:
+        """A diagnosis line for every failing row, from both sides' arrays and the case's inputs."""
+        labels = tuple(t.label for t in self.targets)
+        for out in result.outputs:
+            if out.deviation is None or out.passed or out.name not in result.arrays.get(labels[0], {}):
+                continue
+            context = diagnosis.Context(out.name, out.kind, labels, case.dtype, inputs)
+            out.diagnosis = diagnosis.diagnose(result.arrays[labels[0]][out.name], result.arrays[labels[1]][out.name], context)
 
     # ---- beyond forward outputs: state, gradients, float64 attribution ----------------------------
 

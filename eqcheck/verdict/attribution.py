@@ -29,7 +29,10 @@ whose float64 path computes something else would otherwise pass its own differen
 The outlier: `ratio` = the larger distance / the smaller one (floored at half an ulp of the largest
 reference value in the case dtype, so an exactly-rounded side gives a finite ratio); at OUTLIER_RATIO or
 above the farther side is named in the statement, and at PRECISION_OUTLIER_RATIO or above the row carries a
-precision note ("mindspore is 48x further from float64 than torch"), a failure under --strict-precision.
+precision note ("mindspore is 48x further from float64 than torch"), a failure under --strict-precision --
+unless that side's own float64 run is off as well, or it is further from float64 than sqrt(eps) x the largest
+reference value (it lost more than half the dtype's digits): then it computes another function, not a less
+precise one.
 """
 
 from __future__ import annotations
@@ -118,7 +121,11 @@ def attribute(
         "within_noise": within,
         "statement": statement,
     }
-    if outlier and ratio >= PRECISION_OUTLIER_RATIO:
+    # A precision outlier computes the same function less accurately; a side whose own float64 run is off too
+    # (rejected above) computes something else, which the failing verdict and its diagnosis already say.
+    # Nor is a side that lost more than half the dtype's digits (a side without float64 cannot be checked above).
+    plausible = d_far <= np.sqrt(_EPS.get(dtype, _EPS["float32"])) * (float(finite_ref.max()) if finite_ref.size else 0.0)
+    if outlier and ratio >= PRECISION_OUTLIER_RATIO and far not in rejected and plausible:
         record["precision_note"] = f"precision outlier: {far} is {_times(ratio)} further from float64 than {near}"
     if within:
         record["verdict"] = noise_verdict(dtype)
