@@ -150,3 +150,43 @@ def test_conv2d_weight_gradient_passes_on_torchs_own_error_without_a_tuned_toler
     assert row["verdict"] == "pass (within float32 noise)" and row["kind"] == "grad"
     assert list(row["attribution"]["own_error"]) == ["torch"]
     assert "float64" in record["reference"]["float64_runs"]["mindspore"]  # refused: no allowance of its own
+
+
+def test_a_long_mindspore_cumsum_passes_on_its_budget_and_carries_a_precision_note(cli, tmp_path):
+    """8192-term running sums: MindSpore's CPU cumsum is ~30-50x further from float64 than torch's. The note shows
+    whatever the verdict, in every report; --strict-precision makes it a failure."""
+    spec = CONFIGS / "accumulation/cumsum.yaml"
+    report, md, page = tmp_path / "r.json", tmp_path / "s.md", tmp_path / "p.html"
+    result = cli("run", spec, "--json", report, "--markdown", md, "--html", page)
+    assert result.exit_code == 0, result.text
+    out = read_json(report)["cases"][0]["outputs"][0]
+    assert out["verdict"] == "pass (within float32 noise)" and out["tolerance_verdict"] == "fail"
+    note = out["precision_note"]
+    assert note.startswith("precision outlier: mindspore is") and note.endswith("further from float64 than torch")
+    assert out["attribution"]["ratio"] >= 10
+    for text in (result.text, md.read_text(), page.read_text()):
+        assert "precision outlier: mindspore is" in text
+    strict = cli("run", spec, "--strict-precision", "--json", report)
+    assert strict.exit_code == 1, strict.text
+    out = read_json(report)["cases"][0]["outputs"][0]
+    assert out["verdict"] == "fail (precision outlier)" and not out["passed"]
+    assert "fail (precision outlier)" in strict.text
+
+
+def test_strict_precision_judges_passing_cases_too_and_passes_an_even_pair(cli, tmp_path):
+    report = tmp_path / "r.json"
+    result = cli("run", CONFIGS / "nn/Linear.yaml", "-k", "batch=32 and bias=True", "--strict-precision", "--json", report)
+    assert result.exit_code == 0, result.text
+    case = read_json(report)["cases"][0]
+    assert case["reference"]["float64_runs"] == {"torch": "ok", "mindspore": "ok"}  # ran although nothing failed
+    assert all("precision_note" not in o for o in case["outputs"])
+
+
+def test_a_precision_note_needs_the_same_function_computed_less_precisely():
+    ref = np.linspace(-1, 1, 100)
+    noisy = _attr(ref + 1e-7, ref + 4e-6, ref, ref, None)  # 40x further, still float32-accurate: a note
+    assert noisy["precision_note"] == "precision outlier: mindspore is 40x further from float64 than torch"
+    wrong = _attr(ref + 1e-8, ref * 1.001, ref, ref, ref * 1.001)  # its own float64 run is off too: another function
+    assert wrong["outlier"] == "mindspore" and "precision_note" not in wrong
+    lost = _attr(ref + 1e-8, ref + 1e-2, ref, ref, None)  # no float64 run, but half the digits gone: not precision
+    assert "precision_note" not in lost
