@@ -190,3 +190,10 @@ def test_a_precision_note_needs_the_same_function_computed_less_precisely():
     assert wrong["outlier"] == "mindspore" and "precision_note" not in wrong
     lost = _attr(ref + 1e-8, ref + 1e-2, ref, ref, None)  # no float64 run, but half the digits gone: not precision
     assert "precision_note" not in lost
+
+
+def test_a_bug_only_in_one_sides_float32_path_is_not_its_own_noise():
+    """B's float32 kernel is off by 1e-3 while its float64 kernel is right: |B32 - B64| is no rounding error."""
+    ref = np.linspace(-1, 1, 100)
+    rec = _attr(ref + 1e-7, ref + 1e-3, ref, ref, ref)
+    assert "mindspore" in rec["own_error_rejected"] and not rec["within_noise"]

@@ -28,6 +28,7 @@ _KERNEL_NAMED = re.compile(r"kernel (\w+) unregistered|create kernelmod for op (
 class MindSporePyNativeBackend(Backend):
     framework = "mindspore"
     target = "mindspore"
+    call_method = "construct"
     mode_name = "PYNATIVE_MODE"
 
     def activate(self) -> None:

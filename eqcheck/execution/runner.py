@@ -19,7 +19,7 @@ from eqcheck.execution.failures import CaseFailure, short_error
 from eqcheck.verdict.results import (
     ERROR, EXPECTED_DIFFERENCE, FAIL, PASS, UNEXPECTED_PASS, UNSUPPORTED, CaseResult, OutputResult,
 )
-from eqcheck.spec import allowlist
+from eqcheck.spec import allowlist, signature
 from eqcheck.spec.model import OutputSpec
 from eqcheck.backends.targets import Target
 from eqcheck.execution.trials import combine as combine_trials
@@ -81,6 +81,7 @@ class CaseRunner:
                 except (LookupError, ImportError) as exc:
                     raise SpecError(f"cannot resolve '{side.op}': {exc}", file=case.spec.path, field=f"{target.framework}.op") from None
                 allowlist.check_resolved(side.op, self.resolved[key], case.spec.path, f"{target.framework}.op")
+                signature.check_keywords(case.spec, target.framework, *self.backends[target.label].signatures(self.resolved[key]))
 
     # ---- one case -------------------------------------------------------------------------------
 

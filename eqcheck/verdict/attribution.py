@@ -24,7 +24,10 @@ A side that cannot run float64 brings no allowance of its own: the measurable si
 deviation (crediting it with its distance to the other side's float64 result would let any bug pass). Nor
 does a side whose float64 run is no closer to the reference than its float32 run (`own_error_rejected`):
 MindSpore's CPU `ops.std` returns float64 tensors holding float32-computed values (own error 0), and a side
-whose float64 path computes something else would otherwise pass its own difference off as noise.
+whose float64 path computes something else would otherwise pass its own difference off as noise. Nor, for
+the same reason the other way round, a side whose "own error" exceeds sqrt(eps) x the largest reference
+value: rounding costs digits, not half of them, and a kernel bug present only in the float32 path would
+otherwise count as that side's noise.
 
 The outlier: `ratio` = the larger distance / the smaller one (floored at half an ulp of the largest
 reference value in the case dtype, so an exactly-rounded side gives a finite ratio); at OUTLIER_RATIO or
@@ -80,6 +83,13 @@ def attribute(
 ) -> dict[str, Any]:
     """The budget record of one row; `outputs` holds the two sides' results in the case dtype."""
     distance = {label: max_abs(arr, reference) for label, arr in outputs.items()}
+    finite_ref = np.abs(np.asarray(reference, dtype=np.float64))
+    finite_ref = finite_ref[np.isfinite(finite_ref)]
+    scale = float(finite_ref.max()) if finite_ref.size else 0.0
+    eps = _EPS.get(dtype, _EPS["float32"])
+    # Rounding loses digits, not half of them: a larger "own error" is a side whose float32 path computes
+    # something its float64 path does not (a dtype-specific kernel bug), and must not pass as noise.
+    plausible = np.sqrt(eps) * scale
     own, rejected = {}, {}
     for label, arr in own_float64.items():
         if arr is None or np.shape(arr) != np.shape(outputs[label]):
@@ -87,14 +97,12 @@ def attribute(
         error, off = max_abs(outputs[label], arr), max_abs(arr, reference)
         # A side's float64 run measures its own rounding error only if it is closer to the reference than its
         # float32 run: a kernel that computes "float64" in float32 (own error 0) or a different function fails this.
-        if off < error or (off == 0 and error == 0):
+        if (off < error or (off == 0 and error == 0)) and error <= plausible:
             own[label] = error
         else:
             rejected[label] = {"own_error": error, "float64_vs_reference": off}
     noise = max(own.values()) if own else None
-    finite_ref = np.abs(np.asarray(reference, dtype=np.float64))
-    finite_ref = finite_ref[np.isfinite(finite_ref)]
-    floor = 0.5 * _EPS.get(dtype, _EPS["float32"]) * (float(finite_ref.max()) if finite_ref.size else 0.0)
+    floor = 0.5 * eps * scale
     (far, d_far), (near, d_near) = sorted(distance.items(), key=lambda kv: -kv[1])
     denominator = max(d_near, floor)
     ratio = d_far / denominator if denominator > 0 else (1.0 if d_far == 0 else float("inf"))
@@ -124,8 +132,7 @@ def attribute(
     # A precision outlier computes the same function less accurately; a side whose own float64 run is off too
     # (rejected above) computes something else, which the failing verdict and its diagnosis already say.
     # Nor is a side that lost more than half the dtype's digits (a side without float64 cannot be checked above).
-    plausible = d_far <= np.sqrt(_EPS.get(dtype, _EPS["float32"])) * (float(finite_ref.max()) if finite_ref.size else 0.0)
-    if outlier and ratio >= PRECISION_OUTLIER_RATIO and far not in rejected and plausible:
+    if outlier and ratio >= PRECISION_OUTLIER_RATIO and far not in rejected and d_far <= plausible:
         record["precision_note"] = f"precision outlier: {far} is {_times(ratio)} further from float64 than {near}"
     if within:
         record["verdict"] = noise_verdict(dtype)
