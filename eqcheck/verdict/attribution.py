@@ -18,7 +18,7 @@ Why own errors and not the distances to one reference: |A - B| <= distance[A] + 
 each side's own float64 run, |A - B| <= own[A] + own[B] + |A64 - B64| <= 2 max(own) + |A64 - B64|: two
 implementations of the same function (A64 ~ B64) can never exceed K = 2, while a different function keeps
 |A64 - B64| and fails once that exceeds the rounding noise. K = 2 is therefore the smallest K that never
-raises a false alarm on a same-function pair, and anything larger only hides real differences.
+raises a false alarm on a same-function pair, and anything larger only hides real differences (docs/verdicts.md).
 
 A side that cannot run float64 brings no allowance of its own: the measurable side must explain the whole
 deviation (crediting it with its distance to the other side's float64 result would let any bug pass). Nor
