@@ -69,6 +69,17 @@ def test_a_split_run_equals_the_one_process_run_case_for_case(cli, tmp_path):
     assert set(manifest["cases"]) == {c["id"] for c in single_doc["cases"]}
 
 
+def test_failing_rows_judged_against_float64_re_runs_replay_too(cli, tmp_path, copy_config):
+    """A row outside its tolerance is judged again against both sides' float64 re-runs (the error budget): the export
+    records the recorded side's float64 run for every case, since only the comparison shows which case needs it."""
+    spec = copy_config("nn/Linear.yaml", {"grad: true": "grad: true\ntolerance: {float32: {rtol: 0.0, atol: 0.0}}"})
+    _, split, split_doc = split_run(cli, tmp_path, (spec,), "-k", "float32")
+    single, single_doc = one_process_run(cli, tmp_path, (spec,), "-k", "float32")
+    assert split.exit_code == single.exit_code
+    assert any(c.get("reference") for c in single_doc["cases"])  # the float64 re-runs did happen
+    assert without_timings(split_doc["cases"]) == without_timings(single_doc["cases"])
+
+
 def test_a_failure_on_the_recorded_side_replays_with_its_status_and_message(cli, tmp_path, write_spec):
     spec = write_spec(BROKEN_ON_TORCH)
     _, split, split_doc = split_run(cli, tmp_path, (spec,))

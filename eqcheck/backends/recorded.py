@@ -55,7 +55,7 @@ def replayed_exception(failure: dict) -> BaseException:
     text = failure["text"]
     cls = type(failure["type"], (base,), {"__str__": lambda self: text})
     exc = cls(text)
-    exc.eqcheck_status = failure["status"]
+    exc.eqcheck_status, exc.eqcheck_kernel = failure["status"], failure.get("kernel")
     return exc
 
 
@@ -195,8 +195,9 @@ class RecordingBackend(Backend):
         try:
             result = action()
         except Exception as exc:  # noqa: BLE001 - recorded, then raised on unchanged
-            status = self.inner.classify_failure(exc, build["dtype"])
-            build["steps"].append((method, {"failure": {"type": type(exc).__name__, "text": str(exc), "status": status}}))
+            failure = {"type": type(exc).__name__, "text": str(exc), "status": self.inner.classify_failure(exc, build["dtype"]),
+                       "kernel": self.inner.missing_kernel(exc)}
+            build["steps"].append((method, {"failure": failure}))
             raise
         # a copy: frameworks hand out views of live storage (a parameter's default changes when weights load)
         build["steps"].append((method, {"result": _snapshot(keep(result))}))
@@ -257,6 +258,9 @@ class RecordingBackend(Backend):
 
     def classify_failure(self, exc: BaseException, dtype: str) -> str:
         return self.inner.classify_failure(exc, dtype)
+
+    def missing_kernel(self, exc: BaseException) -> str | None:
+        return self.inner.missing_kernel(exc)
 
     def recover(self) -> None:
         self.inner.recover()
@@ -346,3 +350,6 @@ class ReplayBackend(Backend):
 
     def classify_failure(self, exc: BaseException, dtype: str) -> str:
         return getattr(exc, "eqcheck_status", None) or super().classify_failure(exc, dtype)
+
+    def missing_kernel(self, exc: BaseException) -> str | None:
+        return getattr(exc, "eqcheck_kernel", None)
