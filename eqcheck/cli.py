@@ -152,8 +152,6 @@ def run(paths, selection, dtypes, json_path, seed, device, targets, weights_file
                                                          ("error_budget", error_budget), ("strict_precision", strict_precision))}}
     if export_side or against:
         target_list, seed, split_settings, manifest = _split_targets(targets, device, export_side, against, weights_file, seed)
-    if export_side:  # record every float64 re-run the error budget may ask of this side once the other side is known
-        cases = _override_cases(cases, reference="float64")
     seed = DEFAULT_SEED if seed is None else seed
     gating = gate_session(gate, seed)  # reads --baseline/--golden now: a bad file is exit 2 before any case runs
     cases = gating.select(cases)  # --shard K/N

@@ -166,7 +166,7 @@ class CaseRunner:
                 gradients.compare_gradients(self, case, result, seed, built, weight_map, loaded, inputs, flat)
             else:  # one cotangent cannot fit both sides: the forward failure already says why
                 result.details["gradients"] = {"status": "skipped", "message": "forward outputs differ in shape"}
-        if reference.wanted(case, result):  # the error budget: float64 re-runs, only when a row failed (or asked)
+        if self.source.wants_float64(case, result):  # the error budget: float64 re-runs, when a row failed (or asked)
             reference.judge(self, case, result, seed, weight_map, canonical, inputs, state_rows)
         self._diagnose(case, result, inputs)
         result.status = PASS if all(o.passed for o in result.outputs) else FAIL

@@ -30,6 +30,8 @@ from eqcheck.backends.targets import Target
 from eqcheck.cases import draws, weights
 from eqcheck.cases.sweep import Case
 from eqcheck.errors import EqcheckError, TargetUnavailable, WeightsError
+from eqcheck.dtypes import is_float
+from eqcheck.execution.checks import reference
 from eqcheck.execution.checks.gradients import draw_cotangents
 from eqcheck.execution.failures import CaseFailure
 from eqcheck.verdict.results import ERROR
@@ -81,6 +83,10 @@ class Draws:
     def cotangents(self, runner, case: Case, seed: int, flat) -> list[np.ndarray | None]:
         return draw_cotangents(runner, case, seed, flat)
 
+    def wants_float64(self, case: Case, result) -> bool:
+        """Does this case re-run in float64 (checks/reference.py: a failing row, --reference, --strict-precision)."""
+        return reference.wanted(case, result)
+
 
 class ExportSide(Draws):
     """--export-side: record the real side and its materials; the mirror target replays the record (module docstring)."""
@@ -109,6 +115,11 @@ class ExportSide(Draws):
             cases = self.folder / "cases"
             cases.mkdir(parents=True, exist_ok=True)
             self.record.save(cases / case_file(case.id))
+
+    def wants_float64(self, case: Case, result) -> bool:
+        # Whether the error budget re-runs a case in float64 depends on the other side, unknown here: record the
+        # float64 run of every case that could need one (a replay that does not need it never reads it).
+        return is_float(case.dtype) and case.dtype != "float64"
 
     def _keep(self, kind: str, value):
         self.record.current["materials"][kind] = value
