@@ -7,12 +7,14 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
+import numpy as np
+
 from eqcheck.dtypes import GRAD_TOLERANCES, Tolerance, default_tolerance
 from eqcheck.errors import SpecError
 from eqcheck.spec import expressions
 from eqcheck.spec.fields import join
 from eqcheck.spec.loader import MAX_INPUT_ELEMENTS
-from eqcheck.spec.model import Distribution, ExpectedDifference, InputSpec, OpSpec
+from eqcheck.spec.model import Distribution, ExpectedDifference, InputSpec, OpSpec, TensorArg
 
 
 def _format_value(value: Any) -> str:
@@ -52,12 +54,29 @@ class Case:
                 return expressions.evaluate(raw[1:], namespace)
             except expressions.ExpressionError as exc:
                 raise SpecError(f"{exc} (case {self.id})", file=self.spec.path, field=field) from None
+        if isinstance(raw, TensorArg):
+            return self._tensor_arg(raw, field, namespace)
         if isinstance(raw, list):
             # Lists become tuples: MindSpore often accepts only tuples (kernel_size, normalized_shape); torch takes both.
             return tuple(self._resolve(v, join(field, i), namespace) for i, v in enumerate(raw))
         if isinstance(raw, dict):
             return {k: self._resolve(v, join(field, k), namespace) for k, v in raw.items()}
         return raw
+
+    def _tensor_arg(self, raw: TensorArg, field: str, namespace: dict[str, Any]) -> TensorArg:
+        """A tensor argument with its values evaluated: a rectangular nest of numbers, else a SpecError."""
+        values = self._resolve(raw.values, join(field, "tensor"), namespace)
+        try:
+            array = np.asarray(values)
+        except ValueError:
+            array = np.asarray(None)
+        if array.dtype.kind not in "biuf" or array.size > MAX_INPUT_ELEMENTS:
+            raise SpecError(f"evaluates to {values!r} in case {self.id}; a tensor argument is a rectangular list of numbers",
+                            file=self.spec.path, field=join(field, "tensor"))
+        return TensorArg(array.tolist(), raw.dtype)
+
+    def tensor_dtype(self, arg: TensorArg) -> str:
+        return self.dtype if arg.dtype == "float" else arg.dtype
 
     def dim(self, raw: Any, field: str) -> int:
         value = self.resolve(raw if raw.startswith("$") else "$" + raw, field) if isinstance(raw, str) else raw
@@ -128,6 +147,13 @@ class Case:
         for i, inp in enumerate(self.spec.inputs):
             self.input_shape(i)
             args = self.distribution_args(inp.distribution, join(join("inputs", i), "distribution"))
+            for j, step in enumerate(inp.derive):
+                field = join(join(join("inputs", i), "derive"), j)
+                step_args = self.distribution_args(step, field)
+                ndim = len(self.input_shape(i))
+                if "axis" in step_args and not (isinstance(step_args["axis"], int) and -ndim <= step_args["axis"] < max(ndim, 1)):
+                    raise SpecError(f"axis {step_args['axis']!r} is out of range for a {ndim}-d input in case {self.id}",
+                                    file=self.spec.path, field=join(field, step.kind))
             if inp.distribution.kind == "integers" and not (isinstance(args["low"], int) and isinstance(args["high"], int) and args["low"] < args["high"]):
                 raise SpecError(f"integers needs integer low < high, got low={args['low']!r} high={args['high']!r} in case {self.id}",
                                 file=self.spec.path, field=join(join("inputs", i), "distribution"))

@@ -20,6 +20,7 @@ from eqcheck.verdict.results import (
     ERROR, EXPECTED_DIFFERENCE, FAIL, PASS, UNEXPECTED_PASS, CaseResult, OutputResult,
 )
 from eqcheck.spec import allowlist
+from eqcheck.spec.model import Literal, TensorArg
 from eqcheck.backends.targets import Target
 from eqcheck.execution.trials import combine as combine_trials
 from eqcheck.execution.trials import trial_seeds
@@ -32,6 +33,8 @@ def _json_safe(value: Any) -> Any:
         return [_json_safe(v) for v in value]
     if isinstance(value, np.generic):
         return value.item()
+    if isinstance(value, TensorArg):
+        return {"tensor": value.values, "dtype": value.dtype}
     return value
 
 
@@ -98,8 +101,9 @@ class CaseRunner:
             expected = None  # one framework across modes or devices: a declared torch/MindSpore difference does not apply
         if expected:
             result.expected = {"reason": expected.reason, "link": expected.link}
-        if case.spec.mode != "eval":
-            result.details["mode"] = case.spec.mode
+        if case.spec.trains:
+            modes = {t.framework: case.spec.side_mode(t.framework) for t in self.targets}
+            result.details["mode"] = case.spec.mode if len(set(modes.values())) == 1 else modes
         try:
             self._run(case, result, seed)
         except CaseFailure as failure:
@@ -154,7 +158,7 @@ class CaseRunner:
         self.materials = {"case": case, "seed": seed, "inputs": inputs, "canonical": canonical, "weight_map": weight_map,
                           "loaded": loaded, "params": params, "cotangents": None, "wrt": []}
 
-        if spec.compare_state if spec.compare_state is not None else spec.mode == "train":
+        if spec.compare_state if spec.compare_state is not None else spec.trains:
             state.compare_state(self, case, result, built, weight_map, params)
         if spec.reference and is_float(case.dtype) and case.dtype != "float64":
             reference.attribute_to_float64(self, case, result, seed, weight_map, canonical, inputs, flat)
@@ -181,10 +185,11 @@ class CaseRunner:
 
     def build(self, target: Target, case: Case, seed: int | None = None):
         obj = self.resolved[(case.spec.path, target.framework)]
-        init_args = case.init_args(target.framework)
+        backend = self.backends[target.label]
+        init_args = {k: self.materialize(case, backend, v) for k, v in case.init_args(target.framework).items()}
         try:
             seed = self.seed if seed is None else seed
-            return self.backends[target.label].build(obj, init_args, case.dtype, case.spec.mode == "train", seed)
+            return backend.build(obj, init_args, case.dtype, case.spec.side_mode(target.framework) == "train", seed)
         except TypeError as exc:
             text = str(exc)
             if "unexpected keyword argument" in text or "required positional argument" in text:
@@ -224,15 +229,31 @@ class CaseRunner:
 
     def pack(self, case: Case, target: Target, tensors: dict[str, Any]) -> tuple[list, dict]:
         """This side's (args, kwargs) from tensors by canonical input name: nested args layout, keyword inputs, call args."""
-        kwargs = dict(case.call_args(target.framework))
+        backend = self.backends[target.label]
+        kwargs = {k: self.materialize(case, backend, v) for k, v in case.call_args(target.framework).items()}
         for inp in case.spec.inputs:
             if inp.keyword:
                 kwargs[inp.sides[target.framework].name] = tensors[inp.name]
         layout = case.spec.sides[target.framework].args
         if layout is None:
             layout = tuple(inp.name for inp in case.spec.inputs if not inp.keyword)
-        pack = lambda node: tuple(pack(n) for n in node) if isinstance(node, tuple) else tensors[node]
+
+        def pack(node):
+            if isinstance(node, tuple):
+                return tuple(pack(n) for n in node)
+            if isinstance(node, Literal):
+                return case.resolve(node.value, f"{target.framework}.args")
+            return tensors[node]
+
         return list(pack(layout)), kwargs
+
+    @staticmethod
+    def materialize(case: Case, backend: Backend, value: Any) -> Any:
+        """A resolved init/call value for `backend`: a tensor argument becomes the framework's tensor."""
+        if isinstance(value, TensorArg):
+            dtype = case.tensor_dtype(value)
+            return backend.tensor(draws.cast(np.asarray(value.values, dtype=np.float64 if is_float(dtype) else None), dtype), dtype)
+        return value
 
     def flatten(self, backend: Backend, value: Any, label: str, path: str = "out") -> list[tuple[str, np.ndarray]]:
         if backend.is_tensor(value):

@@ -31,7 +31,7 @@ def compare_gradients(runner, case: Case, result: CaseResult, seed: int, built, 
     spec = case.spec
     cotangents = draw_cotangents(runner, case, seed, flat)
     wrt = [inp.name for inp in spec.inputs
-           if all(is_float(case.input_dtype(inp, t.framework)) for t in runner.targets)]
+           if inp.grad and all(is_float(case.input_dtype(inp, t.framework)) for t in runner.targets)]
     runner.materials.update(cotangents=cotangents, wrt=wrt)
     grads = {}
     for t in runner.targets:
@@ -69,7 +69,8 @@ def compare_gradients(runner, case: Case, result: CaseResult, seed: int, built, 
         else:
             missing = b_label if w.name in param_a else a_label
             present = param_a.get(w.name, param_b.get(w.name))
-            reason = f"no gradient on {missing}: the parameter is not trainable there"
+            reason = (f"no gradient on {missing}: the parameter is not trainable there" if len(w.sides) > 1
+                      else "unshared parameter (unmapped): one side only")
             result.outputs.append(OutputResult(name, list(present.shape), {}, None, reason, kind="grad"))
     runner.add_rows(result, rows)
     result.details["gradients"] = {"status": "compared", "wrt_inputs": wrt, "tolerance": tolerance.as_dict(),
