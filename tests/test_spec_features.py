@@ -73,6 +73,10 @@ def test_keep_away_moves_values_off_the_poles_only_below_the_bound():
     assert out.tolist() == pytest.approx([-2.1, -1.5, -0.1, 0.1, 2.99])  # 3 is a pole only of tan-like ops, not below 0.5
 
 
+def test_sign_makes_plus_minus_one_labels():
+    assert derived(np.array([-0.3, 0.0, 2.0]), "sign", {"zero": 1.0}).tolist() == [-1.0, 1.0, 1.0]
+
+
 def test_round_to_makes_ties():
     x = np.random.default_rng(0).normal(size=200)
     assert len(np.unique(derived(x, "round_to", {"step": 0.5}))) < 20

@@ -16,7 +16,9 @@ from eqcheck.errors import TargetUnavailable
 
 # MindSpore's ways of saying "this kernel or dtype does not exist on this device".
 _KERNEL_MISSING = re.compile(
-    r"unsupported op|unsupported data ?type|kernel select failed|kernel.*not (found|registered|exist)|can ?not find .*kernel",
+    # "The kernel GeluExt unregistered." and "Create kernelmod for op LayerNormExt failed": no CPU kernel (mint ops)
+    r"unsupported op|unsupported data ?type|kernel select failed|kernel.*not (found|registered|exist)|can ?not find .*kernel"
+    r"|kernel \w+ unregistered|create kernelmod for op \w+ failed",
     re.IGNORECASE,
 )
 

@@ -63,6 +63,8 @@ def derived(values: np.ndarray, kind: str, args: dict) -> np.ndarray:
             near &= pole < args["below"]
         side = np.where(values >= pole, 1.0, -1.0)
         return np.where(near, pole + side * margin, values)
+    if kind == "sign":
+        return np.where(values > 0, 1.0, np.where(values < 0, -1.0, float(args["zero"])))
     if kind == "round_to":
         return np.round(values / args["step"]) * args["step"]
     if kind == "set_every":

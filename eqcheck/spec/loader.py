@@ -48,6 +48,7 @@ DERIVE_STEPS = {
     "log_softmax": {"axis": -1},  # log-probabilities (NLLLoss, KLDivLoss inputs)
     "keep_away": {"period": 1.0, "offset": 0.0, "margin": 0.1, "below": None},  # from poles offset + k*period (k any
     # integer; with `below`, only poles < below): lgamma/digamma at 0, -1, ..., tan at pi/2 + k*pi
+    "sign": {"zero": 1.0},  # -1/+1 labels (MarginRankingLoss, HingeEmbeddingLoss, SoftMarginLoss); 0 maps to `zero`
     "round_to": {"step": None},  # values on a grid of this step: deliberate ties for sort, topk, max, median
     "set_every": {"k": None, "value": None, "start": 0},  # every k-th element (flat order) set: ignore_index labels
 }
@@ -368,8 +369,8 @@ def _parse_inputs(top: Fields, sides: dict[str, SideSpec]) -> tuple[InputSpec, .
             fw: _parse_side_name(entry.data.get(fw, name), top.file, entry.field(fw), name, layout=False) for fw in sides
         }
         derive = _parse_derive(entry)
-        if any(d.kind in ("softmax", "log_softmax", "keep_away") for d in derive) and dtype not in ("float", *FLOAT_DTYPES):
-            raise entry.error("derive", f"softmax, log_softmax and keep_away make floats but the input dtype is {dtype}")
+        if any(d.kind in ("softmax", "log_softmax", "keep_away", "sign") for d in derive) and dtype not in ("float", *FLOAT_DTYPES):
+            raise entry.error("derive", f"softmax, log_softmax, keep_away and sign make floats but the input dtype is {dtype}")
         inputs.append(InputSpec(name, tuple(shape) if isinstance(shape, list) else shape, dtype, dist, input_sides,
                                 entry.optional("keyword", False, bool), entry.optional("grad", True, bool), derive))
     return tuple(inputs)
