@@ -299,6 +299,22 @@ def scaffold(torch_path, mindspore_path, out_file):
         click.echo(text, nl=False)
 
 
+@main.command()
+@click.argument("report", type=SafePath())
+@click.option("-o", "--output", "out_file", type=SafePath(dir_okay=False), default="configs/CATALOG.md", show_default=True,
+              help="Where to write the catalog page.")
+@click.option("--root", default="configs", show_default=True, help="The specs' root folder: families are its subfolders.")
+def catalog(report, out_file, root):
+    """Write the catalog page (pairs, families, statuses, worst deviations) from a run's JSON report."""
+    from eqcheck.report import catalog as catalog_page
+    from eqcheck.report import document as doc
+    from eqcheck.report.markdown import write
+
+    document = doc.read(report)
+    write(out_file, catalog_page.render(document, root, command=f"eqcheck catalog REPORT.json -o {out_file}"))
+    click.echo(f"wrote {out_file} ({len(catalog_page.rows(document, root))} pairs)")
+
+
 for _command in GATE_COMMANDS:  # diff, merge, schema
     main.add_command(_command)
 
