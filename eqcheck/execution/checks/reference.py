@@ -42,6 +42,8 @@ def attribute_to_float64(runner, case: Case, result: CaseResult, seed: int, weig
     for i, out in enumerate(result.outputs):
         if out.kind != "output" or out.deviation is None or not np.issubdtype(flat[labels[0]][i][1].dtype, np.floating):
             continue
+        if len({flat[label][i][1].shape for label in labels} | {runs[ref_label][i][1].shape}) > 1:
+            continue  # the sides disagree on the shape (a differing default): no element-wise attribution
         dev = out.deviation
         out.attribution = attribution.attribute(
             dev.max_abs, dev.passed, dev.nonfinite_mismatch,
