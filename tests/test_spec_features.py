@@ -215,6 +215,7 @@ def test_repro_script_carries_tensor_arguments_and_side_modes(cli, write_spec, t
     assert result.exit_code == 0, result.text
     text = (out / "repro.py").read_text()
     assert "T([0.2, 1.0, 0.5, 2.0, 1.5], 'float32')" in text
+    assert "fn.train(TORCH[\"train\"])" in text and "'train': False" in text  # each side's own mode
     run = subprocess.run([sys.executable, str(out / "repro.py")], capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr[-2000:]
     assert "out: max_abs=" in run.stdout
