@@ -10,6 +10,7 @@ Usage: .venv/bin/python benchmarks/bench_catalog.py [repeats]   (target: --jobs 
 from __future__ import annotations
 
 import json
+import resource
 import statistics
 import sys
 import tempfile
@@ -45,6 +46,14 @@ def main() -> int:
               f"--jobs 2: {medians['eqcheck run configs/ --grad --jobs 2']:.2f} s")
         print(f"per case: {per_case * 1e3:.1f} ms wall, of which {in_runner / cases * 1e3:.1f} ms inside the runner; "
               f"overhead {(per_case - in_runner / cases) * 1e3:.1f} ms/case")
+        # CPU seconds (all processes) next to wall: on a machine other jobs load, wall time stops scaling with
+        # --jobs long before CPU work does; CPU(--jobs 2) / 2 is the wall time an idle 2-core machine would need.
+        for jobs in (1, 2):
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            elapsed = wall(run(jobs, "configs"))
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+            print(f"--jobs {jobs}: wall {elapsed:.2f} s, CPU {cpu:.2f} s (all processes)")
     return 0 if verdict("--jobs 2 / --jobs 1 (full catalog, --grad)", ratio, TARGET) else 1
 
 
