@@ -58,3 +58,31 @@ def test_a_bad_path_is_a_usage_error(cli):
     assert result.exit_code == 2 and "cannot resolve 'torch.nn.NoSuchCell'" in result.text
     result = cli("scaffold", "torch.load", "mindspore.nn.GRUCell")
     assert result.exit_code == 2 and "refused" in result.text
+
+
+PAIRS = [
+    ("torch.nn.Linear", "mindspore.nn.Dense"), ("torch.nn.LayerNorm", "mindspore.nn.LayerNorm"),
+    ("torch.nn.Conv2d", "mindspore.nn.Conv2d"), ("torch.nn.Embedding", "mindspore.nn.Embedding"),
+    ("torch.nn.LSTMCell", "mindspore.nn.LSTMCell"), ("torch.nn.CrossEntropyLoss", "mindspore.nn.CrossEntropyLoss"),
+    ("torch.nn.MaxPool2d", "mindspore.nn.MaxPool2d"), ("torch.sum", "mindspore.ops.sum"),
+    ("torch.nn.functional.softmax", "mindspore.ops.softmax"), ("torch.Tensor.std", "mindspore.Tensor.std"),
+]
+
+
+@pytest.mark.frameworks
+def test_drafts_for_common_pairs_are_valid_specs(cli, tmp_path):
+    for i, (t, m) in enumerate(PAIRS):
+        draft = tmp_path / f"draft{i}.yaml"
+        result = cli("scaffold", t, m, "-o", draft)
+        assert result.exit_code == 0, (t, result.text)
+    result = cli("validate", tmp_path)
+    assert result.exit_code == 0, result.text
+    assert f"{len(PAIRS)} specs valid" in result.text
+
+
+@pytest.mark.frameworks
+def test_a_builtin_with_an_opaque_signature_is_drafted_from_its_docstring(cli, tmp_path):
+    draft = tmp_path / "atan2.yaml"
+    assert cli("scaffold", "torch.atan2", "mindspore.ops.atan2", "-o", draft).exit_code == 0
+    assert "name: other" in draft.read_text()  # torch.atan2 has no inspect.signature: read from "atan2(input, other, *, out=None)"
+    assert cli("run", draft).exit_code == 0

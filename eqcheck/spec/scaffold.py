@@ -193,6 +193,9 @@ def draft(torch_path: str, mindspore_path: str) -> str:
     else:
         init = {"torch": [], "mindspore": []}
         forward = {"torch": signature(objs["torch"]), "mindspore": signature(objs["mindspore"])}
+        for fw, path in (("torch", torch_path), ("mindspore", mindspore_path)):
+            if ".Tensor." in path and not any(p.name in ("input", "self", "x") for p in forward[fw][:1]):
+                forward[fw].insert(0, Param("input"))  # a method: the tensor itself comes first
 
     # ---- constructor arguments -----------------------------------------------------------------
     init_map = match([p.name for p in init["torch"]], [p.name for p in init["mindspore"]])
@@ -260,6 +263,8 @@ def draft(torch_path: str, mindspore_path: str) -> str:
         for k, v in params.items():
             doc.add(f"  {k}: {_yaml(v)}")
     doc.add("inputs:")
+    if not inputs:
+        doc.add("  - {name: input, shape: [4, 16]}  # TODO: no tensor argument found in either signature")
     ms_positional = [p.name for p in forward["mindspore"] if not p.keyword_only]
     for p, other in inputs:
         shape, sure = _guess_shape(p.name, params)
