@@ -81,7 +81,7 @@ def make_inputs(case, seed: int) -> dict[str, np.ndarray]:
     arrays = {}
     for i, inp in enumerate(case.spec.inputs):
         args = case.distribution_args(inp.distribution, join(join("inputs", i), "distribution"))
-        derive = tuple((step.kind, case.distribution_args(step, join(join(join("inputs", i), "derive"), j)))
+        derive = tuple((step.kind, case.derive_args(step, join(join(join("inputs", i), "derive"), j)))
                        for j, step in enumerate(inp.derive))
         arrays[inp.name] = draw(rng, inp.distribution.kind, args, case.input_shape(i), case.input_dtype(inp), derive)
     return arrays

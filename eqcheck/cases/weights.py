@@ -124,15 +124,17 @@ def bind(case, params: dict[str, dict[str, ParamInfo]]) -> WeightMap:
             sides[fw] = BoundSide(info.name, tuple(transforms))
         ref_info = params[reference][entry.sides[reference].name]
         integer = not np.issubdtype(ref_info.default.dtype, np.floating)
+        init = case.weight_init(index) if index < len(spec.weights) else None  # $expr arguments evaluated
         bound.append(BoundWeight(
-            entry.name, tuple(shape), entry.init or auto_distribution(invert_all(sides[reference].transforms, ref_info.default)),
+            entry.name, tuple(shape), init or auto_distribution(invert_all(sides[reference].transforms, ref_info.default)),
             sides, integer_default=invert_all(sides[reference].transforms, ref_info.default) if integer else None,
         ))
 
     for fw in frameworks:  # unshared parameters with an `init`: drawn for their one side, named "<framework>.<param>"
-        for param, dist in spec.unmapped_init.get(fw, {}).items():
+        for param in spec.unmapped_init.get(fw, {}):
             if param in params[fw]:
-                bound.append(BoundWeight(f"{fw}.{param}", tuple(params[fw][param].shape), dist, {fw: BoundSide(param, ())}))
+                bound.append(BoundWeight(f"{fw}.{param}", tuple(params[fw][param].shape), case.unmapped_init(fw, param),
+                                         {fw: BoundSide(param, ())}))
 
     for fw in frameworks:
         loose = [n for n in params[fw] if n not in claimed[fw] and n not in spec.unmapped.get(fw, {})]
