@@ -47,6 +47,14 @@ RENAMES: dict[str, tuple[str, ...]] = {
     "running_mean": ("moving_mean",),
     "running_var": ("moving_variance",),
 }
+# Names that look alike but mean different things: never matched by similarity.
+FALSE_FRIENDS = {("padding_mode", "pad_mode")}
+# Required function arguments that are sizes, axes or counts, not tensors: passed by keyword with a guess.
+SCALAR_ARGS: dict[str, Any] = {
+    "dim": 1, "dim0": 0, "dim1": 1, "dims": [0], "k": 2, "chunks": 2, "shape": [-1], "shifts": 1, "n": 2,
+    "repeats": 2, "split_size_or_sections": 2, "split_size": 2, "normalized_shape": [16], "threshold": 0.5,
+    "value": 0.5, "start": 0, "length": 2, "num_classes": 4, "output_size": 2, "kernel_size": 2,
+}
 # Arguments whose MindSpore value is a function of torch's (BatchNorm's momentum weights the other term).
 CONVERSIONS: dict[str, str] = {"momentum": "$1 - {name}"}
 # Guessed sizes for required constructor arguments, so the draft builds and runs as written.
@@ -139,7 +147,7 @@ def match(torch_names: list[str], ms_names: list[str]) -> dict[str, str]:
     for name in torch_names:
         if name in out:
             continue
-        close = difflib.get_close_matches(name, free, n=1, cutoff=0.75)
+        close = [c for c in difflib.get_close_matches(name, free, n=3, cutoff=0.75) if (name, c) not in FALSE_FRIENDS][:1]
         if close:
             out[name] = close[0]
             free.remove(close[0])
@@ -223,16 +231,24 @@ def draft(torch_path: str, mindspore_path: str) -> str:
             continue
         else:
             comments.append(f"# default differs: torch {p.name}={p.default!r}, MindSpore {other.name}={other.default!r}; "
-                            "torch's written on both sides")
-        if not _yaml_ok(p.default):
+                            f"{_agreed_source(p, other)}'s written on both sides")
+        value = _agreed(p, other)
+        if not _yaml_ok(value):
             comments.append(f"# TODO: torch's default {p.name}={p.default!r} is not a YAML value; map it by hand")
             continue
         axis = p.name
-        params[axis] = _plain(p.default)
+        params[axis] = _plain(value)
         side_init["torch"][p.name] = f"${axis}"
         side_init["mindspore"][other.name] = CONVERSIONS.get(p.name, "${name}").format(name=axis)
         if p.name in CONVERSIONS:
             comments.append(f"# {other.name} is written as {side_init['mindspore'][other.name]}: MindSpore weights the other term")
+    torch_padding = next((p for p in init["torch"] if p.name == "padding"), None)
+    if torch_padding is not None and "pad_mode" in ms_init and "padding" in ms_init and _yaml_ok(torch_padding.default):
+        # MindSpore's convolutions and pools default to pad_mode 'same' or 'valid': torch's explicit padding needs 'pad'
+        params.setdefault("padding", _plain(torch_padding.default))
+        side_init["torch"]["padding"] = "$padding"
+        side_init["mindspore"].update({"pad_mode": "pad", "padding": "$padding"})
+        comments.append("# pad_mode: pad, so MindSpore uses torch's explicit padding (its default pad_mode differs)")
     for p in init["mindspore"]:
         if p.name not in init_map.values():
             note = "TODO: required, no torch counterpart" if p.required else f"left at its default {p.default!r}"
@@ -245,13 +261,19 @@ def draft(torch_path: str, mindspore_path: str) -> str:
     for i, p in enumerate(forward["torch"]):
         other = ms_fwd.get(fwd_map.get(p.name, ""))
         tensorish = p.required or (p.default is None and other is not None and other.required)
-        if tensorish and not p.keyword_only:
+        if tensorish and p.name in SCALAR_ARGS and other is not None and not is_class["torch"]:
+            comments.append(f"# {p.name}: a required size/axis/count, guessed as {SCALAR_ARGS[p.name]!r}: TODO check it")
+            call["torch"][p.name] = _yaml(SCALAR_ARGS[p.name])
+            call["mindspore"][other.name] = _yaml(SCALAR_ARGS[p.name])
+        elif tensorish and not p.keyword_only:
             inputs.append((p, other))
         elif other is not None and p.name != "out":
-            if not _same(p.default, other.default) and _yaml_ok(p.default):
-                comments.append(f"# call default differs: torch {p.name}={p.default!r}, MindSpore {other.name}={other.default!r}")
-                call["torch"][p.name] = _yaml(_plain(p.default))
-                call["mindspore"][other.name] = _yaml(_plain(p.default))
+            value = _agreed(p, other)
+            if not _same(p.default, other.default) and _yaml_ok(value):
+                comments.append(f"# call default differs: torch {p.name}={p.default!r}, MindSpore {other.name}={other.default!r}; "
+                                f"{_agreed_source(p, other)}'s written on both sides")
+                call["torch"][p.name] = _yaml(_plain(value))
+                call["mindspore"][other.name] = _yaml(_plain(value))
         elif p.name != "out" and not p.required:
             comments.append(f"# torch-only call argument: {p.name}={p.default!r}")
     for p in forward["mindspore"]:
@@ -292,6 +314,18 @@ def draft(torch_path: str, mindspore_path: str) -> str:
         doc.add("# Argument notes:")
         doc.lines.extend(comments)
     return doc.text()
+
+
+def _agreed(p: Param, other: Param) -> Any:
+    """The value a draft writes on both sides: torch's default, unless torch's is None ("implicit", e.g. softmax's
+    dim) and MindSpore's is concrete, which torch then accepts too (axis=-1 for dim=None)."""
+    if p.default is None and not other.required and other.default is not None and _yaml_ok(other.default):
+        return other.default
+    return p.default
+
+
+def _agreed_source(p: Param, other: Param) -> str:
+    return "MindSpore" if _agreed(p, other) is not p.default else "torch"
 
 
 def _same(a: Any, b: Any) -> bool:
