@@ -86,3 +86,19 @@ def test_a_builtin_with_an_opaque_signature_is_drafted_from_its_docstring(cli, t
     assert cli("scaffold", "torch.atan2", "mindspore.ops.atan2", "-o", draft).exit_code == 0
     assert "name: other" in draft.read_text()  # torch.atan2 has no inspect.signature: read from "atan2(input, other, *, out=None)"
     assert cli("run", draft).exit_code == 0
+
+
+@pytest.mark.frameworks
+def test_conv_draft_pads_like_torch_and_runs(cli, tmp_path):
+    """MindSpore's Conv2d defaults to pad_mode='same': a draft that left it would change the output shape."""
+    draft = tmp_path / "Conv2d.yaml"
+    assert cli("scaffold", "torch.nn.Conv2d", "mindspore.nn.Conv2d", "-o", draft).exit_code == 0
+    text = draft.read_text()
+    assert "pad_mode: pad, padding: $padding" in text and "has_bias: $bias" in text
+    assert cli("run", draft).exit_code == 0
+
+
+def test_required_axes_and_counts_are_call_arguments_not_tensors(cli):
+    result = cli("scaffold", "torch.topk", "mindspore.ops.topk")
+    assert result.exit_code == 0, result.text
+    assert "call: {k: 2}" in result.text and "name: k" not in result.text
