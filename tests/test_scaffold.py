@@ -53,6 +53,7 @@ def test_batchnorm_draft_maps_renamed_parameters_and_converts_momentum(cli):
         assert line in result.text
 
 
+@pytest.mark.frameworks
 def test_a_bad_path_is_a_usage_error(cli):
     result = cli("scaffold", "torch.nn.NoSuchCell", "mindspore.nn.GRUCell")
     assert result.exit_code == 2 and "cannot resolve 'torch.nn.NoSuchCell'" in result.text
@@ -98,6 +99,7 @@ def test_conv_draft_pads_like_torch_and_runs(cli, tmp_path):
     assert cli("run", draft).exit_code == 0
 
 
+@pytest.mark.frameworks
 def test_required_axes_and_counts_are_call_arguments_not_tensors(cli):
     result = cli("scaffold", "torch.topk", "mindspore.ops.topk")
     assert result.exit_code == 0, result.text
