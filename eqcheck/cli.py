@@ -89,6 +89,21 @@ def _override_cases(cases, **overrides):
 
 paths_argument = click.argument("paths", nargs=-1, required=True, type=SafePath())
 select_option = click.option("-k", "selection", metavar="EXPR", help="Select case ids: words match substrings; and/or/not, parentheses.")
+
+
+def _allow_modules(ctx, param, values):
+    from eqcheck.spec import allowlist
+
+    for value in values:
+        for prefix in value.split(","):
+            if prefix.strip() and not all(part.isidentifier() for part in prefix.strip().rstrip(".").split(".")):
+                raise click.BadParameter(f"'{prefix}' is not a module prefix such as mypackage.models", param=param)
+    allowlist.allow_modules([p for value in values for p in value.split(",")])
+
+
+allow_module_option = click.option(
+    "--allow-module", "allow_module", multiple=True, metavar="PREFIX", expose_value=False, callback=_allow_modules,
+    help="Opt a Python package in for model specs' factories (repeatable; also EQCHECK_ALLOWED_MODULES). Importing it runs its code.")
 dtype_option = click.option("--dtype", "dtypes", metavar="LIST", help="Comma list of float dtypes, replacing each spec's own (e.g. float32,float64).")
 
 
@@ -96,6 +111,7 @@ dtype_option = click.option("--dtype", "dtypes", metavar="LIST", help="Comma lis
 @paths_argument
 @select_option
 @dtype_option
+@allow_module_option
 @click.option("--json", "json_path", type=SafePath(dir_okay=False), help="Also write the JSON report here (atomically).")
 @click.option("--seed", type=int, default=None, help="Seed for shared weights and inputs (recorded in the report).")
 @click.option("--device", default="cpu", show_default=True, metavar="DEV",
@@ -195,6 +211,7 @@ def run(paths, selection, dtypes, json_path, seed, device, targets, weights_file
 @paths_argument
 @select_option
 @dtype_option
+@allow_module_option
 def list_cases(paths, selection, dtypes):
     """Print every case id, one per line (imports no framework)."""
     _, cases = _load_cases(paths, selection, dtypes)
@@ -204,6 +221,7 @@ def list_cases(paths, selection, dtypes):
 
 @main.command()
 @paths_argument
+@allow_module_option
 def validate(paths):
     """Check specs against the schema and evaluate every size expression (imports no framework)."""
     from eqcheck.cases.sweep import expand
@@ -245,6 +263,7 @@ def env():
 @click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True, metavar="N",
               help="Intra-op threads per framework and process; fixed, so a report does not depend on --jobs or the core count.")
 @click.option("--grad", is_flag=True, default=None, help="Also reproduce the gradients (cotangents go into the .npz).")
+@allow_module_option
 def repro(case_id, paths, out_dir, seed, threads, grad):
     """Write a self-contained script + .npz reproducing CASE_ID with plain torch and MindSpore (default paths: configs/)."""
     from eqcheck.cases.draws import DEFAULT_SEED

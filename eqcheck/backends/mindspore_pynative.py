@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import os
 import re
 import tempfile
@@ -10,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from eqcheck.backends.base import Backend, Built, ParamInfo, UnsupportedCase, flatten_leaves
+from eqcheck.backends.base import Backend, Built, LayerWatch, ModelFactory, ParamInfo, UnsupportedCase, flatten_leaves, is_constructor
 from eqcheck.backends.resolve import resolve_dotted
 from eqcheck.errors import TargetUnavailable
 
@@ -62,10 +61,12 @@ class MindSporePyNativeBackend(Backend):
 
     def build(self, obj, init_args, dtype, train, seed) -> Built:
         ms = self.ms
-        if not inspect.isclass(obj):
+        if not is_constructor(obj):
             return Built(fn=obj, module=None)
         ms.set_seed(seed)
         cell = obj(**init_args)
+        if isinstance(obj, ModelFactory) and not isinstance(cell, ms.nn.Cell):
+            raise TypeError(f"model factory {obj.path} returned {type(cell).__name__}, not a mindspore.nn.Cell")
         if dtype != "float32":
             try:
                 for param in cell.get_parameters():
@@ -138,6 +139,29 @@ class MindSporePyNativeBackend(Backend):
         out_inputs = {names[i]: self.to_numpy(g) for i, g in zip(positions, input_grads)}
         out_params = {by_id.get(id(p), p.name): self.to_numpy(g) for p, g in zip(params, param_grads)}
         return out_inputs, out_params
+
+    def submodules(self, built) -> dict[str, str]:
+        if built.module is None:
+            return {}
+        return {name: type(c).__name__ for name, c in built.module.cells_and_names() if name}
+
+    def watch(self, built, paths, backward: bool = False) -> LayerWatch:
+        """Cell hooks, which fire in PyNative (also inside value_and_grad), not under jit, not on Cells with a bprop.
+
+        register_backward_hook's fn(cell, grad_input, grad_output): grad_input is the gradient w.r.t. the
+        cell's inputs, as torch's full backward hook gives it.
+        """
+        watch = LayerWatch(self.to_numpy, self.is_tensor)
+        cells = dict(built.module.cells_and_names())
+        for path in paths:
+            cell = cells[path]
+            if backward:
+                hook = lambda c, grad_in, grad_out, path=path: watch.record(path, grad_in)
+                watch.handles.append(cell.register_backward_hook(hook))
+            else:
+                hook = lambda c, args, out, path=path: watch.record(path, out)
+                watch.handles.append(cell.register_forward_hook(hook))
+        return watch
 
     def is_tensor(self, value) -> bool:
         return isinstance(value, self.ms.Tensor)  # Parameter subclasses Tensor

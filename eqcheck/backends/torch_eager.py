@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import inspect
+import warnings
 from typing import Any
 
 import numpy as np
 
-from eqcheck.backends.base import Backend, Built, ParamInfo, UnsupportedCase, flatten_leaves
+from eqcheck.backends.base import Backend, Built, LayerWatch, ModelFactory, ParamInfo, UnsupportedCase, flatten_leaves, is_constructor
 from eqcheck.backends.resolve import resolve_dotted
 from eqcheck.errors import TargetUnavailable
 
@@ -35,10 +35,12 @@ class TorchEagerBackend(Backend):
 
     def build(self, obj, init_args, dtype, train, seed) -> Built:
         torch = self.torch
-        if not inspect.isclass(obj):
+        if not is_constructor(obj):
             return Built(fn=obj, module=None)
         torch.manual_seed(seed)  # the default init sets the scale of the shared draw: keep it reproducible
         module = obj(**init_args)
+        if isinstance(obj, ModelFactory) and not isinstance(module, torch.nn.Module):
+            raise TypeError(f"model factory {obj.path} returned {type(module).__name__}, not a torch.nn.Module")
         try:
             module = module.to(device=self.torch_device, dtype=self._dtype(dtype))
         except (RuntimeError, TypeError) as exc:
@@ -99,6 +101,27 @@ class TorchEagerBackend(Backend):
         input_grads = {n: as_numpy(g, leaves[n]) for n, g in zip(wrt, grads)}
         param_grads = {n: as_numpy(g, p) for (n, p), g in zip(params, grads[len(wrt):])}
         return input_grads, param_grads
+
+    def submodules(self, built) -> dict[str, str]:
+        if built.module is None:
+            return {}
+        return {name: type(m).__name__ for name, m in built.module.named_modules() if name}
+
+    def watch(self, built, paths, backward: bool = False) -> LayerWatch:
+        """Forward hooks record each module's output; full backward hooks its gradient w.r.t. its inputs."""
+        watch = LayerWatch(self.to_numpy, self.is_tensor)
+        modules = dict(built.module.named_modules())
+        for path in paths:
+            module = modules[path]
+            if backward:
+                # A first layer fed integers (Embedding) has no input gradient: torch warns and fires with None.
+                warnings.filterwarnings("ignore", message="Full backward hook is firing when gradients are computed with respect to module outputs")
+                hook = lambda m, grad_in, grad_out, path=path: watch.record(path, grad_in)
+                watch.handles.append(module.register_full_backward_hook(hook))
+            else:
+                hook = lambda m, args, out, path=path: watch.record(path, out)
+                watch.handles.append(module.register_forward_hook(hook))
+        return watch
 
     def is_tensor(self, value) -> bool:
         return isinstance(value, self.torch.Tensor)

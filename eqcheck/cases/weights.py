@@ -6,11 +6,12 @@ all sides, or by `unmapped:` with a reason. Anything else is a SpecError: never 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from eqcheck.backends.base import ParamInfo
+from eqcheck.cases import automap
 from eqcheck.cases.draws import draw, round_to_bfloat16
 from eqcheck.dtypes import is_float, numpy_dtype
 from eqcheck.errors import SpecError, WeightsError
@@ -32,11 +33,13 @@ class BoundWeight:
     init: Distribution
     sides: dict[str, BoundSide]  # framework -> parameter
     integer_default: np.ndarray | None = None  # integer buffers (counters) keep the reference side's value
+    how: str = ""  # model specs: override | name | order+shape (cases/automap.py)
 
 
 @dataclass(frozen=True)
 class WeightMap:
     weights: tuple[BoundWeight, ...]
+    skipped: dict[str, dict[str, str]] = field(default_factory=dict)  # framework -> parameter -> reason not shared
 
     def names(self) -> list[str]:
         return [w.name for w in self.weights]
@@ -54,7 +57,8 @@ class WeightMap:
     def describe(self) -> list[dict]:
         return [
             {"name": w.name, "shape": list(w.shape), "init": w.init.describe(),
-             **{fw: s.param + "".join(f" |{t.kind}" for t in s.transforms) for fw, s in w.sides.items()}}
+             **{fw: s.param + "".join(f" |{t.kind}" for t in s.transforms) for fw, s in w.sides.items()},
+             **({"how": w.how} if w.how else {})}
             for w in self.weights
         ]
 
@@ -82,10 +86,15 @@ def bind(case, params: dict[str, dict[str, ParamInfo]]) -> WeightMap:
     bound: list[BoundWeight] = []
 
     entries = list(spec.weights)
+    unmapped, how = spec.unmapped, {}
+    if spec.is_model:  # normalized names, then order and shape (cases/automap.py); refuses what it cannot pair
+        proposal = automap.propose(spec, params, case.id)
+        entries, unmapped = proposal.entries(), proposal.skipped
+        how = {p.entry.name: p.how for p in proposal.proposals}
     explicit = {fw: {e.sides[fw].name for e in entries} for fw in frameworks}
     for name in params[reference]:  # identical names map automatically
         if all(name in params[fw] and name not in explicit[fw] for fw in frameworks) and name not in {e.name for e in entries}:
-            if not any(name in spec.unmapped.get(fw, {}) for fw in frameworks):
+            if not any(name in unmapped.get(fw, {}) for fw in frameworks):
                 entries.append(WeightEntry(name, {fw: SideName(name) for fw in frameworks}))
 
     for index, entry in enumerate(entries):
@@ -126,10 +135,11 @@ def bind(case, params: dict[str, dict[str, ParamInfo]]) -> WeightMap:
         bound.append(BoundWeight(
             entry.name, tuple(shape), entry.init or auto_distribution(invert_all(sides[reference].transforms, ref_info.default)),
             sides, integer_default=invert_all(sides[reference].transforms, ref_info.default) if integer else None,
+            how=how.get(entry.name, ""),
         ))
 
     for fw in frameworks:
-        loose = [n for n in params[fw] if n not in claimed[fw] and n not in spec.unmapped.get(fw, {})]
+        loose = [n for n in params[fw] if n not in claimed[fw] and n not in unmapped.get(fw, {})]
         if loose:
             def describe(n: str) -> str:
                 absent = [other for other in frameworks if other != fw and n not in params[other]]
@@ -143,10 +153,10 @@ def bind(case, params: dict[str, dict[str, ParamInfo]]) -> WeightMap:
                 hint=f"map it under weights: (e.g. weights: {{{loose[0]}: {{{fw}: {loose[0]}, ...}}}}) or list it under "
                      f"unmapped: {fw}: with the reason it is not shared",
             )
-        stale = [n for n in spec.unmapped.get(fw, {}) if n in claimed[fw]]
+        stale = [n for n in unmapped.get(fw, {}) if n in claimed[fw]]
         if stale:
             raise SpecError(f"{fw} parameter '{stale[0]}' is both mapped and listed as unmapped", file=spec.path, field=join("unmapped", fw))
-    return WeightMap(tuple(bound))
+    return WeightMap(tuple(bound), {fw: dict(reasons) for fw, reasons in unmapped.items() if reasons})
 
 
 def _canonical_shape(entry: WeightEntry, params, frameworks, path: str, field: str) -> tuple[int, ...]:

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import time
+from contextlib import nullcontext
 from typing import Any, Iterable
 
 import numpy as np
 
 from eqcheck.cases import draws, weights
 from eqcheck.backends import backend_class
-from eqcheck.backends.base import Backend
+from eqcheck.backends.base import Backend, ModelFactory
 from eqcheck.cases.sweep import Case
 from eqcheck.execution.checks import gradients, reference, state
+from eqcheck.execution.layers import LayerSession, pair_layers
 from eqcheck.verdict.compare import compare
 from eqcheck.dtypes import is_float
 from eqcheck.errors import EqcheckError, SpecError, TargetUnavailable
@@ -46,6 +48,7 @@ class CaseRunner:
         self.resolved: dict[tuple[str, str], Any] = {}
         # What the last case ran on (inputs, canonical weights, side arrays, cotangents): `eqcheck repro` saves it.
         self.materials: dict[str, Any] | None = None
+        self.layers: LayerSession | None = None  # model specs: this case's layer hooks (execution/layers.py)
 
     # ---- set-up, once per process -------------------------------------------------------------
 
@@ -75,11 +78,18 @@ class CaseRunner:
                 if key in self.resolved:
                     continue
                 side = case.spec.sides[target.framework]
+                field = f"{target.framework}.{'model' if case.spec.is_model else 'op'}"
                 try:
                     self.resolved[key] = self.backends[target.label].resolve(side.op)
                 except (LookupError, ImportError) as exc:
-                    raise SpecError(f"cannot resolve '{side.op}': {exc}", file=case.spec.path, field=f"{target.framework}.op") from None
-                allowlist.check_resolved(side.op, self.resolved[key], case.spec.path, f"{target.framework}.op")
+                    raise SpecError(f"cannot resolve '{side.op}': {exc}", file=case.spec.path, field=field) from None
+                except Exception as exc:  # noqa: BLE001 - importing user code runs it; its error is the user's to fix
+                    raise SpecError(f"importing '{side.op}' failed: {short_error(exc)}", file=case.spec.path, field=field) from None
+                if case.spec.is_model:
+                    allowlist.check_resolved_model(side.op, self.resolved[key], case.spec.path, field)
+                    self.resolved[key] = ModelFactory(self.resolved[key], side.op)
+                else:
+                    allowlist.check_resolved(side.op, self.resolved[key], case.spec.path, field)
 
     # ---- one case -------------------------------------------------------------------------------
 
@@ -124,6 +134,10 @@ class CaseRunner:
         weight_map = weights.bind(case, params)
         result.weights = weight_map.describe()
         canonical = self._shared_weights(case, weight_map, seed)
+        self.layers = None
+        if spec.layers:
+            submodules = {t.framework: self.backends[t.label].submodules(built[t.label]) for t in self.targets}
+            self.layers = LayerSession(pair_layers(weight_map, submodules), tuple(t.label for t in self.targets))
 
         raw_outputs, loaded = {}, {}
         for t in self.targets:
@@ -141,7 +155,8 @@ class CaseRunner:
                 "call": _json_safe(case.call_args(t.framework)),
                 "inputs": described,
             }
-            raw_outputs[t.label] = self.step(t, case, "call", lambda: backend.call(built[t.label], args, kwargs))
+            with self.watch_layers(t, built[t.label], "forward"):
+                raw_outputs[t.label] = self.step(t, case, "call", lambda: backend.call(built[t.label], args, kwargs))
 
         # Reading outputs is part of the call: MindSpore runs kernels asynchronously and raises here.
         flat = {
@@ -149,6 +164,8 @@ class CaseRunner:
             for t in self.targets
         }
         result.outputs = self._compare(case, flat)
+        if self.layers is not None:
+            result.details["layers"] = {"forward": self.layers.report(case, "forward")}
         names = [o.name for o in result.outputs]
         result.arrays = {label: dict(zip(names, (a for _, a in items))) for label, items in flat.items()}
         self.materials = {"case": case, "seed": seed, "inputs": inputs, "canonical": canonical, "weight_map": weight_map,
@@ -191,6 +208,12 @@ class CaseRunner:
                 raise SpecError(f"{case.spec.sides[target.framework].op} rejects these arguments: {text}",
                                 file=case.spec.path, field=f"{target.framework}.init") from None
             raise
+
+    def watch_layers(self, target: Target, built, direction: str):
+        """Layer hooks on this target around a forward or gradient call; nothing for op specs."""
+        if self.layers is None:
+            return nullcontext()
+        return self.layers.watching(self.backends[target.label], built, target.label, direction)
 
     def step(self, target: Target, case: Case, what: str, action):
         """Run one framework step; its failure becomes the case's status instead of ending the run."""

@@ -29,8 +29,9 @@ SPEC_SUFFIXES = (".yaml", ".yml")
 TOP_KEYS = (
     "name", "summary", "source", "params", "sweep", "dtypes", "mode", "inputs", *FRAMEWORKS,
     "weights", "unmapped", "outputs", "tolerance", "expected_difference",
-    "grad", "grad_tolerance", "compare_state", "reference", "trials",
+    "grad", "grad_tolerance", "compare_state", "reference", "trials", "kind", "layers",
 )
+KINDS = ("op", "model")
 REFERENCES = ("float64",)
 DISTRIBUTIONS = {
     "normal": {"mean": 0.0, "std": 1.0},
@@ -44,6 +45,7 @@ MAX_INPUT_ELEMENTS = 2**28
 _FAST_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # safe either way: no python/* tags
 _DOTTED = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)+$")
 _NAME = re.compile(r"^[A-Za-z_]\w*$")
+_FACTORY = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
 _RESERVED = {"dtype"}
 
 
@@ -105,13 +107,16 @@ def load_spec(path: Path | str) -> OpSpec:
 def _parse(data: dict, file: str) -> OpSpec:
     top = Fields(data, file, "", TOP_KEYS)
     name = top.required("name", str)
+    kind = top.optional("kind", "op", str)
+    if kind not in KINDS:
+        raise top.error("kind", f"must be one of {', '.join(KINDS)}, got '{kind}'", hint=suggest(kind, KINDS))
     params = _parse_params(top)
     sweep = _parse_sweep(top, params)
     dtypes = _parse_dtypes(top)
     mode = top.optional("mode", "eval", str)
     if mode not in ("eval", "train"):
         raise top.error("mode", f"must be 'eval' or 'train', got '{mode}'")
-    sides = {fw: _parse_side(top, fw) for fw in FRAMEWORKS if top.has(fw)}
+    sides = {fw: _parse_side(top, fw, kind) for fw in FRAMEWORKS if top.has(fw)}
     if len(sides) < 2:
         missing = [fw for fw in FRAMEWORKS if fw not in sides]
         raise top.error(missing[0], "this field is required: a spec compares one callable per framework")
@@ -134,7 +139,11 @@ def _parse(data: dict, file: str) -> OpSpec:
         tolerance=_parse_tolerances(top.optional("tolerance", {}, dict), file, "tolerance"),
         expected_differences=_parse_expected(top, params, sweep),
         **_parse_beyond_forward(top, file),
+        kind=kind,
+        layers=top.optional("layers", kind == "model", bool),
     )
+    if spec.layers and kind != "model":
+        raise top.error("layers", "layer-by-layer comparison needs a model spec (kind: model)")
     return spec
 
 
@@ -198,7 +207,14 @@ def _parse_dtypes(top: Fields) -> tuple[str, ...]:
     return tuple(dtypes)
 
 
-def _parse_side(top: Fields, framework: str) -> SideSpec:
+def _parse_side(top: Fields, framework: str, kind: str = "op") -> SideSpec:
+    if kind == "model":
+        side = Fields(top.data[framework], top.file, framework, ("model", "init", "call", "args"))
+        op = side.required("model", str)
+        if not _FACTORY.match(op):
+            raise side.error("model", f"'{op}' is not a factory such as mypackage.models:build_net (module:class or module:function)")
+        allowlist.check_model(op, top.file, side.field("model"))
+        return _side_arguments(side, framework, op, top.file)
     side = Fields(top.data[framework], top.file, framework, ("op", "init", "call", "args"))
     op = side.required("op", str)
     if not _DOTTED.match(op):
@@ -206,12 +222,16 @@ def _parse_side(top: Fields, framework: str) -> SideSpec:
     if not op.startswith(framework + "."):
         raise side.error("op", f"'{op}' is outside '{framework}.'; the {framework} section may only name {framework} callables")
     allowlist.check_op(op, top.file, side.field("op"))  # the operator's allowed prefixes and the denylist
+    return _side_arguments(side, framework, op, top.file)
+
+
+def _side_arguments(side: Fields, framework: str, op: str, file: str) -> SideSpec:
     init = side.optional("init", {}, dict)
     call = side.optional("call", {}, dict)
     for key, section in (("init", init), ("call", call)):
         for arg, value in section.items():
-            _check_name(arg, top.file, join(side.field(key), arg))
-            _check_scalar_tree(value, top.file, join(side.field(key), arg))
+            _check_name(arg, file, join(side.field(key), arg))
+            _check_scalar_tree(value, file, join(side.field(key), arg))
     args = side.optional("args", None, list)
     return SideSpec(framework=framework, op=op, init=dict(init), call=dict(call), args=_tuples(args) if args is not None else None)
 

@@ -42,7 +42,7 @@ class InputSpec:
 
 @dataclass(frozen=True)
 class SideSpec:
-    """One framework's callable: constructed with `init` if it is a class, then called with inputs and `call`."""
+    """One framework's callable: constructed with `init` if it is a class (or a model factory), then called with inputs and `call`."""
 
     framework: str
     op: str
@@ -103,3 +103,10 @@ class OpSpec:
     compare_state: bool | None = None  # compare buffers after the call; None: only in train mode
     reference: str | None = None  # "float64": attribute deviations against a float64 re-run
     trials: int = 1  # independent seeds per case; the report keeps the worst and the spread
+    # Whole models (docs/models.md): each side's `op` is a user factory "package.module:attribute".
+    kind: str = "op"  # op | model
+    layers: bool = False  # model specs: record and compare every paired submodule's output (and gradient)
+
+    @property
+    def is_model(self) -> bool:
+        return self.kind == "model"

@@ -40,7 +40,8 @@ def compare_gradients(runner, case: Case, result: CaseResult, seed: int, built, 
             # Reload first: a train-mode forward updated the buffers, and the gradient pass must see the same state.
             backend.load(built[t.label], loaded[t.label])
             tensors = {inp.name: backend.tensor(inputs[inp.name], case.input_dtype(inp, t.framework)) for inp in spec.inputs}
-            grads[t.label] = backend.grad(built[t.label], lambda ts, t=t: runner.pack(case, t, ts), tensors, wrt, cotangents)
+            with runner.watch_layers(t, built[t.label], "backward"):
+                grads[t.label] = backend.grad(built[t.label], lambda ts, t=t: runner.pack(case, t, ts), tensors, wrt, cotangents)
         except (EqcheckError, CaseFailure):
             raise
         except Exception as exc:  # noqa: BLE001 - no gradient on this side: unsupported for grad, not a crash
@@ -72,5 +73,9 @@ def compare_gradients(runner, case: Case, result: CaseResult, seed: int, built, 
             reason = f"no gradient on {missing}: the parameter is not trainable there"
             result.outputs.append(OutputResult(name, list(present.shape), {}, None, reason, kind="grad"))
     runner.add_rows(result, rows)
+    if runner.layers is not None:
+        backward = runner.layers.report(case, "backward")
+        if backward is not None:
+            result.details.setdefault("layers", {})["backward"] = backward
     result.details["gradients"] = {"status": "compared", "wrt_inputs": wrt, "tolerance": tolerance.as_dict(),
                                    "cotangent": "normal(0, 1), seeded per case, one per float output"}
