@@ -126,7 +126,7 @@ dtype_option = click.option("--dtype", "dtypes", metavar="LIST", help="Comma lis
               help="Per-case time limit in seconds for worker processes [default: 300]; implies --jobs 1 if --jobs is 0.")
 @click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True, metavar="N",
               help="Intra-op threads per framework and process; fixed, so a report does not depend on --jobs or the core count.")
-@click.option("--grad", is_flag=True, default=None, help="Also compare gradients w.r.t. float inputs and parameters (spec: grad: true).")
+@click.option("--grad/--no-grad", default=None, help="Also compare gradients w.r.t. float inputs and parameters (spec: grad: true); --no-grad turns a spec's off.")
 @click.option("--reference", type=click.Choice(["float64"]), default=None,
               help="Re-run each case in float64: each side's distance from it, the outlier, float32-noise verdicts.")
 @click.option("--trials", type=click.IntRange(min=1), default=None, metavar="N",
@@ -295,6 +295,33 @@ def repro(case_id, paths, out_dir, seed, threads, grad):
         if out.deviation is not None:
             click.echo(f"{out.name}: max_abs={out.deviation.max_abs!r}")
     click.echo(f"wrote {script} and {npz}; run: python {script}")
+
+
+@main.command(name="map")
+@paths_argument
+@allow_module_option
+@click.option("-k", "selection", metavar="EXPR", help="Select case ids (default: the first case of each spec).")
+def map_weights(paths, selection):
+    """Show the proposed weight map and layer pairs of model specs, for review (builds both sides, runs nothing).
+
+    An ambiguous or unmatched parameter is refused (exit 2) with the full list; overrides go under `weights:`.
+    """
+    from eqcheck.backends.targets import parse_targets
+    from eqcheck.execution.runner import CaseRunner
+    from eqcheck.report import console as view
+
+    specs, cases = _load_cases(paths, selection, None)
+    if not selection:
+        cases = [next(c for c in cases if c.spec is spec) for spec in specs]
+    runner = CaseRunner(parse_targets("torch,mindspore", "cpu"))
+    runner.start()
+    runner.preflight(cases)
+    out = view.make_console()
+    for case in cases:
+        proposal = runner.map_case(case)
+        for renderable in view.weight_map_tables(case.id, proposal["weight_map"], proposal["params"], proposal["layers"],
+                                                 [t.framework for t in runner.targets]):
+            out.print(renderable)
 
 
 for _command in GATE_COMMANDS:  # diff, merge, schema

@@ -82,6 +82,7 @@ class LayerSession:
         self.labels = labels
         self.watches: dict[str, dict[str, Any]] = {"forward": {}, "backward": {}}
         self.problems: dict[str, str] = {}
+        self.first_forward: str | None = None  # a forward culprit: backward rows after it inherit its deviation
 
     @contextmanager
     def watching(self, backend, built, label: str, direction: str) -> Iterator[None]:
@@ -108,18 +109,23 @@ class LayerSession:
         tolerance = case.tolerance() if direction == "forward" else case.grad_tolerance()
         by_ref = {p.ref: p for p in self.pairs}
         rows = []
+        forward = self.first_forward if direction == "backward" else None
         for path, call in ref.order:
             pair = by_ref[path]
             rows.append(_row(pair, call, ref.records[path][call], cand.records.get(pair.cand, []), tolerance))
         compared = [r for r in rows if r["passed"] is not None]
         first = next((r for r in compared if not r["passed"]), None)
-        silent = [p.cand for p in self.pairs if p.ref not in ref.records and p.cand in cand.records]
+        if direction == "forward":
+            self.first_forward = first["name"] if first else None
+        silent = [p.ref for p in self.pairs if p.ref not in ref.records]
         return {
             "status": "compared",
             "direction": direction,
             "tolerance": tolerance.as_dict(),
             "first_divergent": first["name"] if first else None,
+            **({"after_forward_deviation": True} if direction == "backward" and forward else {}),
             "rows": rows,
+            # paired, yet no reference hook fired: not called, or (backward) torch cannot hook nested tuple outputs (LSTM)
             **({"not_recorded": silent} if silent else {}),
         }
 

@@ -182,6 +182,22 @@ class CaseRunner:
             else:  # one cotangent cannot fit both sides: the forward failure already says why
                 result.details["gradients"] = {"status": "skipped", "message": "forward outputs differ in shape"}
         result.status = PASS if all(o.passed for o in result.outputs) else FAIL
+        culprits = [f"{section['first_divergent']} ({direction})" for direction, section in result.details.get("layers", {}).items()
+                    if section and section.get("first_divergent")]
+        if culprits:  # a layer beyond its budget fails the model even when the residual path hides it at the output
+            result.status = FAIL
+            result.message = f"first layer to deviate: {', '.join(culprits)}"
+
+    def map_case(self, case: Case) -> dict[str, Any]:
+        """`eqcheck map`: build both sides and bind the weight map (SpecError if it cannot), run nothing."""
+        built = {t.label: self.build(t, case) for t in self.targets}
+        params = {}
+        for t in self.targets:
+            params.setdefault(t.framework, self.backends[t.label].parameters(built[t.label]))
+        weight_map = weights.bind(case, params)
+        submodules = {t.framework: self.backends[t.label].submodules(built[t.label]) for t in self.targets}
+        return {"weight_map": weight_map, "params": params, "layers": pair_layers(weight_map, submodules) if case.spec.is_model else [],
+                "submodules": submodules}
 
     # ---- beyond forward outputs: state, gradients, float64 attribution ----------------------------
 

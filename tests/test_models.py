@@ -1,0 +1,155 @@
+"""Whole models (issue 12): user factories as sides, the automatic weight map, and layer-by-layer localisation.
+
+Each planted bug lives in one layer of a MindSpore port (tests/planted_ports.py); the report must name exactly
+that layer first, forward, or backward for a bug only the gradient sees.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import ROOT, read_json
+from eqcheck.report import schema
+from eqcheck.spec import allowlist
+
+pytestmark = pytest.mark.frameworks
+
+EXAMPLES = ROOT / "examples" / "models"
+ALLOW = ("--allow-module", "examples.models", "--allow-module", "tests.planted_ports")
+
+
+@pytest.fixture(autouse=True)
+def no_modules_opted_in(monkeypatch):
+    """--allow-module writes the environment (for worker processes): restore it after every test."""
+    monkeypatch.delenv(allowlist.MODULES_ENV, raising=False)
+    monkeypatch.chdir(ROOT)
+
+
+def port(tmp_path, example: str, factory: str):
+    """The example spec with its MindSpore side replaced by a planted port."""
+    text = (EXAMPLES / f"{example}.yaml").read_text()
+    side = {"cnn": "examples.models.cnn_mindspore:SmallCNN", "encoder": "examples.models.encoder_mindspore:EncoderBlock"}[example]
+    assert side in text
+    path = tmp_path / f"{factory}.yaml"
+    path.write_text(text.replace(side, f"tests.planted_ports:{factory}"))
+    return path
+
+
+def run(cli, spec, tmp_path, *extra):
+    report = tmp_path / "report.json"
+    result = cli("run", spec, *ALLOW, "--json", report, *extra)
+    return result, read_json(report) if report.exists() else None
+
+
+def test_the_three_example_ports_pass_layer_by_layer(cli, tmp_path):
+    result, document = run(cli, EXAMPLES, tmp_path)
+    assert result.exit_code == 0, result.text
+    assert [c["id"] for c in document["cases"]] == ["model.SmallCNN[float32]", "model.EncoderBlock[float32]", "model.TextClassifier[float32]"]
+    for case in document["cases"]:
+        forward, backward = case["layers"]["forward"], case["layers"]["backward"]
+        assert forward["first_divergent"] is None and backward["first_divergent"] is None
+        assert all(r["passed"] for r in forward["rows"]), forward["rows"]
+        assert len(forward["rows"]) >= 4 and len(backward["rows"]) >= 3
+        assert any(o["kind"] == "grad" for o in case["outputs"])
+    assert schema.errors(document) == []
+    cnn = document["cases"][0]
+    assert [r["name"] for r in cnn["layers"]["forward"]["rows"]] == ["conv1", "bn1", "act1", "pool", "conv2", "bn2", "act2", "fc"]
+    assert {w["mindspore"] for w in cnn["weights"]} >= {"bn1.gamma", "bn1.beta", "bn1.moving_mean", "bn1.moving_variance"}
+    assert "first layer to deviate" not in result.text
+
+
+@pytest.mark.parametrize("example, factory, layer", [
+    ("encoder", "EncoderLayerNormEpsilon", "ln2"),
+    ("encoder", "EncoderGeluTanh", "ffn.act"),
+    ("encoder", "EncoderTransposedDense", "attn.o"),
+    ("cnn", "CNNTrainingBatchNorm", "bn2"),
+])
+def test_a_planted_bug_is_named_first_forward(cli, tmp_path, example, factory, layer):
+    result, document = run(cli, port(tmp_path, example, factory), tmp_path, "--no-grad")
+    assert result.exit_code == 1, result.text
+    (case,) = document["cases"]
+    forward = case["layers"]["forward"]
+    assert forward["first_divergent"] == layer
+    rows = forward["rows"]
+    culprit = next(i for i, r in enumerate(rows) if r["name"] == layer)
+    assert all(r["passed"] for r in rows[:culprit])  # every layer before it agrees
+    assert f"first layer to deviate (forward): {layer} (" in result.text
+    assert "backward" not in case["layers"]
+
+
+def test_a_gradient_only_bug_is_named_walking_backwards(cli, tmp_path):
+    result, document = run(cli, port(tmp_path, "encoder", "EncoderGradientOnly"), tmp_path)
+    assert result.exit_code == 1, result.text
+    (case,) = document["cases"]
+    assert case["layers"]["forward"]["first_divergent"] is None  # the forward is right
+    assert all(o["passed"] for o in case["outputs"] if o["kind"] == "output")
+    backward = case["layers"]["backward"]
+    assert backward["first_divergent"] == "ffn.act"
+    assert [r["name"] for r in backward["rows"]][:2] == ["ffn.fc2", "ffn.act"]  # reached in reverse order
+    assert backward["rows"][0]["passed"] is True
+    assert "after_forward_deviation" not in backward
+    assert "first layer to deviate (backward): ffn.act (GELU / StraightThroughGelu)" in result.text
+
+
+def test_user_code_is_refused_unless_the_operator_opts_it_in(cli, tmp_path, monkeypatch):
+    spec = EXAMPLES / "cnn.yaml"
+    refused = cli("validate", spec)
+    assert refused.exit_code == 2
+    assert "field 'torch.model'" in refused.text and "--allow-module examples" in refused.text
+    assert "Traceback" not in refused.text
+    assert cli("validate", spec, "--allow-module", "examples.models").exit_code == 0
+    monkeypatch.setenv(allowlist.MODULES_ENV, "examples.models.cnn_torch")  # only the torch side: still refused
+    partly = cli("validate", spec)
+    assert partly.exit_code == 2 and "field 'mindspore.model'" in partly.text
+    monkeypatch.setenv(allowlist.MODULES_ENV, "examples")
+    assert cli("validate", spec).exit_code == 0
+
+
+def test_a_factory_that_is_not_a_model_or_cannot_import_is_a_clear_error(cli, tmp_path):
+    spec = tmp_path / "bad.yaml"
+    spec.write_text((EXAMPLES / "cnn.yaml").read_text().replace("cnn_mindspore:SmallCNN", "cnn_mindspore:NoSuchNet"))
+    result, _ = run(cli, spec, tmp_path)
+    assert result.exit_code == 2, result.text
+    assert "field 'mindspore.model'" in result.text and "NoSuchNet" in result.text
+    spec.write_text((EXAMPLES / "cnn.yaml").read_text().replace("model: examples.models.cnn_torch:SmallCNN",
+                                                                  "op: torch.nn.Linear"))
+    result, _ = run(cli, spec, tmp_path)
+    assert result.exit_code == 2 and "unknown key 'op'" in result.text
+
+
+def test_map_pairs_renamed_layers_by_order_and_shape_for_review(cli, tmp_path):
+    result = cli("map", port(tmp_path, "cnn", "CNNRenamedHead"), *ALLOW)
+    assert result.exit_code == 0, result.text
+    line = next(line for line in result.text.splitlines() if line.strip().startswith("fc.weight"))
+    assert "head.weight" in line and "order+shape" in line
+    assert "bn1.moving_variance" in result.text and "bn1.num_batches_tracked" in result.text
+    fc = next(line for line in result.text.splitlines() if line.strip().startswith("fc ") and "head" in line)
+    assert "weights" in fc
+
+
+def test_an_unmatched_parameter_is_refused_with_the_full_list(cli, tmp_path):
+    spec = port(tmp_path, "cnn", "CNNConvWithoutBias")
+    for command in ("map", "run"):
+        result = cli(command, spec, *ALLOW)
+        assert result.exit_code == 2, result.text
+        assert "unpaired on torch: conv2.bias [16]; unpaired on mindspore: none" in result.text
+        assert "Traceback" not in result.text
+
+
+def test_an_override_in_the_spec_wins_over_the_automatic_map(cli, tmp_path):
+    # Plant a wrong override: the reviewer's word is taken, and the numbers then show the mistake.
+    spec = port(tmp_path, "encoder", "EncoderGeluTanh")
+    spec.write_text(spec.read_text().replace("EncoderGeluTanh", "EncoderBlock").replace("tests.planted_ports", "examples.models.encoder_mindspore")
+                    + "weights:\n  attn.q.weight: {torch: attn.q.weight, mindspore: attn.k.weight}\n"
+                      "  attn.k.weight: {torch: attn.k.weight, mindspore: attn.q.weight}\n")
+    listing = cli("map", spec, *ALLOW)
+    assert listing.exit_code == 0, listing.text
+    assert any("attn.q.weight" in line and "attn.k.weight" in line and "override" in line for line in listing.text.splitlines())
+    result, document = run(cli, spec, tmp_path, "--no-grad")
+    assert result.exit_code == 1
+    # The crossed override spreads attn.q's parameters over two cells, so attn.q and attn.k are no longer
+    # paired layers; the first watched layer downstream of them names the block.
+    forward = document["cases"][0]["layers"]["forward"]
+    assert not {"attn.q", "attn.k"} & {r["name"] for r in forward["rows"]}
+    assert forward["first_divergent"] == "attn.o"
+    assert document["cases"][0]["message"] == "first layer to deviate: attn.o (forward)"
