@@ -78,7 +78,8 @@ def test_a_planted_bug_is_named_first_forward(cli, tmp_path, example, factory, l
 
 
 def test_a_gradient_only_bug_is_named_walking_backwards(cli, tmp_path):
-    result, document = run(cli, port(tmp_path, "encoder", "EncoderGradientOnly"), tmp_path)
+    page = tmp_path / "report.html"
+    result, document = run(cli, port(tmp_path, "encoder", "EncoderGradientOnly"), tmp_path, "--html", page)
     assert result.exit_code == 1, result.text
     (case,) = document["cases"]
     assert case["layers"]["forward"]["first_divergent"] is None  # the forward is right
@@ -89,6 +90,10 @@ def test_a_gradient_only_bug_is_named_walking_backwards(cli, tmp_path):
     assert backward["rows"][0]["passed"] is True
     assert "after_forward_deviation" not in backward
     assert "first layer to deviate (backward): ffn.act (GELU / StraightThroughGelu)" in result.text
+    html = page.read_text()  # the growth chart, one bar per layer, the culprit outlined
+    assert 'aria-label="deviation per layer (forward)"' in html and 'aria-label="deviation per layer (backward)"' in html
+    assert "first layer to deviate: <span class=bad>ffn.act</span>" in html
+    assert "ffn.act (GELU / StraightThroughGelu): max abs" in html and "first to deviate</title>" in html
 
 
 def test_user_code_is_refused_unless_the_operator_opts_it_in(cli, tmp_path, monkeypatch):
