@@ -324,6 +324,40 @@ def map_weights(paths, selection):
             out.print(renderable)
 
 
+@main.command()
+@click.argument("spec", type=SafePath(exists=True, dir_okay=False))
+@allow_module_option
+@click.option("-o", "--output", "out_path", required=True, type=SafePath(dir_okay=False),
+              help="Checkpoint to write: .ckpt for mindspore (mindspore.load_checkpoint reads it), .pt for torch.")
+@click.option("--weights", "weights_file", type=SafePath(dir_okay=False),
+              help="The shared set to export: a torch state_dict (.pt/.pth, weights_only) or a .npz; default: the seeded draw.")
+@click.option("--target", "target_name", type=click.Choice(["mindspore", "torch"]), default="mindspore", show_default=True,
+              help="Whose checkpoint to write.")
+@click.option("--seed", type=int, default=None, help="Seed of the drawn set when no --weights is given.")
+def export(spec, out_path, weights_file, target_name, seed):
+    """Write one side's checkpoint holding the shared weights of SPEC's first case, through the reviewed weight map.
+
+    Typical: `eqcheck export model.yaml --weights model.pt -o port.ckpt` turns a torch state_dict into the
+    MindSpore port's checkpoint.
+    """
+    from eqcheck.backends.targets import parse_targets
+    from eqcheck.cases.draws import DEFAULT_SEED
+    from eqcheck.execution.runner import CaseRunner
+
+    suffix = {"mindspore": ".ckpt", "torch": (".pt", ".pth")}[target_name]
+    if not out_path.lower().endswith(suffix):
+        raise click.BadParameter(f"a {target_name} checkpoint ends with {suffix if isinstance(suffix, str) else ' or '.join(suffix)}",
+                                 param_hint="'--output'")
+    _, cases = _load_cases((spec,), None, None)
+    targets = parse_targets("torch,mindspore", "cpu")
+    runner = CaseRunner(targets, seed=DEFAULT_SEED if seed is None else seed, weights_file=weights_file)
+    runner.start()
+    runner.preflight(cases[:1])
+    target = next(t for t in targets if t.framework == target_name)
+    weight_map = runner.export(cases[0], target, out_path)
+    click.echo(f"wrote {out_path}: {len(weight_map.weights)} weights of {cases[0].id} as {target_name} names")
+
+
 for _command in GATE_COMMANDS:  # diff, merge, schema
     main.add_command(_command)
 

@@ -158,3 +158,64 @@ def test_an_override_in_the_spec_wins_over_the_automatic_map(cli, tmp_path):
     assert not {"attn.q", "attn.k"} & {r["name"] for r in forward["rows"]}
     assert forward["first_divergent"] == "attn.o"
     assert document["cases"][0]["message"] == "first layer to deviate: attn.o (forward)"
+
+
+def trained_cnn_state(path):
+    """A torch SmallCNN whose BatchNorm statistics moved away from 0/1, saved as a state_dict."""
+    import torch
+
+    from examples.models.cnn_torch import SmallCNN
+
+    torch.manual_seed(3)
+    model = SmallCNN()
+    model.train()
+    model(torch.randn(8, 3, 16, 16) * 2 + 0.5)
+    model.eval()
+    torch.save(model.state_dict(), path)
+    return model
+
+
+def test_a_torch_state_dict_is_the_shared_set_and_exports_as_a_mindspore_checkpoint(cli, tmp_path):
+    import mindspore as ms
+    import numpy as np
+    import torch
+
+    from examples.models.cnn_mindspore import SmallCNN as PortCNN
+
+    state = tmp_path / "cnn.pt"
+    model = trained_cnn_state(state)
+    result, document = run(cli, EXAMPLES / "cnn.yaml", tmp_path, "--weights", state)
+    assert result.exit_code == 0, result.text
+    assert document["settings"]["weights_file"] == str(state)
+
+    ckpt = tmp_path / "cnn.ckpt"
+    exported = cli("export", EXAMPLES / "cnn.yaml", *ALLOW, "--weights", state, "-o", ckpt)
+    assert exported.exit_code == 0, exported.text
+    port = PortCNN()
+    not_loaded, _ = ms.load_param_into_net(port, ms.load_checkpoint(str(ckpt)))
+    assert not_loaded == []
+    port.set_train(False)
+    np.testing.assert_array_equal(port.bn2.moving_variance.asnumpy(), model.bn2.running_var.numpy())
+    x = np.random.default_rng(0).normal(size=(2, 3, 16, 16)).astype(np.float32)
+    with torch.no_grad():
+        expected = model(torch.from_numpy(x)).numpy()
+    np.testing.assert_allclose(port(ms.Tensor(x)).asnumpy(), expected, rtol=1.3e-6, atol=1e-5)
+
+
+def test_a_state_dict_that_does_not_fit_is_refused(cli, tmp_path):
+    import torch
+
+    state = tmp_path / "cnn.pt"
+    trained_cnn_state(state)
+    weights = torch.load(state, weights_only=True)
+    del weights["conv1.bias"]
+    torch.save(weights, state)
+    result, _ = run(cli, EXAMPLES / "cnn.yaml", tmp_path, "--weights", state)
+    assert result.exit_code == 2, result.text
+    assert "missing conv1.bias" in result.text and "field '--weights'" in result.text
+    torch.save({"state_dict": weights, "epoch": 3}, state)
+    result, _ = run(cli, EXAMPLES / "cnn.yaml", tmp_path, "--weights", state)
+    assert result.exit_code == 2 and "torch.save(checkpoint['state_dict']" in result.text
+    state.write_bytes(b"not a torch file")
+    result, _ = run(cli, EXAMPLES / "cnn.yaml", tmp_path, "--weights", state)
+    assert result.exit_code == 2 and "weights_only=True" in result.text and "Traceback" not in result.text

@@ -164,6 +164,10 @@ class Backend(ABC):
         """Hooks on the named submodules recording outputs (or, backward, input gradients) until `close()`."""
         raise UnsupportedCase(f"{self.target} cannot watch layers")
 
+    def save(self, built: Built, path: str) -> None:
+        """Write the module's current parameters in this framework's own checkpoint format."""
+        raise UnsupportedCase(f"{self.target} cannot save checkpoints")
+
     def classify_failure(self, exc: BaseException, dtype: str) -> str:
         """'unsupported' when the target refuses this dtype or lacks the kernel; otherwise 'error'."""
         if isinstance(exc, UnsupportedCase):

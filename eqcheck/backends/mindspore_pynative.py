@@ -140,6 +140,10 @@ class MindSporePyNativeBackend(Backend):
         out_params = {by_id.get(id(p), p.name): self.to_numpy(g) for p, g in zip(params, param_grads)}
         return out_inputs, out_params
 
+    def save(self, built, path) -> None:
+        """A .ckpt that mindspore.load_checkpoint reads: parameters and buffers (moving_mean, ...) by cell name."""
+        self.ms.save_checkpoint(built.module, path)
+
     def submodules(self, built) -> dict[str, str]:
         if built.module is None:
             return {}

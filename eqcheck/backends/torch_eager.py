@@ -102,6 +102,10 @@ class TorchEagerBackend(Backend):
         param_grads = {n: as_numpy(g, p) for (n, p), g in zip(params, grads[len(wrt):])}
         return input_grads, param_grads
 
+    def save(self, built, path) -> None:
+        """A state_dict file that torch.load(weights_only=True) reads."""
+        self.torch.save(built.module.state_dict(), path)
+
     def submodules(self, built) -> dict[str, str]:
         if built.module is None:
             return {}

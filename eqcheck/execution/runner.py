@@ -197,7 +197,22 @@ class CaseRunner:
         weight_map = weights.bind(case, params)
         submodules = {t.framework: self.backends[t.label].submodules(built[t.label]) for t in self.targets}
         return {"weight_map": weight_map, "params": params, "layers": pair_layers(weight_map, submodules) if case.spec.is_model else [],
-                "submodules": submodules}
+                "submodules": submodules, "built": built}
+
+    def export(self, case: Case, target: Target, path: str) -> weights.WeightMap:
+        """Load the shared set (--weights, or the seeded draw) into `target`'s model, prove it took, save its checkpoint."""
+        proposal = self.map_case(case)
+        weight_map, params, built = proposal["weight_map"], proposal["params"], proposal["built"][target.label]
+        backend = self.backends[target.label]
+        side_arrays = {name: array.astype(params[target.framework][name].default.dtype, copy=False)
+                       for name, array in weight_map.to_side(target.framework, self._shared_weights(case, weight_map)).items()}
+        backend.load(built, side_arrays)
+        try:
+            self._verify_loaded(target, backend.read(built), side_arrays)
+        except CaseFailure as failure:
+            raise EqcheckError(failure.message, file=path) from None
+        backend.save(built, path)
+        return weight_map
 
     # ---- beyond forward outputs: state, gradients, float64 attribution ----------------------------
 
