@@ -41,21 +41,63 @@ def run(cli, spec, tmp_path, *extra):
     return result, read_json(report) if report.exists() else None
 
 
-def test_the_three_example_ports_pass_layer_by_layer(cli, tmp_path):
+def test_the_example_ports_pass_layer_by_layer_and_in_training(cli, tmp_path):
     result, document = run(cli, EXAMPLES, tmp_path)
     assert result.exit_code == 0, result.text
-    assert [c["id"] for c in document["cases"]] == ["model.SmallCNN[float32]", "model.EncoderBlock[float32]", "model.TextClassifier[float32]"]
-    for case in document["cases"]:
-        forward, backward = case["layers"]["forward"], case["layers"]["backward"]
-        assert forward["first_divergent"] is None and backward["first_divergent"] is None
-        assert all(r["passed"] for r in forward["rows"]), forward["rows"]
-        assert len(forward["rows"]) >= 4 and len(backward["rows"]) >= 3
-        assert any(o["kind"] == "grad" for o in case["outputs"])
+    cases = {c["id"]: c for c in document["cases"]}
+    assert set(cases) == {"model.SmallCNN[float32]", "model.EncoderBlock[float32]", "model.TextClassifier[float32]",
+                          "model.SmallCNN.train_sgd[float32]", "model.EncoderBlock.train_adam[float32]"}
     assert schema.errors(document) == []
-    cnn = document["cases"][0]
+    for case in cases.values():
+        forward = case["layers"]["forward"]
+        assert forward["first_divergent"] is None and all(r["passed"] for r in forward["rows"]), forward["rows"]
+        assert len(forward["rows"]) >= 4
+    for name in ("model.SmallCNN[float32]", "model.EncoderBlock[float32]", "model.TextClassifier[float32]"):
+        backward = cases[name]["layers"]["backward"]
+        assert backward["first_divergent"] is None and len(backward["rows"]) >= 3
+        assert any(o["kind"] == "grad" for o in cases[name]["outputs"])
+    cnn = cases["model.SmallCNN[float32]"]
     assert [r["name"] for r in cnn["layers"]["forward"]["rows"]] == ["conv1", "bn1", "act1", "pool", "conv2", "bn2", "act2", "fc"]
     assert {w["mindspore"] for w in cnn["weights"]} >= {"bn1.gamma", "bn1.beta", "bn1.moving_mean", "bn1.moving_variance"}
     assert "first layer to deviate" not in result.text
+
+    sgd = cases["model.SmallCNN.train_sgd[float32]"]
+    assert sgd["training"]["optimizer"] == "sgd" and sgd["training"]["args"]["momentum"] == 0.9
+    steps = {o["name"].split(":")[0] for o in sgd["outputs"] if o["kind"] == "train"}
+    assert steps == {"step1", "step2", "step3"}
+    assert "step3:bn2.running_var" in {o["name"] for o in sgd["outputs"]}  # batch statistics moved, and agree
+    adam = cases["model.EncoderBlock.train_adam[float32]"]
+    # softmax ignores the key bias: its true gradient is 0, so Adam's steps on it are noise and left out
+    assert adam["training"]["noise_excluded"]["attn.k.bias"] == 16
+    assert sum(adam["training"]["noise_excluded"].values()) < 16 + 8  # and hardly anything else
+
+
+def test_adams_eps_placement_is_caught_when_eps_matters(cli, tmp_path):
+    # MindSpore's nn.Adam adds eps before the bias correction: with a large eps the steps differ from the first.
+    spec = tmp_path / "adam.yaml"
+    spec.write_text((EXAMPLES / "encoder_train.yaml").read_text().replace("{adam: {lr: 0.01}}", "{adam: {lr: 0.01, eps: 1.0e-3}}"))
+    result, document = run(cli, spec, tmp_path)
+    assert result.exit_code == 1, result.text
+    (case,) = document["cases"]
+    assert case["training"]["args"]["eps"] == 1e-3
+    assert case["training"]["first_divergent"]["step"] == 1
+    assert "parameters differ after optimizer step 1" in case["message"]
+
+
+@pytest.mark.parametrize("train, message", [
+    ("train: {optimizer: sgd}", "field 'train.optimizer.sgd.lr': the learning rate is required"),
+    ("train: {optimizer: {adamw: {lr: 0.1}}}", "unknown optimizer 'adamw'"),
+    ("train: {optimizer: {sgd: {lr: 0.1, betas: 2}}}", "unknown key 'betas'"),
+    ("train: {steps: 0, optimizer: {sgd: {lr: 0.1}}}", "field 'train.steps'"),
+])
+def test_a_bad_train_section_is_a_spec_error(cli, tmp_path, train, message):
+    spec = tmp_path / "train.yaml"
+    spec.write_text((EXAMPLES / "cnn.yaml").read_text() + f"mode: train\n{train}\n")
+    result = cli("validate", spec, *ALLOW)
+    assert result.exit_code == 2 and message in result.text, result.text
+    spec.write_text((EXAMPLES / "cnn.yaml").read_text() + "train: {optimizer: {sgd: {lr: 0.1}}}\n")
+    result = cli("validate", spec, *ALLOW)
+    assert result.exit_code == 2 and "need mode: train" in result.text
 
 
 @pytest.mark.parametrize("example, factory, layer", [

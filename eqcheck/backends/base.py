@@ -164,6 +164,17 @@ class Backend(ABC):
         """Hooks on the named submodules recording outputs (or, backward, input gradients) until `close()`."""
         raise UnsupportedCase(f"{self.target} cannot watch layers")
 
+    def optimizer(self, built: Built, name: str, args: dict[str, Any]) -> Any:
+        """This framework's optimizer `name` (sgd | adam) over the trainable parameters, every hyperparameter from `args`."""
+        raise UnsupportedCase(f"{self.target} does not train")
+
+    def train_step(self, built: Built, optimizer: Any, make_args: Callable[[dict], tuple[list, dict]],
+                   inputs: dict[str, Any], cotangents: list[np.ndarray | None]) -> dict[str, np.ndarray]:
+        """One step: forward, backpropagate sum(output * cotangent) (the loss), update the parameters.
+
+        Returns the step's gradients by this side's parameter name."""
+        raise UnsupportedCase(f"{self.target} does not train")
+
     def save(self, built: Built, path: str) -> None:
         """Write the module's current parameters in this framework's own checkpoint format."""
         raise UnsupportedCase(f"{self.target} cannot save checkpoints")

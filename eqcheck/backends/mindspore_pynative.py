@@ -112,18 +112,7 @@ class MindSporePyNativeBackend(Backend):
         by_id = {id(p): n for n, p in built.module.parameters_and_names()} if built.module is not None else {}
         cots = [None if c is None else ms.Tensor(np.array(c, order="C")) for c in cotangents]  # keeps 0-d arrays 0-d
 
-        def loss(*tensors):
-            args, kwargs = make_args(dict(zip(names, tensors)))
-            flat = flatten_leaves(self.invoke(built, args, kwargs), self.is_tensor)
-            total = None
-            for value, cot in zip(flat, cots):
-                if cot is not None and self.is_tensor(value):
-                    term = (value * cot.astype(value.dtype)).sum()
-                    total = term if total is None else total + term
-            if total is None:
-                raise UnsupportedCase("no float output to differentiate")
-            return total
-
+        loss = self._loss(built, make_args, names, cots)
         if not positions and not params:
             raise UnsupportedCase("no float input or trainable parameter to differentiate")
         fn = ms.value_and_grad(loss, grad_position=positions if positions else None, weights=params if params else None)
@@ -139,6 +128,38 @@ class MindSporePyNativeBackend(Backend):
         out_inputs = {names[i]: self.to_numpy(g) for i, g in zip(positions, input_grads)}
         out_params = {by_id.get(id(p), p.name): self.to_numpy(g) for p, g in zip(params, param_grads)}
         return out_inputs, out_params
+
+    def _loss(self, built, make_args, names, cots):
+        def loss(*tensors):
+            args, kwargs = make_args(dict(zip(names, tensors)))
+            flat = flatten_leaves(self.invoke(built, args, kwargs), self.is_tensor)
+            total = None
+            for value, cot in zip(flat, cots):
+                if cot is not None and self.is_tensor(value):
+                    term = (value * cot.astype(value.dtype)).sum()
+                    total = term if total is None else total + term
+            if total is None:
+                raise UnsupportedCase("no float output to differentiate")
+            return total
+
+        return loss
+
+    def optimizer(self, built, name, args):
+        nn, params = self.ms.nn, built.module.trainable_params()
+        if name == "sgd":
+            return nn.SGD(params, learning_rate=args["lr"], momentum=args["momentum"], dampening=args["dampening"],
+                          weight_decay=args["weight_decay"], nesterov=args["nesterov"], loss_scale=1.0)
+        return nn.Adam(params, learning_rate=args["lr"], beta1=args["beta1"], beta2=args["beta2"], eps=args["eps"],
+                       weight_decay=args["weight_decay"], use_amsgrad=False, use_nesterov=False, loss_scale=1.0)
+
+    def train_step(self, built, optimizer, make_args, inputs, cotangents) -> dict[str, np.ndarray]:
+        names = list(inputs)
+        cots = [None if c is None else self.ms.Tensor(np.array(c, order="C")) for c in cotangents]
+        step = self.ms.value_and_grad(self._loss(built, make_args, names, cots), None, optimizer.parameters)
+        _, grads = step(*(inputs[n] for n in names))
+        optimizer(grads)
+        by_id = {id(p): n for n, p in built.module.parameters_and_names()}
+        return {by_id.get(id(p), p.name): self.to_numpy(g) for p, g in zip(optimizer.parameters, grads)}
 
     def save(self, built, path) -> None:
         """A .ckpt that mindspore.load_checkpoint reads: parameters and buffers (moving_mean, ...) by cell name."""

@@ -102,6 +102,30 @@ class TorchEagerBackend(Backend):
         param_grads = {n: as_numpy(g, p) for (n, p), g in zip(params, grads[len(wrt):])}
         return input_grads, param_grads
 
+    def optimizer(self, built, name, args):
+        params = [p for p in built.module.parameters() if p.requires_grad]
+        if name == "sgd":
+            return self.torch.optim.SGD(params, lr=args["lr"], momentum=args["momentum"], dampening=args["dampening"],
+                                        weight_decay=args["weight_decay"], nesterov=args["nesterov"])
+        return self.torch.optim.Adam(params, lr=args["lr"], betas=(args["beta1"], args["beta2"]), eps=args["eps"],
+                                     weight_decay=args["weight_decay"], amsgrad=False)
+
+    def train_step(self, built, optimizer, make_args, inputs, cotangents) -> dict[str, np.ndarray]:
+        torch = self.torch
+        optimizer.zero_grad(set_to_none=True)
+        with torch.enable_grad():
+            args, kwargs = make_args(inputs)
+            flat = flatten_leaves(self.invoke(built, args, kwargs), self.is_tensor)
+            terms = [(value * torch.from_numpy(np.array(cot, order="C")).to(value.device, value.dtype)).sum()
+                     for value, cot in zip(flat, cotangents) if cot is not None and self.is_tensor(value) and value.requires_grad]
+            if not terms:
+                raise UnsupportedCase("no float output depends on a trainable parameter")
+            torch.stack(terms).sum().backward()
+        grads = {n: self.to_numpy(p.grad) if p.grad is not None else np.zeros(tuple(p.shape), self.to_numpy(p).dtype)
+                 for n, p in built.module.named_parameters() if p.requires_grad}
+        optimizer.step()
+        return grads
+
     def save(self, built, path) -> None:
         """A state_dict file that torch.load(weights_only=True) reads."""
         self.torch.save(built.module.state_dict(), path)

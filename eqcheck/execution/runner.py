@@ -12,7 +12,7 @@ from eqcheck.cases import draws, weights
 from eqcheck.backends import backend_class
 from eqcheck.backends.base import Backend, ModelFactory
 from eqcheck.cases.sweep import Case
-from eqcheck.execution.checks import gradients, reference, state
+from eqcheck.execution.checks import gradients, reference, state, training
 from eqcheck.execution.layers import LayerSession, pair_layers
 from eqcheck.verdict.compare import compare
 from eqcheck.dtypes import is_float
@@ -181,12 +181,18 @@ class CaseRunner:
                 gradients.compare_gradients(self, case, result, seed, built, weight_map, loaded, inputs, flat)
             else:  # one cotangent cannot fit both sides: the forward failure already says why
                 result.details["gradients"] = {"status": "skipped", "message": "forward outputs differ in shape"}
+        if spec.train is not None:
+            training.compare_training(self, case, result, seed, built, weight_map, loaded, inputs, flat)
         result.status = PASS if all(o.passed for o in result.outputs) else FAIL
         culprits = [f"{section['first_divergent']} ({direction})" for direction, section in result.details.get("layers", {}).items()
                     if section and section.get("first_divergent")]
         if culprits:  # a layer beyond its budget fails the model even when the residual path hides it at the output
             result.status = FAIL
             result.message = f"first layer to deviate: {', '.join(culprits)}"
+        diverged = (result.details.get("training") or {}).get("first_divergent")
+        if diverged:
+            note = f"parameters differ after optimizer step {diverged['step']}, first in {diverged['weight']}"
+            result.message = f"{result.message}; {note}" if result.message else note
 
     def map_case(self, case: Case) -> dict[str, Any]:
         """`eqcheck map`: build both sides and bind the weight map (SpecError if it cannot), run nothing."""

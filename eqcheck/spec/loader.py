@@ -15,6 +15,8 @@ from eqcheck.spec.layout import ReorderChunks, Reshape, Transpose
 from eqcheck.spec import allowlist, expressions
 from eqcheck.spec.fields import Fields, check_type, join, suggest
 from eqcheck.spec.model import (
+    OPTIMIZERS,
+    TrainSpec,
     Distribution,
     ExpectedDifference,
     InputSpec,
@@ -29,7 +31,7 @@ SPEC_SUFFIXES = (".yaml", ".yml")
 TOP_KEYS = (
     "name", "summary", "source", "params", "sweep", "dtypes", "mode", "inputs", *FRAMEWORKS,
     "weights", "unmapped", "outputs", "tolerance", "expected_difference",
-    "grad", "grad_tolerance", "compare_state", "reference", "trials", "kind", "layers",
+    "grad", "grad_tolerance", "compare_state", "reference", "trials", "kind", "layers", "train",
 )
 KINDS = ("op", "model")
 REFERENCES = ("float64",)
@@ -141,6 +143,7 @@ def _parse(data: dict, file: str) -> OpSpec:
         **_parse_beyond_forward(top, file),
         kind=kind,
         layers=top.optional("layers", kind == "model", bool),
+        train=_parse_train(top, mode),
     )
     if spec.layers and kind != "model":
         raise top.error("layers", "layer-by-layer comparison needs a model spec (kind: model)")
@@ -165,6 +168,36 @@ def _parse_beyond_forward(top: Fields, file: str) -> dict[str, Any]:
         "reference": reference,
         "trials": trials,
     }
+
+
+def _parse_train(top: Fields, mode: str) -> TrainSpec | None:
+    if not top.has("train"):
+        return None
+    if mode != "train":
+        raise top.error("train", "optimizer steps need mode: train (BatchNorm batch statistics, dropout as in training)")
+    section = Fields(top.data["train"], top.file, "train", ("steps", "optimizer"))
+    steps = section.optional("steps", 3, int)
+    if not 1 <= steps <= 100:
+        raise section.error("steps", f"must be between 1 and 100, got {steps}")
+    raw = section.required("optimizer", str, dict)
+    if isinstance(raw, dict) and len(raw) != 1:
+        raise section.error("optimizer", f"name exactly one optimizer ({', '.join(OPTIMIZERS)}), e.g. {{sgd: {{lr: 0.1}}}}")
+    name, args = (raw, {}) if isinstance(raw, str) else next(iter(raw.items()))
+    if name not in OPTIMIZERS:
+        raise section.error("optimizer", f"unknown optimizer '{name}' (choose from {', '.join(OPTIMIZERS)})", hint=suggest(str(name), OPTIMIZERS))
+    given = Fields(args or {}, top.file, join(section.field("optimizer"), name), tuple(OPTIMIZERS[name]))
+    merged = dict(OPTIMIZERS[name])
+    for key, value in given.data.items():
+        default = OPTIMIZERS[name][key]
+        if isinstance(default, bool):
+            merged[key] = check_type(value, (bool,), top.file, given.field(key))
+        else:
+            merged[key] = float(_number(value, top.file, given.field(key)))
+            if merged[key] < 0:
+                raise given.error(key, f"must be non-negative, got {value}")
+    if merged["lr"] is None:
+        raise given.error("lr", "the learning rate is required: the two frameworks' defaults differ (torch SGD 1e-3, MindSpore SGD 0.1)")
+    return TrainSpec(steps, name, merged)
 
 
 def _parse_params(top: Fields) -> dict[str, Any]:
