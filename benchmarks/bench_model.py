@@ -37,7 +37,7 @@ def wall_times(repeats: int) -> None:
     table(alternate(commands, repeats), "floor_model.py (build, copy, compare output)")
 
 
-def hook_overhead(calls: int = 200) -> None:
+def hook_overhead(calls: int = 500) -> None:
     sys.path.insert(0, str(ROOT))
     import numpy as np
 
@@ -47,7 +47,7 @@ def hook_overhead(calls: int = 200) -> None:
     from examples.models import encoder_mindspore, encoder_torch
 
     x = np.random.default_rng(0).normal(size=(2, 6, 16)).astype(np.float32)
-    print(f"\nper-layer hook cost, encoder block forward, {calls} calls each (median of 5 rounds)")
+    print(f"\nper-layer hook cost, encoder block forward, {calls} calls each (median of 7 rounds)")
     print(f"{'side':<10} {'layers':>6} {'plain ms':>9} {'hooked ms':>10} {'per layer us':>13}")
     for backend, module in ((TorchEagerBackend(), encoder_torch.EncoderBlock()), (MindSporePyNativeBackend(), encoder_mindspore.EncoderBlock())):
         backend.activate()
@@ -63,7 +63,7 @@ def hook_overhead(calls: int = 200) -> None:
 
         plain, hooked = [], []
         timed()
-        for _ in range(5):
+        for _ in range(7):
             plain.append(timed())
             watch = backend.watch(built, paths)
             hooked.append(timed())

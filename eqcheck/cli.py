@@ -101,6 +101,12 @@ def _allow_modules(ctx, param, values):
     allowlist.allow_modules([p for value in values for p in value.split(",")])
 
 
+def _allowed_modules() -> tuple[str, ...]:
+    from eqcheck.spec import allowlist
+
+    return allowlist.allowed_modules()
+
+
 allow_module_option = click.option(
     "--allow-module", "allow_module", multiple=True, metavar="PREFIX", expose_value=False, callback=_allow_modules,
     help="Opt a Python package in for model specs' factories (repeatable; also EQCHECK_ALLOWED_MODULES). Importing it runs its code.")
@@ -167,6 +173,7 @@ def run(paths, selection, dtypes, json_path, seed, device, targets, weights_file
         "weights_file": weights_file,
         "paths": list(paths),
         "threads": threads,
+        **({"allowed_modules": list(modules)} if (modules := _allowed_modules()) else {}),
         **{k: v for k, v in (("grad", grad), ("reference", reference), ("trials", trials)) if v is not None},
         **gating.settings(),  # shard, golden
     }

@@ -261,3 +261,10 @@ def test_a_state_dict_that_does_not_fit_is_refused(cli, tmp_path):
     state.write_bytes(b"not a torch file")
     result, _ = run(cli, EXAMPLES / "cnn.yaml", tmp_path, "--weights", state)
     assert result.exit_code == 2 and "weights_only=True" in result.text and "Traceback" not in result.text
+
+
+def test_model_specs_run_in_worker_processes_with_the_operators_opt_in(cli, tmp_path):
+    result, document = run(cli, port(tmp_path, "encoder", "EncoderGeluTanh"), tmp_path, "--jobs", "1", "--no-grad")
+    assert result.exit_code == 1, result.text  # the worker imported the opted-in port and named its layer
+    assert document["cases"][0]["layers"]["forward"]["first_divergent"] == "ffn.act"
+    assert document["settings"]["allowed_modules"] == ["examples.models", "tests.planted_ports"]
