@@ -268,3 +268,29 @@ def test_model_specs_run_in_worker_processes_with_the_operators_opt_in(cli, tmp_
     assert result.exit_code == 1, result.text  # the worker imported the opted-in port and named its layer
     assert document["cases"][0]["layers"]["forward"]["first_divergent"] == "ffn.act"
     assert document["settings"]["allowed_modules"] == ["examples.models", "tests.planted_ports"]
+
+
+TIGHT = "tolerance: {float32: {rtol: 0, atol: 1.0e-8}}\n"  # below float32 rounding: every layer exceeds it
+
+
+def test_float64_anchors_layer_rows_noise_passes_a_planted_bug_does_not(cli, tmp_path):
+    correct = tmp_path / "tight.yaml"
+    correct.write_text((EXAMPLES / "encoder.yaml").read_text() + TIGHT)
+    result, document = run(cli, correct, tmp_path, "--no-grad")
+    assert result.exit_code == 1 and document["cases"][0]["layers"]["forward"]["first_divergent"] == "ln1"
+    result, document = run(cli, correct, tmp_path, "--no-grad", "--reference", "float64")
+    assert result.exit_code == 0, result.text
+    rows = document["cases"][0]["layers"]["forward"]["rows"]
+    assert all(r["passed"] for r in rows)
+    assert any(r["attribution"]["within_noise"] for r in rows)
+    assert "pass (within float32 noise)" in result.text
+
+    planted = port(tmp_path, "encoder", "EncoderLayerNormEpsilon")
+    planted.write_text(planted.read_text() + TIGHT)
+    result, document = run(cli, planted, tmp_path, "--no-grad", "--reference", "float64")
+    assert result.exit_code == 1, result.text
+    forward = document["cases"][0]["layers"]["forward"]
+    assert forward["first_divergent"] == "ln2"
+    culprit = next(r for r in forward["rows"] if r["name"] == "ln2")
+    assert culprit["attribution"]["outlier"] == "mindspore" and not culprit["attribution"]["within_noise"]
+    assert schema.errors(document) == []

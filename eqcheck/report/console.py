@@ -176,8 +176,9 @@ def layers_table(case: dict, direction: str) -> Table | None:
     table = Table(title=f"{escape(case['id'])}: layers, {direction} ({what} per layer, in the order the hooks fired; "
                         f"budget rtol {tol['rtol']}, atol {tol['atol']})",
                   box=box.SIMPLE_HEAD, title_justify="left")
+    anchored = any(row.get("attribution") for row in rows)
     for name, justify in (("layer", "left"), ("type", "left"), ("shape", "left"), ("max abs", "right"), ("max rel", "right"),
-                          ("growth (log |a-b|)", "left"), ("verdict", "left")):
+                          ("growth (log |a-b|)", "left"), ("verdict", "left")) + ((("against float64", "left"),) if anchored else ()):
         table.add_column(name, justify=justify, overflow="fold")
     for row in rows:
         if row["passed"] is None:
@@ -188,8 +189,19 @@ def layers_table(case: dict, direction: str) -> Table | None:
             verdict = _verdict("pass" if row["passed"] else "fail")
         table.add_row(escape(row["name"]), escape(row["type"]), "x".join(map(str, row.get("shape") or [])) or "-",
                       _num(row.get("max_abs")), _num(row.get("max_rel")),
-                      Text(growth_bar(row.get("max_abs"), low, high), style="red" if row["passed"] is False else "blue"), verdict)
+                      Text(growth_bar(row.get("max_abs"), low, high), style="red" if row["passed"] is False else "blue"), verdict,
+                      *((escape(_anchor(row.get("attribution"))),) if anchored else ()))
     return table
+
+
+def _anchor(record: dict | None) -> str:
+    """--reference float64 on a layer row: the outlier, or a pass within float32 noise."""
+    if not record:
+        return "-"
+    noise = f"; {record['noise_ratio']:.1f}x noise" if isinstance(record.get("noise_ratio"), (int, float)) else ""
+    if record.get("within_noise"):
+        return "pass (within float32 noise)" + noise
+    return record["statement"].replace(" from the float64 reference", "") + noise
 
 
 def layer_notes(document: dict) -> list[Text]:
@@ -206,6 +218,7 @@ def layer_notes(document: dict) -> list[Text]:
                 notes.append(Text.assemble((f"{case['id']}: ", "bold"), (f"first layer to deviate ({direction}): ", "red"),
                                            (f"{row['name']} ({row['type']})", "bold red"),
                                            f", max abs {_num(row.get('max_abs'))}" + (f": {row['reason']}" if row.get("reason") else "")
+                                           + (f"; {row['attribution']['statement']}" if row.get("attribution") else "")
                                            + inherited))
     return notes
 

@@ -170,7 +170,8 @@ def layers_svg(section: dict) -> str:
             outline = ' stroke="#000" stroke-width="2"' if first else ""
             parts.append(f'<rect x="{x}" y="{top:.1f}" width="{step - 6}" height="{height - pad - top:.1f}" fill="{color}"'
                          f'{outline}><title>{_e(row["name"])} ({_e(row["type"])}): '
-                         f'max abs {_num(row.get("max_abs"))}{" — first to deviate" if first else ""}</title></rect>')
+                         f'max abs {_num(row.get("max_abs"))}{" — first to deviate" if first else ""}'
+                         f'{"; " + _e((row.get("attribution") or {}).get("statement")) if row.get("attribution") else ""}</title></rect>')
         parts.append(f'<text x="{x + 6}" y="{height - pad + 8}" font-size="9" fill="{color}" '
                      f'transform="rotate(55 {x + 6} {height - pad + 8})">{_e(row["name"][:24])}</text>')
     atol = section["tolerance"]["atol"]

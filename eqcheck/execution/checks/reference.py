@@ -38,6 +38,9 @@ def attribute_to_float64(runner, case: Case, result: CaseResult, seed: int, weig
         record["message"] = "no side could run this case in float64: no attribution"
         return
     ref_label = ordered[0]
+    if runner.layers is not None:
+        runner.layers.float64_reference = ref_label
+        result.details.setdefault("layers", {})["forward"] = runner.layers.report(case, "forward")
     labels = [t.label for t in runner.targets]
     for i, out in enumerate(result.outputs):
         if out.kind != "output" or out.deviation is None or not np.issubdtype(flat[labels[0]][i][1].dtype, np.floating):
@@ -63,5 +66,6 @@ def float64_run(runner, t: Target, case: Case, case64: Case, seed: int, weight_m
         array, dtype = inputs[inp.name], case64.input_dtype(inp, t.framework)
         tensors[inp.name] = backend.tensor(array.astype(np.float64) if is_float(dtype) else array, dtype)
     args, kwargs = runner.pack(case64, t, tensors)
-    raw = runner.step(t, case64, "run in float64", lambda: backend.call(built, args, kwargs))
+    with runner.watch_layers(t, built, "float64"):  # model specs: every layer's float64 output anchors its row
+        raw = runner.step(t, case64, "run in float64", lambda: backend.call(built, args, kwargs))
     return runner.step(t, case64, "run in float64", lambda: runner.flatten(backend, raw, t.label))
