@@ -81,3 +81,28 @@ class CNNConvWithoutBias(SmallCNN):
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self.conv2 = nn.Conv2d(8, 16, 3, pad_mode="pad", padding=1)
+
+
+# ---- torch sides that stress the hooks (not bugs: their results equal the examples') ---------------------------
+
+import torch  # noqa: E402
+
+from examples.models import cnn_torch  # noqa: E402
+
+
+class TorchCNNInplaceReLU(cnn_torch.SmallCNN):
+    """nn.ReLU(inplace=True), as torchvision builds them: full backward hooks refuse it unless run out of place."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.act1 = torch.nn.ReLU(inplace=True)
+        self.act2 = torch.nn.ReLU(inplace=True)
+
+
+class TorchCNNFunctionalInplace(cnn_torch.SmallCNN):
+    """An in-place op inside forward() on a hooked layer's output: no layer walk backwards, gradients still compared."""
+
+    def forward(self, x):
+        x = self.pool(torch.relu_(self.bn1(self.conv1(x))))
+        x = self.act2(self.bn2(self.conv2(x)))
+        return self.fc(torch.mean(x, dim=(2, 3)))

@@ -294,3 +294,22 @@ def test_float64_anchors_layer_rows_noise_passes_a_planted_bug_does_not(cli, tmp
     culprit = next(r for r in forward["rows"] if r["name"] == "ln2")
     assert culprit["attribution"]["outlier"] == "mindspore" and not culprit["attribution"]["within_noise"]
     assert schema.errors(document) == []
+
+
+def test_in_place_relus_in_the_torch_model_keep_the_backward_walk(cli, tmp_path):
+    spec = tmp_path / "inplace.yaml"
+    text = (EXAMPLES / "cnn.yaml").read_text()
+    spec.write_text(text.replace("examples.models.cnn_torch:SmallCNN", "tests.planted_ports:TorchCNNInplaceReLU"))
+    result, document = run(cli, spec, tmp_path)
+    assert result.exit_code == 0, result.text
+    backward = document["cases"][0]["layers"]["backward"]
+    assert backward["status"] == "compared" and {"act1", "act2"} <= {r["name"] for r in backward["rows"]}
+
+    spec.write_text(text.replace("examples.models.cnn_torch:SmallCNN", "tests.planted_ports:TorchCNNFunctionalInplace"))
+    result, document = run(cli, spec, tmp_path)
+    assert result.exit_code == 0, result.text
+    (case,) = document["cases"]
+    assert case["layers"]["backward"]["status"] == "unavailable"
+    assert "in-place operation" in case["layers"]["backward"]["message"]
+    assert case["gradients"]["status"] == "compared" and any(o["kind"] == "grad" for o in case["outputs"])
+    assert "no layer comparison backward" in result.text

@@ -63,7 +63,8 @@ class LayerWatch:
         self.handles: list[Any] = []
 
     def record(self, path: str, value: Any) -> None:
-        leaves = [self.to_numpy(v) if self.is_tensor(v) else None for v in flatten_leaves(value, self.is_tensor)]
+        # A copy: torch's .numpy() shares memory, and a later in-place op (ReLU(inplace=True)) would rewrite the record.
+        leaves = [np.array(self.to_numpy(v), copy=True) if self.is_tensor(v) else None for v in flatten_leaves(value, self.is_tensor)]
         calls = self.records.setdefault(path, [])
         self.order.append((path, len(calls)))
         calls.append(leaves)

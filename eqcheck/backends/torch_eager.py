@@ -139,6 +139,10 @@ class TorchEagerBackend(Backend):
         """Forward hooks record each module's output; full backward hooks its gradient w.r.t. its inputs."""
         watch = LayerWatch(self.to_numpy, self.is_tensor)
         modules = dict(built.module.named_modules())
+        if backward:
+            # Full backward hooks refuse an in-place op on a hooked output (nn.ReLU(inplace=True) after a conv):
+            # run such modules out of place while watching; the values are the same, only memory differs.
+            watch.handles.append(_OutOfPlace([m for m in modules.values() if getattr(m, "inplace", False) is True]))
         for path in paths:
             module = modules[path]
             if backward:
@@ -169,3 +173,16 @@ class TorchEagerBackend(Backend):
             found += [f"cuda:{i} ({self.torch.cuda.get_device_name(i)})" for i in range(self.torch.cuda.device_count())]
         return found
 
+
+
+class _OutOfPlace:
+    """Sets `inplace=False` on modules until `remove()` (a hook handle's interface), then restores it."""
+
+    def __init__(self, modules):
+        self.modules = modules
+        for module in modules:
+            module.inplace = False
+
+    def remove(self) -> None:
+        for module in self.modules:
+            module.inplace = True

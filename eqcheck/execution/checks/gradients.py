@@ -40,8 +40,19 @@ def compare_gradients(runner, case: Case, result: CaseResult, seed: int, built, 
             # Reload first: a train-mode forward updated the buffers, and the gradient pass must see the same state.
             backend.load(built[t.label], loaded[t.label])
             tensors = {inp.name: backend.tensor(inputs[inp.name], case.input_dtype(inp, t.framework)) for inp in spec.inputs}
-            with runner.watch_layers(t, built[t.label], "backward"):
-                grads[t.label] = backend.grad(built[t.label], lambda ts, t=t: runner.pack(case, t, ts), tensors, wrt, cotangents)
+            grad = lambda t=t, backend=backend, tensors=tensors: backend.grad(
+                built[t.label], lambda ts: runner.pack(case, t, ts), tensors, wrt, cotangents)
+            try:
+                with runner.watch_layers(t, built[t.label], "backward"):
+                    grads[t.label] = grad()
+            except RuntimeError as exc:
+                if runner.layers is None or "BackwardHook" not in str(exc):
+                    raise
+                # torch's full backward hooks refuse an in-place op on a hooked output inside forward():
+                # compare the gradients without the layer walk rather than not at all.
+                runner.layers.problems["backward"] = (f"{t.label} refused backward hooks: an in-place operation modifies "
+                                                      f"a layer's output in forward ({short_error(exc)[:160]})")
+                grads[t.label] = grad()
         except (EqcheckError, CaseFailure):
             raise
         except Exception as exc:  # noqa: BLE001 - no gradient on this side: unsupported for grad, not a crash
