@@ -2,7 +2,8 @@
 
 1. Wall time, side by side in one run (alternating): `eqcheck run` on examples/models/encoder.yaml forward only,
    with layers (the default for model specs) and with `layers: false`, with --grad (layers both ways), and
-   floor_model.py, which builds both models, copies the weights by hand and compares the final output.
+   floor_model.py, which builds both models, copies the weights by hand and compares the final output (also
+   with --no-teardown: skipping the interpreter teardown as the `eqcheck` executable does; the ratio's base).
 2. In process: the forward of each side with and without the layer hooks (each recording its layer's output as
    numpy), per hooked layer and call.
 
@@ -30,11 +31,12 @@ def wall_times(repeats: int) -> None:
     run = [EQCHECK, "run", "-q", "--allow-module", "examples.models"]
     commands = {
         "floor_model.py (build, copy, compare output)": [PYTHON, str(ROOT / "benchmarks" / "floor_model.py")],
+        "floor_model.py --no-teardown (like-for-like)": [PYTHON, str(ROOT / "benchmarks" / "floor_model.py"), "--no-teardown"],
         "eqcheck run encoder --no-grad, layers: false": [*run, str(no_layers), "--no-grad"],
         "eqcheck run encoder --no-grad (layers)": [*run, str(SPEC), "--no-grad"],
         "eqcheck run encoder (grad + layers both ways)": [*run, str(SPEC)],
     }
-    table(alternate(commands, repeats), "floor_model.py (build, copy, compare output)")
+    table(alternate(commands, repeats), "floor_model.py --no-teardown (like-for-like)")
 
 
 def hook_overhead(calls: int = 500) -> None:
