@@ -219,6 +219,9 @@ def layer_notes(document: dict) -> list[Text]:
                 continue
             if section.get("status") == "unavailable":
                 notes.append(Text(f"{case['id']}: no layer comparison {direction}: {section.get('message')}", style="yellow"))
+            if section.get("not_recorded"):
+                notes.append(Text(f"{case['id']}: paired but not recorded {direction} (no hook fired on the reference side): "
+                                  f"{', '.join(section['not_recorded'])}", style="dim"))
             elif section.get("first_divergent"):
                 row = next(r for r in section["rows"] if r["name"] == section["first_divergent"])
                 inherited = " (forward already deviates: gradients inherit it)" if section.get("after_forward_deviation") else ""
