@@ -20,8 +20,10 @@ ALLOW = ("--allow-module", "examples.models", "--allow-module", "tests.planted_p
 
 @pytest.fixture(autouse=True)
 def no_modules_opted_in(monkeypatch):
-    """--allow-module writes the environment (for worker processes): restore it after every test."""
-    monkeypatch.delenv(allowlist.MODULES_ENV, raising=False)
+    """--allow-module writes the environment (for worker processes): restore it after every test.
+
+    setenv, not delenv: monkeypatch records nothing for deleting an absent variable, and the CLI's write would leak."""
+    monkeypatch.setenv(allowlist.MODULES_ENV, "")
     monkeypatch.chdir(ROOT)
 
 
