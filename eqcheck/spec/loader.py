@@ -16,6 +16,8 @@ from eqcheck.spec import allowlist, expressions
 from eqcheck.spec.fields import Fields, check_type, join, suggest
 from eqcheck.spec.model import (
     Derive,
+    OPTIMIZERS,
+    TrainSpec,
     Distribution,
     ExpectedDifference,
     InputSpec,
@@ -32,8 +34,9 @@ SPEC_SUFFIXES = (".yaml", ".yml")
 TOP_KEYS = (
     "name", "summary", "source", "params", "sweep", "dtypes", "mode", "inputs", *FRAMEWORKS,
     "weights", "unmapped", "outputs", "tolerance", "expected_difference",
-    "grad", "grad_tolerance", "compare_state", "reference", "trials",
+    "grad", "grad_tolerance", "compare_state", "reference", "trials", "kind", "layers", "train",
 )
+KINDS = ("op", "model")
 REFERENCES = ("float64",)
 DISTRIBUTIONS = {
     "normal": {"mean": 0.0, "std": 1.0},
@@ -59,6 +62,7 @@ MAX_INPUT_ELEMENTS = 2**28
 _FAST_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # safe either way: no python/* tags
 _DOTTED = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)+$")
 _NAME = re.compile(r"^[A-Za-z_]\w*$")
+_FACTORY = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
 _RESERVED = {"dtype"}
 
 
@@ -120,13 +124,16 @@ def load_spec(path: Path | str) -> OpSpec:
 def _parse(data: dict, file: str) -> OpSpec:
     top = Fields(data, file, "", TOP_KEYS)
     name = top.required("name", str)
+    kind = top.optional("kind", "op", str)
+    if kind not in KINDS:
+        raise top.error("kind", f"must be one of {', '.join(KINDS)}, got '{kind}'", hint=suggest(kind, KINDS))
     params = _parse_params(top)
     sweep = _parse_sweep(top, params)
     dtypes = _parse_dtypes(top)
     mode = top.optional("mode", "eval", str)
     if mode not in MODES:
         raise top.error("mode", f"must be 'eval' or 'train', got '{mode}'")
-    sides = {fw: _parse_side(top, fw) for fw in FRAMEWORKS if top.has(fw)}
+    sides = {fw: _parse_side(top, fw, kind) for fw in FRAMEWORKS if top.has(fw)}
     if len(sides) < 2:
         missing = [fw for fw in FRAMEWORKS if fw not in sides]
         raise top.error(missing[0], "this field is required: a spec compares one callable per framework")
@@ -151,7 +158,12 @@ def _parse(data: dict, file: str) -> OpSpec:
         tolerance=_parse_tolerances(top.optional("tolerance", {}, dict), file, "tolerance"),
         expected_differences=_parse_expected(top, params, sweep),
         **_parse_beyond_forward(top, file),
+        kind=kind,
+        layers=top.optional("layers", kind == "model", bool),
+        train=_parse_train(top, mode),
     )
+    if spec.layers and kind != "model":
+        raise top.error("layers", "layer-by-layer comparison needs a model spec (kind: model)")
     return spec
 
 
@@ -173,6 +185,36 @@ def _parse_beyond_forward(top: Fields, file: str) -> dict[str, Any]:
         "reference": reference,
         "trials": trials,
     }
+
+
+def _parse_train(top: Fields, mode: str) -> TrainSpec | None:
+    if not top.has("train"):
+        return None
+    if mode != "train":
+        raise top.error("train", "optimizer steps need mode: train (BatchNorm batch statistics, dropout as in training)")
+    section = Fields(top.data["train"], top.file, "train", ("steps", "optimizer"))
+    steps = section.optional("steps", 3, int)
+    if not 1 <= steps <= 100:
+        raise section.error("steps", f"must be between 1 and 100, got {steps}")
+    raw = section.required("optimizer", str, dict)
+    if isinstance(raw, dict) and len(raw) != 1:
+        raise section.error("optimizer", f"name exactly one optimizer ({', '.join(OPTIMIZERS)}), e.g. {{sgd: {{lr: 0.1}}}}")
+    name, args = (raw, {}) if isinstance(raw, str) else next(iter(raw.items()))
+    if name not in OPTIMIZERS:
+        raise section.error("optimizer", f"unknown optimizer '{name}' (choose from {', '.join(OPTIMIZERS)})", hint=suggest(str(name), OPTIMIZERS))
+    given = Fields(args or {}, top.file, join(section.field("optimizer"), name), tuple(OPTIMIZERS[name]))
+    merged = dict(OPTIMIZERS[name])
+    for key, value in given.data.items():
+        default = OPTIMIZERS[name][key]
+        if isinstance(default, bool):
+            merged[key] = check_type(value, (bool,), top.file, given.field(key))
+        else:
+            merged[key] = float(_number(value, top.file, given.field(key)))
+            if merged[key] < 0:
+                raise given.error(key, f"must be non-negative, got {value}")
+    if merged["lr"] is None:
+        raise given.error("lr", "the learning rate is required: the two frameworks' defaults differ (torch SGD 1e-3, MindSpore SGD 0.1)")
+    return TrainSpec(steps, name, merged)
 
 
 def _parse_params(top: Fields) -> dict[str, Any]:
@@ -215,7 +257,14 @@ def _parse_dtypes(top: Fields) -> tuple[str, ...]:
     return tuple(dtypes)
 
 
-def _parse_side(top: Fields, framework: str) -> SideSpec:
+def _parse_side(top: Fields, framework: str, kind: str = "op") -> SideSpec:
+    if kind == "model":
+        side = Fields(top.data[framework], top.file, framework, ("model", "init", "call", "args", "mode"))
+        op = side.required("model", str)
+        if not _FACTORY.match(op):
+            raise side.error("model", f"'{op}' is not a factory such as mypackage.models:build_net (module:class or module:function)")
+        allowlist.check_model(op, top.file, side.field("model"))
+        return _side_arguments(side, framework, op, top.file)
     side = Fields(top.data[framework], top.file, framework, ("op", "init", "call", "args", "mode"))
     op = side.required("op", str)
     if not _DOTTED.match(op):
@@ -223,18 +272,22 @@ def _parse_side(top: Fields, framework: str) -> SideSpec:
     if not op.startswith(framework + "."):
         raise side.error("op", f"'{op}' is outside '{framework}.'; the {framework} section may only name {framework} callables")
     allowlist.check_op(op, top.file, side.field("op"))  # the operator's allowed prefixes and the denylist
+    return _side_arguments(side, framework, op, top.file)
+
+
+def _side_arguments(side: Fields, framework: str, op: str, file: str) -> SideSpec:
     sections = {}
     for key in ("init", "call"):
         sections[key] = {}
         for arg, value in side.optional(key, {}, dict).items():
-            _check_name(arg, top.file, join(side.field(key), arg))
-            sections[key][arg] = _parse_argument(value, top.file, join(side.field(key), arg))
+            _check_name(arg, file, join(side.field(key), arg))
+            sections[key][arg] = _parse_argument(value, file, join(side.field(key), arg))
     args = side.optional("args", None, list)
     mode = side.optional("mode", None, str)
     if mode is not None and mode not in MODES:
         raise side.error("mode", f"must be 'eval' or 'train', got '{mode}'")
     return SideSpec(framework=framework, op=op, init=sections["init"], call=sections["call"],
-                    args=_tuples(args, top.file, side.field("args")) if args is not None else None, mode=mode)
+                    args=_tuples(args, file, side.field("args")) if args is not None else None, mode=mode)
 
 
 def _parse_argument(value: Any, file: str, field: str) -> Any:
