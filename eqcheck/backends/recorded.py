@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from eqcheck.backends.base import Backend, Built, ParamInfo
+from eqcheck.backends.base import Backend, Built, ParamInfo, UnsupportedCase
 
 RECORD_KEY = "__record__"
 
@@ -234,6 +234,25 @@ class RecordingBackend(Backend):
     def grad(self, built, make_args, inputs, wrt, cotangents):
         return self._step(built, "grad", lambda: self.inner.grad(built.inner, make_args, inputs, wrt, cotangents))
 
+    def submodules(self, built: Built) -> dict[str, str]:
+        return self._step(built, "submodules", lambda: self.inner.submodules(built.inner))
+
+    # Not recorded (a replay raises UnsupportedCase): layer hooks, training steps, checkpoints (docs/scale-out.md).
+    def watch(self, built, paths, backward=False):
+        return self.inner.watch(built.inner, paths, backward)
+
+    def optimizer(self, built, name, args):
+        return self.inner.optimizer(built.inner, name, args)
+
+    def train_step(self, built, optimizer, make_args, inputs, cotangents):
+        return self.inner.train_step(built.inner, optimizer, make_args, inputs, cotangents)
+
+    def save(self, built, path):
+        self.inner.save(built.inner, path)
+
+    def signatures(self, obj):
+        return self.inner.signatures(obj)
+
     def _plain(self, value: Any) -> Any:
         if self.inner.is_tensor(value):
             return self.inner.to_numpy(value)
@@ -335,6 +354,18 @@ class ReplayBackend(Backend):
     def grad(self, built, make_args, inputs, wrt, cotangents):
         input_grads, param_grads = self._replay(built, "grad")
         return {name: input_grads[name] for name in wrt}, param_grads
+
+    def submodules(self, built: Built) -> dict[str, str]:
+        return self._replay(built, "submodules")
+
+    def watch(self, built, paths, backward=False):
+        raise UnsupportedCase("a recorded side holds no layer-by-layer outputs: compare layers in one process")
+
+    def optimizer(self, built, name, args):
+        raise UnsupportedCase("a recorded side holds no training steps: compare training in one process")
+
+    def signatures(self, obj):
+        return None, None  # checked where the side was recorded
 
     def is_tensor(self, value: Any) -> bool:
         return isinstance(value, np.ndarray)

@@ -111,7 +111,8 @@ class CaseActor:
             if self.role == "replay":
                 recorded = self.targets[0]
                 source = sides.AgainstSide(self.seed, None, {
-                    "target": {"name": recorded.name, "device": recorded.device, "label": recorded.label},
+                    "target": {"name": recorded.name, "device": recorded.device, "label": recorded.label,
+                               "framework": recorded.framework},
                     "environment": {"versions": recorder[1]["versions"], "devices": recorder[1]["devices"]}})
             self.runner = CaseRunner(self.targets, seed=self.seed, weights_file=self.weights_file, threads=self.threads,
                                      source=source)

@@ -183,8 +183,14 @@ class AgainstSide(Draws):
 
     def canonical(self, case, weight_map, seed):
         path = self.folder / "cases" / self.manifest["cases"][case.id] if self.folder else "the recorded side"
+        recorded = self._recorded("weights")
+        framework = self.manifest["target"]["framework"]
+        unshared = [w.name for w in weight_map.weights if w.name not in recorded and framework not in w.sides]
+        if unshared:  # parameters only this side has (unmapped with an init): the seeded draw, as in one process
+            drawn = super().canonical(case, weight_map, seed)  # shared weights come first in the map: same stream
+            recorded = {**recorded, **{name: drawn[name] for name in unshared}}
         try:
-            return weights.check_weights_file(weight_map, self._recorded("weights"), str(path), case.id, case.dtype)
+            return weights.check_weights_file(weight_map, recorded, str(path), case.id, case.dtype)
         except WeightsError as exc:
             raise CaseFailure(ERROR, f"the recorded weights ({path}) {exc.reason}") from None
 
