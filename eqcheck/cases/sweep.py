@@ -96,6 +96,9 @@ class Case:
             return side.dtype
         return self.dtype if inp.dtype == "float" else inp.dtype
 
+    def input_distribution(self, index: int) -> Distribution:
+        return self.spec.inputs[index].distribution
+
     def distribution_args(self, dist: Distribution, field: str) -> dict[str, Any]:
         return {k: self.resolve(v, join(field, k)) for k, v in dist.args.items()}
 
@@ -126,9 +129,14 @@ class Case:
             self.init_args(framework)
             self.call_args(framework)
         for i, inp in enumerate(self.spec.inputs):
-            self.input_shape(i)
-            args = self.distribution_args(inp.distribution, join(join("inputs", i), "distribution"))
-            if inp.distribution.kind == "integers" and not (isinstance(args["low"], int) and isinstance(args["high"], int) and args["low"] < args["high"]):
+            shape = self.input_shape(i)
+            dist = self.input_distribution(i)
+            args = self.distribution_args(dist, join(join("inputs", i), "distribution"))
+            axis = dist.special.masked_axis if dist.special else None
+            if axis is not None and not -len(shape) <= axis < len(shape):
+                raise SpecError(f"axis {axis} is outside the input's {len(shape)} dimensions (shape {list(shape)}) in case {self.id}",
+                                file=self.spec.path, field=join(join(join("inputs", i), "special"), "masked_slices.axis"))
+            if dist.kind == "integers" and not (isinstance(args["low"], int) and isinstance(args["high"], int) and args["low"] < args["high"]):
                 raise SpecError(f"integers needs integer low < high, got low={args['low']!r} high={args['high']!r} in case {self.id}",
                                 file=self.spec.path, field=join(join("inputs", i), "distribution"))
         for i, entry in enumerate(self.spec.weights):

@@ -22,6 +22,7 @@ from eqcheck.spec.model import (
     OutputSpec,
     SideName,
     SideSpec,
+    Special,
     WeightEntry,
 )
 
@@ -297,7 +298,7 @@ def _parse_inputs(top: Fields, sides: dict[str, SideSpec]) -> tuple[InputSpec, .
     inputs, names = [], set()
     for i, item in enumerate(raw):
         field = join("inputs", i)
-        entry = Fields(item, top.file, field, ("name", "shape", "dtype", "distribution", "keyword", *FRAMEWORKS))
+        entry = Fields(item, top.file, field, ("name", "shape", "dtype", "distribution", "special", "keyword", *FRAMEWORKS))
         name = entry.required("name", str)
         _check_name(name, top.file, entry.field("name"))
         if name in names:
@@ -317,6 +318,11 @@ def _parse_inputs(top: Fields, sides: dict[str, SideSpec]) -> tuple[InputSpec, .
         dist = _parse_distribution(entry.optional("distribution", "normal", str, dict), top.file, entry.field("distribution"))
         if dist.kind in ("normal", "uniform", "positive") and dtype not in ("float", *FLOAT_DTYPES):
             raise entry.error("distribution", f"'{dist.kind}' draws floats but the input dtype is {dtype}; use 'integers'")
+        if entry.has("special"):
+            special = parse_special(entry.data["special"], top.file, entry.field("special"))
+            if dtype not in ("float", *FLOAT_DTYPES) and special.nonfinite_or_signed:
+                raise entry.error("special", f"places NaN, an infinity, -0.0 or a fraction, which the {dtype} input cannot hold")
+            dist = Distribution(dist.kind, dist.args, special)
         input_sides = {
             fw: _parse_side_name(entry.data.get(fw, name), top.file, entry.field(fw), name, layout=False) for fw in sides
         }
@@ -349,6 +355,54 @@ def _parse_distribution(value: Any, file: str, field: str) -> Distribution:
         if val is None:
             raise SpecError(f"'{kind}' needs '{key}'", file=file, field=join(field, kind))
     return Distribution(kind, merged)
+
+
+SPECIAL_KEYS = ("nan", "posinf", "neginf", "negzero", "values", "ties", "masked_slices")
+
+
+def _fraction(value: Any, file: str, field: str) -> float:
+    check_type(value, (int, float, str), file, field)
+    number = _number(value, file, field)
+    if not 0 <= number <= 1:
+        raise SpecError(f"a fraction of the elements is between 0 and 1, got {value}", file=file, field=field)
+    return float(number)
+
+
+def _exact_value(value: Any, file: str, field: str) -> float:
+    """A number, or nan / inf / -inf (YAML reads '-inf' as a string, '-.inf' as a float)."""
+    check_type(value, (int, float, str), file, field)
+    if isinstance(value, str) and value.strip().lower().lstrip("+-.") in ("nan", "inf"):
+        return float(value.strip().lower().replace(".", ""))
+    return float(_number(value, file, field))
+
+
+def parse_special(value: Any, file: str, field: str) -> Special:
+    """`special:` of an input: exact values placed after the cast (docs/edges.md)."""
+    entry = Fields(value, file, field, SPECIAL_KEYS)
+    if not entry.data:
+        raise SpecError(f"name at least one of {', '.join(SPECIAL_KEYS)}", file=file, field=field)
+    points = {k: _fraction(entry.data[k], file, entry.field(k)) for k in ("nan", "posinf", "neginf", "negzero") if k in entry.data}
+    at, at_fraction = (), 0.0
+    if entry.has("values"):
+        values = Fields(entry.data["values"], file, entry.field("values"), ("at", "fraction"))
+        raw = values.required("at", list)
+        if not raw:
+            raise values.error("at", "list at least one value, e.g. [0, 1, -1]")
+        at = tuple(_exact_value(v, file, join(values.field("at"), i)) for i, v in enumerate(raw))
+        at_fraction = _fraction(values.required("fraction", int, float, str), file, values.field("fraction"))
+    if sum(points.values()) + at_fraction > 1:
+        raise SpecError(f"nan, posinf, neginf, negzero and values.fraction take disjoint positions; they add up to "
+                        f"{sum(points.values()) + at_fraction:g}, more than 1", file=file, field=field)
+    ties = _fraction(entry.data["ties"], file, entry.field("ties")) if entry.has("ties") else 0.0
+    masked = {}
+    if entry.has("masked_slices"):
+        mask = Fields(entry.data["masked_slices"], file, entry.field("masked_slices"), ("axis", "fraction", "value"))
+        masked = {
+            "masked_axis": mask.required("axis", int),
+            "masked_fraction": _fraction(mask.required("fraction", int, float, str), file, mask.field("fraction")),
+            "masked_value": _exact_value(mask.optional("value", "-inf", int, float, str), file, mask.field("value")),
+        }
+    return Special(**points, values=at, values_fraction=at_fraction, ties=ties, **masked)
 
 
 def _parse_weights(top: Fields, sides: dict[str, SideSpec]) -> tuple[WeightEntry, ...]:

@@ -10,15 +10,49 @@ from eqcheck.spec.layout import Transform
 
 
 @dataclass(frozen=True)
+class Special:
+    """Exact special values overlaid on drawn values after the cast (docs/edges.md). Fractions are of all elements;
+    the point values (nan, posinf, neginf, negzero, values) take disjoint positions."""
+
+    nan: float = 0.0
+    posinf: float = 0.0
+    neginf: float = 0.0
+    negzero: float = 0.0
+    values: tuple[float, ...] = ()  # chosen exact values (kinks), cycled over `values_fraction` of the positions
+    values_fraction: float = 0.0
+    ties: float = 0.0  # positions that copy another position's value; the largest value is always among them
+    masked_axis: int | None = None  # whole 1-D slices along this axis set to masked_value
+    masked_fraction: float = 0.0
+    masked_value: float = float("-inf")
+
+    @property
+    def nonfinite_or_signed(self) -> bool:
+        """Places a value an integer dtype cannot hold (NaN, an infinity, -0.0, a fraction)."""
+        masked = self.masked_axis is not None and not float(self.masked_value).is_integer()
+        return bool(self.nan or self.posinf or self.neginf or self.negzero or masked
+                    or any(not float(v).is_integer() for v in self.values))
+
+    def describe(self) -> str:
+        parts = [f"{k}={getattr(self, k)}" for k in ("nan", "posinf", "neginf", "negzero", "ties") if getattr(self, k)]
+        if self.values_fraction:
+            parts.append(f"values={list(self.values)}@{self.values_fraction}")
+        if self.masked_axis is not None:
+            parts.append(f"masked(axis={self.masked_axis}, fraction={self.masked_fraction}, value={self.masked_value})")
+        return "special(" + ", ".join(parts) + ")"
+
+
+@dataclass(frozen=True)
 class Distribution:
-    """How to draw values: kind in normal | uniform | integers | positive | constant; args may be expressions."""
+    """How to draw values: kind in normal | uniform | integers | positive | constant; args may be expressions.
+    `special` overlays exact special values (NaN, infinities, -0.0, kinks, ties, masked slices) on the draw."""
 
     kind: str
     args: dict[str, Any] = field(default_factory=dict)
+    special: Special | None = None
 
     def describe(self) -> str:
         inner = ", ".join(f"{k}={v}" for k, v in self.args.items())
-        return f"{self.kind}({inner})"
+        return f"{self.kind}({inner})" + (f" + {self.special.describe()}" if self.special else "")
 
 
 @dataclass(frozen=True)
