@@ -53,7 +53,8 @@ def main() -> None:
     """
 
 
-def _load_cases(paths: tuple[str, ...], selection: str | None, dtypes: str | None):
+def _load_cases(paths: tuple[str, ...], selection: str | None, dtypes: str | None, edges: bool = False):
+    from eqcheck.cases.edges import with_edges
     from eqcheck.cases.sweep import expand
     from eqcheck.dtypes import FLOAT_DTYPES
     from eqcheck.cases.selection import compile_selection
@@ -67,7 +68,8 @@ def _load_cases(paths: tuple[str, ...], selection: str | None, dtypes: str | Non
                 raise click.BadParameter(f"unknown dtype '{d}' (choose from {', '.join(FLOAT_DTYPES)})", param_hint="'--dtype'")
     matches = compile_selection(selection)
     specs = load_specs(list(paths))
-    cases = [case for spec in specs for case in expand(spec, dtype_list) if matches(case.id)]
+    cases = [case for spec in specs for case in expand(spec, dtype_list)]
+    cases = [case for case in (with_edges(cases) if edges else cases) if matches(case.id)]
     if not cases:
         raise click.UsageError(f"no case id matches -k '{selection}'" if selection else "the specs define no cases")
     return specs, cases
@@ -89,6 +91,8 @@ def _override_cases(cases, **overrides):
 
 paths_argument = click.argument("paths", nargs=-1, required=True, type=SafePath())
 select_option = click.option("-k", "selection", metavar="EXPR", help="Select case ids: words match substrings; and/or/not, parentheses.")
+edges_option = click.option("--edges", is_flag=True, help="Also run edge variants of every case (NaN/Inf, integers, kinks, masked "
+                            "slices, zero batch, single-element reductions; docs/edges.md); implies --repeat 2.")
 dtype_option = click.option("--dtype", "dtypes", metavar="LIST", help="Comma list of float dtypes, replacing each spec's own (e.g. float32,float64).")
 
 
@@ -115,17 +119,22 @@ dtype_option = click.option("--dtype", "dtypes", metavar="LIST", help="Comma lis
               help="Re-run each case in float64: each side's distance from it, the outlier, float32-noise verdicts.")
 @click.option("--trials", type=click.IntRange(min=1), default=None, metavar="N",
               help="N independent seeds per case; the report keeps the worst trial and the spread of max_abs.")
+@edges_option
+@click.option("--repeat", type=click.IntRange(min=1), default=None, metavar="N",
+              help="Call each side N times on the same inputs and compare the results bitwise (status nondeterministic).")
 @gate_options  # --baseline, --golden, --save-golden, --junit, --markdown, --html, --shard (eqcheck/gate/cli.py)
 def run(paths, selection, dtypes, json_path, seed, device, targets, weights_file, quiet, jobs, timeout, threads,
-        grad=None, reference=None, trials=None, **gate):
+        grad=None, reference=None, trials=None, edges=False, repeat=None, **gate):
     """Run specs (files or folders) and report the deviations."""
     from eqcheck.cases.draws import DEFAULT_SEED
     from eqcheck.backends.targets import parse_targets
 
     started = time.perf_counter()
     target_list = parse_targets(targets, device)
-    _, cases = _load_cases(paths, selection, dtypes)
-    cases = _override_cases(cases, grad=grad, reference=reference, trials=trials)
+    _, cases = _load_cases(paths, selection, dtypes, edges)
+    if edges:
+        repeat = max(repeat or 1, 2)
+    cases = _override_cases(cases, grad=grad, reference=reference, trials=trials, repeat=repeat)
     seed = DEFAULT_SEED if seed is None else seed
     gating = gate_session(gate, seed)  # reads --baseline/--golden now: a bad file is exit 2 before any case runs
     cases = gating.select(cases)  # --shard K/N
@@ -151,7 +160,8 @@ def run(paths, selection, dtypes, json_path, seed, device, targets, weights_file
         "weights_file": weights_file,
         "paths": list(paths),
         "threads": threads,
-        **{k: v for k, v in (("grad", grad), ("reference", reference), ("trials", trials)) if v is not None},
+        **{k: v for k, v in (("grad", grad), ("reference", reference), ("trials", trials), ("repeat", repeat)) if v is not None},
+        **({"edges": True} if edges else {}),
         **gating.settings(),  # shard, golden
     }
     out, err = view.make_console(), view.make_console(stderr=True)
@@ -195,9 +205,10 @@ def run(paths, selection, dtypes, json_path, seed, device, targets, weights_file
 @paths_argument
 @select_option
 @dtype_option
-def list_cases(paths, selection, dtypes):
+@edges_option
+def list_cases(paths, selection, dtypes, edges):
     """Print every case id, one per line (imports no framework)."""
-    _, cases = _load_cases(paths, selection, dtypes)
+    _, cases = _load_cases(paths, selection, dtypes, edges)
     for case in cases:
         click.echo(case.id)
 
@@ -250,12 +261,13 @@ def repro(case_id, paths, out_dir, seed, threads, grad):
     from eqcheck.cases.draws import DEFAULT_SEED
     from eqcheck.backends.targets import parse_targets
 
-    _, cases = _load_cases(paths or ("configs",), None, None)
+    edges = ",edge=" in case_id  # an --edges variant
+    _, cases = _load_cases(paths or ("configs",), None, None, edges)
     matching = [c for c in cases if c.id == case_id]
     if not matching:
-        dtype = case_id.rsplit(",", 1)[-1].rstrip("]") if "[" in case_id else None
+        dtype = case_id.split(",edge=")[0].rsplit(",", 1)[-1].rstrip("]") if "[" in case_id else None
         if dtype and dtype in ("float16", "bfloat16", "float64"):  # a --dtype case id
-            _, cases = _load_cases(paths or ("configs",), None, dtype)
+            _, cases = _load_cases(paths or ("configs",), None, dtype, edges)
             matching = [c for c in cases if c.id == case_id]
     if not matching:
         raise click.BadParameter(f"no case '{case_id}' (see `eqcheck list {' '.join(paths) or 'configs'}`)", param_hint="'CASE_ID'")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from typing import Any, Iterable
 
@@ -10,14 +11,16 @@ import numpy as np
 from eqcheck.cases import draws, weights
 from eqcheck.backends import backend_class
 from eqcheck.backends.base import Backend
+from eqcheck.cases.edges import describe_edge
 from eqcheck.cases.sweep import Case
-from eqcheck.execution.checks import gradients, reference, state
-from eqcheck.verdict.compare import compare
+from eqcheck.execution.checks import determinism, gradients, reference, state
+from eqcheck.verdict.compare import Deviation, compare
+from eqcheck.verdict.nonfinite import nonfinite_hint
 from eqcheck.dtypes import is_float
 from eqcheck.errors import EqcheckError, SpecError, TargetUnavailable
 from eqcheck.execution.failures import CaseFailure, short_error
 from eqcheck.verdict.results import (
-    ERROR, EXPECTED_DIFFERENCE, FAIL, PASS, UNEXPECTED_PASS, CaseResult, OutputResult,
+    ERROR, EXPECTED_DIFFERENCE, FAIL, NONDETERMINISTIC, PASS, UNEXPECTED_PASS, CaseResult, OutputResult,
 )
 from eqcheck.spec import allowlist
 from eqcheck.backends.targets import Target
@@ -46,6 +49,7 @@ class CaseRunner:
         self.resolved: dict[tuple[str, str], Any] = {}
         # What the last case ran on (inputs, canonical weights, side arrays, cotangents): `eqcheck repro` saves it.
         self.materials: dict[str, Any] | None = None
+        self.hint_context: dict[str, Any] = {}  # what the NaN/Inf diagnosis of the current case needs to know
 
     # ---- set-up, once per process -------------------------------------------------------------
 
@@ -100,6 +104,8 @@ class CaseRunner:
             result.expected = {"reason": expected.reason, "link": expected.link}
         if case.spec.mode != "eval":
             result.details["mode"] = case.spec.mode
+        if case.edge is not None:
+            result.details["edge"] = {"variant": case.edge.name, **describe_edge(case)}
         try:
             self._run(case, result, seed)
         except CaseFailure as failure:
@@ -107,10 +113,17 @@ class CaseRunner:
             for backend in self.backends.values():
                 backend.recover()
         result.duration_s = time.perf_counter() - started
-        if result.status in (PASS, FAIL) and expected:
+        # A declaration for the plain case that an edge variant does not reproduce is no reason to update the spec.
+        declared_here = expected is not None and expected.edge == (case.edge.kind if case.edge else None)
+        if result.status in (PASS, FAIL) and expected and (result.status == FAIL or declared_here):
             result.status = EXPECTED_DIFFERENCE if result.status == FAIL else UNEXPECTED_PASS
             if result.status == UNEXPECTED_PASS:
                 result.message = f"declared as differing ({expected.reason}), but every output passed: update the spec"
+        if result.status == PASS and expected:
+            result.expected = None  # this variant passes: the declaration does not concern it
+        nondeterministic = determinism.nondeterminism_message(result)
+        if nondeterministic and result.status != ERROR:
+            result.status, result.message = NONDETERMINISTIC, nondeterministic
         return result
 
     def _run(self, case: Case, result: CaseResult, seed: int) -> None:
@@ -125,6 +138,8 @@ class CaseRunner:
         result.weights = weight_map.describe()
         canonical = self._shared_weights(case, weight_map, seed)
 
+        self.hint_context = {"labels": tuple(t.label for t in self.targets),
+                             "inputs_nonfinite": any(a.dtype.kind == "f" and not np.isfinite(a).all() for a in inputs.values())}
         raw_outputs, loaded = {}, {}
         for t in self.targets:
             backend = self.backends[t.label]
@@ -164,13 +179,37 @@ class CaseRunner:
                 gradients.compare_gradients(self, case, result, seed, built, weight_map, loaded, inputs, flat)
             else:  # one cotangent cannot fit both sides: the forward failure already says why
                 result.details["gradients"] = {"status": "skipped", "message": "forward outputs differ in shape"}
+        if spec.repeat > 1:
+            self._repeat_calls(case, result, built, loaded, inputs, flat)
         result.status = PASS if all(o.passed for o in result.outputs) else FAIL
+
+    def _repeat_calls(self, case: Case, result: CaseResult, built, loaded, inputs, flat) -> None:
+        """--repeat: call each side again on the same inputs and weights; its outputs must match bit for bit."""
+        for t in self.targets:
+            backend = self.backends[t.label]
+
+            def again(t=t, backend=backend):
+                self.step(t, case, "load weights", lambda: backend.load(built[t.label], loaded[t.label]))
+                args, kwargs, _ = self._arguments(case, t, backend, inputs)
+                value = self.step(t, case, "call", lambda: backend.call(built[t.label], args, kwargs))
+                return self.step(t, case, "call", lambda: self.flatten(backend, value, t.label))
+
+            determinism.check_repeats(result, t.label, "output", flat[t.label], again, case.spec.repeat)
 
     # ---- beyond forward outputs: state, gradients, float64 attribution ----------------------------
 
+    def deviation(self, a: np.ndarray, b: np.ndarray, tolerance) -> Deviation:
+        """compare(), with the NaN/Inf pattern named in the reason when non-finite values disagree."""
+        deviation = compare(a, b, tolerance)
+        if not deviation.passed and deviation.nonfinite_mismatch:
+            hint = nonfinite_hint(a, b, self.hint_context)
+            if hint:
+                deviation = dataclasses.replace(deviation, reason=f"{deviation.reason}; {hint}" if deviation.reason else hint)
+        return deviation
+
     def row(self, name: str, kind: str, a: np.ndarray, b: np.ndarray, tolerance, ignored: str | None = None) -> OutputResult:
         (ref_label, cand_label) = (t.label for t in self.targets)
-        deviation = None if ignored else compare(a, b, tolerance)
+        deviation = None if ignored else self.deviation(a, b, tolerance)
         return OutputResult(name, list(a.shape), {ref_label: str(a.dtype), cand_label: str(b.dtype)}, deviation, ignored, kind=kind)
 
     def add_rows(self, result: CaseResult, rows: list[tuple[OutputResult, np.ndarray, np.ndarray]]) -> None:
@@ -260,6 +299,6 @@ class CaseRunner:
             out_spec = specs[i] if specs else None
             name = out_spec.name if out_spec else path
             ignored = out_spec.ignore if out_spec else None
-            deviation = None if ignored else compare(a, b, case.tolerance(name))
+            deviation = None if ignored else self.deviation(a, b, case.tolerance(name))
             results.append(OutputResult(name, list(a.shape), {ref_label: str(a.dtype), cand_label: str(b.dtype)}, deviation, ignored))
         return results

@@ -16,6 +16,7 @@ from eqcheck.spec import allowlist, expressions
 from eqcheck.spec.fields import Fields, check_type, join, suggest
 from eqcheck.spec.model import (
     Distribution,
+    EdgeSettings,
     ExpectedDifference,
     InputSpec,
     OpSpec,
@@ -30,8 +31,10 @@ SPEC_SUFFIXES = (".yaml", ".yml")
 TOP_KEYS = (
     "name", "summary", "source", "params", "sweep", "dtypes", "mode", "inputs", *FRAMEWORKS,
     "weights", "unmapped", "outputs", "tolerance", "expected_difference",
-    "grad", "grad_tolerance", "compare_state", "reference", "trials",
+    "grad", "grad_tolerance", "compare_state", "reference", "trials", "repeat", "edges", "edge_differences",
 )
+# --edges variant kinds (eqcheck/cases/edges.py); `edges.skip` and `edge_differences` name them.
+EDGE_KINDS = ("int", "nan", "inf", "kink", "masked", "single", "zero_batch")
 REFERENCES = ("float64",)
 DISTRIBUTIONS = {
     "normal": {"mean": 0.0, "std": 1.0},
@@ -133,7 +136,8 @@ def _parse(data: dict, file: str) -> OpSpec:
         unmapped=_parse_unmapped(top, sides),
         outputs=_parse_outputs(top),
         tolerance=_parse_tolerances(top.optional("tolerance", {}, dict), file, "tolerance"),
-        expected_differences=_parse_expected(top, params, sweep),
+        expected_differences=_parse_expected(top, params, sweep) + _parse_expected(top, params, sweep, edges=True),
+        edges=_parse_edges(top, params, sweep, inputs),
         **_parse_beyond_forward(top, file),
     )
     return spec
@@ -150,12 +154,16 @@ def _parse_beyond_forward(top: Fields, file: str) -> dict[str, Any]:
     trials = top.optional("trials", 1, int)
     if trials < 1:
         raise top.error("trials", f"must be a positive integer, got {trials}")
+    repeat = top.optional("repeat", 1, int)
+    if repeat < 1:
+        raise top.error("repeat", f"must be a positive integer, got {repeat}")
     return {
         "grad": top.optional("grad", False, bool),
         "grad_tolerance": _parse_tolerances(top.optional("grad_tolerance", {}, dict), file, "grad_tolerance"),
         "compare_state": top.optional("compare_state", None, bool),
         "reference": reference,
         "trials": trials,
+        "repeat": repeat,
     }
 
 
@@ -478,14 +486,19 @@ def _parse_tolerances(raw: dict, file: str, field: str) -> dict[str, Tolerance]:
     return out
 
 
-def _parse_expected(top: Fields, params: dict, sweep: dict) -> tuple[ExpectedDifference, ...]:
-    raw = top.optional("expected_difference", [], list, dict)
+def _parse_expected(top: Fields, params: dict, sweep: dict, edges: bool = False) -> tuple[ExpectedDifference, ...]:
+    """expected_difference, or (edges=True) edge_differences: the same entries plus the `edge` variant they cover."""
+    key = "edge_differences" if edges else "expected_difference"
+    raw = top.optional(key, [], list, dict)
     items = [raw] if isinstance(raw, dict) else raw
     known = set(params) | set(sweep) | {"dtype"}
     out = []
     for i, item in enumerate(items):
-        field = "expected_difference" if isinstance(raw, dict) else join("expected_difference", i)
-        entry = Fields(item, top.file, field, ("reason", "link", "when"))
+        field = key if isinstance(raw, dict) else join(key, i)
+        entry = Fields(item, top.file, field, ("reason", "link", "when", *(("edge",) if edges else ())))
+        edge = entry.required("edge", str) if edges else None
+        if edges and edge not in EDGE_KINDS:
+            raise entry.error("edge", f"unknown edge variant '{edge}' (choose from {', '.join(EDGE_KINDS)})", hint=suggest(edge, EDGE_KINDS))
         reason = entry.required("reason", str)
         if not reason.strip():
             raise entry.error("reason", "say why the two sides are expected to differ")
@@ -495,8 +508,36 @@ def _parse_expected(top: Fields, params: dict, sweep: dict) -> tuple[ExpectedDif
                 raise SpecError(f"'{key}' is not a param, sweep axis or 'dtype'", file=top.file, field=join(entry.field("when"), key),
                                 hint=suggest(key, known))
             when[key] = tuple(values) if isinstance(values, list) else (values,)
-        out.append(ExpectedDifference(reason, entry.optional("link", None, str), when))
+        out.append(ExpectedDifference(reason, entry.optional("link", None, str), when, edge))
     return tuple(out)
+
+
+def _parse_edges(top: Fields, params: dict, sweep: dict, inputs: tuple[InputSpec, ...]) -> EdgeSettings:
+    entry = Fields(top.optional("edges", {}, dict), top.file, "edges", ("skip", "input", "axes", "batch", "kinks"))
+    skip = entry.optional("skip", {}, dict)
+    for kind, reason in skip.items():
+        if kind not in EDGE_KINDS:
+            raise SpecError(f"unknown edge variant '{kind}' (choose from {', '.join(EDGE_KINDS)})", file=top.file,
+                            field=join(entry.field("skip"), str(kind)), hint=suggest(str(kind), EDGE_KINDS))
+        check_type(reason, (str,), top.file, join(entry.field("skip"), kind))
+        if not reason.strip():
+            raise SpecError("give the reason this variant does not apply", file=top.file, field=join(entry.field("skip"), kind))
+    names = [i.name for i in inputs]
+    input_name = entry.optional("input", None, str)
+    if input_name is not None and input_name not in names:
+        raise entry.error("input", f"'{input_name}' is not an input (inputs: {', '.join(names)})", hint=suggest(input_name, names))
+    axes = entry.optional("axes", None, int, list, str)
+    if axes is not None:
+        _check_scalar_tree(axes, top.file, entry.field("axes"))
+    batch = entry.optional("batch", None, str)
+    if batch is not None and batch not in set(params) | set(sweep):
+        raise entry.error("batch", f"'{batch}' is not a param or sweep axis", hint=suggest(batch, set(params) | set(sweep)))
+    kinks = entry.optional("kinks", None, list)
+    if kinks is not None:
+        if not kinks:
+            raise entry.error("kinks", "list at least one value, e.g. [0, 6]")
+        kinks = tuple(_exact_value(v, top.file, join(entry.field("kinks"), i)) for i, v in enumerate(kinks))
+    return EdgeSettings(dict(skip), input_name, axes, batch, kinks)
 
 
 # ---- cross-field checks -----------------------------------------------------------------------

@@ -109,9 +109,21 @@ class ExpectedDifference:
     reason: str
     link: str | None = None
     when: dict[str, tuple[Any, ...]] = field(default_factory=dict)  # sweep/param name or 'dtype' -> values
+    edge: str | None = None  # edge_differences: only that --edges variant (int, nan, ...); None: the plain case and all
 
     def applies(self, values: dict[str, Any]) -> bool:
         return all(values.get(key) in allowed for key, allowed in self.when.items())
+
+
+@dataclass(frozen=True)
+class EdgeSettings:
+    """The spec's `edges:` section: how --edges derives variants where it cannot tell on its own (docs/edges.md)."""
+
+    skip: dict[str, str] = field(default_factory=dict)  # variant kind -> reason it does not apply
+    input: str | None = None  # the input the reduction axes refer to; default: the first
+    axes: Any = None  # reduced axes (ints or an expression); default: the side's dim/axis/dims/axes argument
+    batch: str | None = None  # the param or sweep axis that sizes the batch; default: one named `batch`
+    kinks: tuple[float, ...] | None = None  # exact values at the op's kinks; default: common ones for weightless ops
 
 
 @dataclass(frozen=True)
@@ -137,3 +149,5 @@ class OpSpec:
     compare_state: bool | None = None  # compare buffers after the call; None: only in train mode
     reference: str | None = None  # "float64": attribute deviations against a float64 re-run
     trials: int = 1  # independent seeds per case; the report keeps the worst and the spread
+    repeat: int = 1  # identical calls per side, compared bitwise (--repeat; 2 under --edges)
+    edges: EdgeSettings = field(default_factory=EdgeSettings)

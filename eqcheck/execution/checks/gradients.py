@@ -10,6 +10,7 @@ from eqcheck.cases.sweep import Case
 from eqcheck.dtypes import is_float
 from eqcheck.errors import EqcheckError
 from eqcheck.verdict.results import UNSUPPORTED, CaseResult, OutputResult
+from eqcheck.execution.checks import determinism
 from eqcheck.execution.failures import CaseFailure, short_error
 
 
@@ -26,6 +27,11 @@ def draw_cotangents(runner, case: Case, seed: int, flat) -> list[np.ndarray | No
         out.append(draws.draw(rng, "normal", {"mean": 0.0, "std": 1.0}, array.shape, case.dtype).astype(array.dtype))
     return out
 
+def _flat(grads) -> list[tuple[str, np.ndarray]]:
+    inputs, params = grads
+    return [*((f"grad:{k}", np.asarray(v)) for k, v in inputs.items()), *((f"grad:param.{k}", np.asarray(v)) for k, v in params.items())]
+
+
 def compare_gradients(runner, case: Case, result: CaseResult, seed: int, built, weight_map: weights.WeightMap,
                loaded, inputs, flat) -> None:
     spec = case.spec
@@ -34,13 +40,20 @@ def compare_gradients(runner, case: Case, result: CaseResult, seed: int, built, 
            if all(is_float(case.input_dtype(inp, t.framework)) for t in runner.targets)]
     runner.materials.update(cotangents=cotangents, wrt=wrt)
     grads = {}
+
+    def backward(t):
+        backend = runner.backends[t.label]
+        # Reload first: a train-mode forward updated the buffers, and the gradient pass must see the same state.
+        backend.load(built[t.label], loaded[t.label])
+        tensors = {inp.name: backend.tensor(inputs[inp.name], case.input_dtype(inp, t.framework)) for inp in spec.inputs}
+        return backend.grad(built[t.label], lambda ts, t=t: runner.pack(case, t, ts), tensors, wrt, cotangents)
+
     for t in runner.targets:
         backend = runner.backends[t.label]
         try:
-            # Reload first: a train-mode forward updated the buffers, and the gradient pass must see the same state.
-            backend.load(built[t.label], loaded[t.label])
-            tensors = {inp.name: backend.tensor(inputs[inp.name], case.input_dtype(inp, t.framework)) for inp in spec.inputs}
-            grads[t.label] = backend.grad(built[t.label], lambda ts, t=t: runner.pack(case, t, ts), tensors, wrt, cotangents)
+            grads[t.label] = backward(t)
+            if spec.repeat > 1:  # --repeat: the gradients of identical calls must match bit for bit too
+                determinism.check_repeats(result, t.label, "gradient", _flat(grads[t.label]), lambda t=t: _flat(backward(t)), spec.repeat)
         except (EqcheckError, CaseFailure):
             raise
         except Exception as exc:  # noqa: BLE001 - no gradient on this side: unsupported for grad, not a crash
