@@ -21,6 +21,7 @@ from eqcheck.spec.model import Distribution, Special
 # edges.kinks replaces them.
 DEFAULT_KINKS = (0.0, 1.0, -1.0, 3.0, -3.0, 6.0, -6.0, 0.5, -0.5)
 REDUCTION_ARGUMENTS = ("dim", "axis", "dims", "axes")  # argument names that name reduced axes
+SIZED_ARGUMENTS = {"normalized_shape"}  # arguments that repeat an input's size, so it cannot change on its own
 _NAME = re.compile(r"^[A-Za-z_]\w*$")
 
 OVERLAYS = {
@@ -49,8 +50,9 @@ def edge_variants(case: Case) -> list[Case]:
             if is_float(case.input_dtype(spec.inputs[index])):
                 masked = _overlay(spec.inputs[index].distribution, Special(masked_axis=axis, masked_fraction=0.25))
                 edges.append(Edge("masked" + suffix, ((index, masked),)))
-            if shape[axis] != 1:
-                edges.append(_resize(case, index, axis, 1, "single" + suffix))
+            single = _resize(case, index, axis, 1, "single" + suffix) if shape[axis] != 1 else None
+            if single is not None:
+                edges.append(single)
     batch = spec.edges.batch or ("batch" if "batch" in spec.params or "batch" in spec.sweep else None)
     if batch is not None and case.values.get(batch) != 0:
         edges.append(Edge("zero_batch", overrides=((batch, 0),)))
@@ -110,12 +112,16 @@ def reduced_axes(case: Case) -> tuple[int | None, tuple[int, ...]]:
     return index, tuple(dict.fromkeys(v % ndim for v in values))
 
 
-def _resize(case: Case, index: int, axis: int, size: int, name: str) -> Edge:
-    """Set one input dimension: through the param or sweep axis that names it (so every use agrees), else directly."""
+def _resize(case: Case, index: int, axis: int, size: int, name: str) -> Edge | None:
+    """Set one input dimension: through the param or sweep axis that names it (so every use agrees), else directly,
+    unless a side argument repeats the size (normalized_shape: [32] would no longer match the input)."""
     dims = case.spec.inputs[index].shape
     raw: Any = dims[axis] if isinstance(dims, tuple) and len(dims) > axis else None
     if isinstance(raw, str) and _NAME.match(raw.lstrip("$")) and raw.lstrip("$") in {**case.spec.params, **case.spec.sweep}:
         return Edge(name, overrides=((raw.lstrip("$"), size),))
+    side = next(iter(case.spec.sides))
+    if SIZED_ARGUMENTS & {*case.init_args(side), *case.call_args(side)}:
+        return None
     return Edge(name, dims=((index, axis, size),))
 
 
