@@ -72,7 +72,7 @@ def case_record(result: CaseResult) -> dict[str, Any]:
         "weights": result.weights,
         "outputs": outputs,
         "duration_s": round(result.duration_s, 6),
-        **details,  # mode, gradients, reference, trials (eqcheck/runner.py)
+        **details,  # mode, gradients, reference, trials (eqcheck/execution/runner.py)
     }
 
 

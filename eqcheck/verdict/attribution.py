@@ -17,7 +17,7 @@ Why own errors and not the distances to one reference: |A - B| <= distance[A] + 
 each side's own float64 run, |A - B| <= own[A] + own[B] + |A64 - B64| <= 2 max(own) + |A64 - B64|: two
 implementations of the same function (A64 ~ B64) can never exceed K = 2, while a different function keeps
 |A64 - B64| and fails once that exceeds the float32 noise. K = 2 is therefore the smallest K that never
-raises a false alarm on a same-function pair, and anything larger only hides real differences (README
+raises a false alarm on a same-function pair, and anything larger only hides real differences (docs/beyond-forward.md
 lists the ratio max|A-B| / max(own) measured over the shipped configs). A side without its own float64
 run is credited with its distance to the reference as its own error only while that distance is within
 K x the measured side's own error (it is then as accurate as float32 allows; a different function is not);

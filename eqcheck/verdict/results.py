@@ -32,7 +32,7 @@ class OutputResult:
 
     @property
     def within_noise(self) -> bool:
-        """Outside tolerance, but no further apart than the float64 attribution rule allows (README)."""
+        """Outside tolerance, but no further apart than the float64 attribution rule allows (docs/beyond-forward.md)."""
         return bool(self.attribution and self.attribution.get("within_noise"))
 
     @property
