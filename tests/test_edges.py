@@ -100,6 +100,10 @@ def test_nonfinite_hint_names_the_side_and_the_pattern():
     assert "both non-finite but different at 1 elements, e.g. (0,): torch inf vs mindspore -inf" in nonfinite_hint(
         np.array([np.inf]), np.array([-np.inf]), ctx)
     assert nonfinite_hint(np.array([np.nan, np.inf]), np.array([np.nan, np.inf]), ctx) is None
+    # A context object carrying the case's inputs (the diagnosis module's) decides propagated vs produced itself.
+    from types import SimpleNamespace
+    finite_inputs = SimpleNamespace(labels=("torch", "mindspore"), inputs={"x": np.ones(3)})
+    assert "torch produces NaN from finite inputs" in nonfinite_hint(np.array([np.nan]), np.array([0.0]), finite_inputs)
 
 
 def test_bitwise_difference_counts_elements_whose_bits_differ():

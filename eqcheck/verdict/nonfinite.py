@@ -13,11 +13,22 @@ def _kinds(values: np.ndarray) -> str:
     return "/".join(k for k, n in sorted(counts.items(), key=lambda kv: -kv[1]) if n)
 
 
+def _read(context: Any) -> tuple[str, str, bool | None]:
+    get = context.get if isinstance(context, dict) else (lambda key, default=None: getattr(context, key, default))
+    a, b = get("labels", None) or ("reference", "candidate")
+    nonfinite = get("inputs_nonfinite", None)
+    inputs = get("inputs", None)
+    if nonfinite is None and inputs:
+        nonfinite = any(np.asarray(v).dtype.kind == "f" and not np.isfinite(v).all() for v in inputs.values())
+    return a, b, nonfinite
+
+
 def nonfinite_hint(ref: Any, cand: Any, context: dict[str, Any]) -> str | None:
     """One sentence naming the NaN/Inf pattern of a disagreement, or None if the non-finite values agree.
 
-    context: `labels` (reference, candidate target labels) and `inputs_nonfinite` (whether the case's inputs held
-    NaN/Inf: then a non-finite output was propagated, else produced by the op itself).
+    context: a mapping or an object (eqcheck.verdict.diagnosis.Context) with `labels` (reference, candidate target
+    labels) and either `inputs_nonfinite` or `inputs` (the case's input arrays): whether the inputs held NaN/Inf
+    decides between "propagated" and "produced by the op itself".
     """
     try:
         r = np.asarray(ref, dtype=np.float64)
@@ -26,13 +37,12 @@ def nonfinite_hint(ref: Any, cand: Any, context: dict[str, Any]) -> str | None:
         return None
     if r.shape != c.shape or not r.size:
         return None
-    a, b = context.get("labels", ("reference", "candidate"))
+    a, b, inputs_nonfinite = _read(context)
     rn, cn = ~np.isfinite(r), ~np.isfinite(c)
     only_r, only_c = rn & ~cn, cn & ~rn
     both = rn & cn & ~((np.isnan(r) & np.isnan(c)) | (r == c))
     if not (only_r.any() or only_c.any() or both.any()):
         return None
-    inputs_nonfinite = context.get("inputs_nonfinite")
     parts = []
     for mask, has, lacks in ((only_r, a, b), (only_c, b, a)):
         k = int(mask.sum())
