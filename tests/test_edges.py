@@ -165,3 +165,11 @@ def test_a_case_verdict_does_not_depend_on_the_cases_run_before_it(cli, write_sp
     after = {c["id"]: c for c in read_json(tmp_path / "after.json")["cases"]}
     assert list(after).index(target) > 20 and after["gelu_mint[float32]"]["status"] in ("unsupported", "error")
     assert without_timings(after[target]) == without_timings(alone[target])
+
+
+def test_the_exploratory_edge_specs_stay_valid(cli):
+    """examples/edges/ holds the small specs docs/edges.md cites for its exploratory findings."""
+    from conftest import ROOT
+
+    result = cli("validate", ROOT / "examples" / "edges")
+    assert result.exit_code == 0, result.text
