@@ -173,3 +173,22 @@ def test_the_exploratory_edge_specs_stay_valid(cli):
 
     result = cli("validate", ROOT / "examples" / "edges")
     assert result.exit_code == 0, result.text
+
+
+GLU = """
+name: glu
+inputs: [{name: x, shape: [4, 6]}]
+torch: {op: torch.nn.functional.glu, call: {dim: -1}}
+mindspore: {op: mindspore.ops.glu, call: {axis: -1}}
+"""
+
+
+def test_a_variant_the_reference_refuses_is_unsupported_but_a_candidate_refusal_is_an_error(cli, write_spec, tmp_path):
+    cli("run", write_spec(GLU), "--edges", "-k", "edge=single", "--json", tmp_path / "glu.json")
+    (glu,) = read_json(tmp_path / "glu.json")["cases"]
+    assert glu["status"] == "unsupported"  # glu halves an axis of size 1: outside the op's domain on torch's side
+    assert glu["message"].startswith("the edge variant does not apply: torch failed to call")
+    cli("run", CONFIGS / "nn" / "LSTM.yaml", "--edges", "-k", "num_layers=1 and bias=True and edge=zero_batch",
+        "--json", tmp_path / "lstm.json")
+    (lstm,) = read_json(tmp_path / "lstm.json")["cases"]
+    assert lstm["status"] == "error" and lstm["message"].startswith("mindspore failed to call")
