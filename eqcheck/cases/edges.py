@@ -33,7 +33,8 @@ OVERLAYS = {
 def edge_variants(case: Case) -> list[Case]:
     """The edge variants of one case, in a fixed order; variants the spec skips (edges.skip) are left out."""
     spec = case.spec
-    floats = [i for i, inp in enumerate(spec.inputs) if is_float(case.input_dtype(inp))]
+    # Drawn float inputs only: a constant (a margin, a fixed scale) is part of the op's definition, not its data.
+    floats = [i for i, inp in enumerate(spec.inputs) if is_float(case.input_dtype(inp)) and inp.distribution.kind != "constant"]
     edges: list[Edge] = []
     if floats:
         edges.append(Edge("int", tuple((i, _integers(spec.inputs[i].distribution)) for i in floats)))
