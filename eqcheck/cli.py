@@ -117,6 +117,10 @@ dtype_option = click.option("--dtype", "dtypes", metavar="LIST", help="Comma lis
 @click.option("--grad", is_flag=True, default=None, help="Also compare gradients w.r.t. float inputs and parameters (spec: grad: true).")
 @click.option("--reference", type=click.Choice(["float64"]), default=None,
               help="Re-run each case in float64: each side's distance from it, the outlier, float32-noise verdicts.")
+@click.option("--error-budget/--no-error-budget", "error_budget", default=None,
+              help="Judge a row that fails its tolerance again against float64 re-runs (default on; docs/verdicts.md).")
+@click.option("--strict-precision", is_flag=True, default=None,
+              help="Fail rows where one side is >=10x further from float64 than the other (runs every case in float64).")
 @click.option("--trials", type=click.IntRange(min=1), default=None, metavar="N",
               help="N independent seeds per case; the report keeps the worst trial and the spread of max_abs.")
 @edges_option
@@ -124,7 +128,7 @@ dtype_option = click.option("--dtype", "dtypes", metavar="LIST", help="Comma lis
               help="Call each side N times on the same inputs and compare the results bitwise (status nondeterministic).")
 @gate_options  # --baseline, --golden, --save-golden, --junit, --markdown, --html, --shard (eqcheck/gate/cli.py)
 def run(paths, selection, dtypes, json_path, seed, device, targets, weights_file, quiet, jobs, timeout, threads,
-        grad=None, reference=None, trials=None, edges=False, repeat=None, **gate):
+        grad=None, reference=None, trials=None, error_budget=None, strict_precision=None, edges=False, repeat=None, **gate):
     """Run specs (files or folders) and report the deviations."""
     from eqcheck.cases.draws import DEFAULT_SEED
     from eqcheck.backends.targets import parse_targets
@@ -134,7 +138,8 @@ def run(paths, selection, dtypes, json_path, seed, device, targets, weights_file
     _, cases = _load_cases(paths, selection, dtypes, edges)
     if edges:
         repeat = max(repeat or 1, 2)
-    cases = _override_cases(cases, grad=grad, reference=reference, trials=trials, repeat=repeat)
+    cases = _override_cases(cases, grad=grad, reference=reference, trials=trials, error_budget=error_budget,
+                            strict_precision=strict_precision, repeat=repeat)
     seed = DEFAULT_SEED if seed is None else seed
     gating = gate_session(gate, seed)  # reads --baseline/--golden now: a bad file is exit 2 before any case runs
     cases = gating.select(cases)  # --shard K/N
@@ -160,7 +165,8 @@ def run(paths, selection, dtypes, json_path, seed, device, targets, weights_file
         "weights_file": weights_file,
         "paths": list(paths),
         "threads": threads,
-        **{k: v for k, v in (("grad", grad), ("reference", reference), ("trials", trials), ("repeat", repeat)) if v is not None},
+        **{k: v for k, v in (("grad", grad), ("reference", reference), ("trials", trials), ("error_budget", error_budget),
+                             ("strict_precision", strict_precision), ("repeat", repeat)) if v is not None},
         **({"edges": True} if edges else {}),
         **gating.settings(),  # shard, golden
     }

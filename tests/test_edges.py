@@ -70,7 +70,7 @@ def test_nan_disagreement_is_diagnosed_and_can_be_declared_as_data(cli, write_sp
     assert result.exit_code == 1, result.text
     (case,) = read_json(tmp_path / "a.json")["cases"]
     assert case["status"] == "fail" and case["edge"]["inputs"]["x"].endswith("special(nan=0.1)")
-    assert "torch propagates NaN that mindspore swallows (finite there)" in case["outputs"][0]["reason"]
+    assert "torch propagates NaN that mindspore swallows (finite there)" in case["outputs"][0]["diagnosis"]
 
     declared = write_spec(SOFTMAX.format(extra="edge_differences:\n  - {edge: nan, reason: MindSpore Softmax swallows NaN, link: "
                                               "'https://example.org/softmax'}\n  - {edge: inf, reason: same for Inf}"), "declared.yaml")
