@@ -92,7 +92,7 @@ def _override_cases(cases, **overrides):
 paths_argument = click.argument("paths", nargs=-1, required=True, type=SafePath())
 select_option = click.option("-k", "selection", metavar="EXPR", help="Select case ids: words match substrings; and/or/not, parentheses.")
 edges_option = click.option("--edges", is_flag=True, help="Also run edge variants of every case (NaN/Inf, integers, kinks, masked "
-                            "slices, zero batch, single-element reductions; docs/edges.md); implies --repeat 2.")
+                            "slices, zero batch, single-element reductions; docs/edges.md); implies --repeat 2 and, unless -j is given, -j 1.")
 dtype_option = click.option("--dtype", "dtypes", metavar="LIST", help="Comma list of float dtypes, replacing each spec's own (e.g. float32,float64).")
 
 
@@ -108,8 +108,9 @@ dtype_option = click.option("--dtype", "dtypes", metavar="LIST", help="Comma lis
               help="The two targets to compare; an inline device compares one framework across devices: torch:gpu,torch:cpu.")
 @click.option("--weights", "weights_file", type=SafePath(dir_okay=False), help="A .npz of canonical weights to use instead of the seeded draw.")
 @click.option("-q", "--quiet", is_flag=True, help="Only failing rows and the summary (for CI logs).")
-@click.option("-j", "--jobs", type=click.IntRange(min=0), default=0, show_default=True, metavar="N",
-              help="Run cases in N isolated worker processes (a crash or hang costs one case); 0: in this process.")
+@click.option("-j", "--jobs", type=click.IntRange(min=0), default=None, metavar="N",
+              help="Run cases in N isolated worker processes (a crash or hang costs one case); 0: in this process "
+                   "[default: 0; 1 with --edges, whose inputs crash some MindSpore kernels].")
 @click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=None, metavar="S",
               help="Per-case time limit in seconds for worker processes [default: 300]; implies --jobs 1 if --jobs is 0.")
 @click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True, metavar="N",
@@ -149,6 +150,8 @@ def run(paths, selection, dtypes, json_path, seed, device, targets, weights_file
     from eqcheck.report import document as doc
     from eqcheck.execution.runner import CaseRunner
 
+    if jobs is None:  # edge inputs have ended the process (SIGFPE, SIGSEGV in MindSpore): isolate them unless told not to
+        jobs = 1 if edges else 0
     if jobs or timeout is not None:
         from eqcheck.execution.workers import WorkerPoolExecutor
 

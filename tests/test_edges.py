@@ -66,7 +66,7 @@ def test_bad_edges_section_is_exit_2_naming_the_field(cli, write_spec, extra, ph
 
 def test_nan_disagreement_is_diagnosed_and_can_be_declared_as_data(cli, write_spec, tmp_path):
     plain = write_spec(SOFTMAX.format(extra=""), "plain.yaml")
-    result = cli("run", plain, "--edges", "--grad", "-k", "edge=nan", "--json", tmp_path / "a.json")
+    result = cli("run", plain, "--edges", "--grad", "-k", "edge=nan", "--json", tmp_path / "a.json")  # in a worker (-j 1)
     assert result.exit_code == 1, result.text
     (case,) = read_json(tmp_path / "a.json")["cases"]
     assert case["status"] == "fail" and case["edge"]["inputs"]["x"].endswith("special(nan=0.1)")
@@ -75,7 +75,7 @@ def test_nan_disagreement_is_diagnosed_and_can_be_declared_as_data(cli, write_sp
     declared = write_spec(SOFTMAX.format(extra="edge_differences:\n  - {edge: nan, reason: MindSpore Softmax swallows NaN, link: "
                                               "'https://example.org/softmax'}\n  - {edge: inf, reason: same for Inf}"), "declared.yaml")
     # (edge=masked is left out: MindSpore's CPU Softmax zeroes every row once one is fully -inf, not always the same way)
-    result = cli("run", declared, "--edges", "-k", "not masked", "--json", tmp_path / "b.json")
+    result = cli("run", "-j", "0", declared, "--edges", "-k", "not masked", "--json", tmp_path / "b.json")
     assert result.exit_code == 0, result.text
     statuses = {c["id"]: c["status"] for c in read_json(tmp_path / "b.json")["cases"]}
     assert statuses["softmax_edges[float32,edge=nan]"] == "expected_difference"
@@ -84,7 +84,7 @@ def test_nan_disagreement_is_diagnosed_and_can_be_declared_as_data(cli, write_sp
 
 def test_a_plain_declaration_does_not_make_passing_variants_stale(cli, copy_config, tmp_path):
     """ops.std.defaults declares the default-correction difference; its NaN variant still differs, its int one too."""
-    result = cli("run", copy_config("defaults/std.yaml"), "--edges", "--json", tmp_path / "r.json")
+    result = cli("run", "-j", "0", copy_config("defaults/std.yaml"), "--edges", "--json", tmp_path / "r.json")
     cases = read_json(tmp_path / "r.json")["cases"]
     assert not [c["id"] for c in cases if c["status"] == "unexpected_pass"], result.text
 
@@ -124,9 +124,9 @@ mindspore: {op: mindspore.ops.rand_like}
 
 def test_a_side_that_disagrees_with_itself_gets_its_own_status(cli, write_spec, tmp_path):
     spec = write_spec(RAND)
-    without = cli("run", spec, "--json", tmp_path / "plain.json")
+    without = cli("run", "-j", "0", spec, "--json", tmp_path / "plain.json")
     assert read_json(tmp_path / "plain.json")["cases"][0]["status"] == "fail", without.text  # looks like a port bug
-    result = cli("run", spec, "--repeat", "3", "--json", tmp_path / "r.json", "--junit", tmp_path / "r.xml",
+    result = cli("run", "-j", "0", spec, "--repeat", "3", "--json", tmp_path / "r.json", "--junit", tmp_path / "r.xml",
                  "--markdown", tmp_path / "r.md")
     assert result.exit_code == 1
     document = read_json(tmp_path / "r.json")
@@ -139,7 +139,7 @@ def test_a_side_that_disagrees_with_itself_gets_its_own_status(cli, write_spec, 
 
 
 def test_deterministic_ops_pass_repeat_with_gradients(cli, tmp_path):
-    result = cli("run", CONFIGS / "nn" / "Linear.yaml", "-k", "batch=1 and bias=True", "--grad", "--repeat", "3",
+    result = cli("run", "-j", "0", CONFIGS / "nn" / "Linear.yaml", "-k", "batch=1 and bias=True", "--grad", "--repeat", "3",
                  "--json", tmp_path / "r.json")
     assert result.exit_code == 0, result.text
     (case,) = read_json(tmp_path / "r.json")["cases"]
@@ -159,8 +159,8 @@ def test_a_case_verdict_does_not_depend_on_the_cases_run_before_it(cli, write_sp
     softmax = write_spec(SOFTMAX.format(extra=""), "softmax.yaml")
     before = [write_spec(GELU_MINT, "gelu.yaml"), CONFIGS / "nn" / "LeakyReLU.yaml", CONFIGS / "ops" / "std.yaml"]
     target = "softmax_edges[float32,edge=nan]"
-    cli("run", softmax, "--edges", "--grad", "-k", "edge=nan", "--json", tmp_path / "alone.json")
-    cli("run", *before, softmax, "--edges", "--grad", "--json", tmp_path / "after.json")
+    cli("run", "-j", "0", softmax, "--edges", "--grad", "-k", "edge=nan", "--json", tmp_path / "alone.json")
+    cli("run", "-j", "0", *before, softmax, "--edges", "--grad", "--json", tmp_path / "after.json")
     alone = {c["id"]: c for c in read_json(tmp_path / "alone.json")["cases"]}
     after = {c["id"]: c for c in read_json(tmp_path / "after.json")["cases"]}
     assert list(after).index(target) > 20 and after["gelu_mint[float32]"]["status"] in ("unsupported", "error")
@@ -184,11 +184,11 @@ mindspore: {op: mindspore.ops.glu, call: {axis: -1}}
 
 
 def test_a_variant_the_reference_refuses_is_unsupported_but_a_candidate_refusal_is_an_error(cli, write_spec, tmp_path):
-    cli("run", write_spec(GLU), "--edges", "-k", "edge=single", "--json", tmp_path / "glu.json")
+    cli("run", "-j", "0", write_spec(GLU), "--edges", "-k", "edge=single", "--json", tmp_path / "glu.json")
     (glu,) = read_json(tmp_path / "glu.json")["cases"]
     assert glu["status"] == "unsupported"  # glu halves an axis of size 1: outside the op's domain on torch's side
     assert glu["message"].startswith("the edge variant does not apply: torch failed to call")
-    cli("run", CONFIGS / "nn" / "LSTM.yaml", "--edges", "-k", "num_layers=1 and bias=True and edge=zero_batch",
+    cli("run", "-j", "0", CONFIGS / "nn" / "LSTM.yaml", "--edges", "-k", "num_layers=1 and bias=True and edge=zero_batch",
         "--json", tmp_path / "lstm.json")
     (lstm,) = read_json(tmp_path / "lstm.json")["cases"]
     assert lstm["status"] == "error" and lstm["message"].startswith("mindspore failed to call")
