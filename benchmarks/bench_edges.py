@@ -1,7 +1,8 @@
 """What --edges costs: `eqcheck run configs --grad` with and without --edges, side by side in one run.
 
---edges adds up to 7 variants per case (int, nan, inf, kink, masked, single, zero_batch) and calls every side twice
-(--repeat 2), so the expected cost is roughly (cases with edges / plain cases) x (1 + the repeat share of a case).
+--edges adds up to 7 variants per case (int, nan, inf, kink, masked, single, zero_batch), calls every side twice
+(--repeat 2) and runs in a worker process (-j 1) that restarts after each errored case; its failing rows also get
+float64 re-runs (the error budget). Two more rows separate those costs.
 Prints the wall-clock ratio (process start and framework imports included) and the ratio of the summed case
 durations in the reports (cases only).
 
@@ -29,6 +30,10 @@ def main() -> int:
         "eqcheck run --grad": [*run, "--json", str(out / "plain.json")],
         "eqcheck run --grad --edges": [*run, "--edges", "--json", str(out / "edges.json")],
         "eqcheck run --grad --repeat 2": [*run, "--repeat", "2", "--json", str(out / "repeat.json")],
+        # Where the time goes: in this process (no worker, no restart after a crashed case) and without float64 re-runs
+        # of failing rows; the default error budget re-runs a MindSpore kernel that crashes this process, hence both.
+        "... --edges -j 0 --no-error-budget": [*run, "--edges", "-j", "0", "--no-error-budget", "--json", str(out / "bare.json")],
+        "... --no-error-budget (plain)": [*run, "--no-error-budget", "--json", str(out / "plain_bare.json")],
     }
     times = alternate(commands, repeats)
     medians = table(times, "eqcheck run --grad")
@@ -40,6 +45,8 @@ def main() -> int:
           f"({seconds['repeat'] / seconds['plain']:.2f}x), --edges {seconds['edges']:.2f}s ({seconds['edges'] / seconds['plain']:.2f}x)")
     print(f"wall clock, process included: --edges / plain = {medians['eqcheck run --grad --edges'] / medians['eqcheck run --grad']:.2f}x "
           f"(median of {repeats})")
+    print(f"in process, no error budget: --edges / plain = "
+          f"{medians['... --edges -j 0 --no-error-budget'] / medians['... --no-error-budget (plain)']:.2f}x")
     print(f"per case: plain {seconds['plain'] / count['plain'] * 1e3:.1f} ms, --edges {seconds['edges'] / count['edges'] * 1e3:.1f} ms")
     return 0
 
