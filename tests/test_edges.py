@@ -96,7 +96,7 @@ def test_nonfinite_hint_names_the_side_and_the_pattern():
     assert "torch propagates NaN that mindspore swallows (finite there) at 1 of 4" in hint
     assert "mindspore propagates NaN that torch swallows (finite there) at 1 of 4" in hint
     produced = nonfinite_hint(np.array([1.0]), np.array([-np.inf]), {**ctx, "inputs_nonfinite": False})
-    assert produced == "NaN/Inf: mindspore produces -Inf from finite inputs where torch stays finite at 1 of 1 elements"
+    assert produced == "NaN/Inf: mindspore produces -Inf from finite inputs where torch stays finite at 1 of 1 elements (first at (0,))"
     assert "both non-finite but different at 1 elements, e.g. (0,): torch inf vs mindspore -inf" in nonfinite_hint(
         np.array([np.inf]), np.array([-np.inf]), ctx)
     assert nonfinite_hint(np.array([np.nan, np.inf]), np.array([np.nan, np.inf]), ctx) is None

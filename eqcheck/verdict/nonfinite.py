@@ -49,12 +49,13 @@ def nonfinite_hint(ref: Any, cand: Any, context: dict[str, Any]) -> str | None:
         if not k:
             continue
         values = (r if has == a else c)[mask]
+        first = tuple(int(j) for j in np.argwhere(mask)[0])
         if inputs_nonfinite:
-            parts.append(f"{has} propagates {_kinds(values)} that {lacks} swallows (finite there) at {k} of {r.size} elements")
+            parts.append(f"{has} propagates {_kinds(values)} that {lacks} swallows (finite there) at {k} of {r.size} elements (first at {first})")
         elif inputs_nonfinite is False:
-            parts.append(f"{has} produces {_kinds(values)} from finite inputs where {lacks} stays finite at {k} of {r.size} elements")
+            parts.append(f"{has} produces {_kinds(values)} from finite inputs where {lacks} stays finite at {k} of {r.size} elements (first at {first})")
         else:
-            parts.append(f"{has} is {_kinds(values)} where {lacks} is finite at {k} of {r.size} elements")
+            parts.append(f"{has} is {_kinds(values)} where {lacks} is finite at {k} of {r.size} elements (first at {first})")
     k = int(both.sum())
     if k:
         i = tuple(int(j) for j in np.argwhere(both)[0])
