@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import time
+from contextlib import nullcontext
 from typing import Any, Iterable
 
 import numpy as np
 
 from eqcheck.cases import draws, weights
 from eqcheck.backends import backend_class
-from eqcheck.backends.base import Backend
+from eqcheck.backends.base import Backend, ModelFactory
 from eqcheck.cases.edges import describe_edge
 from eqcheck.cases.sweep import Case
-from eqcheck.execution.checks import determinism, gradients, reference, state
+from eqcheck.execution.checks import determinism, gradients, reference, state, training
+from eqcheck.execution.layers import LayerSession, pair_layers
 from eqcheck.verdict import diagnosis
 from eqcheck.verdict.compare import compare
 from eqcheck.errors import EqcheckError, SpecError, TargetUnavailable
@@ -48,6 +50,7 @@ class CaseRunner:
         self.resolved: dict[tuple[str, str], Any] = {}
         # What the last case ran on (inputs, canonical weights, side arrays, cotangents): `eqcheck repro` saves it.
         self.materials: dict[str, Any] | None = None
+        self.layers: LayerSession | None = None  # model specs: this case's layer hooks (execution/layers.py)
 
     # ---- set-up, once per process -------------------------------------------------------------
 
@@ -77,12 +80,19 @@ class CaseRunner:
                 if key in self.resolved:
                     continue
                 side = case.spec.sides[target.framework]
+                field = f"{target.framework}.{'model' if case.spec.is_model else 'op'}"
                 try:
                     self.resolved[key] = self.backends[target.label].resolve(side.op)
                 except (LookupError, ImportError) as exc:
-                    raise SpecError(f"cannot resolve '{side.op}': {exc}", file=case.spec.path, field=f"{target.framework}.op") from None
-                allowlist.check_resolved(side.op, self.resolved[key], case.spec.path, f"{target.framework}.op")
-                signature.check_keywords(case.spec, target.framework, *self.backends[target.label].signatures(self.resolved[key]))
+                    raise SpecError(f"cannot resolve '{side.op}': {exc}", file=case.spec.path, field=field) from None
+                except Exception as exc:  # noqa: BLE001 - importing user code runs it; its error is the user's to fix
+                    raise SpecError(f"importing '{side.op}' failed: {short_error(exc)}", file=case.spec.path, field=field) from None
+                if case.spec.is_model:
+                    allowlist.check_resolved_model(side.op, self.resolved[key], case.spec.path, field)
+                    self.resolved[key] = ModelFactory(self.resolved[key], side.op)
+                else:
+                    allowlist.check_resolved(side.op, self.resolved[key], case.spec.path, field)
+                    signature.check_keywords(case.spec, target.framework, *self.backends[target.label].signatures(self.resolved[key]))
 
     # ---- one case -------------------------------------------------------------------------------
 
@@ -140,6 +150,10 @@ class CaseRunner:
         weight_map = weights.bind(case, params)
         result.weights = weight_map.describe()
         canonical = self._shared_weights(case, weight_map, seed)
+        self.layers = None
+        if spec.layers:
+            submodules = {t.framework: self.backends[t.label].submodules(built[t.label]) for t in self.targets}
+            self.layers = LayerSession(pair_layers(weight_map, submodules), tuple(t.label for t in self.targets))
 
         raw_outputs, loaded = {}, {}
         for t in self.targets:
@@ -157,7 +171,8 @@ class CaseRunner:
                 "call": _json_safe(case.call_args(t.framework)),
                 "inputs": described,
             }
-            raw_outputs[t.label] = self.step(t, case, "call", lambda: backend.call(built[t.label], args, kwargs))
+            with self.watch_layers(t, built[t.label], "forward"):
+                raw_outputs[t.label] = self.step(t, case, "call", lambda: backend.call(built[t.label], args, kwargs))
 
         # Reading outputs is part of the call: MindSpore runs kernels asynchronously and raises here.
         flat = {
@@ -165,6 +180,8 @@ class CaseRunner:
             for t in self.targets
         }
         result.outputs = self._compare(case, flat)
+        if self.layers is not None:
+            result.details["layers"] = {"forward": self.layers.report(case, "forward")}
         names = [o.name for o in result.outputs]
         result.arrays = {label: dict(zip(names, (a for _, a in items))) for label, items in flat.items()}
         self.materials = {"case": case, "seed": seed, "inputs": inputs, "canonical": canonical, "weight_map": weight_map,
@@ -180,12 +197,49 @@ class CaseRunner:
                 gradients.compare_gradients(self, case, result, seed, built, weight_map, loaded, inputs, flat)
             else:  # one cotangent cannot fit both sides: the forward failure already says why
                 result.details["gradients"] = {"status": "skipped", "message": "forward outputs differ in shape"}
+        if spec.train is not None:
+            training.compare_training(self, case, result, seed, built, weight_map, loaded, inputs, flat)
         if spec.repeat > 1:
             self._repeat_calls(case, result, built, loaded, inputs, flat)
         if reference.wanted(case, result):  # the error budget: float64 re-runs, only when a row failed (or asked)
             reference.judge(self, case, result, seed, weight_map, canonical, inputs, state_rows)
         self._diagnose(case, result, inputs)
         result.status = PASS if all(o.passed for o in result.outputs) else FAIL
+        culprits = [f"{section['first_divergent']} ({direction})" for direction, section in result.details.get("layers", {}).items()
+                    if section and section.get("first_divergent")]
+        if culprits:  # a layer beyond its budget fails the model even when the residual path hides it at the output
+            result.status = FAIL
+            result.message = f"first layer to deviate: {', '.join(culprits)}"
+        diverged = (result.details.get("training") or {}).get("first_divergent")
+        if diverged:
+            note = f"parameters differ after optimizer step {diverged['step']}, first in {diverged['weight']}"
+            result.message = f"{result.message}; {note}" if result.message else note
+
+    def map_case(self, case: Case) -> dict[str, Any]:
+        """`eqcheck map`: build both sides and bind the weight map (SpecError if it cannot), run nothing."""
+        built = {t.label: self.build(t, case) for t in self.targets}
+        params = {}
+        for t in self.targets:
+            params.setdefault(t.framework, self.backends[t.label].parameters(built[t.label]))
+        weight_map = weights.bind(case, params)
+        submodules = {t.framework: self.backends[t.label].submodules(built[t.label]) for t in self.targets}
+        return {"weight_map": weight_map, "params": params, "layers": pair_layers(weight_map, submodules) if case.spec.is_model else [],
+                "submodules": submodules, "built": built}
+
+    def export(self, case: Case, target: Target, path: str) -> weights.WeightMap:
+        """Load the shared set (--weights, or the seeded draw) into `target`'s model, prove it took, save its checkpoint."""
+        proposal = self.map_case(case)
+        weight_map, params, built = proposal["weight_map"], proposal["params"], proposal["built"][target.label]
+        backend = self.backends[target.label]
+        side_arrays = {name: array.astype(params[target.framework][name].default.dtype, copy=False)
+                       for name, array in weight_map.to_side(target.framework, self._shared_weights(case, weight_map)).items()}
+        backend.load(built, side_arrays)
+        try:
+            self._verify_loaded(target, backend.read(built), side_arrays)
+        except CaseFailure as failure:
+            raise EqcheckError(failure.message, file=path) from None
+        backend.save(built, path)
+        return weight_map
 
     def _diagnose(self, case: Case, result: CaseResult, inputs: dict[str, np.ndarray]) -> None:
         """A diagnosis line for every failing row, from both sides' arrays and the case's inputs."""
@@ -234,6 +288,12 @@ class CaseRunner:
                 raise SpecError(f"{case.spec.sides[target.framework].op} rejects these arguments: {text}",
                                 file=case.spec.path, field=f"{target.framework}.init") from None
             raise
+
+    def watch_layers(self, target: Target, built, direction: str):
+        """Layer hooks on this target around a forward or gradient call; nothing for op specs."""
+        if self.layers is None:
+            return nullcontext()
+        return self.layers.watching(self.backends[target.label], built, target.label, direction)
 
     def step(self, target: Target, case: Case, what: str, action):
         """Run one framework step; its failure becomes the case's status instead of ending the run."""

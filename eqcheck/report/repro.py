@@ -9,13 +9,13 @@ imports only numpy, torch and mindspore, so it can be attached to a framework bu
 
 from __future__ import annotations
 
-import inspect
 import math
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from eqcheck.backends.base import is_constructor
 from eqcheck.spec.layout import apply_all
 
 SUPPORTED_TARGETS = ("torch", "mindspore")
@@ -62,7 +62,7 @@ def write(runner, case, result, out_dir: str | Path) -> tuple[Path, Path]:
         obj = runner.resolved[(case.spec.path, fw)]
         args, kwargs = _args_code(case, fw, "X")
         sides.append({
-            "framework": fw, "op": case.spec.sides[fw].op, "is_class": inspect.isclass(obj),
+            "framework": fw, "op": case.spec.sides[fw].op, "is_class": is_constructor(obj),
             "init": _literal(case.init_args(fw)), "args": args, "kwargs": kwargs,
             "input_dtypes": {inp.name: case.input_dtype(inp, fw) for inp in case.spec.inputs},
         })
@@ -96,6 +96,7 @@ Run: python repro.py   (next to case.npz). Prints max_abs per output, as eqcheck
 """
 import importlib
 import os
+import sys
 from pathlib import Path
 
 os.environ.setdefault("GLOG_v", "3")
@@ -115,6 +116,13 @@ MINDSPORE = {ms_side}
 
 
 def resolve(path):
+    if ":" in path:  # a model factory, package.module:attribute: run this script from the folder that imports it
+        sys.path.insert(0, os.getcwd())
+        module, _, attribute = path.partition(":")
+        obj = importlib.import_module(module)
+        for part in attribute.split("."):
+            obj = getattr(obj, part)
+        return obj
     parts = path.split(".")
     obj = importlib.import_module(parts[0])
     for i, part in enumerate(parts[1:], start=1):

@@ -15,6 +15,8 @@ from eqcheck.spec.layout import ReorderChunks, Reshape, Transpose
 from eqcheck.spec import allowlist, expressions
 from eqcheck.spec.fields import Fields, check_type, join, suggest
 from eqcheck.spec.model import (
+    OPTIMIZERS,
+    TrainSpec,
     Distribution,
     EdgeSettings,
     ExpectedDifference,
@@ -31,8 +33,10 @@ SPEC_SUFFIXES = (".yaml", ".yml")
 TOP_KEYS = (
     "name", "summary", "source", "params", "sweep", "dtypes", "mode", "inputs", *FRAMEWORKS,
     "weights", "unmapped", "outputs", "tolerance", "expected_difference",
-    "grad", "grad_tolerance", "compare_state", "reference", "trials", "repeat", "edges", "edge_differences",
+    "grad", "grad_tolerance", "compare_state", "reference", "trials", "kind", "layers", "train",
+    "repeat", "edges", "edge_differences",
 )
+KINDS = ("op", "model")
 # --edges variant kinds (eqcheck/cases/edges.py); `edges.skip` and `edge_differences` name them.
 EDGE_KINDS = ("int", "nan", "inf", "kink", "masked", "single", "zero_batch")
 REFERENCES = ("float64",)
@@ -48,6 +52,7 @@ MAX_INPUT_ELEMENTS = 2**28
 _FAST_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # safe either way: no python/* tags
 _DOTTED = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)+$")
 _NAME = re.compile(r"^[A-Za-z_]\w*$")
+_FACTORY = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
 _RESERVED = {"dtype"}
 
 
@@ -109,13 +114,16 @@ def load_spec(path: Path | str) -> OpSpec:
 def _parse(data: dict, file: str) -> OpSpec:
     top = Fields(data, file, "", TOP_KEYS)
     name = top.required("name", str)
+    kind = top.optional("kind", "op", str)
+    if kind not in KINDS:
+        raise top.error("kind", f"must be one of {', '.join(KINDS)}, got '{kind}'", hint=suggest(kind, KINDS))
     params = _parse_params(top)
     sweep = _parse_sweep(top, params)
     dtypes = _parse_dtypes(top)
     mode = top.optional("mode", "eval", str)
     if mode not in ("eval", "train"):
         raise top.error("mode", f"must be 'eval' or 'train', got '{mode}'")
-    sides = {fw: _parse_side(top, fw) for fw in FRAMEWORKS if top.has(fw)}
+    sides = {fw: _parse_side(top, fw, kind) for fw in FRAMEWORKS if top.has(fw)}
     if len(sides) < 2:
         missing = [fw for fw in FRAMEWORKS if fw not in sides]
         raise top.error(missing[0], "this field is required: a spec compares one callable per framework")
@@ -139,7 +147,12 @@ def _parse(data: dict, file: str) -> OpSpec:
         expected_differences=_parse_expected(top, params, sweep) + _parse_expected(top, params, sweep, edges=True),
         edges=_parse_edges(top, params, sweep, inputs),
         **_parse_beyond_forward(top, file),
+        kind=kind,
+        layers=top.optional("layers", kind == "model", bool),
+        train=_parse_train(top, mode),
     )
+    if spec.layers and kind != "model":
+        raise top.error("layers", "layer-by-layer comparison needs a model spec (kind: model)")
     return spec
 
 
@@ -165,6 +178,36 @@ def _parse_beyond_forward(top: Fields, file: str) -> dict[str, Any]:
         "trials": trials,
         "repeat": repeat,
     }
+
+
+def _parse_train(top: Fields, mode: str) -> TrainSpec | None:
+    if not top.has("train"):
+        return None
+    if mode != "train":
+        raise top.error("train", "optimizer steps need mode: train (BatchNorm batch statistics, dropout as in training)")
+    section = Fields(top.data["train"], top.file, "train", ("steps", "optimizer"))
+    steps = section.optional("steps", 3, int)
+    if not 1 <= steps <= 100:
+        raise section.error("steps", f"must be between 1 and 100, got {steps}")
+    raw = section.required("optimizer", str, dict)
+    if isinstance(raw, dict) and len(raw) != 1:
+        raise section.error("optimizer", f"name exactly one optimizer ({', '.join(OPTIMIZERS)}), e.g. {{sgd: {{lr: 0.1}}}}")
+    name, args = (raw, {}) if isinstance(raw, str) else next(iter(raw.items()))
+    if name not in OPTIMIZERS:
+        raise section.error("optimizer", f"unknown optimizer '{name}' (choose from {', '.join(OPTIMIZERS)})", hint=suggest(str(name), OPTIMIZERS))
+    given = Fields(args or {}, top.file, join(section.field("optimizer"), name), tuple(OPTIMIZERS[name]))
+    merged = dict(OPTIMIZERS[name])
+    for key, value in given.data.items():
+        default = OPTIMIZERS[name][key]
+        if isinstance(default, bool):
+            merged[key] = check_type(value, (bool,), top.file, given.field(key))
+        else:
+            merged[key] = float(_number(value, top.file, given.field(key)))
+            if merged[key] < 0:
+                raise given.error(key, f"must be non-negative, got {value}")
+    if merged["lr"] is None:
+        raise given.error("lr", "the learning rate is required: the two frameworks' defaults differ (torch SGD 1e-3, MindSpore SGD 0.1)")
+    return TrainSpec(steps, name, merged)
 
 
 def _parse_params(top: Fields) -> dict[str, Any]:
@@ -207,7 +250,14 @@ def _parse_dtypes(top: Fields) -> tuple[str, ...]:
     return tuple(dtypes)
 
 
-def _parse_side(top: Fields, framework: str) -> SideSpec:
+def _parse_side(top: Fields, framework: str, kind: str = "op") -> SideSpec:
+    if kind == "model":
+        side = Fields(top.data[framework], top.file, framework, ("model", "init", "call", "args"))
+        op = side.required("model", str)
+        if not _FACTORY.match(op):
+            raise side.error("model", f"'{op}' is not a factory such as mypackage.models:build_net (module:class or module:function)")
+        allowlist.check_model(op, top.file, side.field("model"))
+        return _side_arguments(side, framework, op, top.file)
     side = Fields(top.data[framework], top.file, framework, ("op", "init", "call", "args"))
     op = side.required("op", str)
     if not _DOTTED.match(op):
@@ -215,12 +265,16 @@ def _parse_side(top: Fields, framework: str) -> SideSpec:
     if not op.startswith(framework + "."):
         raise side.error("op", f"'{op}' is outside '{framework}.'; the {framework} section may only name {framework} callables")
     allowlist.check_op(op, top.file, side.field("op"))  # the operator's allowed prefixes and the denylist
+    return _side_arguments(side, framework, op, top.file)
+
+
+def _side_arguments(side: Fields, framework: str, op: str, file: str) -> SideSpec:
     init = side.optional("init", {}, dict)
     call = side.optional("call", {}, dict)
     for key, section in (("init", init), ("call", call)):
         for arg, value in section.items():
-            _check_name(arg, top.file, join(side.field(key), arg))
-            _check_scalar_tree(value, top.file, join(side.field(key), arg))
+            _check_name(arg, file, join(side.field(key), arg))
+            _check_scalar_tree(value, file, join(side.field(key), arg))
     args = side.optional("args", None, list)
     return SideSpec(framework=framework, op=op, init=dict(init), call=dict(call), args=_tuples(args) if args is not None else None)
 

@@ -76,7 +76,7 @@ class InputSpec:
 
 @dataclass(frozen=True)
 class SideSpec:
-    """One framework's callable: constructed with `init` if it is a class, then called with inputs and `call`."""
+    """One framework's callable: constructed with `init` if it is a class (or a model factory), then called with inputs and `call`."""
 
     framework: str
     op: str
@@ -113,6 +113,23 @@ class ExpectedDifference:
 
     def applies(self, values: dict[str, Any]) -> bool:
         return all(values.get(key) in allowed for key, allowed in self.when.items())
+
+
+# Optimizers a `train:` section may name, with every hyperparameter spelled out: each backend passes all of
+# them to its own optimizer, so neither framework's defaults (MindSpore SGD lr 0.1, torch 1e-3) ever apply.
+OPTIMIZERS: dict[str, dict[str, Any]] = {
+    "sgd": {"lr": None, "momentum": 0.0, "dampening": 0.0, "weight_decay": 0.0, "nesterov": False},
+    "adam": {"lr": None, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8, "weight_decay": 0.0},
+}
+
+
+@dataclass(frozen=True)
+class TrainSpec:
+    """`mode: train` with `train:`: a few optimizer steps on both sides, same data, parameters compared after each."""
+
+    steps: int
+    optimizer: str  # a key of OPTIMIZERS
+    args: dict[str, Any]  # every hyperparameter of that optimizer, defaults filled in
 
 
 @dataclass(frozen=True)
@@ -153,3 +170,11 @@ class OpSpec:
     trials: int = 1  # independent seeds per case; the report keeps the worst and the spread
     repeat: int = 1  # identical calls per side, compared bitwise (--repeat; 2 under --edges)
     edges: EdgeSettings = field(default_factory=EdgeSettings)
+    # Whole models (docs/models.md): each side's `op` is a user factory "package.module:attribute".
+    kind: str = "op"  # op | model
+    layers: bool = False  # model specs: record and compare every paired submodule's output (and gradient)
+    train: TrainSpec | None = None  # optimizer steps (needs mode: train)
+
+    @property
+    def is_model(self) -> bool:
+        return self.kind == "model"

@@ -42,6 +42,21 @@ def side_gradients(runner, case: Case, t, built, side_weights, inputs, wrt, cota
     return backend.grad(built, lambda ts: runner.pack(case, t, ts), tensors, wrt, cotangents)
 
 
+def _watched_gradients(runner, case: Case, t, built, side_weights, inputs, wrt, cotangents):
+    """side_gradients with the layer hooks of a model spec on (execution/layers.py)."""
+    try:
+        with runner.watch_layers(t, built, "backward"):
+            return side_gradients(runner, case, t, built, side_weights, inputs, wrt, cotangents)
+    except RuntimeError as exc:
+        if runner.layers is None or "BackwardHook" not in str(exc):
+            raise
+        # torch's full backward hooks refuse an in-place op on a hooked output inside forward():
+        # compare the gradients without the layer walk rather than not at all.
+        runner.layers.problems["backward"] = (f"{t.label} refused backward hooks: an in-place operation modifies "
+                                              f"a layer's output in forward ({short_error(exc)[:160]})")
+        return side_gradients(runner, case, t, built, side_weights, inputs, wrt, cotangents)
+
+
 def row_names(weight_map: weights.WeightMap, wrt: list[str], framework: str, grads) -> dict[str, np.ndarray]:
     """Gradient rows by row name (grad:<input>, grad:<weight>), parameters in canonical names and layout."""
     input_grads, param_grads = grads
@@ -68,7 +83,7 @@ def compare_gradients(runner, case: Case, result: CaseResult, seed: int, built, 
 
     for t in runner.targets:
         try:
-            grads[t.label] = side_gradients(runner, case, t, built[t.label], loaded[t.label], inputs, wrt, cotangents)
+            grads[t.label] = _watched_gradients(runner, case, t, built[t.label], loaded[t.label], inputs, wrt, cotangents)
             if case.spec.repeat > 1:  # --repeat: the gradients of identical calls must match bit for bit too
                 again = lambda t=t: _flat(side_gradients(runner, case, t, built[t.label], loaded[t.label], inputs, wrt, cotangents))
                 determinism.check_repeats(result, t.label, "gradient", _flat(grads[t.label]), again, case.spec.repeat)
@@ -95,5 +110,9 @@ def compare_gradients(runner, case: Case, result: CaseResult, seed: int, built, 
             reason = f"no gradient on {missing}: the parameter is not trainable there"
             result.outputs.append(OutputResult(name, list(present.shape), {}, None, reason, kind="grad"))
     runner.add_rows(result, rows)
+    if runner.layers is not None:
+        backward = runner.layers.report(case, "backward")
+        if backward is not None:
+            result.details.setdefault("layers", {})["backward"] = backward
     result.details["gradients"] = {"status": "compared", "wrt_inputs": wrt, "tolerance": tolerance.as_dict(),
                                    "cotangent": "normal(0, 1), seeded per case, one per float output"}
