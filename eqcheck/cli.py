@@ -9,6 +9,7 @@ import sys
 import time
 
 import click
+from pathlib import Path
 
 from eqcheck import __version__
 from eqcheck.gate.cli import COMMANDS as GATE_COMMANDS
@@ -323,6 +324,42 @@ def repro(case_id, paths, out_dir, seed, threads, grad):
         if out.deviation is not None:
             click.echo(f"{out.name}: max_abs={out.deviation.max_abs!r}")
     click.echo(f"wrote {script} and {npz}; run: python {script}")
+
+
+@main.command()
+@click.argument("torch_path")
+@click.argument("mindspore_path")
+@click.option("-o", "--output", "out_file", type=SafePath(dir_okay=False), help="Write the draft here instead of stdout.")
+def scaffold(torch_path, mindspore_path, out_file):
+    """Draft a spec for TORCH_PATH vs MINDSPORE_PATH from their signatures (imports both frameworks).
+
+    Renames come from a table and name similarity; differing defaults are written out on both sides;
+    parameters and buffers are listed for the weight map; TODO marks every guess.
+    """
+    from eqcheck.spec.scaffold import draft
+
+    text = draft(torch_path, mindspore_path)
+    if out_file:
+        Path(out_file).write_text(text, encoding="utf-8")
+        click.echo(f"wrote {out_file}; check its TODOs, then: eqcheck run {out_file}")
+    else:
+        click.echo(text, nl=False)
+
+
+@main.command()
+@click.argument("report", type=SafePath())
+@click.option("-o", "--output", "out_file", type=SafePath(dir_okay=False), default="configs/CATALOG.md", show_default=True,
+              help="Where to write the catalog page.")
+@click.option("--root", default="configs", show_default=True, help="The specs' root folder: families are its subfolders.")
+def catalog(report, out_file, root):
+    """Write the catalog page (pairs, families, statuses, worst deviations) from a run's JSON report."""
+    from eqcheck.report import catalog as catalog_page
+    from eqcheck.report import document as doc
+    from eqcheck.report.markdown import write
+
+    document = doc.read(report)
+    write(out_file, catalog_page.render(document, root, command=f"eqcheck catalog REPORT.json -o {out_file}"))
+    click.echo(f"wrote {out_file} ({len(catalog_page.rows(document, root))} pairs)")
 
 
 @main.command(name="map")

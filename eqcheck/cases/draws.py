@@ -25,7 +25,9 @@ def round_to_bfloat16(array: np.ndarray) -> np.ndarray:
     return rounded.astype(np.uint32).view(np.float32)
 
 
-def draw(rng: np.random.Generator, kind: str, args: dict, shape: tuple[int, ...], dtype: str) -> np.ndarray:
+def draw(rng: np.random.Generator, kind: str, args: dict, shape: tuple[int, ...], dtype: str,
+         derive: tuple[tuple[str, dict], ...] = ()) -> np.ndarray:
+    """Values of one input or weight, drawn in float64 (ints for `integers`), derived step by step, then cast."""
     if kind == "normal":
         values = rng.normal(args["mean"], args["std"], shape)
     elif kind in ("uniform", "positive"):
@@ -36,6 +38,14 @@ def draw(rng: np.random.Generator, kind: str, args: dict, shape: tuple[int, ...]
         values = np.full(shape, args["value"], dtype=np.float64)
     else:  # the loader only admits the kinds above
         raise ValueError(f"unknown distribution {kind}")
+    values = np.asarray(values)
+    for step, step_args in derive:
+        values = derived(values, step, step_args)
+    return cast(values, dtype)
+
+
+def cast(values: np.ndarray, dtype: str) -> np.ndarray:
+    """Values in `dtype` exactly as both sides will hold them (bfloat16 rounded onto its grid, carried as float32)."""
     out = np.asarray(values).astype(numpy_dtype(dtype))
     return round_to_bfloat16(out) if dtype == "bfloat16" else out
 
@@ -73,6 +83,32 @@ def apply_special(values: np.ndarray, special: Special, rng: np.random.Generator
     return round_to_bfloat16(out) if dtype == "bfloat16" else out
 
 
+def derived(values: np.ndarray, kind: str, args: dict) -> np.ndarray:
+    """One `derive` step (loader.DERIVE_STEPS), on float64 values or integer labels."""
+    if kind in ("softmax", "log_softmax"):
+        shifted = values - values.max(axis=args["axis"], keepdims=True)
+        log = shifted - np.log(np.exp(shifted).sum(axis=args["axis"], keepdims=True))
+        return log if kind == "log_softmax" else np.exp(log)
+    if kind == "keep_away":  # a value within `margin` of a pole moves to the nearer edge of that margin
+        period, offset, margin = float(args["period"]), float(args["offset"]), float(args["margin"])
+        pole = offset + np.round((values - offset) / period) * period
+        near = np.abs(values - pole) < margin
+        if args.get("below") is not None:
+            near &= pole < args["below"]
+        side = np.where(values >= pole, 1.0, -1.0)
+        return np.where(near, pole + side * margin, values)
+    if kind == "sign":
+        return np.where(values > 0, 1.0, np.where(values < 0, -1.0, float(args["zero"])))
+    if kind == "round_to":
+        return np.round(values / args["step"]) * args["step"]
+    if kind == "set_every":
+        out = np.array(values, copy=True)
+        flat = out.reshape(-1)
+        flat[int(args["start"])::int(args["k"])] = args["value"]
+        return out
+    raise ValueError(f"unknown derive step {kind}")
+
+
 def make_inputs(case, seed: int) -> dict[str, np.ndarray]:
     """Canonical inputs of one case, in declaration order; each side casts ints to its own dtype if the spec says so.
     A `special` overlay draws from its own stream per input, so adding one leaves every other input's bytes alone."""
@@ -81,9 +117,11 @@ def make_inputs(case, seed: int) -> dict[str, np.ndarray]:
     for i, inp in enumerate(case.spec.inputs):
         dist = case.input_distribution(i)
         args = case.distribution_args(dist, join(join("inputs", i), "distribution"))
+        derive = tuple((step.kind, case.derive_args(step, join(join(join("inputs", i), "derive"), j)))
+                       for j, step in enumerate(inp.derive))
         dtype = case.input_dtype(inp)
-        arrays[inp.name] = draw(rng, dist.kind, args, case.input_shape(i), dtype)
-        if dist.special is not None:
+        arrays[inp.name] = draw(rng, dist.kind, args, case.input_shape(i), dtype, derive)
+        if dist.special is not None:  # after the derive steps and the cast: the values land exactly
             special_rng = case_rng(seed, case.id, f"special:{inp.name}")
             arrays[inp.name] = apply_special(arrays[inp.name], dist.special, special_rng, dtype)
     return arrays

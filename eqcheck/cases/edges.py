@@ -36,12 +36,16 @@ def edge_variants(case: Case) -> list[Case]:
     # Drawn float inputs only: a constant (a margin, a fixed scale) is part of the op's definition, not its data.
     floats = [i for i, inp in enumerate(spec.inputs) if is_float(case.input_dtype(inp)) and inp.distribution.kind != "constant"]
     edges: list[Edge] = []
+    # Inputs shaped by `derive` (probabilities, ±1 labels) keep their shape under int and kink; NaN/Inf reach them all.
+    plain = [i for i in floats if not spec.inputs[i].derive]
+    if plain:
+        edges.append(Edge("int", tuple((i, _integers(spec.inputs[i].distribution)) for i in plain)))
     if floats:
-        edges.append(Edge("int", tuple((i, _integers(spec.inputs[i].distribution)) for i in floats)))
         for name, special in OVERLAYS.items():
             edges.append(Edge(name, tuple((i, _overlay(spec.inputs[i].distribution, special)) for i in floats)))
+    if plain:
         special = Special(values=spec.edges.kinks or DEFAULT_KINKS, values_fraction=0.5, negzero=0.05)
-        edges.append(Edge("kink", tuple((i, _overlay(spec.inputs[i].distribution, special)) for i in floats)))
+        edges.append(Edge("kink", tuple((i, _overlay(spec.inputs[i].distribution, special)) for i in plain)))
     index, axes = reduced_axes(case)
     if index is not None:
         shape = case.input_shape(index)

@@ -45,13 +45,14 @@ class WeightMap:
         return [w.name for w in self.weights]
 
     def to_side(self, framework: str, canonical: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        return {w.sides[framework].param: apply_all(w.sides[framework].transforms, canonical[w.name]) for w in self.weights}
+        return {w.sides[framework].param: apply_all(w.sides[framework].transforms, canonical[w.name])
+                for w in self.weights if framework in w.sides}
 
     def to_canonical(self, framework: str, side_arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         return {
             w.name: invert_all(w.sides[framework].transforms, side_arrays[w.sides[framework].param])
             for w in self.weights
-            if w.sides[framework].param in side_arrays
+            if framework in w.sides and w.sides[framework].param in side_arrays
         }
 
     def describe(self) -> list[dict]:
@@ -138,6 +139,12 @@ def bind(case, params: dict[str, dict[str, ParamInfo]]) -> WeightMap:
             sides, integer_default=invert_all(sides[reference].transforms, ref_info.default) if integer else None,
             how=how.get(entry.name, ""),
         ))
+
+    for fw in frameworks:  # unshared parameters with an `init`: drawn for their one side, named "<framework>.<param>"
+        for param in spec.unmapped_init.get(fw, {}):
+            if param in params[fw]:
+                bound.append(BoundWeight(f"{fw}.{param}", tuple(params[fw][param].shape), case.unmapped_init(fw, param),
+                                         {fw: BoundSide(param, ())}))
 
     for fw in frameworks:
         loose = [n for n in params[fw] if n not in claimed[fw] and n not in unmapped.get(fw, {})]

@@ -17,13 +17,14 @@ from eqcheck.execution.checks import determinism, gradients, reference, state, t
 from eqcheck.execution.layers import LayerSession, pair_layers
 from eqcheck.verdict import diagnosis
 from eqcheck.verdict.compare import compare
+from eqcheck.dtypes import is_float
 from eqcheck.errors import EqcheckError, SpecError, TargetUnavailable
 from eqcheck.execution.failures import CaseFailure, short_error
 from eqcheck.verdict.results import (
     ERROR, EXPECTED_DIFFERENCE, FAIL, NONDETERMINISTIC, PASS, UNEXPECTED_PASS, UNSUPPORTED, CaseResult, OutputResult,
 )
 from eqcheck.spec import allowlist, signature
-from eqcheck.spec.model import OutputSpec
+from eqcheck.spec.model import Literal, OutputSpec, TensorArg
 from eqcheck.backends.targets import Target
 from eqcheck.execution.trials import combine as combine_trials
 from eqcheck.execution.trials import trial_seeds
@@ -36,6 +37,8 @@ def _json_safe(value: Any) -> Any:
         return [_json_safe(v) for v in value]
     if isinstance(value, np.generic):
         return value.item()
+    if isinstance(value, TensorArg):
+        return {"tensor": value.values, "dtype": value.dtype}
     return value
 
 
@@ -111,8 +114,9 @@ class CaseRunner:
             expected = None  # one framework across modes or devices: a declared torch/MindSpore difference does not apply
         if expected:
             result.expected = {"reason": expected.reason, "link": expected.link}
-        if case.spec.mode != "eval":
-            result.details["mode"] = case.spec.mode
+        if case.spec.trains:
+            modes = {t.framework: case.spec.side_mode(t.framework) for t in self.targets}
+            result.details["mode"] = case.spec.mode if len(set(modes.values())) == 1 else modes
         if case.edge is not None:
             result.details["edge"] = {"variant": case.edge.name, **describe_edge(case)}
         try:
@@ -188,7 +192,7 @@ class CaseRunner:
                           "loaded": loaded, "params": params, "cotangents": None, "wrt": []}
 
         state_rows = None
-        if spec.compare_state if spec.compare_state is not None else spec.mode == "train":
+        if spec.compare_state if spec.compare_state is not None else spec.trains:
             state_rows = state.stateful_weights(weight_map, params)
             state.compare_state(self, case, result, built, weight_map, params)
         if spec.grad:
@@ -278,10 +282,11 @@ class CaseRunner:
 
     def build(self, target: Target, case: Case, seed: int | None = None):
         obj = self.resolved[(case.spec.path, target.framework)]
-        init_args = case.init_args(target.framework)
+        backend = self.backends[target.label]
+        init_args = {k: self.materialize(case, backend, v) for k, v in case.init_args(target.framework).items()}
         try:
             seed = self.seed if seed is None else seed
-            return self.backends[target.label].build(obj, init_args, case.dtype, case.spec.mode == "train", seed)
+            return backend.build(obj, init_args, case.dtype, case.spec.side_mode(target.framework) == "train", seed)
         except TypeError as exc:
             text = str(exc)
             if "unexpected keyword argument" in text or "required positional argument" in text:
@@ -332,15 +337,31 @@ class CaseRunner:
 
     def pack(self, case: Case, target: Target, tensors: dict[str, Any]) -> tuple[list, dict]:
         """This side's (args, kwargs) from tensors by canonical input name: nested args layout, keyword inputs, call args."""
-        kwargs = dict(case.call_args(target.framework))
+        backend = self.backends[target.label]
+        kwargs = {k: self.materialize(case, backend, v) for k, v in case.call_args(target.framework).items()}
         for inp in case.spec.inputs:
             if inp.keyword:
                 kwargs[inp.sides[target.framework].name] = tensors[inp.name]
         layout = case.spec.sides[target.framework].args
         if layout is None:
             layout = tuple(inp.name for inp in case.spec.inputs if not inp.keyword)
-        pack = lambda node: tuple(pack(n) for n in node) if isinstance(node, tuple) else tensors[node]
+
+        def pack(node):
+            if isinstance(node, tuple):
+                return tuple(pack(n) for n in node)
+            if isinstance(node, Literal):
+                return case.resolve(node.value, f"{target.framework}.args")
+            return tensors[node]
+
         return list(pack(layout)), kwargs
+
+    @staticmethod
+    def materialize(case: Case, backend: Backend, value: Any) -> Any:
+        """A resolved init/call value for `backend`: a tensor argument becomes the framework's tensor."""
+        if isinstance(value, TensorArg):
+            dtype = case.tensor_dtype(value)
+            return backend.tensor(draws.cast(np.asarray(value.values, dtype=np.float64 if is_float(dtype) else None), dtype), dtype)
+        return value
 
     def flatten(self, backend: Backend, value: Any, label: str, path: str = "out") -> list[tuple[str, np.ndarray]]:
         if backend.is_tensor(value):

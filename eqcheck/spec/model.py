@@ -65,6 +65,29 @@ class SideName:
 
 
 @dataclass(frozen=True)
+class Derive:
+    """One step applied to an input after its draw, in float64: kind in DERIVE_STEPS (loader), args may be expressions."""
+
+    kind: str
+    args: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TensorArg:
+    """A constructor or call argument that must reach the framework as a tensor: `{tensor: [..], dtype: ..}`."""
+
+    values: Any  # a (nested) list of numbers or expressions, or one "$expr"
+    dtype: str = "float"  # "float" follows the case dtype
+
+
+@dataclass(frozen=True)
+class Literal:
+    """A positional argument that is a value, not an input: `args: [{value: "ij,jk->ik"}, a, b]`."""
+
+    value: Any
+
+
+@dataclass(frozen=True)
 class InputSpec:
     name: str
     shape: tuple[Any, ...] | str  # ints or expression strings, or one "$expr" giving the whole shape
@@ -72,6 +95,8 @@ class InputSpec:
     distribution: Distribution
     sides: dict[str, SideName]
     keyword: bool = False  # pass by each side's name instead of by position
+    grad: bool = True  # with `grad`, differentiate w.r.t. this input (false: labels, targets held constant)
+    derive: tuple[Derive, ...] = ()  # softmax, log_softmax, keep_away, round_to, set_every: applied in order
 
 
 @dataclass(frozen=True)
@@ -82,7 +107,8 @@ class SideSpec:
     op: str
     init: dict[str, Any]
     call: dict[str, Any]
-    args: tuple | None = None  # positional arguments by input name; a nested list becomes a tuple: [x, [h0, c0]]
+    args: tuple | None = None  # positional arguments by input name or Literal; a nested list becomes a tuple: [x, [h0, c0]]
+    mode: str | None = None  # eval | train for this side only; None: the spec's mode
 
 
 @dataclass(frozen=True)
@@ -170,6 +196,17 @@ class OpSpec:
     trials: int = 1  # independent seeds per case; the report keeps the worst and the spread
     repeat: int = 1  # identical calls per side, compared bitwise (--repeat; 2 under --edges)
     edges: EdgeSettings = field(default_factory=EdgeSettings)
+    unmapped_init: dict[str, dict[str, Distribution]] = field(default_factory=dict)  # framework -> unshared param -> its draw
+
+    def side_mode(self, framework: str) -> str:
+        """eval | train for one framework: its section's `mode`, else the spec's."""
+        side = self.sides.get(framework)
+        return (side.mode if side is not None and side.mode else None) or self.mode
+
+    @property
+    def trains(self) -> bool:
+        """Any side runs in train mode (buffers may move, so the state is compared)."""
+        return any(self.side_mode(fw) == "train" for fw in self.sides)
     # Whole models (docs/models.md): each side's `op` is a user factory "package.module:attribute".
     kind: str = "op"  # op | model
     layers: bool = False  # model specs: record and compare every paired submodule's output (and gradient)

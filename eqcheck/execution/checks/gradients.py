@@ -29,8 +29,9 @@ def draw_cotangents(runner, case: Case, seed: int, flat) -> list[np.ndarray | No
 
 
 def differentiable_inputs(runner, case: Case) -> list[str]:
+    """Float inputs on every side, except those the spec marks `grad: false` (labels, targets)."""
     return [inp.name for inp in case.spec.inputs
-            if all(is_float(case.input_dtype(inp, t.framework)) for t in runner.targets)]
+            if inp.grad and all(is_float(case.input_dtype(inp, t.framework)) for t in runner.targets)]
 
 
 def side_gradients(runner, case: Case, t, built, side_weights, inputs, wrt, cotangents):
@@ -98,6 +99,7 @@ def compare_gradients(runner, case: Case, result: CaseResult, seed: int, built, 
     (a_label, a_fw), (b_label, b_fw) = ((t.label, t.framework) for t in runner.targets)
     named_a = row_names(weight_map, wrt, a_fw, grads[a_label])
     named_b = row_names(weight_map, wrt, b_fw, grads[b_label])
+    one_sided = {f"grad:{w.name}" for w in weight_map.weights if len(w.sides) == 1}  # an unmapped parameter's init
     tolerance = case.grad_tolerance()
     rows = []
     for name in dict.fromkeys([*named_a, *named_b]):
@@ -107,7 +109,8 @@ def compare_gradients(runner, case: Case, result: CaseResult, seed: int, built, 
         else:
             missing = b_label if name in named_a else a_label
             present = named_a.get(name, named_b.get(name))
-            reason = f"no gradient on {missing}: the parameter is not trainable there"
+            reason = ("unshared parameter (unmapped): one side only" if name in one_sided
+                      else f"no gradient on {missing}: the parameter is not trainable there")
             result.outputs.append(OutputResult(name, list(present.shape), {}, None, reason, kind="grad"))
     runner.add_rows(result, rows)
     if runner.layers is not None:
