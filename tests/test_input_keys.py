@@ -1,5 +1,7 @@
-"""Seeded data is keyed by case id: two cases of one spec get independent data, and a case gets the same
-inputs, weights and cotangents whatever else is selected (-k, other specs, the order cases run in)."""
+"""Seeded data. It is keyed by case id: two cases of one spec get independent data, and a case gets the same
+inputs, weights and cotangents whatever else is selected (-k, other specs, the order cases run in). Every
+distribution kind the loader admits draws in the case dtype; bfloat16 values are rounded to nearest-even onto
+the bfloat16 grid, so torch and MindSpore both cast them exactly."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ import pytest
 
 from conftest import read_json, without_timings
 from eqcheck.cases import expand, load_spec
-from eqcheck.cases.draws import DEFAULT_SEED, case_rng, make_inputs
+from eqcheck.cases.draws import DEFAULT_SEED, case_rng, draw, make_inputs, round_to_bfloat16
 
 SPEC = """
 name: keyed.op
@@ -76,3 +78,71 @@ def test_a_case_reports_the_same_numbers_whatever_else_is_selected(cli, tmp_path
     assert only["id"] == case_id and len(among) > 4
     assert {o["kind"] for o in only["outputs"]} == {"output", "grad"}
     assert without_timings(only) == without_timings(among[case_id])
+
+
+# --------------------------------------------------------------------------------------------------
+# the draws themselves
+
+
+def rng():
+    return np.random.default_rng(7)
+
+
+@pytest.mark.parametrize("kind,args,low,high", [
+    ("normal", {"mean": 10.0, "std": 0.5}, 7.0, 13.0),
+    ("uniform", {"low": -3.0, "high": -2.0}, -3.0, -2.0),
+    ("positive", {"low": 0.1, "high": 2.0}, 0.1, 2.0),
+    ("integers", {"low": 3, "high": 6}, 3, 5),
+])
+def test_each_kind_draws_in_its_range_and_dtype(kind, args, low, high):
+    values = draw(rng(), kind, args, (50, 4), "float32" if kind != "integers" else "int64")
+    assert values.shape == (50, 4) and values.dtype == (np.float32 if kind != "integers" else np.int64)
+    assert low <= values.min() and values.max() <= high
+    assert len(np.unique(values)) > 2  # random, not a constant
+
+
+def test_normal_draws_have_the_requested_mean_and_spread():
+    values = draw(rng(), "normal", {"mean": 10.0, "std": 0.5}, (20_000,), "float64")
+    assert abs(values.mean() - 10.0) < 0.02 and abs(values.std() - 0.5) < 0.02
+
+
+def test_constant_fills_the_shape():
+    assert draw(rng(), "constant", {"value": 0.25}, (2, 3), "float16").tolist() == [[0.25] * 3] * 2
+
+
+def test_an_unknown_kind_is_an_error():
+    with pytest.raises(ValueError, match="unknown distribution lognormal"):
+        draw(rng(), "lognormal", {}, (2,), "float32")
+
+
+def test_bfloat16_draws_lie_on_the_bfloat16_grid():
+    values = draw(rng(), "normal", {"mean": 0.0, "std": 1.0}, (1000,), "bfloat16")
+    assert values.dtype == np.float32
+    assert not (values.view(np.uint32) & 0xFFFF).any()  # the low 16 bits of every float32 are zero
+
+
+B = 2.0**-7  # bfloat16 spacing just above 1.0 (7 mantissa bits)
+
+
+@pytest.mark.parametrize("value,rounded", [
+    (1.0, 1.0),                         # on the grid: unchanged
+    (1.0 + B, 1.0 + B),
+    (1.0 + B / 2, 1.0),                 # halfway, 1.0 is even: down
+    (1.0 + 3 * B / 2, 1.0 + 2 * B),     # halfway, 1 + B is odd: up to the even neighbour
+    (1.0 + B / 2 + 2.0**-20, 1.0 + B),  # just above halfway: up
+    (1.0 + B / 2 - 2.0**-20, 1.0),      # just below halfway: down
+    (-(1.0 + 3 * B / 2), -(1.0 + 2 * B)),
+    (float(np.finfo(np.float32).max), np.inf),  # past the largest bfloat16: infinity, as a cast does
+    (np.inf, np.inf),
+    (0.0, 0.0),
+])
+def test_round_to_bfloat16_is_round_to_nearest_even(value, rounded):
+    out = round_to_bfloat16(np.array([value], np.float64))
+    assert out.dtype == np.float32 and out.shape == (1,)
+    assert out[0] == np.float32(rounded)
+
+
+def test_round_to_bfloat16_keeps_nan_and_shape():
+    out = round_to_bfloat16(np.array([[np.nan, 2.5], [-0.0, 1e-30]], np.float32))
+    assert out.shape == (2, 2) and np.isnan(out[0, 0]) and out[0, 1] == 2.5
+    assert np.signbit(out[1, 0]) and out[1, 0] == 0.0
