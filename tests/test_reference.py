@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from conftest import read_json
-from eqcheck.verdict.attribution import NOISE_K, attribute
+from eqcheck.verdict.attribution import NOISE_K, _times, attribute, max_abs
 
 
 def _attr(a, b, ref, a64, b64, passed=False):
@@ -38,6 +39,30 @@ def test_a_side_without_float64_gets_no_noise_allowance():
     assert not rec["within_noise"] and rec["outlier"] == "mindspore"
     assert rec["ratio"] > 100
 
+
+
+# guards added from mutation testing (docs/mutation.md)
+
+
+def test_max_abs_skips_elements_non_finite_on_either_side_and_warns_about_nothing(recwarn):
+    a = np.array([np.inf, 1.0, np.nan, -np.inf, 2.0], np.float32)
+    b = np.array([1.0, 1.5, 3.0, -np.inf, 2.0], np.float32)
+    assert max_abs(a, b) == 0.5
+    assert max_abs(np.array([np.nan, np.inf]), np.array([np.nan, np.inf])) == 0.0  # nothing finite: 0, no error
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
+
+
+@pytest.mark.parametrize("ratio,text", [(2.5, "2.5x"), (9.96, "10.0x"), (10.0, "10x"), (10.6, "11x"), (250.0, "250x")])
+def test_ratios_are_written_with_one_decimal_below_ten(ratio, text):
+    assert _times(ratio) == text
+
+
+def test_a_side_without_a_float64_run_does_not_hide_the_other_sides_own_error():
+    ref = np.linspace(-1, 1, 100)
+    a, b = ref + 1e-6, ref - 1e-6
+    rec = attribute(2e-6, False, 0, {"torch": a, "mindspore": b}, "mindspore", ref, {"torch": None, "mindspore": ref}, "float32")
+    assert set(rec["own_error"]) == {"mindspore"} and rec["own_error"]["mindspore"] == pytest.approx(1e-6)
+    assert rec["own_error_estimated"] == {"torch": pytest.approx(1e-6)}  # within K x the measured noise
 
 GRU_N01 = {
     "name: nn.GRUCell\n": "name: nn.GRUCell.n01\n",
