@@ -64,6 +64,26 @@ def test_a_side_without_a_float64_run_does_not_hide_the_other_sides_own_error():
     assert set(rec["own_error"]) == {"mindspore"} and rec["own_error"]["mindspore"] == pytest.approx(1e-6)
     assert rec["own_error_estimated"] == {"torch": pytest.approx(1e-6)}  # within K x the measured noise
 
+
+def test_a_float64_run_no_closer_to_the_reference_than_its_float32_run_is_rejected():
+    ref = np.arange(-8, 8) / 8.0  # dyadic: every difference below is exact
+    a = ref + 2.0**-22
+    b64 = ref + 2.0**-21  # a different function: its float64 run is off by 2**-21 ...
+    b = ref + 2.0**-20  # ... and its float32 run by 2**-21 more (its own rounding error)
+    rec = attribute(2.0**-20, False, 0, {"torch": a, "mindspore": b}, "torch", ref, {"torch": ref, "mindspore": b64}, "float32")
+    assert rec["own_error_rejected"] == {"mindspore": {"own_error": 2.0**-21, "float64_vs_reference": 2.0**-21}}
+    assert set(rec["own_error"]) == {"torch"}
+
+
+def test_a_different_function_with_its_own_rounding_error_gets_no_noise_allowance():
+    ref = np.linspace(-1, 1, 100)
+    b64 = ref * 1.001
+    b = b64 + 1e-7  # a real float32 rounding error on top of a wrong constant
+    rec = attribute(float(np.max(np.abs(ref - b))), False, 0, {"torch": ref, "mindspore": b}, "torch", ref,
+                    {"torch": ref, "mindspore": b64}, "float32")
+    assert "mindspore" in rec["own_error_rejected"] and "mindspore" not in rec["own_error"]
+    assert not rec["within_noise"]
+
 GRU_N01 = {
     "name: nn.GRUCell\n": "name: nn.GRUCell.n01\n",
     "# weight_ih, weight_hh": "weights:\n"
