@@ -84,6 +84,65 @@ def test_a_different_function_with_its_own_rounding_error_gets_no_noise_allowanc
     assert "mindspore" in rec["own_error_rejected"] and "mindspore" not in rec["own_error"]
     assert not rec["within_noise"]
 
+
+def _record(a, b, ref, a64, b64, dtype="float32"):
+    return attribute(float(np.max(np.abs(a - b))), False, 0, {"torch": a, "mindspore": b}, "torch", ref,
+                     {"torch": a64, "mindspore": b64}, dtype)
+
+
+def test_the_record_has_exactly_the_report_schemas_keys():
+    ref = np.linspace(-1, 1, 16)
+    rec = _record(ref + 2e-7, ref - 2e-7, ref, ref, ref)
+    assert set(rec) == {"reference", "distance", "own_error", "own_error_rejected", "own_error_estimated", "noise", "k",
+                        "noise_ratio", "ratio", "outlier", "within_noise", "statement", "verdict"}
+    assert rec["reference"] == "torch float64" and rec["k"] == NOISE_K
+    assert rec["distance"] == {"torch": pytest.approx(2e-7), "mindspore": pytest.approx(2e-7)}
+    assert rec["noise"] == pytest.approx(2e-7) and rec["noise_ratio"] == pytest.approx(2.0)
+
+
+def test_a_side_without_float64_is_credited_up_to_exactly_k_times_the_measured_noise():
+    ref = np.arange(-8, 8) / 8.0
+    own = 2.0**-21
+    rec = _record(ref + NOISE_K * own, ref + own, ref, None, ref)  # torch's distance is exactly K x mindspore's own error
+    assert rec["own_error"] == {"mindspore": own} and rec["own_error_estimated"] == {"torch": NOISE_K * own}
+    farther = _record(ref + 2 * NOISE_K * own, ref + own, ref, None, ref)
+    assert farther["own_error_estimated"] == {}
+
+
+def test_with_no_float64_run_at_all_there_is_no_noise_and_no_verdict():
+    ref = np.linspace(-1, 1, 16)
+    rec = _record(ref + 1e-7, ref - 1e-7, ref, None, None)
+    assert rec["noise"] is None and rec["noise_ratio"] is None and not rec["within_noise"] and "verdict" not in rec
+
+
+@pytest.mark.parametrize("dtype,eps", [("float32", 2.0**-23), ("float16", 2.0**-10)])
+def test_an_exactly_rounded_side_is_measured_against_half_an_ulp_of_the_largest_reference_value(dtype, eps):
+    ref = np.array([0.5, -4.0, 2.0])
+    rec = _record(ref.copy(), ref + 0.1, ref, ref, ref, dtype)
+    assert rec["ratio"] == pytest.approx(0.1 / (0.5 * eps * 4.0)) and rec["outlier"] == "mindspore"
+
+
+def test_an_all_zero_reference_gives_an_infinite_ratio_for_any_distance():
+    zeros = np.zeros(4)
+    rec = _record(zeros.copy(), zeros + 1e-3, zeros, zeros, zeros)
+    assert rec["ratio"] == "inf" and rec["outlier"] == "mindspore"
+
+
+def test_two_exact_sides_on_a_non_finite_reference_are_equally_far():
+    nan = np.full(3, np.nan)
+    rec = _record(nan.copy(), nan.copy(), nan, nan, nan)
+    assert rec["ratio"] == 1.0 and rec["outlier"] is None
+    assert rec["statement"] == "torch and mindspore are about equally far from the float64 reference (1.0x)"
+
+
+@pytest.mark.parametrize("factor,outlier", [(1.5, None), (2.0, "torch"), (3.0, "torch")])
+def test_the_farther_side_is_named_from_twice_the_distance(factor, outlier):
+    ref = np.arange(-8, 8) / 8.0
+    rec = _record(ref + factor * 2.0**-10, ref + 2.0**-10, ref, ref, ref)  # torch is the farther side
+    assert rec["outlier"] == outlier and rec["ratio"] == factor
+    if outlier:
+        assert rec["statement"] == f"torch is {factor:.1f}x further from the float64 reference than mindspore"
+
 GRU_N01 = {
     "name: nn.GRUCell\n": "name: nn.GRUCell.n01\n",
     "# weight_ih, weight_hh": "weights:\n"
