@@ -81,3 +81,15 @@ def test_the_float64_reference_rerun_proves_its_load_too(cli, tmp_path, monkeypa
     assert runs["mindspore"] == "ok"
     assert "torch parameter 'weight' did not take the shared value" in runs["torch"], runs
     assert case["reference"]["reference"] == "mindspore"  # the float64 reference falls back to the side that proved its load
+
+
+def test_a_nan_in_a_users_weights_file_reads_back_as_loaded(cli, tmp_path):
+    # NaN != NaN: the proof compares NaN-aware, so a weight set holding a NaN is loaded, not refused
+    rng = np.random.default_rng(0)
+    bias = rng.uniform(-0.2, 0.2, 40).astype(np.float32)
+    bias[3] = np.nan
+    weights = tmp_path / "w.npz"
+    np.savez(weights, weight=rng.uniform(-0.2, 0.2, (40, 24)).astype(np.float32), bias=bias)
+    result, case = run_case(cli, tmp_path, "--weights", weights)
+    assert case["status"] == "pass", result.text  # NaN in the same places on both sides
+    assert case["spec"] == LINEAR and case["targets"] == ["torch", "mindspore"]
