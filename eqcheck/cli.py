@@ -113,11 +113,15 @@ dtype_option = click.option("--dtype", "dtypes", metavar="LIST", help="Comma lis
 @click.option("--grad", is_flag=True, default=None, help="Also compare gradients w.r.t. float inputs and parameters (spec: grad: true).")
 @click.option("--reference", type=click.Choice(["float64"]), default=None,
               help="Re-run each case in float64: each side's distance from it, the outlier, float32-noise verdicts.")
+@click.option("--error-budget/--no-error-budget", "error_budget", default=None,
+              help="Judge a row that fails its tolerance again against float64 re-runs (default on; docs/verdicts.md).")
+@click.option("--strict-precision", is_flag=True, default=None,
+              help="Fail rows where one side is >=10x further from float64 than the other (runs every case in float64).")
 @click.option("--trials", type=click.IntRange(min=1), default=None, metavar="N",
               help="N independent seeds per case; the report keeps the worst trial and the spread of max_abs.")
 @gate_options  # --baseline, --golden, --save-golden, --junit, --markdown, --html, --shard (eqcheck/gate/cli.py)
 def run(paths, selection, dtypes, json_path, seed, device, targets, weights_file, quiet, jobs, timeout, threads,
-        grad=None, reference=None, trials=None, **gate):
+        grad=None, reference=None, trials=None, error_budget=None, strict_precision=None, **gate):
     """Run specs (files or folders) and report the deviations."""
     from eqcheck.cases.draws import DEFAULT_SEED
     from eqcheck.backends.targets import parse_targets
@@ -125,7 +129,8 @@ def run(paths, selection, dtypes, json_path, seed, device, targets, weights_file
     started = time.perf_counter()
     target_list = parse_targets(targets, device)
     _, cases = _load_cases(paths, selection, dtypes)
-    cases = _override_cases(cases, grad=grad, reference=reference, trials=trials)
+    cases = _override_cases(cases, grad=grad, reference=reference, trials=trials, error_budget=error_budget,
+                            strict_precision=strict_precision)
     seed = DEFAULT_SEED if seed is None else seed
     gating = gate_session(gate, seed)  # reads --baseline/--golden now: a bad file is exit 2 before any case runs
     cases = gating.select(cases)  # --shard K/N
@@ -151,7 +156,8 @@ def run(paths, selection, dtypes, json_path, seed, device, targets, weights_file
         "weights_file": weights_file,
         "paths": list(paths),
         "threads": threads,
-        **{k: v for k, v in (("grad", grad), ("reference", reference), ("trials", trials)) if v is not None},
+        **{k: v for k, v in (("grad", grad), ("reference", reference), ("trials", trials), ("error_budget", error_budget),
+                             ("strict_precision", strict_precision)) if v is not None},
         **gating.settings(),  # shard, golden
     }
     out, err = view.make_console(), view.make_console(stderr=True)

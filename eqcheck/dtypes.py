@@ -29,7 +29,7 @@ DEFAULT_TOLERANCES = {
 }
 EXACT = Tolerance(rtol=0.0, atol=0.0)
 # Gradients chain several rounded products and reductions per element (a weight gradient sums over the batch),
-# so they get their own, looser table, like JAX's test utilities. Measured over the shipped configs (README,
+# so they get their own, looser table, like JAX's test utilities. Measured over the shipped configs (docs/beyond-forward.md,
 # "Gradients"); a spec's `grad_tolerance:` replaces an entry.
 GRAD_TOLERANCES = {
     "float16": Tolerance(rtol=1e-2, atol=1e-3),

@@ -25,6 +25,14 @@ torch: {op: torch.nn.LayerNorm, init: {normalized_shape: [8]}}
 mindspore: {op: mindspore.nn.LayerNorm, init: {normalized_shape: [8]}}
 """
 
+STD = """
+name: ops.std.one
+inputs: [{name: x, shape: [3, 5]}]
+torch: {op: torch.std, call: {dim: -1}}
+mindspore: {op: mindspore.ops.std, call: {axis: -1}}
+"""
+WEIGHT_INIT = "weights:\n  weight_ih: {init: {%s: {%s}}}\n# weight_ih"
+
 # (id, spec text, extra CLI args, phrases the message must contain)
 SPEC_CASES = [
     ("unknown-key", edited(a=("name: nn.GRUCell", "name: nn.GRUCell\nnmae: typo")), [], ["unknown key 'nmae'", "did you mean 'name'"]),
@@ -42,6 +50,10 @@ SPEC_CASES = [
     ("tolerance-half-given", edited(a=("params:", "tolerance: {float32: {rtol: 1.0e-5}}\nparams:")), [], ["tolerance.float32.atol", "required"]),
     ("expected-difference-unknown-when", edited(a=("params:", "expected_difference: {reason: r, when: {batchh: 1}}\nparams:")), [],
      ["expected_difference.when.batchh", "did you mean 'batch'"]),
+    ("weight-init-expression-not-a-number", edited(a=("# weight_ih", WEIGHT_INIT % ("uniform", "low: $dtype, high: 1.0"))), [],
+     ["weights.weight_ih.init.uniform.low", "must be a finite number, got 'float32'"]),
+    ("weight-init-negative-std", edited(a=("# weight_ih", WEIGHT_INIT % ("normal", "mean: 0.0, std: $-hidden_size"))), [],
+     ["weights.weight_ih.init.normal", "normal needs std >= 0"]),
     ("not-yaml", "name: [unclosed\n", [], ["not valid YAML at line"]),
     ("empty-file", "", [], ["the file is empty"]),
     ("top-level-list", "- a\n- b\n", [], ["must be a YAML mapping"]),
@@ -50,7 +62,10 @@ SPEC_CASES = [
 ONE = ["-k", "bias=True and batch=1"]
 RUN_CASES = [
     ("unknown-dotted-path", edited(a=("op: torch.nn.GRUCell", "op: torch.nn.GRUCel")), ONE, ["field 'torch.op'", "has no attribute 'GRUCel'"]),
-    ("unknown-init-argument", edited(a=("bias: $bias}", "has_bias: $bias}")), ONE, ["field 'torch.init'", "unexpected keyword argument 'has_bias'"]),
+    ("unknown-init-argument", edited(a=("bias: $bias}", "has_bias: $bias}")), ONE,
+     ["field 'torch.init.has_bias'", "torch.nn.GRUCell takes no keyword argument 'has_bias'", "did you mean 'bias'"]),
+    ("unknown-call-argument", STD.replace("{axis: -1}", "{axes: -1}"), [],
+     ["field 'mindspore.call.axes'", "mindspore.ops.std takes no keyword argument 'axes'", "did you mean 'axis'"]),
     ("mapped-name-missing", edited(a=("# weight_ih", "weights: {weight_ih: {mindspore: w_ih}}\n#")), [],
      ["weights.weight_ih.mindspore", "no parameter 'w_ih'", "did you mean 'weight_ih'"]),
     ("unmapped-parameter", LAYERNORM_WITHOUT_MAP, [], ["field 'weights'", "'weight'", "no weight entry maps", "random init"]),
@@ -200,3 +215,16 @@ def test_spec_error_mid_run_keeps_the_cases_already_computed(cli, tmp_path):
     document = read_json(report)
     assert document["complete"] is False
     assert [c["status"] for c in document["cases"]] == ["pass"] * 4
+
+
+@pytest.mark.frameworks
+def test_an_expression_in_a_weight_init_runs(cli, copy_config, tmp_path):
+    """Found by issue 10: `validate` accepted it and `run` crashed with a raw ValueError."""
+    spec = copy_config("nn/Linear.yaml", {"mindspore:\n  op: mindspore.nn.Dense": "weights: {weight: {init: {uniform: "
+                       "{low: \"$-in_features**-0.5\", high: \"$in_features**-0.5\"}}}}\nmindspore:\n  op: mindspore.nn.Dense"})
+    report = tmp_path / "r.json"
+    result = cli("run", spec, "--json", report)
+    assert result.exit_code == 0, result.text
+    from conftest import read_json
+
+    assert {c["status"] for c in read_json(report)["cases"]} == {"pass"}

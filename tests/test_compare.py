@@ -439,6 +439,13 @@ def naive(r: np.ndarray, c: np.ndarray, tol: Tolerance) -> dict:
         out["worst_index"] = None
     elif nonfinite_bad.any():
         out["worst_index"] = np.unravel_index(int(np.argmax(nonfinite_bad)), r.shape)
+    elif finite_bad and not exact:  # the worst failing element: the largest |r-c| / bound, ties by |r-c|
+        bound = tol.atol + tol.rtol * m
+        with np.errstate(divide="ignore", invalid="ignore"):
+            factor = np.where(d > bound, d / bound, -1.0)
+        key = np.full(r64.size, -1.0)
+        key[fin] = np.where(factor == factor.max(), d, -1.0)
+        out["worst_index"] = np.unravel_index(int(np.argmax(key)), r.shape)
     elif n:
         full = np.full(r64.size, -1.0)
         full[fin] = d
@@ -516,6 +523,24 @@ def test_chunked_metrics_equal_a_naive_full_array_implementation(pair, chunk, to
     json.dumps(dev.as_dict(), allow_nan=False)
 
 
+def test_the_worst_element_is_the_worst_failing_one_and_the_absolute_worst_is_kept():
+    # element 0 is 1e-3 apart but within rtol of 1000; element 1 is 1e-4 apart on ~0 and fails by ~10x its atol
+    r = np.array([1000.0, 0.0], dtype=np.float32)
+    c = np.array([1000.001, 1e-4], dtype=np.float32)
+    dev = compare(r, c, Tolerance(rtol=1.3e-6, atol=1e-5))
+    assert not dev.passed and dev.mismatched == 1
+    assert dev.worst_index == (1,) and dev.worst_factor == pytest.approx(10.0, rel=1e-3)
+    assert dev.max_abs_index == (0,) and dev.max_abs_values[0] == 1000.0
+    record = dev.as_dict()
+    assert record["worst_index"] == [1] and record["max_abs_index"] == [0]
+
+
+def test_a_passing_row_reports_its_largest_difference_and_a_factor_below_one():
+    r = np.array([1.0, 2.0], dtype=np.float32)
+    dev = compare(r, r + np.float32(1e-6), Tolerance(rtol=1e-5, atol=1e-5))
+    assert dev.passed and dev.worst_index == dev.max_abs_index and 0 < dev.worst_factor < 1
+
+
 # --------------------------------------------------------------------------------------------------
 # guards added from mutation testing (docs/mutation.md): each kills mutants that survived the tests above
 
@@ -569,6 +594,6 @@ def test_as_dict_has_exactly_the_report_schemas_keys():
     # the JSON report (eqcheck/report/schema.json) names these keys; a renamed key breaks every consumer
     d = compare(f64(1.0, 2.0), f64(1.0, 2.5), TIGHT).as_dict()
     assert set(d) == {"shape", "dtypes", "max_abs", "mean_abs", "max_rel", "mean_rel", "rms", "cosine", "mismatched",
-                      "mismatched_fraction", "size", "nonfinite_mismatch", "worst_index", "worst_values", "tolerance",
-                      "passed", "reason"}
+                      "mismatched_fraction", "size", "nonfinite_mismatch", "worst_index", "worst_values", "worst_factor",
+                      "max_abs_index", "max_abs_values", "tolerance", "passed", "reason"}
     assert (d["max_rel"], d["mismatched"], d["size"], d["nonfinite_mismatch"]) == (0.2, 1, 2, 0)

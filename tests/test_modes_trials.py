@@ -55,7 +55,7 @@ def test_low_precision_runs_or_is_unsupported(cli, tmp_path, dtype):
     result = cli("run", "configs/nn/GRUCell.yaml", "configs/nn/Linear.yaml", "-k", "batch=64 or batch=32",
                  "--dtype", dtype, "--grad", "--json", report)
     cases = read_json(report)["cases"]
-    # float16 GRUCell exceeds torch.testing's float16 tolerance (see README, "Low precision"): no error, though
+    # float16 GRUCell exceeds torch.testing's float16 tolerance (see docs/beyond-forward.md, "Low precision"): no error, though
     assert cases and all(c["status"] in ("pass", "fail", "unsupported") for c in cases), result.text
     if dtype == "float16":
         assert any(c["status"] == "pass" for c in cases)

@@ -19,6 +19,33 @@ def test_dtype_mindspore_refuses_is_unsupported_with_its_message(cli, tmp_path):
     assert "2 unsupported" in result.text
 
 
+MINT_PAIRS = """
+name: mint.{name}
+inputs:
+  - {{name: x, shape: [4, 8]}}
+torch:
+  op: torch.nn.functional.{name}
+  call: {call}
+mindspore:
+  op: mindspore.mint.nn.functional.{name}
+  call: {call}
+"""
+
+
+@pytest.mark.parametrize("name, call, kernel", [
+    ("gelu", "{}", "GeluExt"),  # "The kernel GeluExt unregistered."
+    ("layer_norm", "{normalized_shape: [8]}", "LayerNormExt"),  # "Create kernelmod for op LayerNormExt failed"
+])
+def test_a_missing_mindspore_kernel_is_unsupported_naming_the_kernel(cli, write_spec, tmp_path, name, call, kernel):
+    spec = write_spec(MINT_PAIRS.format(name=name, call=call))
+    path = tmp_path / "r.json"
+    result = cli("run", spec, "--json", path)
+    assert result.exit_code == 0, result.text
+    (case,) = read_json(path)["cases"]
+    assert case["status"] == "unsupported", case["message"]
+    assert case["message"].startswith(f"mindspore has no {kernel} kernel on cpu")
+
+
 def test_a_failed_kernel_does_not_poison_the_next_case(cli, tmp_path):
     # MindSpore's bfloat16 SmoothL1Loss/Softmax kernels are missing on CPU; with asynchronous launches their
     # error resurfaced in the float64 case that ran next in 2 of 3 CLI runs. The backend now launches

@@ -80,7 +80,8 @@ def test_the_float64_reference_rerun_proves_its_load_too(cli, tmp_path, monkeypa
     runs = case["reference"]["float64_runs"]
     assert runs["mindspore"] == "ok"
     assert "torch parameter 'weight' did not take the shared value" in runs["torch"], runs
-    assert case["reference"]["reference"] == "mindspore"  # the float64 reference falls back to the side that proved its load
+    # the float64 reference falls back to the side that proved its load
+    assert case["outputs"][0]["attribution"]["reference"] == "mindspore float64"
 
 
 def test_a_nan_in_a_users_weights_file_reads_back_as_loaded(cli, tmp_path):

@@ -21,7 +21,7 @@ def reports_under(folder):
             data = json.loads(path.read_text())
         except (ValueError, UnicodeDecodeError, OSError):
             continue
-        if isinstance(data, dict) and "schema_version" in data and "cases" in data and data.get("schema_version") in (1, 2):
+        if isinstance(data, dict) and "schema_version" in data and "cases" in data and data.get("schema_version") in (1, 2, 3):
             if isinstance(data.get("cases"), list) and "summary" in data and "environment" in data and "settings" in data:
                 yield path, data
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
@@ -45,6 +46,7 @@ class Backend(ABC):
 
     framework: str  # the spec section it reads
     target: str  # the target name users type (--targets)
+    call_method = "__call__"  # what calling a built module runs: forward (torch), construct (MindSpore)
 
     def __init__(self, device: str = "cpu", threads: int = 1):
         self.device = device
@@ -125,6 +127,16 @@ class Backend(ABC):
         # A refusal that names a dtype, in a case that is not float32, is a missing dtype, not a bug.
         return "unsupported" if dtype != "float32" and _DTYPE_REFUSAL.search(str(exc)) else "error"
 
+    def signatures(self, obj: Any) -> tuple[inspect.Signature | None, inspect.Signature | None]:
+        """(constructor, call) signatures of a resolved op, each None where Python cannot tell (builtins, C)."""
+        if inspect.isclass(obj):
+            return _signature(obj), _signature(getattr(obj, self.call_method, None), bound=True)
+        return None, _signature(obj)
+
+    def missing_kernel(self, exc: BaseException) -> str | None:
+        """The kernel this failure says the device lacks (named in the row), or None."""
+        return None
+
     def recover(self) -> None:
         """Called after a case failed, so a framework's leftover error state cannot leak into the next case."""
 
@@ -138,3 +150,17 @@ def flatten_leaves(value: Any, is_tensor: Callable[[Any], bool]) -> list[Any]:
     if isinstance(value, dict):
         return [leaf for v in value.values() for leaf in flatten_leaves(v, is_tensor)]
     return [value]
+
+
+def _signature(fn: Any, bound: bool = False) -> inspect.Signature | None:
+    """inspect.signature, without `self` for an unbound method; None for a callable without one."""
+    if fn is None:
+        return None
+    try:
+        sig = inspect.signature(fn)
+    except (TypeError, ValueError):
+        return None
+    params = list(sig.parameters.values())
+    if bound and params and params[0].name == "self":
+        sig = sig.replace(parameters=params[1:])
+    return sig

@@ -16,14 +16,19 @@ from eqcheck.errors import TargetUnavailable
 
 # MindSpore's ways of saying "this kernel or dtype does not exist on this device".
 _KERNEL_MISSING = re.compile(
-    r"unsupported op|unsupported data ?type|kernel select failed|kernel.*not (found|registered|exist)|can ?not find .*kernel",
+    r"unsupported op|unsupported data ?type|kernel select failed|kernel.*not (found|registered|exist)|can ?not find .*kernel"
+    r"|kernel \w+ unregistered|create kernelmod for op \w+ failed",
     re.IGNORECASE,
 )
+# ... and the ones that name the kernel: "The kernel GeluExt unregistered." (most mindspore.mint ops on CPU),
+# "Create kernelmod for op LayerNormExt failed".
+_KERNEL_NAMED = re.compile(r"kernel (\w+) unregistered|create kernelmod for op (\w+) failed", re.IGNORECASE)
 
 
 class MindSporePyNativeBackend(Backend):
     framework = "mindspore"
     target = "mindspore"
+    call_method = "construct"
     mode_name = "PYNATIVE_MODE"
 
     def activate(self) -> None:
@@ -157,6 +162,10 @@ class MindSporePyNativeBackend(Backend):
         if _KERNEL_MISSING.search(str(exc)):
             return "unsupported"
         return super().classify_failure(exc, dtype)
+
+    def missing_kernel(self, exc) -> str | None:
+        found = _KERNEL_NAMED.search(str(exc))
+        return next(name for name in found.groups() if name) if found else None
 
     def recover(self) -> None:
         # A failure inside value_and_grad leaves PyNative's grad executor mid-trace: the next case's gradient

@@ -15,6 +15,7 @@ from eqcheck.errors import TargetUnavailable
 class TorchEagerBackend(Backend):
     framework = "torch"
     target = "torch"
+    call_method = "forward"
 
     def activate(self) -> None:
         import torch

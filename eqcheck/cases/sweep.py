@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -97,7 +98,23 @@ class Case:
         return self.dtype if inp.dtype == "float" else inp.dtype
 
     def distribution_args(self, dist: Distribution, field: str) -> dict[str, Any]:
-        return {k: self.resolve(v, join(field, k)) for k, v in dist.args.items()}
+        """The distribution's arguments evaluated for this case; SpecError unless numpy can draw from them."""
+        args = {k: self.resolve(v, join(field, k)) for k, v in dist.args.items()}
+        for key, value in args.items():
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise SpecError(f"{key} must be a finite number, got {value!r} in case {self.id}", file=self.spec.path,
+                                field=join(field, key))
+        problem = None
+        if dist.kind == "integers" and not (isinstance(args["low"], int) and isinstance(args["high"], int) and args["low"] < args["high"]):
+            problem = "integers needs integer low < high"
+        elif dist.kind == "normal" and args["std"] < 0:
+            problem = "normal needs std >= 0"
+        elif dist.kind in ("uniform", "positive") and args["low"] > args["high"]:
+            problem = f"{dist.kind} needs low <= high"
+        if problem:
+            shown = ", ".join(f"{k}={v!r}" for k, v in args.items())
+            raise SpecError(f"{problem}, got {shown} in case {self.id}", file=self.spec.path, field=field)
+        return args
 
     def weight_shape(self, index: int) -> tuple[int, ...] | None:
         entry = self.spec.weights[index]
@@ -105,6 +122,14 @@ class Case:
             return None
         field = join(join("weights", entry.name), "shape")
         return tuple(self.dim(d, join(field, j)) for j, d in enumerate(entry.shape))
+
+    def weight_init(self, index: int) -> Distribution | None:
+        """The declared init distribution of weight entry `index`, its $expr arguments evaluated for this case."""
+        entry = self.spec.weights[index]
+        if entry.init is None:
+            return None
+        field = join(join(join("weights", entry.name), "init"), entry.init.kind)
+        return Distribution(entry.init.kind, self.distribution_args(entry.init, field))
 
     def tolerance(self, output: str | None = None) -> Tolerance:
         for out in self.spec.outputs:
@@ -127,12 +152,10 @@ class Case:
             self.call_args(framework)
         for i, inp in enumerate(self.spec.inputs):
             self.input_shape(i)
-            args = self.distribution_args(inp.distribution, join(join("inputs", i), "distribution"))
-            if inp.distribution.kind == "integers" and not (isinstance(args["low"], int) and isinstance(args["high"], int) and args["low"] < args["high"]):
-                raise SpecError(f"integers needs integer low < high, got low={args['low']!r} high={args['high']!r} in case {self.id}",
-                                file=self.spec.path, field=join(join("inputs", i), "distribution"))
+            self.distribution_args(inp.distribution, join(join("inputs", i), "distribution"))
         for i, entry in enumerate(self.spec.weights):
             self.weight_shape(i)
+            self.weight_init(i)
 
 
 def expand(spec: OpSpec, dtypes: tuple[str, ...] | None = None) -> list[Case]:

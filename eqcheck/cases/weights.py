@@ -123,8 +123,9 @@ def bind(case, params: dict[str, dict[str, ParamInfo]]) -> WeightMap:
             sides[fw] = BoundSide(info.name, tuple(transforms))
         ref_info = params[reference][entry.sides[reference].name]
         integer = not np.issubdtype(ref_info.default.dtype, np.floating)
+        init = case.weight_init(index) if index < len(spec.weights) else None  # $expr arguments evaluated
         bound.append(BoundWeight(
-            entry.name, tuple(shape), entry.init or auto_distribution(invert_all(sides[reference].transforms, ref_info.default)),
+            entry.name, tuple(shape), init or auto_distribution(invert_all(sides[reference].transforms, ref_info.default)),
             sides, integer_default=invert_all(sides[reference].transforms, ref_info.default) if integer else None,
         ))
 

@@ -12,14 +12,15 @@ from eqcheck.backends import backend_class
 from eqcheck.backends.base import Backend
 from eqcheck.cases.sweep import Case
 from eqcheck.execution.checks import gradients, reference, state
+from eqcheck.verdict import diagnosis
 from eqcheck.verdict.compare import compare
-from eqcheck.dtypes import is_float
 from eqcheck.errors import EqcheckError, SpecError, TargetUnavailable
 from eqcheck.execution.failures import CaseFailure, short_error
 from eqcheck.verdict.results import (
-    ERROR, EXPECTED_DIFFERENCE, FAIL, PASS, UNEXPECTED_PASS, CaseResult, OutputResult,
+    ERROR, EXPECTED_DIFFERENCE, FAIL, PASS, UNEXPECTED_PASS, UNSUPPORTED, CaseResult, OutputResult,
 )
-from eqcheck.spec import allowlist
+from eqcheck.spec import allowlist, signature
+from eqcheck.spec.model import OutputSpec
 from eqcheck.backends.targets import Target
 from eqcheck.execution.trials import combine as combine_trials
 from eqcheck.execution.trials import trial_seeds
@@ -80,6 +81,7 @@ class CaseRunner:
                 except (LookupError, ImportError) as exc:
                     raise SpecError(f"cannot resolve '{side.op}': {exc}", file=case.spec.path, field=f"{target.framework}.op") from None
                 allowlist.check_resolved(side.op, self.resolved[key], case.spec.path, f"{target.framework}.op")
+                signature.check_keywords(case.spec, target.framework, *self.backends[target.label].signatures(self.resolved[key]))
 
     # ---- one case -------------------------------------------------------------------------------
 
@@ -154,17 +156,29 @@ class CaseRunner:
         self.materials = {"case": case, "seed": seed, "inputs": inputs, "canonical": canonical, "weight_map": weight_map,
                           "loaded": loaded, "params": params, "cotangents": None, "wrt": []}
 
+        state_rows = None
         if spec.compare_state if spec.compare_state is not None else spec.mode == "train":
+            state_rows = state.stateful_weights(weight_map, params)
             state.compare_state(self, case, result, built, weight_map, params)
-        if spec.reference and is_float(case.dtype) and case.dtype != "float64":
-            reference.attribute_to_float64(self, case, result, seed, weight_map, canonical, inputs, flat)
         if spec.grad:
             (ref_label, ref), (_, cand) = flat.items()
             if all(a.shape == b.shape for (_, a), (_, b) in zip(ref, cand)):
                 gradients.compare_gradients(self, case, result, seed, built, weight_map, loaded, inputs, flat)
             else:  # one cotangent cannot fit both sides: the forward failure already says why
                 result.details["gradients"] = {"status": "skipped", "message": "forward outputs differ in shape"}
+        if reference.wanted(case, result):  # the error budget: float64 re-runs, only when a row failed (or asked)
+            reference.judge(self, case, result, seed, weight_map, canonical, inputs, state_rows)
+        self._diagnose(case, result, inputs)
         result.status = PASS if all(o.passed for o in result.outputs) else FAIL
+
+    def _diagnose(self, case: Case, result: CaseResult, inputs: dict[str, np.ndarray]) -> None:
+        """A diagnosis line for every failing row, from both sides' arrays and the case's inputs."""
+        labels = tuple(t.label for t in self.targets)
+        for out in result.outputs:
+            if out.deviation is None or out.passed or out.name not in result.arrays.get(labels[0], {}):
+                continue
+            context = diagnosis.Context(out.name, out.kind, labels, case.dtype, inputs)
+            out.diagnosis = diagnosis.diagnose(result.arrays[labels[0]][out.name], result.arrays[labels[1]][out.name], context)
 
     # ---- beyond forward outputs: state, gradients, float64 attribution ----------------------------
 
@@ -199,8 +213,12 @@ class CaseRunner:
         except (EqcheckError, CaseFailure):
             raise
         except Exception as exc:  # noqa: BLE001 - frameworks raise anything; the report shows it
-            status = self.backends[target.label].classify_failure(exc, case.dtype)
-            raise CaseFailure(status, f"{target.label} failed to {what}: {short_error(exc)}") from exc
+            backend = self.backends[target.label]
+            kernel = backend.missing_kernel(exc)
+            if kernel:
+                raise CaseFailure(UNSUPPORTED, f"{target.label} has no {kernel} kernel on {backend.device} "
+                                               f"(failed to {what}: {short_error(exc)})") from exc
+            raise CaseFailure(backend.classify_failure(exc, case.dtype), f"{target.label} failed to {what}: {short_error(exc)}") from exc
 
     def _shared_weights(self, case: Case, weight_map: weights.WeightMap, seed: int | None = None) -> dict[str, np.ndarray]:
         if self._weights_file_arrays is not None:
@@ -257,10 +275,16 @@ class CaseRunner:
             raise CaseFailure(ERROR, f"the spec names {len(specs)} outputs ({', '.join(o.name for o in specs)}) but "
                                      f"{ref_label} returned {len(ref)}: {structure(ref)}")
         results = []
-        for i, ((path, a), (_, b)) in enumerate(zip(ref, cand)):
-            out_spec = specs[i] if specs else None
-            name = out_spec.name if out_spec else path
-            ignored = out_spec.ignore if out_spec else None
+        for out_spec, (path, a), (_, b) in zip(self.forward_names(case, len(ref), [p for p, _ in ref]), ref, cand):
+            name, ignored = out_spec.name, out_spec.ignore
             deviation = None if ignored else compare(a, b, case.tolerance(name))
             results.append(OutputResult(name, list(a.shape), {ref_label: str(a.dtype), cand_label: str(b.dtype)}, deviation, ignored))
         return results
+
+    @staticmethod
+    def forward_names(case: Case, count: int, paths: list[str] | None = None) -> list[OutputSpec]:
+        """The row of each flattened output: the spec's named outputs, else out, out.0, out.1.h ... by path."""
+        if case.spec.outputs:
+            return list(case.spec.outputs[:count])
+        paths = paths or (["out"] if count == 1 else [f"out.{i}" for i in range(count)])
+        return [OutputSpec(path) for path in paths]

@@ -52,7 +52,9 @@ def _worst(out: dict) -> str:
         return out.get("reason") or "-"
     if out.get("max_abs") == 0:
         return "-"
-    return f"{tuple(index)}: {_value(values[0])} vs {_value(values[1])}"
+    factor = out.get("worst_factor")
+    beyond = f" ({_value(factor)}x its bound)" if isinstance(factor, (int, float)) and factor > 1 else ""
+    return f"{tuple(index)}: {_value(values[0])} vs {_value(values[1])}{beyond}"
 
 
 def _value(v: Any) -> str:
@@ -62,7 +64,8 @@ def _value(v: Any) -> str:
 
 
 def _verdict(status: str) -> Text:
-    style = STATUS_STYLE.get(status, STATUS_STYLE["pass"] if status.startswith("pass") else "")
+    style = STATUS_STYLE.get(status, STATUS_STYLE["pass"] if status.startswith("pass") else
+                             STATUS_STYLE["fail"] if status.startswith("fail") else "")
     return Text(STATUS_LABEL.get(status, status), style=style)
 
 
@@ -86,8 +89,8 @@ def results_table(document: dict, only_problems: bool = False) -> Table:
             continue
         for i, out in enumerate(outputs):
             out_status = status if status in ("expected_difference", "unexpected_pass") else ("pass" if out["passed"] else "fail")
-            if out_status == "pass" and (out.get("attribution") or {}).get("within_noise"):
-                out_status = "pass (within float32 noise)"  # renders green through its "pass" prefix below
+            if out_status in ("pass", "fail") and out.get("verdict") not in (None, "ignored"):
+                out_status = out["verdict"]  # "pass (within float32 noise)" renders green through its "pass" prefix
             dtypes = "/".join(dict.fromkeys(out.get("dtypes", {}).values()))
             shape = "x".join(map(str, out["shape"])) or "scalar"
             if out.get("ignored"):
@@ -104,6 +107,9 @@ def results_table(document: dict, only_problems: bool = False) -> Table:
                 _verdict(out_status),
                 escape(_worst(out)),
             )
+            for note, style in ((out.get("precision_note"), "yellow"), (out.get("diagnosis") and f"diagnosis: {out['diagnosis']}", "red")):
+                if note:
+                    table.add_row("", "", "", "", "", "", "", Text(note, style=style))
         if status in ("expected_difference", "unexpected_pass") and case.get("expected_difference"):
             reason = case["expected_difference"]["reason"]
             table.add_row("", "", "", "", "", "", "", Text(f"expected: {reason}", style="dim"))
@@ -124,6 +130,7 @@ def failure_notes(document: dict) -> list[Text]:
                     (out.get("reason") or "outside tolerance", "red"),
                     f" (rtol {tol.get('rtol')}, atol {tol.get('atol')})",
                     f"; {out['attribution']['statement']}" if out.get("attribution") else "",
+                    f"; diagnosis: {out['diagnosis']}" if out.get("diagnosis") else "",
                 ))
     return notes
 

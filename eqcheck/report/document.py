@@ -20,8 +20,10 @@ from eqcheck.verdict.results import (
 
 # 2: optional `golden` sections, settings.shard, merged_from (eqcheck/report/schema.json). A version-1 report is a
 # version-2 report without them, so `show`, `diff` and `merge` read both and refuse anything else.
-SCHEMA_VERSION = 2
-READABLE_SCHEMA_VERSIONS = (1, 2)
+# 3: per row verdict, tolerance_verdict, budget_verdict, precision_note, diagnosis, worst_factor and the absolute
+# worst element (max_abs_index, max_abs_values); worst_index/worst_values name the worst *failing* element.
+SCHEMA_VERSION = 3
+READABLE_SCHEMA_VERSIONS = (1, 2, 3)
 # Keys that legitimately differ between two runs with the same seed.
 TIMING_KEYS = ("created", "wall_time_s", "duration_s")
 
@@ -48,6 +50,15 @@ def summarize(cases: list[dict]) -> dict[str, int]:
     }
 
 
+def _budget_verdict(out) -> str:
+    """The error budget's judgement of a row: pass | fail | not needed (within tolerance) | unavailable (no float64)."""
+    if out.deviation.passed:
+        return "not needed"
+    if not out.attribution or out.attribution.get("noise") is None:
+        return "unavailable"
+    return "pass" if out.within_noise else "fail"
+
+
 def case_record(result: CaseResult) -> dict[str, Any]:
     outputs = []
     for out in result.outputs:
@@ -56,8 +67,15 @@ def case_record(result: CaseResult) -> dict[str, Any]:
         if out.ignored:
             record["ignored"] = out.ignored
         record["kind"] = getattr(out, "kind", "output")
-        if getattr(out, "attribution", None):
+        if out.deviation is not None:
+            record.update(verdict=out.verdict, tolerance_verdict="pass" if out.deviation.passed else "fail",
+                          budget_verdict=_budget_verdict(out))
+        if out.attribution:
             record["attribution"] = out.attribution
+        if out.precision_note:
+            record["precision_note"] = out.precision_note
+        if out.diagnosis:
+            record["diagnosis"] = out.diagnosis
         outputs.append(record)
     details = {k: v for k, v in getattr(result, "details", {}).items() if not k.startswith("_")}
     return {
@@ -71,7 +89,7 @@ def case_record(result: CaseResult) -> dict[str, Any]:
         "weights": result.weights,
         "outputs": outputs,
         "duration_s": round(result.duration_s, 6),
-        **details,  # mode, gradients, reference, trials (eqcheck/runner.py)
+        **details,  # mode, gradients, reference, trials (eqcheck/execution/runner.py)
     }
 
 

@@ -131,7 +131,11 @@ def _outputs_table(case: dict, hists: dict[str, dict]) -> str:
         if out.get("ignored"):
             verdict = f'<span class="msg">ignored: {_e(out["ignored"])}</span>'
         else:
-            verdict = '<span class="ok">pass</span>' if out.get("passed") else '<span class="bad">fail</span>'
+            verdict = f'<span class="{"ok" if out.get("passed") else "bad"}">{_e(out.get("verdict") or ("pass" if out.get("passed") else "fail"))}</span>'
+            if out.get("precision_note"):
+                verdict += f'<div class="msg note">{_e(out["precision_note"])}</div>'
+            if out.get("diagnosis"):
+                verdict += f'<div class="msg diagnosis">diagnosis: {_e(out["diagnosis"])}</div>'
         worst = "-"
         if out.get("worst_index") is not None and out.get("worst_values") is not None and out.get("max_abs") not in (0, None):
             a, b = out["worst_values"]

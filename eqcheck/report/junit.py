@@ -37,6 +37,9 @@ def deviation_lines(case: dict) -> list[str]:
                 f"max_rel={_fmt(out.get('max_rel'))} mismatched={out.get('mismatched', '-')}"
                 f"/{out.get('size', '-')} (rtol {tol.get('rtol')}, atol {tol.get('atol')})"
                 f"{': ' + out['reason'] if out.get('reason') else ''}{where}")
+            for label in ("precision_note", "diagnosis"):
+                if out.get(label):
+                    lines.append(f"  {label.replace('_', ' ')}: {out[label]}")
     for label, entry in (case.get("golden") or {}).items():
         if entry.get("status") == "drift":
             for row in entry.get("outputs", []):

@@ -63,6 +63,7 @@ def run_summary(document: dict, diff: dict | None = None) -> str:
                          f"{cell(worst.get('name'))} | {_num(worst.get('max_abs'))} | {_num(worst.get('max_rel'))} | {cell(note)} |")
         if len(problems) > MAX_ROWS:
             lines.append(f"\n… and {len(problems) - MAX_ROWS} more (see the JSON report)")
+    lines += _row_notes(document)
     golden = document.get("golden")
     if golden:
         lines += ["", f"**Golden outputs** ({cell(golden.get('dir'))}, stored with "
@@ -79,6 +80,17 @@ def run_summary(document: dict, diff: dict | None = None) -> str:
     if diff is not None:
         lines += ["", diff_summary(diff, heading="###")]
     return "\n".join(lines) + "\n"
+
+
+def _row_notes(document: dict) -> list[str]:
+    """Every row's diagnosis (failing rows) and precision note (whatever the verdict), one table."""
+    notes = [(case["id"], out["name"], label, out[key]) for case in document["cases"] for out in case.get("outputs") or []
+             for key, label in (("diagnosis", "diagnosis"), ("precision_note", "precision")) if out.get(key)]
+    if not notes:
+        return []
+    lines = ["", "| case | output | note |", "|---|---|---|"]
+    lines += [f"| `{cell(case_id)}` | {cell(name)} | {label}: {cell(text)} |" for case_id, name, label, text in notes[:MAX_ROWS]]
+    return lines
 
 
 def diff_summary(diff: dict, heading: str = "##") -> str:

@@ -142,7 +142,7 @@ def _parse(data: dict, file: str) -> OpSpec:
 
 
 def _parse_beyond_forward(top: Fields, file: str) -> dict[str, Any]:
-    """grad, grad_tolerance, compare_state, reference, trials (see README: gradients, state, attribution, trials)."""
+    """grad, grad_tolerance, compare_state, reference, trials (see docs/beyond-forward.md)."""
     reference = top.optional("reference", None, str)
     if reference is not None and reference not in REFERENCES:
         raise top.error("reference", f"must be one of {', '.join(REFERENCES)}, got '{reference}'")

@@ -101,5 +101,7 @@ class OpSpec:
     grad: bool = False  # also compare gradients w.r.t. float inputs and mapped trainable parameters
     grad_tolerance: dict[str, Tolerance] = field(default_factory=dict)  # per dtype; default: dtypes.GRAD_TOLERANCES
     compare_state: bool | None = None  # compare buffers after the call; None: only in train mode
-    reference: str | None = None  # "float64": attribute deviations against a float64 re-run
+    reference: str | None = None  # "float64": judge every row against a float64 re-run, passing ones too
+    error_budget: bool = True  # a row failing its tolerance is judged again against float64 re-runs (--no-error-budget)
+    strict_precision: bool = False  # a precision outlier (one side >= 10x further from float64) fails the row
     trials: int = 1  # independent seeds per case; the report keeps the worst and the spread

@@ -116,11 +116,14 @@ class Deviation:
     mismatched: int
     size: int
     nonfinite_mismatch: int
-    worst_index: tuple[int, ...] | None
+    worst_index: tuple[int, ...] | None  # the worst *failing* element (largest |r-c| / bound); else the max_abs one
     worst_values: tuple[float, float] | None
     tolerance: Tolerance
     passed: bool
     reason: str | None
+    worst_factor: float | None = None  # |r-c| / (atol + rtol*max(|r|,|c|)) at worst_index: > 1 where it fails
+    max_abs_index: tuple[int, ...] | None = None  # the element with the largest |r-c|, failing or not
+    max_abs_values: tuple[float, float] | None = None
 
     @property
     def mismatched_fraction(self) -> float:
@@ -145,6 +148,9 @@ class Deviation:
             "nonfinite_mismatch": self.nonfinite_mismatch,
             "worst_index": self.worst_index,
             "worst_values": self.worst_values,
+            "worst_factor": self.worst_factor,
+            "max_abs_index": self.max_abs_index,
+            "max_abs_values": self.max_abs_values,
             "tolerance": self.tolerance,
             "passed": self.passed,
             "reason": self.reason,
@@ -179,7 +185,7 @@ class _Accumulator:
     __slots__ = (
         "n_finite", "sum_abs", "max_abs", "worst_flat", "sum_rel", "max_rel",
         "dd", "rr", "cc", "mismatched", "nonfinite", "first_nonfinite",
-        "rtol", "atol", "rel_safe", "exact", "m", "t", "b",
+        "rtol", "atol", "rel_safe", "exact", "m", "t", "b", "fail_factor", "fail_gap", "fail_flat",
     )
 
     def __init__(self, tolerance: Tolerance, exact: bool, chunk: int):
@@ -195,6 +201,9 @@ class _Accumulator:
         self.mismatched = 0  # finite elements failing the rule (all differing elements in exact mode)
         self.nonfinite = 0
         self.first_nonfinite: int | None = None
+        self.fail_factor = 0.0  # the largest |r-c| / bound over failing elements, its |r-c|, and where
+        self.fail_gap = 0.0
+        self.fail_flat: int | None = None
         self.rtol = float(tolerance.rtol)
         self.atol = float(tolerance.atol)
         # If every relative error fl(d/m) of a chunk is <= rel_safe, then d <= rtol*m holds exactly
@@ -252,7 +261,16 @@ class _Accumulator:
             np.multiply(m, self.rtol, out=t)
             np.add(t, self.atol, out=t)
             np.greater(dv, t, out=b)
-            self.mismatched += int(np.count_nonzero(b))
+            failing = int(np.count_nonzero(b))
+            if failing:
+                self.mismatched += failing
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    factor = np.where(b, dv / t, -1.0)  # a zero bound (atol = rtol = 0) gives inf
+                top = factor.max()
+                j = int(np.argmax(np.where(factor == top, dv, -1.0)))  # ties (inf): the larger |r - c|
+                better = self.fail_flat is None or top > self.fail_factor or (top == self.fail_factor and dv[j] > self.fail_gap)
+                if better:
+                    self.fail_factor, self.fail_gap, self.fail_flat = float(top), float(dv[j]), base + j
 
     def nonfinite_chunk(self, rv, cv, dv, base) -> None:
         """A chunk holding a NaN or Inf: count pattern disagreements, then fold in its finite part."""
@@ -390,11 +408,27 @@ def _finish(reference, candidate, tolerance, acc: _Accumulator, exact: bool, siz
         if cosine == cosine:  # clip rounding overshoot, keep a NaN from overflowed sums
             cosine = min(1.0, max(-1.0, cosine))
 
-    worst_flat = acc.first_nonfinite if acc.first_nonfinite is not None else acc.worst_flat
-    worst_index = worst_values = None
-    if worst_flat is not None:
-        worst_index = tuple(int(i) for i in np.unravel_index(worst_flat, reference.shape))
-        worst_values = (float(reference[worst_index]), float(candidate[worst_index]))
+    def element(flat):
+        if flat is None:
+            return None, None
+        index = tuple(int(i) for i in np.unravel_index(flat, reference.shape))
+        return index, (float(reference[index]), float(candidate[index]))
+
+    max_abs_index, max_abs_values = element(acc.worst_flat)
+    worst_factor = None
+    if acc.first_nonfinite is not None:
+        worst_index, worst_values = element(acc.first_nonfinite)
+        worst_factor = float("inf")
+    elif acc.fail_flat is not None:
+        worst_index, worst_values = element(acc.fail_flat)
+        worst_factor = acc.fail_factor
+    else:
+        worst_index, worst_values = max_abs_index, max_abs_values
+        if worst_values is not None and not exact:
+            r, c = worst_values
+            bound = acc.atol + acc.rtol * max(abs(r), abs(c))
+            gap = abs(r - c)
+            worst_factor = gap / bound if bound > 0 else (0.0 if gap == 0 else float("inf"))
 
     mismatched = acc.mismatched + acc.nonfinite
     passed = mismatched == 0
@@ -430,4 +464,7 @@ def _finish(reference, candidate, tolerance, acc: _Accumulator, exact: bool, siz
         tolerance=tolerance,
         passed=passed,
         reason=reason,
+        worst_factor=worst_factor,
+        max_abs_index=max_abs_index,
+        max_abs_values=max_abs_values,
     )

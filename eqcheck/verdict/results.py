@@ -26,17 +26,39 @@ class OutputResult:
     deviation: Deviation | None
     ignored: str | None = None  # reason the spec gives for not comparing it
     kind: str = "output"  # output | grad (w.r.t. an input or canonical parameter) | state (a buffer after the call)
-    # --reference float64: each side's distance from the float64 reference, the outlier, the noise verdict
+    # The error budget (eqcheck/verdict/attribution.py): each side's distance from float64, own errors, the
+    # budget verdict and the precision note. Present when the case ran in float64 (a failing row, --reference).
     attribution: dict[str, Any] | None = None
+    strict_precision: bool = False  # --strict-precision: a precision note fails the row
+    diagnosis: str | None = None  # a failing row: what pattern the two arrays show (eqcheck/verdict/diagnosis.py)
 
     @property
     def within_noise(self) -> bool:
-        """Outside tolerance, but no further apart than the float64 attribution rule allows (README)."""
+        """Outside tolerance, but no further apart than the error budget allows (docs/verdicts.md)."""
         return bool(self.attribution and self.attribution.get("within_noise"))
 
     @property
+    def precision_note(self) -> str | None:
+        return (self.attribution or {}).get("precision_note")
+
+    @property
     def passed(self) -> bool:
-        return self.ignored is not None or (self.deviation is not None and self.deviation.passed) or self.within_noise
+        if self.ignored is not None:
+            return True
+        if self.strict_precision and self.precision_note:
+            return False
+        return (self.deviation is not None and self.deviation.passed) or self.within_noise
+
+    @property
+    def verdict(self) -> str:
+        """pass | fail | pass (within <dtype> noise) | fail (precision outlier) | ignored."""
+        if self.ignored is not None:
+            return "ignored"
+        if self.strict_precision and self.precision_note:
+            return "fail (precision outlier)"
+        if self.deviation is not None and self.deviation.passed:
+            return "pass"
+        return self.attribution["verdict"] if self.within_noise else "fail"
 
 
 @dataclass

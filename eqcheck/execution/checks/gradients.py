@@ -26,49 +26,61 @@ def draw_cotangents(runner, case: Case, seed: int, flat) -> list[np.ndarray | No
         out.append(draws.draw(rng, "normal", {"mean": 0.0, "std": 1.0}, array.shape, case.dtype).astype(array.dtype))
     return out
 
+
+def differentiable_inputs(runner, case: Case) -> list[str]:
+    return [inp.name for inp in case.spec.inputs
+            if all(is_float(case.input_dtype(inp, t.framework)) for t in runner.targets)]
+
+
+def side_gradients(runner, case: Case, t, built, side_weights, inputs, wrt, cotangents):
+    """This side's (input gradients, parameter gradients by side name), weights reloaded first so that a
+    train-mode forward's buffer updates do not leak into the gradient pass."""
+    backend = runner.backends[t.label]
+    backend.load(built, side_weights)
+    tensors = {inp.name: backend.tensor(inputs[inp.name], case.input_dtype(inp, t.framework)) for inp in case.spec.inputs}
+    return backend.grad(built, lambda ts: runner.pack(case, t, ts), tensors, wrt, cotangents)
+
+
+def row_names(weight_map: weights.WeightMap, wrt: list[str], framework: str, grads) -> dict[str, np.ndarray]:
+    """Gradient rows by row name (grad:<input>, grad:<weight>), parameters in canonical names and layout."""
+    input_grads, param_grads = grads
+    rows = {f"grad:{name}": input_grads[name] for name in wrt}
+    canonical = weight_map.to_canonical(framework, param_grads)
+    for w in weight_map.weights:
+        if w.name in canonical:
+            rows[f"grad:{'param.' if w.name in wrt else ''}{w.name}"] = canonical[w.name]
+    return rows
+
+
 def compare_gradients(runner, case: Case, result: CaseResult, seed: int, built, weight_map: weights.WeightMap,
-               loaded, inputs, flat) -> None:
-    spec = case.spec
+                      loaded, inputs, flat) -> None:
     cotangents = draw_cotangents(runner, case, seed, flat)
-    wrt = [inp.name for inp in spec.inputs
-           if all(is_float(case.input_dtype(inp, t.framework)) for t in runner.targets)]
+    wrt = differentiable_inputs(runner, case)
     runner.materials.update(cotangents=cotangents, wrt=wrt)
     grads = {}
     for t in runner.targets:
-        backend = runner.backends[t.label]
         try:
-            # Reload first: a train-mode forward updated the buffers, and the gradient pass must see the same state.
-            backend.load(built[t.label], loaded[t.label])
-            tensors = {inp.name: backend.tensor(inputs[inp.name], case.input_dtype(inp, t.framework)) for inp in spec.inputs}
-            grads[t.label] = backend.grad(built[t.label], lambda ts, t=t: runner.pack(case, t, ts), tensors, wrt, cotangents)
+            grads[t.label] = side_gradients(runner, case, t, built[t.label], loaded[t.label], inputs, wrt, cotangents)
         except (EqcheckError, CaseFailure):
             raise
         except Exception as exc:  # noqa: BLE001 - no gradient on this side: unsupported for grad, not a crash
-            backend.recover()
+            runner.backends[t.label].recover()
             message = f"{t.label} cannot compute gradients: {short_error(exc)}"
             result.details["gradients"] = {"status": UNSUPPORTED, "message": message}
             result.outputs.append(OutputResult("grad", [], {}, None, f"unsupported: {message}", kind="grad"))
             return
-    a_label, b_label = (t.label for t in runner.targets)
-    a_fw, b_fw = (t.framework for t in runner.targets)
+    (a_label, a_fw), (b_label, b_fw) = ((t.label, t.framework) for t in runner.targets)
+    named_a = row_names(weight_map, wrt, a_fw, grads[a_label])
+    named_b = row_names(weight_map, wrt, b_fw, grads[b_label])
     tolerance = case.grad_tolerance()
     rows = []
-    for name in wrt:
-        a, b = grads[a_label][0][name], grads[b_label][0][name]
-        rows.append((runner.row(f"grad:{name}", "grad", a, b, tolerance), a, b))
-    param_a = weight_map.to_canonical(a_fw, grads[a_label][1])
-    param_b = weight_map.to_canonical(b_fw, grads[b_label][1])
-    input_names = set(wrt)
-    for w in weight_map.weights:
-        if w.name not in param_a and w.name not in param_b:
-            continue  # a buffer, or frozen on both sides
-        name = f"grad:{'param.' if w.name in input_names else ''}{w.name}"
-        if w.name in param_a and w.name in param_b:
-            a, b = param_a[w.name], param_b[w.name]
+    for name in dict.fromkeys([*named_a, *named_b]):
+        if name in named_a and name in named_b:
+            a, b = named_a[name], named_b[name]
             rows.append((runner.row(name, "grad", a, b, tolerance), a, b))
         else:
-            missing = b_label if w.name in param_a else a_label
-            present = param_a.get(w.name, param_b.get(w.name))
+            missing = b_label if name in named_a else a_label
+            present = named_a.get(name, named_b.get(name))
             reason = f"no gradient on {missing}: the parameter is not trainable there"
             result.outputs.append(OutputResult(name, list(present.shape), {}, None, reason, kind="grad"))
     runner.add_rows(result, rows)

@@ -1,5 +1,9 @@
-"""--reference float64: each side re-runs the case in float64 on the same values; every forward output's
-deviation is attributed (distance from the reference, own float32 error, the outlier). The rule is attribution.py's."""
+"""The error budget's float64 re-runs: each side runs the case once more in float64 on the same values (forward,
+state and gradients in one run), and every row is judged against them. The rule is eqcheck/verdict/attribution.py's.
+
+When: by default only for a case with a row outside its tolerance (a passing case costs nothing more); on every
+case with --reference float64 or --strict-precision (which needs the precision notes of passing rows too).
+"""
 
 from __future__ import annotations
 
@@ -8,50 +12,71 @@ import dataclasses
 import numpy as np
 
 from eqcheck.cases import weights
-from eqcheck.verdict import attribution
 from eqcheck.cases.sweep import Case
 from eqcheck.dtypes import is_float
+from eqcheck.errors import EqcheckError
+from eqcheck.execution.checks import gradients, state
+from eqcheck.execution.failures import CaseFailure, short_error
+from eqcheck.verdict import attribution
 from eqcheck.verdict.results import CaseResult
-from eqcheck.execution.failures import CaseFailure
-from eqcheck.backends.targets import Target
 
 
-def attribute_to_float64(runner, case: Case, result: CaseResult, seed: int, weight_map: weights.WeightMap, canonical, inputs, flat) -> None:
-    """--reference float64: re-run each side in float64 on the same values; attribute every output's deviation."""
+def wanted(case: Case, result: CaseResult) -> bool:
+    """Does this case run in float64: a float case below float64 with a failing row, or asked for every case."""
+    if not is_float(case.dtype) or case.dtype == "float64":
+        return False
+    spec = case.spec
+    if spec.reference or spec.strict_precision:
+        return True
+    return spec.error_budget and any(o.deviation is not None and not o.deviation.passed
+                                     and not (o.deviation.reason or "").startswith("shape ") for o in result.outputs)
+
+
+def judge(runner, case: Case, result: CaseResult, seed: int, weight_map: weights.WeightMap, canonical, inputs,
+          state_rows: list | None) -> None:
+    """Re-run each side in float64 (at most once), then attach a budget record to every float row."""
     case64 = dataclasses.replace(case, dtype="float64")
     runs, status = {}, {}
     for t in runner.targets:
         try:
-            runs[t.label] = float64_run(runner, t, case, case64, seed, weight_map, canonical, inputs)
-            status[t.label] = "ok"
+            runs[t.label], status[t.label] = float64_run(runner, t, case, case64, seed, weight_map, canonical, inputs,
+                                                         state_rows)
         except CaseFailure as failure:
             status[t.label] = failure.message
             runner.backends[t.label].recover()
-    if runs and any(len(r) != len(flat[runner.targets[0].label]) for r in runs.values()):
-        runs = {}
-    genuine = [label for label, r in runs.items() if all(a.dtype == np.float64 for _, a in r if np.issubdtype(a.dtype, np.floating))]
-    ordered = [t.label for t in runner.targets if t.framework == "torch" and t.label in genuine] + genuine
-    record = {"dtype": "float64", "float64_runs": status, "reference": ordered[0] if ordered else None,
-              "k": attribution.NOISE_K}
-    result.details["reference"] = record
-    if not ordered:
-        record["message"] = "no side could run this case in float64: no attribution"
-        return
-    ref_label = ordered[0]
+    # A "float64" run returning another dtype computed in that dtype: it measures no own error.
+    genuine = {label: {name: a for name, a in rows.items() if a.dtype == np.float64} for label, rows in runs.items()}
     labels = [t.label for t in runner.targets]
-    for i, out in enumerate(result.outputs):
-        if out.kind != "output" or out.deviation is None or not np.issubdtype(flat[labels[0]][i][1].dtype, np.floating):
+    torch_first = [t.label for t in runner.targets if t.framework == "torch"] + labels
+    record = {"dtype": "float64", "float64_runs": status, "k": attribution.NOISE_K}
+    result.details["reference"] = record
+    judged = 0
+    for out in result.outputs:
+        if out.deviation is None or out.name not in result.arrays.get(labels[0], {}):
             continue
+        arrays = {label: result.arrays[label][out.name] for label in labels}
+        if not all(np.issubdtype(np.asarray(a).dtype, np.floating) for a in arrays.values()):
+            continue
+        ref_label = next((label for label in torch_first if out.name in genuine.get(label, {})), None)
+        if ref_label is None:
+            continue
+        reference = genuine[ref_label][out.name]
+        if any(np.shape(a) != reference.shape for a in arrays.values()):
+            continue  # a shape mismatch is its own failure: there is no rounding error to measure
         dev = out.deviation
         out.attribution = attribution.attribute(
-            dev.max_abs, dev.passed, dev.nonfinite_mismatch,
-            {label: flat[label][i][1] for label in labels}, ref_label, runs[ref_label][i][1],
-            # a "float64" run that returns another dtype computed in that dtype: it measures no own error
-            {label: runs[label][i][1] if label in runs and runs[label][i][1].dtype == np.float64 else None for label in labels},
-            case.dtype,
-        )
+            dev.max_abs, dev.passed, dev.nonfinite_mismatch, arrays, ref_label, reference,
+            {label: genuine.get(label, {}).get(out.name) for label in labels}, case.dtype)
+        out.strict_precision = case.spec.strict_precision
+        judged += 1
+    record["rows_judged"] = judged
+    if not judged:
+        record["message"] = "no side could run this case in float64: no error budget"
 
-def float64_run(runner, t: Target, case: Case, case64: Case, seed: int, weight_map: weights.WeightMap, canonical, inputs):
+
+def float64_run(runner, t, case: Case, case64: Case, seed: int, weight_map: weights.WeightMap, canonical, inputs,
+                state_rows: list | None) -> tuple[dict[str, np.ndarray], str]:
+    """One float64 run of this side: every row it can produce by row name, and how the run went."""
     backend = runner.backends[t.label]
     built = runner.step(t, case64, "build in float64", lambda: runner.build(t, case64, seed))
     params64 = backend.parameters(built)
@@ -65,4 +90,25 @@ def float64_run(runner, t: Target, case: Case, case64: Case, seed: int, weight_m
         tensors[inp.name] = backend.tensor(array.astype(np.float64) if is_float(dtype) else array, dtype)
     args, kwargs = runner.pack(case64, t, tensors)
     raw = runner.step(t, case64, "run in float64", lambda: backend.call(built, args, kwargs))
-    return runner.step(t, case64, "run in float64", lambda: runner.flatten(backend, raw, t.label))
+    flat = runner.step(t, case64, "run in float64", lambda: runner.flatten(backend, raw, t.label))
+    forward = [o.name for o in runner.forward_names(case, len(flat), [p for p, _ in flat])]
+    rows = dict(zip(forward, (a for _, a in flat)))
+    if state_rows:
+        rows.update(state.side_state(runner, case64, t, built, weight_map, state_rows))
+    materials = runner.materials or {}
+    cotangents = materials.get("cotangents")
+    if case.spec.grad and cotangents is not None:
+        up_cot = [None if c is None else c.astype(np.float64) for c in cotangents]
+        try:
+            grads = gradients.side_gradients(runner, case64, t, built, side, inputs64(case, inputs), materials["wrt"], up_cot)
+        except EqcheckError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - no float64 gradient here: forward and state rows still count
+            backend.recover()
+            return rows, f"forward ok; gradients failed in float64: {short_error(exc)}"
+        rows.update(gradients.row_names(weight_map, materials["wrt"], t.framework, grads))
+    return rows, "ok"
+
+
+def inputs64(case: Case, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    return {name: a.astype(np.float64) if np.issubdtype(a.dtype, np.floating) else a for name, a in inputs.items()}

@@ -7,21 +7,25 @@ from eqcheck.cases.sweep import Case
 from eqcheck.verdict.results import CaseResult
 
 
+def stateful_weights(weight_map: weights.WeightMap, params) -> list:
+    """Buffers: mapped entries trainable on no side (integer counters excluded)."""
+    return [w for w in weight_map.weights
+            if w.integer_default is None and not any(params[fw][s.param].trainable for fw, s in w.sides.items())]
+
+
+def side_state(runner, case: Case, t, built, weight_map: weights.WeightMap, stateful) -> dict:
+    """This side's buffers after the call, by row name (state:<weight>), in canonical names and layout."""
+    backend = runner.backends[t.label]
+    read = runner.step(t, case, "read state", lambda: backend.read(built))
+    canonical = weight_map.to_canonical(t.framework, read)
+    return {f"state:{w.name}": canonical[w.name] for w in stateful}
+
+
 def compare_state(runner, case: Case, result: CaseResult, built, weight_map: weights.WeightMap, params) -> None:
     """Buffers (running statistics) after the call, brought back to canonical names and layout."""
-    stateful = [w for w in weight_map.weights
-                if w.integer_default is None and not any(params[fw][s.param].trainable for fw, s in w.sides.items())]
+    stateful = stateful_weights(weight_map, params)
     if not stateful:
         return
-    canonical = {}
-    for t in runner.targets:
-        backend = runner.backends[t.label]
-        read = runner.step(t, case, "read state", lambda: backend.read(built[t.label]))
-        canonical[t.label] = weight_map.to_canonical(t.framework, read)
-    a_label, b_label = (t.label for t in runner.targets)
-    rows = []
-    for w in stateful:
-        a, b = canonical[a_label][w.name], canonical[b_label][w.name]
-        name = f"state:{w.name}"
-        rows.append((runner.row(name, "state", a, b, case.tolerance(name)), a, b))
+    a, b = (side_state(runner, case, t, built[t.label], weight_map, stateful) for t in runner.targets)
+    rows = [(runner.row(name, "state", a[name], b[name], case.tolerance(name)), a[name], b[name]) for name in a]
     runner.add_rows(result, rows)
