@@ -40,11 +40,14 @@ def run(cli, write_spec, tmp_path, expected_difference: str, *targets: str):
 
 
 def test_a_declared_difference_that_differs_is_reported_and_leaves_the_exit_code_alone(cli, write_spec, tmp_path):
-    result, cases = run(cli, write_spec, tmp_path, "expected_difference: {reason: alpha is fixed, when: {slope: 0.01}}\n")
+    result, cases = run(cli, write_spec, tmp_path,
+                        "expected_difference: {reason: alpha is fixed, link: 'https://example.org/x', when: {slope: 0.01}}\n")
     assert cases[DIFFERENT]["status"] == "expected_difference", result.text
-    assert cases[DIFFERENT]["expected_difference"]["reason"] == "alpha is fixed"
+    assert cases[DIFFERENT]["expected_difference"] == {"reason": "alpha is fixed", "link": "https://example.org/x"}
     assert cases[SAME]["status"] == "pass" and cases[SAME]["expected_difference"] is None
     assert result.exit_code == 0, result.text
+    for case in cases.values():  # the rest of the record: an eval-mode case names no mode; a real duration
+        assert "mode" not in case and 0 < case["duration_s"] < 60
 
 
 def test_a_declared_difference_that_passes_is_an_unexpected_pass_and_fails_the_run(cli, write_spec, tmp_path):
