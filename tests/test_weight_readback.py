@@ -94,3 +94,51 @@ def test_a_nan_in_a_users_weights_file_reads_back_as_loaded(cli, tmp_path):
     result, case = run_case(cli, tmp_path, "--weights", weights)
     assert case["status"] == "pass", result.text  # NaN in the same places on both sides
     assert case["spec"] == LINEAR and case["targets"] == ["torch", "mindspore"]
+
+
+# --------------------------------------------------------------------------------------------------
+# the shared set itself (eqcheck/cases/weights.py), without frameworks
+
+
+def _weight_map():
+    from eqcheck.cases.weights import BoundSide, BoundWeight, WeightMap
+    from eqcheck.spec.layout import Transpose
+    from eqcheck.spec.model import Distribution
+
+    return WeightMap((
+        BoundWeight("w", (2, 3), Distribution("uniform", {"low": -1.0, "high": 1.0}),
+                    {"torch": BoundSide("weight", ()), "mindspore": BoundSide("kernel", (Transpose((1, 0)),))}),
+        BoundWeight("steps", (), Distribution("constant", {"value": 0}),
+                    {"torch": BoundSide("num_batches_tracked", ()), "mindspore": BoundSide("steps", ())},
+                    integer_default=np.array(7, dtype=np.int64)),
+    ))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float16", "float64"])
+def test_the_shared_set_is_drawn_in_the_case_dtype_and_integer_buffers_keep_their_value(dtype):
+    from eqcheck.cases.weights import generate
+
+    weight_map = _weight_map()
+    arrays = generate(weight_map, np.random.default_rng(0), dtype)
+    assert arrays["w"].dtype == np.dtype(dtype) and arrays["w"].shape == (2, 3)
+    assert -1.0 <= arrays["w"].min() and arrays["w"].max() <= 1.0
+    assert arrays["steps"].dtype == np.int64 and arrays["steps"] == 7
+    arrays["steps"] += 1  # the drawn set is the case's own: changing it leaves the map's default alone
+    assert weight_map.weights[1].integer_default == 7
+
+
+def test_the_map_moves_arrays_between_canonical_and_side_layouts_by_name():
+    weight_map = _weight_map()
+    canonical = {"w": np.arange(6.0).reshape(2, 3), "steps": np.array(7)}
+    side = weight_map.to_side("mindspore", canonical)
+    assert set(side) == {"kernel", "steps"}
+    np.testing.assert_array_equal(side["kernel"], canonical["w"].T)
+    back = weight_map.to_canonical("mindspore", {"kernel": side["kernel"] * 2})  # only what the side returned
+    assert set(back) == {"w"}
+    np.testing.assert_array_equal(back["w"], canonical["w"] * 2)
+    assert set(weight_map.to_side("torch", canonical)) == {"weight", "num_batches_tracked"}
+
+
+def test_the_map_describes_each_weight_with_its_side_names_and_transforms():
+    assert _weight_map().describe()[0] == {"name": "w", "shape": [2, 3], "init": "uniform(low=-1.0, high=1.0)",
+                                           "torch": "weight", "mindspore": "kernel |transpose"}
