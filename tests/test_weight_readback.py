@@ -140,5 +140,14 @@ def test_the_map_moves_arrays_between_canonical_and_side_layouts_by_name():
 
 
 def test_the_map_describes_each_weight_with_its_side_names_and_transforms():
+    from dataclasses import replace
+
+    from eqcheck.cases.weights import BoundSide, WeightMap
+    from eqcheck.spec.layout import Reshape, Transpose
+
     assert _weight_map().describe()[0] == {"name": "w", "shape": [2, 3], "init": "uniform(low=-1.0, high=1.0)",
                                            "torch": "weight", "mindspore": "kernel |transpose"}
+    two_steps = BoundSide("kernel", (Transpose((1, 0)), Reshape((6,), (3, 2))))
+    weight = _weight_map().weights[0]
+    described = WeightMap((replace(weight, sides={**weight.sides, "mindspore": two_steps}),)).describe()
+    assert described[0]["mindspore"] == "kernel |transpose |reshape"
