@@ -9,6 +9,7 @@ import sys
 import time
 
 import click
+from pathlib import Path
 
 from eqcheck import __version__
 from eqcheck.gate.cli import COMMANDS as GATE_COMMANDS
@@ -89,6 +90,27 @@ def _override_cases(cases, **overrides):
 
 paths_argument = click.argument("paths", nargs=-1, required=True, type=SafePath())
 select_option = click.option("-k", "selection", metavar="EXPR", help="Select case ids: words match substrings; and/or/not, parentheses.")
+
+
+def _allow_modules(ctx, param, values):
+    from eqcheck.spec import allowlist
+
+    for value in values:
+        for prefix in value.split(","):
+            if prefix.strip() and not all(part.isidentifier() for part in prefix.strip().rstrip(".").split(".")):
+                raise click.BadParameter(f"'{prefix}' is not a module prefix such as mypackage.models", param=param)
+    allowlist.allow_modules([p for value in values for p in value.split(",")])
+
+
+def _allowed_modules() -> tuple[str, ...]:
+    from eqcheck.spec import allowlist
+
+    return allowlist.allowed_modules()
+
+
+allow_module_option = click.option(
+    "--allow-module", "allow_module", multiple=True, metavar="PREFIX", expose_value=False, callback=_allow_modules,
+    help="Opt a Python package in for model specs' factories (repeatable; also EQCHECK_ALLOWED_MODULES). Importing it runs its code.")
 dtype_option = click.option("--dtype", "dtypes", metavar="LIST", help="Comma list of float dtypes, replacing each spec's own (e.g. float32,float64).")
 
 
@@ -96,6 +118,7 @@ dtype_option = click.option("--dtype", "dtypes", metavar="LIST", help="Comma lis
 @paths_argument
 @select_option
 @dtype_option
+@allow_module_option
 @click.option("--json", "json_path", type=SafePath(dir_okay=False), help="Also write the JSON report here (atomically).")
 @click.option("--seed", type=int, default=None, help="Seed for shared weights and inputs (recorded in the report).")
 @click.option("--device", default="cpu", show_default=True, metavar="DEV",
@@ -110,7 +133,7 @@ dtype_option = click.option("--dtype", "dtypes", metavar="LIST", help="Comma lis
               help="Per-case time limit in seconds for worker processes [default: 300]; implies --jobs 1 if --jobs is 0.")
 @click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True, metavar="N",
               help="Intra-op threads per framework and process; fixed, so a report does not depend on --jobs or the core count.")
-@click.option("--grad", is_flag=True, default=None, help="Also compare gradients w.r.t. float inputs and parameters (spec: grad: true).")
+@click.option("--grad/--no-grad", default=None, help="Also compare gradients w.r.t. float inputs and parameters (spec: grad: true); --no-grad turns a spec's off.")
 @click.option("--reference", type=click.Choice(["float64"]), default=None,
               help="Re-run each case in float64: each side's distance from it, the outlier, float32-noise verdicts.")
 @click.option("--error-budget/--no-error-budget", "error_budget", default=None,
@@ -156,6 +179,7 @@ def run(paths, selection, dtypes, json_path, seed, device, targets, weights_file
         "weights_file": weights_file,
         "paths": list(paths),
         "threads": threads,
+        **({"allowed_modules": list(modules)} if (modules := _allowed_modules()) else {}),
         **{k: v for k, v in (("grad", grad), ("reference", reference), ("trials", trials), ("error_budget", error_budget),
                              ("strict_precision", strict_precision)) if v is not None},
         **gating.settings(),  # shard, golden
@@ -201,6 +225,7 @@ def run(paths, selection, dtypes, json_path, seed, device, targets, weights_file
 @paths_argument
 @select_option
 @dtype_option
+@allow_module_option
 def list_cases(paths, selection, dtypes):
     """Print every case id, one per line (imports no framework)."""
     _, cases = _load_cases(paths, selection, dtypes)
@@ -210,6 +235,7 @@ def list_cases(paths, selection, dtypes):
 
 @main.command()
 @paths_argument
+@allow_module_option
 def validate(paths):
     """Check specs against the schema and evaluate every size expression (imports no framework)."""
     from eqcheck.cases.sweep import expand
@@ -251,6 +277,7 @@ def env():
 @click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True, metavar="N",
               help="Intra-op threads per framework and process; fixed, so a report does not depend on --jobs or the core count.")
 @click.option("--grad", is_flag=True, default=None, help="Also reproduce the gradients (cotangents go into the .npz).")
+@allow_module_option
 def repro(case_id, paths, out_dir, seed, threads, grad):
     """Write a self-contained script + .npz reproducing CASE_ID with plain torch and MindSpore (default paths: configs/)."""
     from eqcheck.cases.draws import DEFAULT_SEED
@@ -282,6 +309,103 @@ def repro(case_id, paths, out_dir, seed, threads, grad):
         if out.deviation is not None:
             click.echo(f"{out.name}: max_abs={out.deviation.max_abs!r}")
     click.echo(f"wrote {script} and {npz}; run: python {script}")
+
+
+@main.command()
+@click.argument("torch_path")
+@click.argument("mindspore_path")
+@click.option("-o", "--output", "out_file", type=SafePath(dir_okay=False), help="Write the draft here instead of stdout.")
+def scaffold(torch_path, mindspore_path, out_file):
+    """Draft a spec for TORCH_PATH vs MINDSPORE_PATH from their signatures (imports both frameworks).
+
+    Renames come from a table and name similarity; differing defaults are written out on both sides;
+    parameters and buffers are listed for the weight map; TODO marks every guess.
+    """
+    from eqcheck.spec.scaffold import draft
+
+    text = draft(torch_path, mindspore_path)
+    if out_file:
+        Path(out_file).write_text(text, encoding="utf-8")
+        click.echo(f"wrote {out_file}; check its TODOs, then: eqcheck run {out_file}")
+    else:
+        click.echo(text, nl=False)
+
+
+@main.command()
+@click.argument("report", type=SafePath())
+@click.option("-o", "--output", "out_file", type=SafePath(dir_okay=False), default="configs/CATALOG.md", show_default=True,
+              help="Where to write the catalog page.")
+@click.option("--root", default="configs", show_default=True, help="The specs' root folder: families are its subfolders.")
+def catalog(report, out_file, root):
+    """Write the catalog page (pairs, families, statuses, worst deviations) from a run's JSON report."""
+    from eqcheck.report import catalog as catalog_page
+    from eqcheck.report import document as doc
+    from eqcheck.report.markdown import write
+
+    document = doc.read(report)
+    write(out_file, catalog_page.render(document, root, command=f"eqcheck catalog REPORT.json -o {out_file}"))
+    click.echo(f"wrote {out_file} ({len(catalog_page.rows(document, root))} pairs)")
+
+
+@main.command(name="map")
+@paths_argument
+@allow_module_option
+@click.option("-k", "selection", metavar="EXPR", help="Select case ids (default: the first case of each spec).")
+def map_weights(paths, selection):
+    """Show the proposed weight map and layer pairs of model specs, for review (builds both sides, runs nothing).
+
+    An ambiguous or unmatched parameter is refused (exit 2) with the full list; overrides go under `weights:`.
+    """
+    from eqcheck.backends.targets import parse_targets
+    from eqcheck.execution.runner import CaseRunner
+    from eqcheck.report import console as view
+
+    specs, cases = _load_cases(paths, selection, None)
+    if not selection:
+        cases = [next(c for c in cases if c.spec is spec) for spec in specs]
+    runner = CaseRunner(parse_targets("torch,mindspore", "cpu"))
+    runner.start()
+    runner.preflight(cases)
+    out = view.make_console()
+    for case in cases:
+        proposal = runner.map_case(case)
+        for renderable in view.weight_map_tables(case.id, proposal["weight_map"], proposal["params"], proposal["layers"],
+                                                 [t.framework for t in runner.targets]):
+            out.print(renderable)
+
+
+@main.command()
+@click.argument("spec", type=SafePath(exists=True, dir_okay=False))
+@allow_module_option
+@click.option("-o", "--output", "out_path", required=True, type=SafePath(dir_okay=False),
+              help="Checkpoint to write: .ckpt for mindspore (mindspore.load_checkpoint reads it), .pt for torch.")
+@click.option("--weights", "weights_file", type=SafePath(dir_okay=False),
+              help="The shared set to export: a torch state_dict (.pt/.pth, weights_only) or a .npz; default: the seeded draw.")
+@click.option("--target", "target_name", type=click.Choice(["mindspore", "torch"]), default="mindspore", show_default=True,
+              help="Whose checkpoint to write.")
+@click.option("--seed", type=int, default=None, help="Seed of the drawn set when no --weights is given.")
+def export(spec, out_path, weights_file, target_name, seed):
+    """Write one side's checkpoint holding the shared weights of SPEC's first case, through the reviewed weight map.
+
+    Typical: `eqcheck export model.yaml --weights model.pt -o port.ckpt` turns a torch state_dict into the
+    MindSpore port's checkpoint.
+    """
+    from eqcheck.backends.targets import parse_targets
+    from eqcheck.cases.draws import DEFAULT_SEED
+    from eqcheck.execution.runner import CaseRunner
+
+    suffix = {"mindspore": ".ckpt", "torch": (".pt", ".pth")}[target_name]
+    if not out_path.lower().endswith(suffix):
+        raise click.BadParameter(f"a {target_name} checkpoint ends with {suffix if isinstance(suffix, str) else ' or '.join(suffix)}",
+                                 param_hint="'--output'")
+    _, cases = _load_cases((spec,), None, None)
+    targets = parse_targets("torch,mindspore", "cpu")
+    runner = CaseRunner(targets, seed=DEFAULT_SEED if seed is None else seed, weights_file=weights_file)
+    runner.start()
+    runner.preflight(cases[:1])
+    target = next(t for t in targets if t.framework == target_name)
+    weight_map = runner.export(cases[0], target, out_path)
+    click.echo(f"wrote {out_path}: {len(weight_map.weights)} weights of {cases[0].id} as {target_name} names")
 
 
 for _command in GATE_COMMANDS:  # diff, merge, schema

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from conftest import CONFIGS, read_json
@@ -9,6 +11,7 @@ from eqcheck.cases.sweep import expand
 from eqcheck.cases import load_specs
 
 pytestmark = pytest.mark.frameworks
+KERNEL_MISSING = re.compile(r"mindspore .*(Kernel select failed|The kernel \w+ unregistered|Create kernelmod for op \w+ failed)")
 
 SPECS = load_specs([str(CONFIGS)])
 
@@ -43,8 +46,11 @@ def test_every_case_ran(report):
 def test_config_ends_as_declared(report, spec):
     cases = [c for c in report["cases"] if c["spec"].endswith(spec.path.split("configs/")[-1])]
     assert cases, spec.path
-    wanted = "expected_difference" if spec.expected_differences else "pass"
     for case in cases:
+        if case["status"] == "unsupported":  # a kernel MindSpore's CPU build lacks: reported with its message
+            assert KERNEL_MISSING.search(case["message"]), (case["id"], case["message"])
+            continue
+        wanted = "expected_difference" if case.get("expected_difference") else "pass"
         assert case["status"] == wanted, (case["id"], case["message"], case["outputs"])
         for out in case["outputs"]:
-            assert out["tolerance"]["rtol"] > 0 and out["size"] > 0 or out["shape"] == [] or not out["passed"]
+            assert "tolerance" not in out or out["tolerance"]["rtol"] > 0 and out["size"] > 0 or out["shape"] == [] or not out["passed"]

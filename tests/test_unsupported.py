@@ -103,3 +103,15 @@ def test_a_failed_mindspore_gradient_does_not_break_the_next_one():
     input_grads, param_grads = backend.grad(lstm, lambda t: ([t["x"], (t["h0"], t["c0"])], {}), inputs, ["x", "h0", "c0"], cotangents)
     assert input_grads["x"].shape == (5, 3, 10) and np.abs(input_grads["h0"]).sum() > 0
     assert "weight_ih_l0" in param_grads
+
+
+@pytest.mark.parametrize("message,status", [
+    ("RuntimeError: The kernel GeluExt unregistered.", "unsupported"),
+    ("RuntimeError: Create kernelmod for op LayerNormExt failed", "unsupported"),
+    ("RuntimeError: - Kernel select failed:", "unsupported"),
+    ("ValueError: EluIn Elu, alpha must be 1.0f.", "error"),  # a refused argument is not a missing kernel
+])
+def test_missing_mindspore_cpu_kernels_are_unsupported_not_errors(message, status):
+    from eqcheck.backends.mindspore_pynative import MindSporePyNativeBackend
+
+    assert MindSporePyNativeBackend().classify_failure(RuntimeError(message), "float32") == status

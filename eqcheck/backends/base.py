@@ -37,6 +37,45 @@ class Built:
     compiled: Callable | None = None  # execution-mode backends: the jit/torch.compile wrapper of fn
 
 
+@dataclass(frozen=True)
+class ModelFactory:
+    """A user's model factory (a class or a function returning an nn.Module / nn.Cell): always called to construct."""
+
+    fn: Callable
+    path: str
+
+    def __call__(self, **kwargs):
+        return self.fn(**kwargs)
+
+
+def is_constructor(obj: Any) -> bool:
+    """Build calls it with `init` (a layer class, a model factory) instead of wrapping it as the op itself."""
+    return isinstance(obj, ModelFactory) or isinstance(obj, type)
+
+
+class LayerWatch:
+    """What hooks saw during one call: per submodule path, one list of numpy leaves per call, in firing order."""
+
+    def __init__(self, to_numpy: Callable[[Any], np.ndarray], is_tensor: Callable[[Any], bool]):
+        self.to_numpy = to_numpy
+        self.is_tensor = is_tensor
+        self.records: dict[str, list[list[np.ndarray | None]]] = {}
+        self.order: list[tuple[str, int]] = []  # (path, call index) as the hooks fired
+        self.handles: list[Any] = []
+
+    def record(self, path: str, value: Any) -> None:
+        # A copy: torch's .numpy() shares memory, and a later in-place op (ReLU(inplace=True)) would rewrite the record.
+        leaves = [np.array(self.to_numpy(v), copy=True) if self.is_tensor(v) else None for v in flatten_leaves(value, self.is_tensor)]
+        calls = self.records.setdefault(path, [])
+        self.order.append((path, len(calls)))
+        calls.append(leaves)
+
+    def close(self) -> None:
+        for handle in self.handles:
+            handle.remove()
+        self.handles.clear()
+
+
 class UnsupportedCase(Exception):
     """This target cannot run this case (a dtype it refuses, a kernel missing on this device)."""
 
@@ -119,6 +158,29 @@ class Backend(ABC):
         of every trainable parameter by this side's parameter name); an unused input's gradient is zeros.
         """
         raise UnsupportedCase(f"{self.target} does not compute gradients")
+
+    def submodules(self, built: Built) -> dict[str, str]:
+        """Every named submodule of a built module (path -> class name), for layer-by-layer comparison."""
+        return {}
+
+    def watch(self, built: Built, paths: list[str], backward: bool = False) -> LayerWatch:
+        """Hooks on the named submodules recording outputs (or, backward, input gradients) until `close()`."""
+        raise UnsupportedCase(f"{self.target} cannot watch layers")
+
+    def optimizer(self, built: Built, name: str, args: dict[str, Any]) -> Any:
+        """This framework's optimizer `name` (sgd | adam) over the trainable parameters, every hyperparameter from `args`."""
+        raise UnsupportedCase(f"{self.target} does not train")
+
+    def train_step(self, built: Built, optimizer: Any, make_args: Callable[[dict], tuple[list, dict]],
+                   inputs: dict[str, Any], cotangents: list[np.ndarray | None]) -> dict[str, np.ndarray]:
+        """One step: forward, backpropagate sum(output * cotangent) (the loss), update the parameters.
+
+        Returns the step's gradients by this side's parameter name."""
+        raise UnsupportedCase(f"{self.target} does not train")
+
+    def save(self, built: Built, path: str) -> None:
+        """Write the module's current parameters in this framework's own checkpoint format."""
+        raise UnsupportedCase(f"{self.target} cannot save checkpoints")
 
     def classify_failure(self, exc: BaseException, dtype: str) -> str:
         """'unsupported' when the target refuses this dtype or lacks the kernel; otherwise 'error'."""

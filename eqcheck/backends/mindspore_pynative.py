@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import os
 import re
 import tempfile
@@ -10,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from eqcheck.backends.base import Backend, Built, ParamInfo, UnsupportedCase, flatten_leaves
+from eqcheck.backends.base import Backend, Built, LayerWatch, ModelFactory, ParamInfo, UnsupportedCase, flatten_leaves, is_constructor
 from eqcheck.backends.resolve import resolve_dotted
 from eqcheck.errors import TargetUnavailable
 
@@ -67,10 +66,12 @@ class MindSporePyNativeBackend(Backend):
 
     def build(self, obj, init_args, dtype, train, seed) -> Built:
         ms = self.ms
-        if not inspect.isclass(obj):
+        if not is_constructor(obj):
             return Built(fn=obj, module=None)
         ms.set_seed(seed)
         cell = obj(**init_args)
+        if isinstance(obj, ModelFactory) and not isinstance(cell, ms.nn.Cell):
+            raise TypeError(f"model factory {obj.path} returned {type(cell).__name__}, not a mindspore.nn.Cell")
         if dtype != "float32":
             try:
                 for param in cell.get_parameters():
@@ -116,18 +117,7 @@ class MindSporePyNativeBackend(Backend):
         by_id = {id(p): n for n, p in built.module.parameters_and_names()} if built.module is not None else {}
         cots = [None if c is None else ms.Tensor(np.array(c, order="C")) for c in cotangents]  # keeps 0-d arrays 0-d
 
-        def loss(*tensors):
-            args, kwargs = make_args(dict(zip(names, tensors)))
-            flat = flatten_leaves(self.invoke(built, args, kwargs), self.is_tensor)
-            total = None
-            for value, cot in zip(flat, cots):
-                if cot is not None and self.is_tensor(value):
-                    term = (value * cot.astype(value.dtype)).sum()
-                    total = term if total is None else total + term
-            if total is None:
-                raise UnsupportedCase("no float output to differentiate")
-            return total
-
+        loss = self._loss(built, make_args, names, cots)
         if not positions and not params:
             raise UnsupportedCase("no float input or trainable parameter to differentiate")
         fn = ms.value_and_grad(loss, grad_position=positions if positions else None, weights=params if params else None)
@@ -143,6 +133,65 @@ class MindSporePyNativeBackend(Backend):
         out_inputs = {names[i]: self.to_numpy(g) for i, g in zip(positions, input_grads)}
         out_params = {by_id.get(id(p), p.name): self.to_numpy(g) for p, g in zip(params, param_grads)}
         return out_inputs, out_params
+
+    def _loss(self, built, make_args, names, cots):
+        def loss(*tensors):
+            args, kwargs = make_args(dict(zip(names, tensors)))
+            flat = flatten_leaves(self.invoke(built, args, kwargs), self.is_tensor)
+            total = None
+            for value, cot in zip(flat, cots):
+                if cot is not None and self.is_tensor(value):
+                    term = (value * cot.astype(value.dtype)).sum()
+                    total = term if total is None else total + term
+            if total is None:
+                raise UnsupportedCase("no float output to differentiate")
+            return total
+
+        return loss
+
+    def optimizer(self, built, name, args):
+        nn, params = self.ms.nn, built.module.trainable_params()
+        if name == "sgd":
+            return nn.SGD(params, learning_rate=args["lr"], momentum=args["momentum"], dampening=args["dampening"],
+                          weight_decay=args["weight_decay"], nesterov=args["nesterov"], loss_scale=1.0)
+        return nn.Adam(params, learning_rate=args["lr"], beta1=args["beta1"], beta2=args["beta2"], eps=args["eps"],
+                       weight_decay=args["weight_decay"], use_amsgrad=False, use_nesterov=False, loss_scale=1.0)
+
+    def train_step(self, built, optimizer, make_args, inputs, cotangents) -> dict[str, np.ndarray]:
+        names = list(inputs)
+        cots = [None if c is None else self.ms.Tensor(np.array(c, order="C")) for c in cotangents]
+        step = self.ms.value_and_grad(self._loss(built, make_args, names, cots), None, optimizer.parameters)
+        _, grads = step(*(inputs[n] for n in names))
+        optimizer(grads)
+        by_id = {id(p): n for n, p in built.module.parameters_and_names()}
+        return {by_id.get(id(p), p.name): self.to_numpy(g) for p, g in zip(optimizer.parameters, grads)}
+
+    def save(self, built, path) -> None:
+        """A .ckpt that mindspore.load_checkpoint reads: parameters and buffers (moving_mean, ...) by cell name."""
+        self.ms.save_checkpoint(built.module, path)
+
+    def submodules(self, built) -> dict[str, str]:
+        if built.module is None:
+            return {}
+        return {name: type(c).__name__ for name, c in built.module.cells_and_names() if name}
+
+    def watch(self, built, paths, backward: bool = False) -> LayerWatch:
+        """Cell hooks, which fire in PyNative (also inside value_and_grad), not under jit, not on Cells with a bprop.
+
+        register_backward_hook's fn(cell, grad_input, grad_output): grad_input is the gradient w.r.t. the
+        cell's inputs, as torch's full backward hook gives it.
+        """
+        watch = LayerWatch(self.to_numpy, self.is_tensor)
+        cells = dict(built.module.cells_and_names())
+        for path in paths:
+            cell = cells[path]
+            if backward:
+                hook = lambda c, grad_in, grad_out, path=path: watch.record(path, grad_in)
+                watch.handles.append(cell.register_backward_hook(hook))
+            else:
+                hook = lambda c, args, out, path=path: watch.record(path, out)
+                watch.handles.append(cell.register_forward_hook(hook))
+        return watch
 
     def is_tensor(self, value) -> bool:
         return isinstance(value, self.ms.Tensor)  # Parameter subclasses Tensor

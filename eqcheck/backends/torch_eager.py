@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import inspect
+import warnings
 from typing import Any
 
 import numpy as np
 
-from eqcheck.backends.base import Backend, Built, ParamInfo, UnsupportedCase, flatten_leaves
+from eqcheck.backends.base import Backend, Built, LayerWatch, ModelFactory, ParamInfo, UnsupportedCase, flatten_leaves, is_constructor
 from eqcheck.backends.resolve import resolve_dotted
 from eqcheck.errors import TargetUnavailable
 
@@ -36,10 +36,12 @@ class TorchEagerBackend(Backend):
 
     def build(self, obj, init_args, dtype, train, seed) -> Built:
         torch = self.torch
-        if not inspect.isclass(obj):
+        if not is_constructor(obj):
             return Built(fn=obj, module=None)
         torch.manual_seed(seed)  # the default init sets the scale of the shared draw: keep it reproducible
         module = obj(**init_args)
+        if isinstance(obj, ModelFactory) and not isinstance(module, torch.nn.Module):
+            raise TypeError(f"model factory {obj.path} returned {type(module).__name__}, not a torch.nn.Module")
         try:
             module = module.to(device=self.torch_device, dtype=self._dtype(dtype))
         except (RuntimeError, TypeError) as exc:
@@ -101,6 +103,59 @@ class TorchEagerBackend(Backend):
         param_grads = {n: as_numpy(g, p) for (n, p), g in zip(params, grads[len(wrt):])}
         return input_grads, param_grads
 
+    def optimizer(self, built, name, args):
+        params = [p for p in built.module.parameters() if p.requires_grad]
+        if name == "sgd":
+            return self.torch.optim.SGD(params, lr=args["lr"], momentum=args["momentum"], dampening=args["dampening"],
+                                        weight_decay=args["weight_decay"], nesterov=args["nesterov"])
+        return self.torch.optim.Adam(params, lr=args["lr"], betas=(args["beta1"], args["beta2"]), eps=args["eps"],
+                                     weight_decay=args["weight_decay"], amsgrad=False)
+
+    def train_step(self, built, optimizer, make_args, inputs, cotangents) -> dict[str, np.ndarray]:
+        torch = self.torch
+        optimizer.zero_grad(set_to_none=True)
+        with torch.enable_grad():
+            args, kwargs = make_args(inputs)
+            flat = flatten_leaves(self.invoke(built, args, kwargs), self.is_tensor)
+            terms = [(value * torch.from_numpy(np.array(cot, order="C")).to(value.device, value.dtype)).sum()
+                     for value, cot in zip(flat, cotangents) if cot is not None and self.is_tensor(value) and value.requires_grad]
+            if not terms:
+                raise UnsupportedCase("no float output depends on a trainable parameter")
+            torch.stack(terms).sum().backward()
+        grads = {n: self.to_numpy(p.grad) if p.grad is not None else np.zeros(tuple(p.shape), self.to_numpy(p).dtype)
+                 for n, p in built.module.named_parameters() if p.requires_grad}
+        optimizer.step()
+        return grads
+
+    def save(self, built, path) -> None:
+        """A state_dict file that torch.load(weights_only=True) reads."""
+        self.torch.save(built.module.state_dict(), path)
+
+    def submodules(self, built) -> dict[str, str]:
+        if built.module is None:
+            return {}
+        return {name: type(m).__name__ for name, m in built.module.named_modules() if name}
+
+    def watch(self, built, paths, backward: bool = False) -> LayerWatch:
+        """Forward hooks record each module's output; full backward hooks its gradient w.r.t. its inputs."""
+        watch = LayerWatch(self.to_numpy, self.is_tensor)
+        modules = dict(built.module.named_modules())
+        if backward:
+            # Full backward hooks refuse an in-place op on a hooked output (nn.ReLU(inplace=True) after a conv):
+            # run such modules out of place while watching; the values are the same, only memory differs.
+            watch.handles.append(_OutOfPlace([m for m in modules.values() if getattr(m, "inplace", False) is True]))
+        for path in paths:
+            module = modules[path]
+            if backward:
+                # A first layer fed integers (Embedding) has no input gradient: torch warns and fires with None.
+                warnings.filterwarnings("ignore", message="Full backward hook is firing when gradients are computed with respect to module outputs")
+                hook = lambda m, grad_in, grad_out, path=path: watch.record(path, grad_in)
+                watch.handles.append(module.register_full_backward_hook(hook))
+            else:
+                hook = lambda m, args, out, path=path: watch.record(path, out)
+                watch.handles.append(module.register_forward_hook(hook))
+        return watch
+
     def is_tensor(self, value) -> bool:
         return isinstance(value, self.torch.Tensor)
 
@@ -119,3 +174,16 @@ class TorchEagerBackend(Backend):
             found += [f"cuda:{i} ({self.torch.cuda.get_device_name(i)})" for i in range(self.torch.cuda.device_count())]
         return found
 
+
+
+class _OutOfPlace:
+    """Sets `inplace=False` on modules until `remove()` (a hook handle's interface), then restores it."""
+
+    def __init__(self, modules):
+        self.modules = modules
+        for module in modules:
+            module.inplace = False
+
+    def remove(self) -> None:
+        for module in self.modules:
+            module.inplace = True

@@ -8,12 +8,14 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
+import numpy as np
+
 from eqcheck.dtypes import GRAD_TOLERANCES, Tolerance, default_tolerance
 from eqcheck.errors import SpecError
 from eqcheck.spec import expressions
 from eqcheck.spec.fields import join
 from eqcheck.spec.loader import MAX_INPUT_ELEMENTS
-from eqcheck.spec.model import Distribution, ExpectedDifference, InputSpec, OpSpec
+from eqcheck.spec.model import Derive, Distribution, ExpectedDifference, InputSpec, OpSpec, TensorArg
 
 
 def _format_value(value: Any) -> str:
@@ -53,12 +55,29 @@ class Case:
                 return expressions.evaluate(raw[1:], namespace)
             except expressions.ExpressionError as exc:
                 raise SpecError(f"{exc} (case {self.id})", file=self.spec.path, field=field) from None
+        if isinstance(raw, TensorArg):
+            return self._tensor_arg(raw, field, namespace)
         if isinstance(raw, list):
             # Lists become tuples: MindSpore often accepts only tuples (kernel_size, normalized_shape); torch takes both.
             return tuple(self._resolve(v, join(field, i), namespace) for i, v in enumerate(raw))
         if isinstance(raw, dict):
             return {k: self._resolve(v, join(field, k), namespace) for k, v in raw.items()}
         return raw
+
+    def _tensor_arg(self, raw: TensorArg, field: str, namespace: dict[str, Any]) -> TensorArg:
+        """A tensor argument with its values evaluated: a rectangular nest of numbers, else a SpecError."""
+        values = self._resolve(raw.values, join(field, "tensor"), namespace)
+        try:
+            array = np.asarray(values)
+        except ValueError:
+            array = np.asarray(None)
+        if array.dtype.kind not in "biuf" or array.size > MAX_INPUT_ELEMENTS:
+            raise SpecError(f"evaluates to {values!r} in case {self.id}; a tensor argument is a rectangular list of numbers",
+                            file=self.spec.path, field=join(field, "tensor"))
+        return TensorArg(array.tolist(), raw.dtype)
+
+    def tensor_dtype(self, arg: TensorArg) -> str:
+        return self.dtype if arg.dtype == "float" else arg.dtype
 
     def dim(self, raw: Any, field: str) -> int:
         value = self.resolve(raw if raw.startswith("$") else "$" + raw, field) if isinstance(raw, str) else raw
@@ -116,6 +135,17 @@ class Case:
             raise SpecError(f"{problem}, got {shown} in case {self.id}", file=self.spec.path, field=field)
         return args
 
+    def derive_args(self, step: Derive, field: str) -> dict[str, Any]:
+        """A derive step's arguments evaluated for this case: finite numbers (keep_away's `below` may stay unset)."""
+        args = {k: self.resolve(v, join(join(field, step.kind), k)) for k, v in step.args.items()}
+        for key, value in args.items():
+            if value is None and key == "below":
+                continue
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise SpecError(f"{key} must be a finite number, got {value!r} in case {self.id}", file=self.spec.path,
+                                field=join(join(field, step.kind), key))
+        return args
+
     def weight_shape(self, index: int) -> tuple[int, ...] | None:
         entry = self.spec.weights[index]
         if entry.shape is None:
@@ -130,6 +160,12 @@ class Case:
             return None
         field = join(join(join("weights", entry.name), "init"), entry.init.kind)
         return Distribution(entry.init.kind, self.distribution_args(entry.init, field))
+
+    def unmapped_init(self, framework: str, param: str) -> Distribution:
+        """The init of a parameter listed under `unmapped`, its $expr arguments evaluated for this case."""
+        dist = self.spec.unmapped_init[framework][param]
+        field = join(join(join(join("unmapped", framework), param), "init"), dist.kind)
+        return Distribution(dist.kind, self.distribution_args(dist, field))
 
     def tolerance(self, output: str | None = None) -> Tolerance:
         for out in self.spec.outputs:
@@ -153,6 +189,16 @@ class Case:
         for i, inp in enumerate(self.spec.inputs):
             self.input_shape(i)
             self.distribution_args(inp.distribution, join(join("inputs", i), "distribution"))
+            for j, step in enumerate(inp.derive):
+                field = join(join(join("inputs", i), "derive"), j)
+                step_args = self.derive_args(step, field)
+                ndim = len(self.input_shape(i))
+                if "axis" in step_args and not (isinstance(step_args["axis"], int) and -ndim <= step_args["axis"] < max(ndim, 1)):
+                    raise SpecError(f"axis {step_args['axis']!r} is out of range for a {ndim}-d input in case {self.id}",
+                                    file=self.spec.path, field=join(field, step.kind))
+        for framework, inits in self.spec.unmapped_init.items():
+            for param in inits:
+                self.unmapped_init(framework, param)
         for i, entry in enumerate(self.spec.weights):
             self.weight_shape(i)
             self.weight_init(i)

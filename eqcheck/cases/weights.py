@@ -6,11 +6,12 @@ all sides, or by `unmapped:` with a reason. Anything else is a SpecError: never 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from eqcheck.backends.base import ParamInfo
+from eqcheck.cases import automap
 from eqcheck.cases.draws import draw, round_to_bfloat16
 from eqcheck.dtypes import is_float, numpy_dtype
 from eqcheck.errors import SpecError, WeightsError
@@ -32,29 +33,33 @@ class BoundWeight:
     init: Distribution
     sides: dict[str, BoundSide]  # framework -> parameter
     integer_default: np.ndarray | None = None  # integer buffers (counters) keep the reference side's value
+    how: str = ""  # model specs: override | name | order+shape (cases/automap.py)
 
 
 @dataclass(frozen=True)
 class WeightMap:
     weights: tuple[BoundWeight, ...]
+    skipped: dict[str, dict[str, str]] = field(default_factory=dict)  # framework -> parameter -> reason not shared
 
     def names(self) -> list[str]:
         return [w.name for w in self.weights]
 
     def to_side(self, framework: str, canonical: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        return {w.sides[framework].param: apply_all(w.sides[framework].transforms, canonical[w.name]) for w in self.weights}
+        return {w.sides[framework].param: apply_all(w.sides[framework].transforms, canonical[w.name])
+                for w in self.weights if framework in w.sides}
 
     def to_canonical(self, framework: str, side_arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         return {
             w.name: invert_all(w.sides[framework].transforms, side_arrays[w.sides[framework].param])
             for w in self.weights
-            if w.sides[framework].param in side_arrays
+            if framework in w.sides and w.sides[framework].param in side_arrays
         }
 
     def describe(self) -> list[dict]:
         return [
             {"name": w.name, "shape": list(w.shape), "init": w.init.describe(),
-             **{fw: s.param + "".join(f" |{t.kind}" for t in s.transforms) for fw, s in w.sides.items()}}
+             **{fw: s.param + "".join(f" |{t.kind}" for t in s.transforms) for fw, s in w.sides.items()},
+             **({"how": w.how} if w.how else {})}
             for w in self.weights
         ]
 
@@ -82,10 +87,15 @@ def bind(case, params: dict[str, dict[str, ParamInfo]]) -> WeightMap:
     bound: list[BoundWeight] = []
 
     entries = list(spec.weights)
+    unmapped, how = spec.unmapped, {}
+    if spec.is_model:  # normalized names, then order and shape (cases/automap.py); refuses what it cannot pair
+        proposal = automap.propose(spec, params, case.id)
+        entries, unmapped = proposal.entries(), proposal.skipped
+        how = {p.entry.name: p.how for p in proposal.proposals}
     explicit = {fw: {e.sides[fw].name for e in entries} for fw in frameworks}
     for name in params[reference]:  # identical names map automatically
         if all(name in params[fw] and name not in explicit[fw] for fw in frameworks) and name not in {e.name for e in entries}:
-            if not any(name in spec.unmapped.get(fw, {}) for fw in frameworks):
+            if not any(name in unmapped.get(fw, {}) for fw in frameworks):
                 entries.append(WeightEntry(name, {fw: SideName(name) for fw in frameworks}))
 
     for index, entry in enumerate(entries):
@@ -127,10 +137,17 @@ def bind(case, params: dict[str, dict[str, ParamInfo]]) -> WeightMap:
         bound.append(BoundWeight(
             entry.name, tuple(shape), init or auto_distribution(invert_all(sides[reference].transforms, ref_info.default)),
             sides, integer_default=invert_all(sides[reference].transforms, ref_info.default) if integer else None,
+            how=how.get(entry.name, ""),
         ))
 
+    for fw in frameworks:  # unshared parameters with an `init`: drawn for their one side, named "<framework>.<param>"
+        for param in spec.unmapped_init.get(fw, {}):
+            if param in params[fw]:
+                bound.append(BoundWeight(f"{fw}.{param}", tuple(params[fw][param].shape), case.unmapped_init(fw, param),
+                                         {fw: BoundSide(param, ())}))
+
     for fw in frameworks:
-        loose = [n for n in params[fw] if n not in claimed[fw] and n not in spec.unmapped.get(fw, {})]
+        loose = [n for n in params[fw] if n not in claimed[fw] and n not in unmapped.get(fw, {})]
         if loose:
             def describe(n: str) -> str:
                 absent = [other for other in frameworks if other != fw and n not in params[other]]
@@ -144,10 +161,10 @@ def bind(case, params: dict[str, dict[str, ParamInfo]]) -> WeightMap:
                 hint=f"map it under weights: (e.g. weights: {{{loose[0]}: {{{fw}: {loose[0]}, ...}}}}) or list it under "
                      f"unmapped: {fw}: with the reason it is not shared",
             )
-        stale = [n for n in spec.unmapped.get(fw, {}) if n in claimed[fw]]
+        stale = [n for n in unmapped.get(fw, {}) if n in claimed[fw]]
         if stale:
             raise SpecError(f"{fw} parameter '{stale[0]}' is both mapped and listed as unmapped", file=spec.path, field=join("unmapped", fw))
-    return WeightMap(tuple(bound))
+    return WeightMap(tuple(bound), {fw: dict(reasons) for fw, reasons in unmapped.items() if reasons})
 
 
 def _canonical_shape(entry: WeightEntry, params, frameworks, path: str, field: str) -> tuple[int, ...]:
@@ -173,7 +190,13 @@ def generate(weight_map: WeightMap, rng: np.random.Generator, dtype: str) -> dic
     return arrays
 
 
+TORCH_SUFFIXES = (".pt", ".pth")
+
+
 def read_weights_file(path: str) -> dict[str, np.ndarray]:
+    """Canonical weights: a .npz, or a torch state_dict (.pt/.pth, loaded with weights_only=True: no pickled code runs)."""
+    if path.lower().endswith(TORCH_SUFFIXES):
+        return _read_state_dict(path)
     try:
         with np.load(path, allow_pickle=False) as data:
             return {name: data[name] for name in data.files}
@@ -183,11 +206,34 @@ def read_weights_file(path: str) -> dict[str, np.ndarray]:
         raise WeightsError(f"not a readable .npz archive ({exc})", file=path, field="--weights") from None
 
 
+def _read_state_dict(path: str) -> dict[str, np.ndarray]:
+    import torch  # only for a torch file: `list` and `validate` never get here
+
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise WeightsError("no such file", file=path, field="--weights") from None
+    except Exception as exc:  # noqa: BLE001 - torch raises UnpicklingError, RuntimeError, EOFError, ... for a bad file
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise WeightsError(f"not a torch state_dict readable with weights_only=True ({first[:300]})", file=path, field="--weights") from None
+    if isinstance(state, dict) and set(state) & {"state_dict", "model"} and not any(torch.is_tensor(v) for v in state.values()):
+        key = "state_dict" if "state_dict" in state else "model"
+        raise WeightsError(f"holds a checkpoint with '{key}' inside, not a state_dict", file=path, field="--weights",
+                           hint=f"save the state_dict itself: torch.save(checkpoint['{key}'], 'weights.pt')")
+    if not isinstance(state, dict) or not all(isinstance(k, str) and torch.is_tensor(v) for k, v in state.items()):
+        raise WeightsError(f"holds a {type(state).__name__}, not a state_dict (a mapping of names to tensors)", file=path, field="--weights")
+    return {name: tensor.detach().float().numpy() if tensor.dtype == torch.bfloat16 else tensor.detach().numpy()
+            for name, tensor in state.items()}
+
+
 def check_weights_file(weight_map: WeightMap, arrays: dict[str, np.ndarray], path: str, case_id: str, dtype: str) -> dict[str, np.ndarray]:
-    """A user's weights must match the map exactly: missing, extra or misshapen arrays are errors, not guesses."""
+    """A user's weights must match the map exactly: missing, extra or misshapen arrays are errors, not guesses.
+
+    Entries the map leaves unshared on purpose (torch's num_batches_tracked in a state_dict) are not extra."""
     expected = {w.name: w.shape for w in weight_map.weights}
+    unshared = {name for reasons in weight_map.skipped.values() for name in reasons}
     missing = [n for n in expected if n not in arrays]
-    extra = [n for n in arrays if n not in expected]
+    extra = [n for n in arrays if n not in expected and n not in unshared]
     if missing or extra:
         parts = []
         if missing:

@@ -3,24 +3,27 @@
 from __future__ import annotations
 
 import time
+from contextlib import nullcontext
 from typing import Any, Iterable
 
 import numpy as np
 
 from eqcheck.cases import draws, weights
 from eqcheck.backends import backend_class
-from eqcheck.backends.base import Backend
+from eqcheck.backends.base import Backend, ModelFactory
 from eqcheck.cases.sweep import Case
-from eqcheck.execution.checks import gradients, reference, state
+from eqcheck.execution.checks import gradients, reference, state, training
+from eqcheck.execution.layers import LayerSession, pair_layers
 from eqcheck.verdict import diagnosis
 from eqcheck.verdict.compare import compare
+from eqcheck.dtypes import is_float
 from eqcheck.errors import EqcheckError, SpecError, TargetUnavailable
 from eqcheck.execution.failures import CaseFailure, short_error
 from eqcheck.verdict.results import (
     ERROR, EXPECTED_DIFFERENCE, FAIL, PASS, UNEXPECTED_PASS, UNSUPPORTED, CaseResult, OutputResult,
 )
 from eqcheck.spec import allowlist, signature
-from eqcheck.spec.model import OutputSpec
+from eqcheck.spec.model import Literal, OutputSpec, TensorArg
 from eqcheck.backends.targets import Target
 from eqcheck.execution.trials import combine as combine_trials
 from eqcheck.execution.trials import trial_seeds
@@ -33,6 +36,8 @@ def _json_safe(value: Any) -> Any:
         return [_json_safe(v) for v in value]
     if isinstance(value, np.generic):
         return value.item()
+    if isinstance(value, TensorArg):
+        return {"tensor": value.values, "dtype": value.dtype}
     return value
 
 
@@ -47,6 +52,7 @@ class CaseRunner:
         self.resolved: dict[tuple[str, str], Any] = {}
         # What the last case ran on (inputs, canonical weights, side arrays, cotangents): `eqcheck repro` saves it.
         self.materials: dict[str, Any] | None = None
+        self.layers: LayerSession | None = None  # model specs: this case's layer hooks (execution/layers.py)
 
     # ---- set-up, once per process -------------------------------------------------------------
 
@@ -76,12 +82,19 @@ class CaseRunner:
                 if key in self.resolved:
                     continue
                 side = case.spec.sides[target.framework]
+                field = f"{target.framework}.{'model' if case.spec.is_model else 'op'}"
                 try:
                     self.resolved[key] = self.backends[target.label].resolve(side.op)
                 except (LookupError, ImportError) as exc:
-                    raise SpecError(f"cannot resolve '{side.op}': {exc}", file=case.spec.path, field=f"{target.framework}.op") from None
-                allowlist.check_resolved(side.op, self.resolved[key], case.spec.path, f"{target.framework}.op")
-                signature.check_keywords(case.spec, target.framework, *self.backends[target.label].signatures(self.resolved[key]))
+                    raise SpecError(f"cannot resolve '{side.op}': {exc}", file=case.spec.path, field=field) from None
+                except Exception as exc:  # noqa: BLE001 - importing user code runs it; its error is the user's to fix
+                    raise SpecError(f"importing '{side.op}' failed: {short_error(exc)}", file=case.spec.path, field=field) from None
+                if case.spec.is_model:
+                    allowlist.check_resolved_model(side.op, self.resolved[key], case.spec.path, field)
+                    self.resolved[key] = ModelFactory(self.resolved[key], side.op)
+                else:
+                    allowlist.check_resolved(side.op, self.resolved[key], case.spec.path, field)
+                    signature.check_keywords(case.spec, target.framework, *self.backends[target.label].signatures(self.resolved[key]))
 
     # ---- one case -------------------------------------------------------------------------------
 
@@ -100,8 +113,9 @@ class CaseRunner:
             expected = None  # one framework across modes or devices: a declared torch/MindSpore difference does not apply
         if expected:
             result.expected = {"reason": expected.reason, "link": expected.link}
-        if case.spec.mode != "eval":
-            result.details["mode"] = case.spec.mode
+        if case.spec.trains:
+            modes = {t.framework: case.spec.side_mode(t.framework) for t in self.targets}
+            result.details["mode"] = case.spec.mode if len(set(modes.values())) == 1 else modes
         try:
             self._run(case, result, seed)
         except CaseFailure as failure:
@@ -126,6 +140,10 @@ class CaseRunner:
         weight_map = weights.bind(case, params)
         result.weights = weight_map.describe()
         canonical = self._shared_weights(case, weight_map, seed)
+        self.layers = None
+        if spec.layers:
+            submodules = {t.framework: self.backends[t.label].submodules(built[t.label]) for t in self.targets}
+            self.layers = LayerSession(pair_layers(weight_map, submodules), tuple(t.label for t in self.targets))
 
         raw_outputs, loaded = {}, {}
         for t in self.targets:
@@ -143,7 +161,8 @@ class CaseRunner:
                 "call": _json_safe(case.call_args(t.framework)),
                 "inputs": described,
             }
-            raw_outputs[t.label] = self.step(t, case, "call", lambda: backend.call(built[t.label], args, kwargs))
+            with self.watch_layers(t, built[t.label], "forward"):
+                raw_outputs[t.label] = self.step(t, case, "call", lambda: backend.call(built[t.label], args, kwargs))
 
         # Reading outputs is part of the call: MindSpore runs kernels asynchronously and raises here.
         flat = {
@@ -151,13 +170,15 @@ class CaseRunner:
             for t in self.targets
         }
         result.outputs = self._compare(case, flat)
+        if self.layers is not None:
+            result.details["layers"] = {"forward": self.layers.report(case, "forward")}
         names = [o.name for o in result.outputs]
         result.arrays = {label: dict(zip(names, (a for _, a in items))) for label, items in flat.items()}
         self.materials = {"case": case, "seed": seed, "inputs": inputs, "canonical": canonical, "weight_map": weight_map,
                           "loaded": loaded, "params": params, "cotangents": None, "wrt": []}
 
         state_rows = None
-        if spec.compare_state if spec.compare_state is not None else spec.mode == "train":
+        if spec.compare_state if spec.compare_state is not None else spec.trains:
             state_rows = state.stateful_weights(weight_map, params)
             state.compare_state(self, case, result, built, weight_map, params)
         if spec.grad:
@@ -166,10 +187,47 @@ class CaseRunner:
                 gradients.compare_gradients(self, case, result, seed, built, weight_map, loaded, inputs, flat)
             else:  # one cotangent cannot fit both sides: the forward failure already says why
                 result.details["gradients"] = {"status": "skipped", "message": "forward outputs differ in shape"}
+        if spec.train is not None:
+            training.compare_training(self, case, result, seed, built, weight_map, loaded, inputs, flat)
         if reference.wanted(case, result):  # the error budget: float64 re-runs, only when a row failed (or asked)
             reference.judge(self, case, result, seed, weight_map, canonical, inputs, state_rows)
         self._diagnose(case, result, inputs)
         result.status = PASS if all(o.passed for o in result.outputs) else FAIL
+        culprits = [f"{section['first_divergent']} ({direction})" for direction, section in result.details.get("layers", {}).items()
+                    if section and section.get("first_divergent")]
+        if culprits:  # a layer beyond its budget fails the model even when the residual path hides it at the output
+            result.status = FAIL
+            result.message = f"first layer to deviate: {', '.join(culprits)}"
+        diverged = (result.details.get("training") or {}).get("first_divergent")
+        if diverged:
+            note = f"parameters differ after optimizer step {diverged['step']}, first in {diverged['weight']}"
+            result.message = f"{result.message}; {note}" if result.message else note
+
+    def map_case(self, case: Case) -> dict[str, Any]:
+        """`eqcheck map`: build both sides and bind the weight map (SpecError if it cannot), run nothing."""
+        built = {t.label: self.build(t, case) for t in self.targets}
+        params = {}
+        for t in self.targets:
+            params.setdefault(t.framework, self.backends[t.label].parameters(built[t.label]))
+        weight_map = weights.bind(case, params)
+        submodules = {t.framework: self.backends[t.label].submodules(built[t.label]) for t in self.targets}
+        return {"weight_map": weight_map, "params": params, "layers": pair_layers(weight_map, submodules) if case.spec.is_model else [],
+                "submodules": submodules, "built": built}
+
+    def export(self, case: Case, target: Target, path: str) -> weights.WeightMap:
+        """Load the shared set (--weights, or the seeded draw) into `target`'s model, prove it took, save its checkpoint."""
+        proposal = self.map_case(case)
+        weight_map, params, built = proposal["weight_map"], proposal["params"], proposal["built"][target.label]
+        backend = self.backends[target.label]
+        side_arrays = {name: array.astype(params[target.framework][name].default.dtype, copy=False)
+                       for name, array in weight_map.to_side(target.framework, self._shared_weights(case, weight_map)).items()}
+        backend.load(built, side_arrays)
+        try:
+            self._verify_loaded(target, backend.read(built), side_arrays)
+        except CaseFailure as failure:
+            raise EqcheckError(failure.message, file=path) from None
+        backend.save(built, path)
+        return weight_map
 
     def _diagnose(self, case: Case, result: CaseResult, inputs: dict[str, np.ndarray]) -> None:
         """A diagnosis line for every failing row, from both sides' arrays and the case's inputs."""
@@ -195,16 +253,23 @@ class CaseRunner:
 
     def build(self, target: Target, case: Case, seed: int | None = None):
         obj = self.resolved[(case.spec.path, target.framework)]
-        init_args = case.init_args(target.framework)
+        backend = self.backends[target.label]
+        init_args = {k: self.materialize(case, backend, v) for k, v in case.init_args(target.framework).items()}
         try:
             seed = self.seed if seed is None else seed
-            return self.backends[target.label].build(obj, init_args, case.dtype, case.spec.mode == "train", seed)
+            return backend.build(obj, init_args, case.dtype, case.spec.side_mode(target.framework) == "train", seed)
         except TypeError as exc:
             text = str(exc)
             if "unexpected keyword argument" in text or "required positional argument" in text:
                 raise SpecError(f"{case.spec.sides[target.framework].op} rejects these arguments: {text}",
                                 file=case.spec.path, field=f"{target.framework}.init") from None
             raise
+
+    def watch_layers(self, target: Target, built, direction: str):
+        """Layer hooks on this target around a forward or gradient call; nothing for op specs."""
+        if self.layers is None:
+            return nullcontext()
+        return self.layers.watching(self.backends[target.label], built, target.label, direction)
 
     def step(self, target: Target, case: Case, what: str, action):
         """Run one framework step; its failure becomes the case's status instead of ending the run."""
@@ -243,15 +308,31 @@ class CaseRunner:
 
     def pack(self, case: Case, target: Target, tensors: dict[str, Any]) -> tuple[list, dict]:
         """This side's (args, kwargs) from tensors by canonical input name: nested args layout, keyword inputs, call args."""
-        kwargs = dict(case.call_args(target.framework))
+        backend = self.backends[target.label]
+        kwargs = {k: self.materialize(case, backend, v) for k, v in case.call_args(target.framework).items()}
         for inp in case.spec.inputs:
             if inp.keyword:
                 kwargs[inp.sides[target.framework].name] = tensors[inp.name]
         layout = case.spec.sides[target.framework].args
         if layout is None:
             layout = tuple(inp.name for inp in case.spec.inputs if not inp.keyword)
-        pack = lambda node: tuple(pack(n) for n in node) if isinstance(node, tuple) else tensors[node]
+
+        def pack(node):
+            if isinstance(node, tuple):
+                return tuple(pack(n) for n in node)
+            if isinstance(node, Literal):
+                return case.resolve(node.value, f"{target.framework}.args")
+            return tensors[node]
+
         return list(pack(layout)), kwargs
+
+    @staticmethod
+    def materialize(case: Case, backend: Backend, value: Any) -> Any:
+        """A resolved init/call value for `backend`: a tensor argument becomes the framework's tensor."""
+        if isinstance(value, TensorArg):
+            dtype = case.tensor_dtype(value)
+            return backend.tensor(draws.cast(np.asarray(value.values, dtype=np.float64 if is_float(dtype) else None), dtype), dtype)
+        return value
 
     def flatten(self, backend: Backend, value: Any, label: str, path: str = "out") -> list[tuple[str, np.ndarray]]:
         if backend.is_tensor(value):

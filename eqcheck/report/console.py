@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import sys
 from contextlib import contextmanager
 from typing import Any, Iterator
@@ -156,9 +157,94 @@ def summary_line(document: dict) -> Text:
     return text
 
 
+GROWTH_WIDTH = 16  # characters of the deviation-growth bar
+
+
+def growth_bar(value: Any, low: float, high: float) -> str:
+    """|a-b| on a log scale between the smallest and largest nonzero deviation of the table."""
+    if not isinstance(value, (int, float)) or value <= 0:
+        return "" if value != "inf" else "█" * GROWTH_WIDTH
+    if high <= low:
+        return "█"
+    share = (math.log10(value) - low) / (high - low)
+    return "█" * max(1, round(1 + share * (GROWTH_WIDTH - 1)))
+
+
+def layers_table(case: dict, direction: str) -> Table | None:
+    """One model case's layers in firing order: deviation, its growth, verdict against the budget; the first culprit marked."""
+    section = (case.get("layers") or {}).get(direction)
+    if not section or section.get("status") != "compared":
+        return None
+    rows = section["rows"]
+    nonzero = [r["max_abs"] for r in rows if isinstance(r.get("max_abs"), (int, float)) and r["max_abs"] > 0]
+    low, high = (math.log10(min(nonzero)), math.log10(max(nonzero))) if nonzero else (0.0, 0.0)
+    tol = section["tolerance"]
+    what = "output" if direction == "forward" else "input gradient"
+    table = Table(title=f"{escape(case['id'])}: layers, {direction} ({what} per layer, in the order the hooks fired; "
+                        f"budget rtol {tol['rtol']}, atol {tol['atol']})",
+                  box=box.SIMPLE_HEAD, title_justify="left")
+    anchored = any(row.get("attribution") for row in rows)
+    for name, justify in (("layer", "left"), ("type", "left"), ("shape", "left"), ("max abs", "right"), ("max rel", "right"),
+                          ("growth (log |a-b|)", "left"), ("verdict", "left")) + ((("against float64", "left"),) if anchored else ()):
+        table.add_column(name, justify=justify, overflow="fold")
+    for row in rows:
+        if row["passed"] is None:
+            verdict = Text(row.get("note") or "-", style="dim")
+        elif row["name"] == section.get("first_divergent"):
+            verdict = Text("FAIL  <- first to deviate", style="bold red")
+        else:
+            verdict = _verdict("pass" if row["passed"] else "fail")
+        table.add_row(escape(row["name"]), escape(row["type"]), "x".join(map(str, row.get("shape") or [])) or "-",
+                      _num(row.get("max_abs")), _num(row.get("max_rel")),
+                      Text(growth_bar(row.get("max_abs"), low, high), style="red" if row["passed"] is False else "blue"), verdict,
+                      *((escape(_anchor(row.get("attribution"))),) if anchored else ()))
+    return table
+
+
+def _anchor(record: dict | None) -> str:
+    """--reference float64 on a layer row: the outlier, or a pass within float32 noise."""
+    if not record:
+        return "-"
+    noise = f"; {record['noise_ratio']:.1f}x noise" if isinstance(record.get("noise_ratio"), (int, float)) else ""
+    if record.get("within_noise"):
+        return "pass (within float32 noise)" + noise
+    return record["statement"].replace(" from the float64 reference", "") + noise
+
+
+def layer_notes(document: dict) -> list[Text]:
+    notes = []
+    for case in document["cases"]:
+        for direction, section in (case.get("layers") or {}).items():
+            if not section:
+                continue
+            if section.get("status") == "unavailable":
+                notes.append(Text(f"{case['id']}: no layer comparison {direction}: {section.get('message')}", style="yellow"))
+            if section.get("not_recorded"):
+                notes.append(Text(f"{case['id']}: paired but not recorded {direction} (no hook fired on the reference side): "
+                                  f"{', '.join(section['not_recorded'])}", style="dim"))
+            elif section.get("first_divergent"):
+                row = next(r for r in section["rows"] if r["name"] == section["first_divergent"])
+                inherited = " (forward already deviates: gradients inherit it)" if section.get("after_forward_deviation") else ""
+                notes.append(Text.assemble((f"{case['id']}: ", "bold"), (f"first layer to deviate ({direction}): ", "red"),
+                                           (f"{row['name']} ({row['type']})", "bold red"),
+                                           f", max abs {_num(row.get('max_abs'))}" + (f": {row['reason']}" if row.get("reason") else "")
+                                           + (f"; {row['attribution']['statement']}" if row.get("attribution") else "")
+                                           + inherited))
+    return notes
+
+
 def render_document(console: Console, document: dict, quiet: bool = False) -> None:
     if not quiet or any(c["status"] != "pass" for c in document["cases"]):
         console.print(results_table(document, only_problems=quiet))
+    for case in document["cases"]:
+        if quiet and case["status"] == "pass":
+            continue
+        for direction in ("forward", "backward"):
+            table = layers_table(case, direction)
+            if table is not None:
+                console.print(table)
+    for note in layer_notes(document):
+        console.print(note)
     for note in failure_notes(document):
         console.print(note)
     console.print(summary_line(document))
@@ -188,3 +274,37 @@ def case_list_table(rows: list[tuple[str, str]]) -> Table:
     for case_id, path in rows:
         table.add_row(escape(case_id), escape(path))
     return table
+
+
+def weight_map_tables(case_id: str, weight_map, params: dict, layers: list, frameworks: list[str]) -> list[Any]:
+    """`eqcheck map`: every canonical weight with each side's parameter and how it was paired; what stays unshared; layer pairs."""
+    ref, cand = frameworks
+    table = Table(title=f"{escape(case_id)}: weight map ({len(weight_map.weights)} shared)", box=box.SIMPLE_HEAD, title_justify="left")
+    for name in ("canonical", f"{ref}", "shape", f"{cand}", "shape", "how"):
+        table.add_column(name, overflow="fold")
+    style = {"name": "green", "override": "bold", "order+shape": "yellow"}
+    for w in weight_map.weights:
+        a, b = w.sides[ref], w.sides[cand]
+        layout = lambda side: escape(side.param + "".join(f" |{t.kind}" for t in side.transforms))
+        table.add_row(escape(w.name), layout(a), "x".join(map(str, params[ref][a.param].shape)) or "scalar",
+                      layout(b), "x".join(map(str, params[cand][b.param].shape)) or "scalar",
+                      Text(w.how or "identical name", style=style.get(w.how, "")))
+    out: list[Any] = [table]
+    if any(weight_map.skipped.values()):
+        skipped = Table(title="not shared", box=box.SIMPLE_HEAD, title_justify="left")
+        for name in ("side", "parameter", "reason"):
+            skipped.add_column(name, overflow="fold")
+        for fw, reasons in weight_map.skipped.items():
+            for param, reason in reasons.items():
+                skipped.add_row(fw, escape(param), escape(reason))
+        out.append(skipped)
+    if layers:
+        pairs = Table(title=f"layers watched ({len(layers)} pairs)", box=box.SIMPLE_HEAD, title_justify="left")
+        for name in (ref, "type", cand, "type", "paired by"):
+            pairs.add_column(name, overflow="fold")
+        for p in layers:
+            pairs.add_row(escape(p.ref), escape(p.ref_type), escape(p.cand), escape(p.cand_type), p.how)
+        out.append(pairs)
+    out.append(Text("review the proposal: 'order+shape' pairs rest on declaration order; correct any pair under weights: in the spec",
+                    style="dim"))
+    return out

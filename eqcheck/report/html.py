@@ -150,6 +150,59 @@ def _outputs_table(case: dict, hists: dict[str, dict]) -> str:
     return "".join(rows)
 
 
+def layers_svg(section: dict) -> str:
+    """Deviation growth through the network: one bar per layer (log10 max |a-b|, firing order), the atol budget dashed."""
+    rows = section["rows"]
+    values = [r.get("max_abs") for r in rows]
+    logs = [math.log10(v) if isinstance(v, (int, float)) and v > 0 else None for v in values]
+    known = [v for v in logs if v is not None] + [math.log10(section["tolerance"]["atol"] or 1e-12)]
+    low, high = math.floor(min(known)) - 1, math.ceil(max(known)) + 0.5
+    step, height, pad, left = 22, 150, 20, 36
+    width = left + step * len(rows) + 10
+    y = lambda v: pad + (high - v) / (high - low) * (height - 2 * pad)
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height + 70}" role="img" '
+             f'aria-label="deviation per layer ({_e(section["direction"])})">']
+    for decade in range(int(low), int(math.floor(high)) + 1):
+        parts.append(f'<line x1="{left}" x2="{width - 6}" y1="{y(decade):.1f}" y2="{y(decade):.1f}" stroke="#eaeef2"/>'
+                     f'<text x="2" y="{y(decade) + 3:.1f}" font-size="9" fill="#57606a">1e{decade}</text>')
+    for i, (row, value) in enumerate(zip(rows, logs)):
+        x = left + i * step
+        first = row["name"] == section.get("first_divergent")
+        color = "#8a6d00" if row["passed"] is None else "#cf222e" if row["passed"] is False else "#0969da"
+        if value is not None:
+            top = y(value)
+            outline = ' stroke="#000" stroke-width="2"' if first else ""
+            parts.append(f'<rect x="{x}" y="{top:.1f}" width="{step - 6}" height="{height - pad - top:.1f}" fill="{color}"'
+                         f'{outline}><title>{_e(row["name"])} ({_e(row["type"])}): '
+                         f'max abs {_num(row.get("max_abs"))}{" — first to deviate" if first else ""}'
+                         f'{"; " + _e((row.get("attribution") or {}).get("statement")) if row.get("attribution") else ""}</title></rect>')
+        parts.append(f'<text x="{x + 6}" y="{height - pad + 8}" font-size="9" fill="{color}" '
+                     f'transform="rotate(55 {x + 6} {height - pad + 8})">{_e(row["name"][:24])}</text>')
+    atol = section["tolerance"]["atol"]
+    if atol:
+        parts.append(f'<line x1="{left}" x2="{width - 6}" y1="{y(math.log10(atol)):.1f}" y2="{y(math.log10(atol)):.1f}" '
+                     f'stroke="#cf222e" stroke-dasharray="3,2"/><text x="{width - 40}" y="{y(math.log10(atol)) - 3:.1f}" '
+                     f'font-size="9" fill="#cf222e">atol</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _layers(case: dict) -> str:
+    parts = []
+    for direction, section in (case.get("layers") or {}).items():
+        if not section:
+            continue
+        if section.get("status") != "compared":
+            parts.append(f'<div class=msg>layers, {_e(direction)}: {_e(section.get("message"))}</div>')
+            continue
+        first = section.get("first_divergent")
+        headline = f'first layer to deviate: <span class=bad>{_e(first)}</span>' if first else '<span class=ok>every layer within budget</span>'
+        parts.append(f'<div class="layers" data-direction="{_e(direction)}"><div class=msg>layers, {_e(direction)} '
+                     f'({"output" if direction == "forward" else "input gradient"} per layer, in firing order): {headline}</div>'
+                     f'{layers_svg(section)}</div>')
+    return "".join(parts)
+
+
 def _golden(case: dict) -> str:
     parts = []
     for label, entry in (case.get("golden") or {}).items():
@@ -190,6 +243,7 @@ def render(document: dict, histograms: dict[str, dict[str, dict]] | None = None)
             ed = case["expected_difference"]
             out.append(f'<div class=msg>expected difference: {_e(ed.get("reason"))}</div>')
         out.append(_outputs_table(case, histograms.get(case["id"], {})))
+        out.append(_layers(case))
         out.append(_golden(case))
         out.append("</details>")
     out.append(f"<script>{JS}</script></body></html>")

@@ -9,19 +9,22 @@ imports only numpy, torch and mindspore, so it can be attached to a framework bu
 
 from __future__ import annotations
 
-import inspect
 import math
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from eqcheck.backends.base import is_constructor
 from eqcheck.spec.layout import apply_all
+from eqcheck.spec.model import Literal, TensorArg
 
 SUPPORTED_TARGETS = ("torch", "mindspore")
 
 
 def _literal(value: Any) -> str:
+    if isinstance(value, TensorArg):  # the script's T() makes the framework's tensor
+        return f"T({value.values!r}, {value.dtype!r})"
     if isinstance(value, float) and not math.isfinite(value):
         return f"float('{value}')"
     if isinstance(value, tuple):
@@ -37,13 +40,25 @@ def _args_code(case, framework: str, table: str) -> tuple[str, str]:
     layout = case.spec.sides[framework].args
     if layout is None:
         layout = tuple(inp.name for inp in case.spec.inputs if not inp.keyword)
-    pack = lambda node: ("(" + "".join(f"{pack(n)}, " for n in node) + ")") if isinstance(node, tuple) else f"{table}[{node!r}]"
+
+    def pack(node) -> str:
+        if isinstance(node, tuple):
+            return "(" + "".join(f"{pack(n)}, " for n in node) + ")"
+        if isinstance(node, Literal):
+            return _literal(case.resolve(node.value, f"{framework}.args"))
+        return f"{table}[{node!r}]"
+
     args = "[" + ", ".join(pack(n) for n in layout) + "]"
-    kwargs = {k: _literal(v) for k, v in case.call_args(framework).items()}
+    kwargs = {k: _literal(_concrete(case, v)) for k, v in case.call_args(framework).items()}
     for inp in case.spec.inputs:
         if inp.keyword:
             kwargs[inp.sides[framework].name] = f"{table}[{inp.name!r}]"
     return args, "{" + ", ".join(f"{k!r}: {v}" for k, v in kwargs.items()) + "}"
+
+
+def _concrete(case, value: Any) -> Any:
+    """A tensor argument with its dtype settled ('float' is the case dtype)."""
+    return TensorArg(value.values, case.tensor_dtype(value)) if isinstance(value, TensorArg) else value
 
 
 def write(runner, case, result, out_dir: str | Path) -> tuple[Path, Path]:
@@ -62,8 +77,9 @@ def write(runner, case, result, out_dir: str | Path) -> tuple[Path, Path]:
         obj = runner.resolved[(case.spec.path, fw)]
         args, kwargs = _args_code(case, fw, "X")
         sides.append({
-            "framework": fw, "op": case.spec.sides[fw].op, "is_class": inspect.isclass(obj),
-            "init": _literal(case.init_args(fw)), "args": args, "kwargs": kwargs,
+            "framework": fw, "op": case.spec.sides[fw].op, "is_class": is_constructor(obj),
+            "init": _literal({k: _concrete(case, v) for k, v in case.init_args(fw).items()}), "args": args, "kwargs": kwargs,
+            "train": case.spec.side_mode(fw) == "train",
             "input_dtypes": {inp.name: case.input_dtype(inp, fw) for inp in case.spec.inputs},
         })
     grad = bool(case.spec.grad and m.get("cotangents") is not None)
@@ -82,7 +98,7 @@ def write(runner, case, result, out_dir: str | Path) -> tuple[Path, Path]:
     names = [o.name for o in result.outputs if o.kind == "output"]
     script = out / "repro.py"
     script.write_text(_SCRIPT.format(
-        case_id=case.id, seed=m["seed"], dtype=case.dtype, train=case.spec.mode == "train", threads=runner.threads,
+        case_id=case.id, seed=m["seed"], dtype=case.dtype, threads=runner.threads,
         torch_side=repr(next(s for s in sides if s["framework"] == "torch")),
         ms_side=repr(next(s for s in sides if s["framework"] == "mindspore")),
         names=repr(names), grad=grad, wrt=repr(m.get("wrt") or []), index_maps=repr(index_maps),
@@ -96,6 +112,7 @@ Run: python repro.py   (next to case.npz). Prints max_abs per output, as eqcheck
 """
 import importlib
 import os
+import sys
 from pathlib import Path
 
 os.environ.setdefault("GLOG_v", "3")
@@ -104,7 +121,7 @@ import numpy as np
 import torch
 
 DATA = np.load(Path(__file__).with_name("case.npz"))
-SEED, DTYPE, TRAIN = {seed}, {dtype!r}, {train}
+SEED, DTYPE = {seed}, {dtype!r}
 # The report was computed with this many intra-op threads; the last bits of a result depend on it.
 THREADS = {threads}
 torch.set_num_threads(THREADS)
@@ -115,6 +132,13 @@ MINDSPORE = {ms_side}
 
 
 def resolve(path):
+    if ":" in path:  # a model factory, package.module:attribute: run this script from the folder that imports it
+        sys.path.insert(0, os.getcwd())
+        module, _, attribute = path.partition(":")
+        obj = importlib.import_module(module)
+        for part in attribute.split("."):
+            obj = getattr(obj, part)
+        return obj
     parts = path.split(".")
     obj = importlib.import_module(parts[0])
     for i, part in enumerate(parts[1:], start=1):
@@ -135,6 +159,16 @@ def flatten(value, is_tensor):
     return [value]
 
 
+CURRENT = None  # the framework being run: T() makes its tensors
+
+
+def T(values, dtype):
+    """A tensor argument of the spec, in the framework being run."""
+    if CURRENT == "mindspore":
+        return ms.Tensor(np.array(values), dtype=getattr(ms, dtype))
+    return torch.tensor(values, dtype=getattr(torch, dtype))
+
+
 def params_of(fw):
     prefix = fw + "/param/"
     return {{k[len(prefix):]: DATA[k] for k in DATA.files if k.startswith(prefix)}}
@@ -147,13 +181,15 @@ def cotangents():
 
 # ---- torch ----------------------------------------------------------------------------------------
 def run_torch():
+    global CURRENT
+    CURRENT = "torch"
     op = resolve(TORCH["op"])
     fn = op
     if TORCH["is_class"]:
         torch.manual_seed(SEED)
         fn = op(**eval(TORCH["init"]))
         fn = fn.to(dtype=getattr(torch, DTYPE))
-        fn.train(TRAIN)
+        fn.train(TORCH["train"])
         tensors = {{**dict(fn.named_parameters()), **dict(fn.named_buffers())}}
         with torch.no_grad():
             for name, array in params_of("torch").items():
@@ -191,6 +227,8 @@ def run_mindspore():
     threads_num(THREADS)
     ms.set_context(mode=ms.PYNATIVE_MODE)
     ms.set_device("CPU")
+    global CURRENT
+    CURRENT = "mindspore"
     op = resolve(MINDSPORE["op"])
     fn = op
     params = {{}}
@@ -201,7 +239,7 @@ def run_mindspore():
             for p in fn.get_parameters():
                 if p.dtype in (ms.float16, ms.bfloat16, ms.float32, ms.float64):
                     p.set_dtype(getattr(ms, DTYPE))
-        fn.set_train(TRAIN)
+        fn.set_train(MINDSPORE["train"])
         params = dict(fn.parameters_and_names())
     loaded = params_of("mindspore")
 

@@ -12,6 +12,10 @@ Three layers, all refusing with a SpecError (exit 2):
    object is defined in must belong to an allowed framework package. `torch.os.system`, `torch.ctypes.CDLL`
    and `torch.builtins.open` start with `torch.` but live in `os`, `ctypes` and `builtins`: refused.
 
+User code (model specs, `kind: model`): a side may name a factory `package.module:attribute` only when the
+operator opted that module in with `--allow-module PREFIX` or EQCHECK_ALLOWED_MODULES (comma-separated module
+prefixes). Importing a module runs its code, so a spec can never widen this list itself.
+
 This file imports no framework.
 """
 
@@ -24,6 +28,7 @@ from typing import Any
 from eqcheck.errors import SpecError
 
 ENV = "EQCHECK_ALLOWED_PREFIXES"
+MODULES_ENV = "EQCHECK_ALLOWED_MODULES"
 DEFAULT_PREFIXES = ("torch.", "mindspore.", "numpy.")
 
 # Callables that touch files, load native or pickled code, spawn processes or reach the network.
@@ -119,3 +124,49 @@ def _builtin_of_framework(obj: Any, roots: set[str]) -> bool:
     owner = getattr(obj, "__self__", None)
     module = getattr(owner, "__name__", None) if isinstance(owner, type(sys)) else getattr(type(owner), "__module__", None)
     return isinstance(module, str) and module.split(".")[0] in roots
+
+
+# ---- user modules (model specs) -----------------------------------------------------------------
+
+
+def allowed_modules() -> tuple[str, ...]:
+    """Module prefixes the operator opted in for model factories; empty by default."""
+    raw = os.environ.get(MODULES_ENV, "")
+    return tuple(dict.fromkeys(p.strip().rstrip(".") for p in raw.split(",") if p.strip().rstrip(".")))
+
+
+def allow_modules(prefixes) -> None:
+    """`--allow-module`: add prefixes for this process; kept in the environment so worker processes inherit them."""
+    merged = [*allowed_modules(), *(p.strip().rstrip(".") for p in prefixes if p.strip().rstrip("."))]
+    if merged:
+        os.environ[MODULES_ENV] = ",".join(dict.fromkeys(merged))
+
+
+def check_model(path: str, file: str, field: str) -> None:
+    """A factory `package.module:attribute` as written: an opted-in module, no dunders, nothing on the denylist."""
+    module, _, attribute = path.partition(":")
+    parts = module.split(".") + attribute.split(".")
+    if any(part.startswith("__") for part in parts):
+        raise SpecError(f"'{path}' names a dunder attribute; name a model class or function", file=file, field=field)
+    prefixes = allowed_modules()
+    if not any(_under(module, p) for p in prefixes):
+        listed = f"allowed now: {', '.join(prefixes)}" if prefixes else "none is allowed now"
+        raise SpecError(f"module '{module}' is not opted in for user code ({listed})", file=file, field=field,
+                        hint=f"the operator of this run opts a module in with --allow-module {module.split('.')[0]} or "
+                             f"{MODULES_ENV}={module.split('.')[0]}; a spec cannot do it itself")
+    hit = denied(module) or denied(f"{module}.{attribute}")
+    if hit:
+        raise SpecError(f"'{path}' is refused: it is under '{hit}'", file=file, field=field)
+
+
+def check_resolved_model(path: str, obj: Any, file: str, field: str) -> None:
+    """After import: the factory must be defined in an opted-in module (or be a framework class re-exported there)."""
+    home = _home(obj)
+    roots = {p.split(".")[0] for p in allowed_prefixes()}
+    if home is None:
+        return
+    if any(_under(home, p) for p in allowed_modules()) or home.split(".")[0] in roots:
+        if not denied(home):
+            return
+    raise SpecError(f"'{path}' is defined in module '{home}', which is neither opted in nor a framework package",
+                    file=file, field=field, hint=f"opt the defining module in with --allow-module, or name it directly")

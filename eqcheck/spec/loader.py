@@ -15,13 +15,18 @@ from eqcheck.spec.layout import ReorderChunks, Reshape, Transpose
 from eqcheck.spec import allowlist, expressions
 from eqcheck.spec.fields import Fields, check_type, join, suggest
 from eqcheck.spec.model import (
+    Derive,
+    OPTIMIZERS,
+    TrainSpec,
     Distribution,
     ExpectedDifference,
     InputSpec,
+    Literal,
     OpSpec,
     OutputSpec,
     SideName,
     SideSpec,
+    TensorArg,
     WeightEntry,
 )
 
@@ -29,8 +34,9 @@ SPEC_SUFFIXES = (".yaml", ".yml")
 TOP_KEYS = (
     "name", "summary", "source", "params", "sweep", "dtypes", "mode", "inputs", *FRAMEWORKS,
     "weights", "unmapped", "outputs", "tolerance", "expected_difference",
-    "grad", "grad_tolerance", "compare_state", "reference", "trials",
+    "grad", "grad_tolerance", "compare_state", "reference", "trials", "kind", "layers", "train",
 )
+KINDS = ("op", "model")
 REFERENCES = ("float64",)
 DISTRIBUTIONS = {
     "normal": {"mean": 0.0, "std": 1.0},
@@ -39,11 +45,24 @@ DISTRIBUTIONS = {
     "integers": {"low": 0, "high": None},  # high is exclusive and required
     "constant": {"value": None},
 }
+# Steps that derive an input from its draw (applied in float64, in order); each step's arguments and defaults.
+DERIVE_STEPS = {
+    "softmax": {"axis": -1},  # probabilities along an axis (KLDivLoss targets)
+    "log_softmax": {"axis": -1},  # log-probabilities (NLLLoss, KLDivLoss inputs)
+    "keep_away": {"period": 1.0, "offset": 0.0, "margin": 0.1, "below": None},  # from poles offset + k*period (k any
+    # integer; with `below`, only poles < below): lgamma/digamma at 0, -1, ..., tan at pi/2 + k*pi
+    "sign": {"zero": 1.0},  # -1/+1 labels (MarginRankingLoss, HingeEmbeddingLoss, SoftMarginLoss); 0 maps to `zero`
+    "round_to": {"step": None},  # values on a grid of this step: deliberate ties for sort, topk, max, median
+    "set_every": {"k": None, "value": None, "start": 0},  # every k-th element (flat order) set: ignore_index labels
+}
+TENSOR_DTYPES = ("float", *ALL_DTYPES)
+MODES = ("eval", "train")
 # Refuse absurd inputs before anything is allocated: 2**28 float32 elements is 1 GiB.
 MAX_INPUT_ELEMENTS = 2**28
 _FAST_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # safe either way: no python/* tags
 _DOTTED = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)+$")
 _NAME = re.compile(r"^[A-Za-z_]\w*$")
+_FACTORY = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
 _RESERVED = {"dtype"}
 
 
@@ -105,18 +124,22 @@ def load_spec(path: Path | str) -> OpSpec:
 def _parse(data: dict, file: str) -> OpSpec:
     top = Fields(data, file, "", TOP_KEYS)
     name = top.required("name", str)
+    kind = top.optional("kind", "op", str)
+    if kind not in KINDS:
+        raise top.error("kind", f"must be one of {', '.join(KINDS)}, got '{kind}'", hint=suggest(kind, KINDS))
     params = _parse_params(top)
     sweep = _parse_sweep(top, params)
     dtypes = _parse_dtypes(top)
     mode = top.optional("mode", "eval", str)
-    if mode not in ("eval", "train"):
+    if mode not in MODES:
         raise top.error("mode", f"must be 'eval' or 'train', got '{mode}'")
-    sides = {fw: _parse_side(top, fw) for fw in FRAMEWORKS if top.has(fw)}
+    sides = {fw: _parse_side(top, fw, kind) for fw in FRAMEWORKS if top.has(fw)}
     if len(sides) < 2:
         missing = [fw for fw in FRAMEWORKS if fw not in sides]
         raise top.error(missing[0], "this field is required: a spec compares one callable per framework")
     inputs = _parse_inputs(top, sides)
     _check_call_args(top, sides, inputs)
+    unmapped = _parse_unmapped(top, sides)
     spec = OpSpec(
         name=name,
         path=file,
@@ -129,12 +152,18 @@ def _parse(data: dict, file: str) -> OpSpec:
         inputs=inputs,
         sides=sides,
         weights=_parse_weights(top, sides),
-        unmapped=_parse_unmapped(top, sides),
+        unmapped={fw: {p: reason for p, (reason, _) in items.items()} for fw, items in unmapped.items()},
+        unmapped_init={fw: {p: dist for p, (_, dist) in items.items() if dist} for fw, items in unmapped.items()},
         outputs=_parse_outputs(top),
         tolerance=_parse_tolerances(top.optional("tolerance", {}, dict), file, "tolerance"),
         expected_differences=_parse_expected(top, params, sweep),
         **_parse_beyond_forward(top, file),
+        kind=kind,
+        layers=top.optional("layers", kind == "model", bool),
+        train=_parse_train(top, mode),
     )
+    if spec.layers and kind != "model":
+        raise top.error("layers", "layer-by-layer comparison needs a model spec (kind: model)")
     return spec
 
 
@@ -156,6 +185,36 @@ def _parse_beyond_forward(top: Fields, file: str) -> dict[str, Any]:
         "reference": reference,
         "trials": trials,
     }
+
+
+def _parse_train(top: Fields, mode: str) -> TrainSpec | None:
+    if not top.has("train"):
+        return None
+    if mode != "train":
+        raise top.error("train", "optimizer steps need mode: train (BatchNorm batch statistics, dropout as in training)")
+    section = Fields(top.data["train"], top.file, "train", ("steps", "optimizer"))
+    steps = section.optional("steps", 3, int)
+    if not 1 <= steps <= 100:
+        raise section.error("steps", f"must be between 1 and 100, got {steps}")
+    raw = section.required("optimizer", str, dict)
+    if isinstance(raw, dict) and len(raw) != 1:
+        raise section.error("optimizer", f"name exactly one optimizer ({', '.join(OPTIMIZERS)}), e.g. {{sgd: {{lr: 0.1}}}}")
+    name, args = (raw, {}) if isinstance(raw, str) else next(iter(raw.items()))
+    if name not in OPTIMIZERS:
+        raise section.error("optimizer", f"unknown optimizer '{name}' (choose from {', '.join(OPTIMIZERS)})", hint=suggest(str(name), OPTIMIZERS))
+    given = Fields(args or {}, top.file, join(section.field("optimizer"), name), tuple(OPTIMIZERS[name]))
+    merged = dict(OPTIMIZERS[name])
+    for key, value in given.data.items():
+        default = OPTIMIZERS[name][key]
+        if isinstance(default, bool):
+            merged[key] = check_type(value, (bool,), top.file, given.field(key))
+        else:
+            merged[key] = float(_number(value, top.file, given.field(key)))
+            if merged[key] < 0:
+                raise given.error(key, f"must be non-negative, got {value}")
+    if merged["lr"] is None:
+        raise given.error("lr", "the learning rate is required: the two frameworks' defaults differ (torch SGD 1e-3, MindSpore SGD 0.1)")
+    return TrainSpec(steps, name, merged)
 
 
 def _parse_params(top: Fields) -> dict[str, Any]:
@@ -198,26 +257,66 @@ def _parse_dtypes(top: Fields) -> tuple[str, ...]:
     return tuple(dtypes)
 
 
-def _parse_side(top: Fields, framework: str) -> SideSpec:
-    side = Fields(top.data[framework], top.file, framework, ("op", "init", "call", "args"))
+def _parse_side(top: Fields, framework: str, kind: str = "op") -> SideSpec:
+    if kind == "model":
+        side = Fields(top.data[framework], top.file, framework, ("model", "init", "call", "args", "mode"))
+        op = side.required("model", str)
+        if not _FACTORY.match(op):
+            raise side.error("model", f"'{op}' is not a factory such as mypackage.models:build_net (module:class or module:function)")
+        allowlist.check_model(op, top.file, side.field("model"))
+        return _side_arguments(side, framework, op, top.file)
+    side = Fields(top.data[framework], top.file, framework, ("op", "init", "call", "args", "mode"))
     op = side.required("op", str)
     if not _DOTTED.match(op):
         raise side.error("op", f"'{op}' is not a dotted path such as {framework}.nn.GRUCell")
     if not op.startswith(framework + "."):
         raise side.error("op", f"'{op}' is outside '{framework}.'; the {framework} section may only name {framework} callables")
     allowlist.check_op(op, top.file, side.field("op"))  # the operator's allowed prefixes and the denylist
-    init = side.optional("init", {}, dict)
-    call = side.optional("call", {}, dict)
-    for key, section in (("init", init), ("call", call)):
-        for arg, value in section.items():
-            _check_name(arg, top.file, join(side.field(key), arg))
-            _check_scalar_tree(value, top.file, join(side.field(key), arg))
+    return _side_arguments(side, framework, op, top.file)
+
+
+def _side_arguments(side: Fields, framework: str, op: str, file: str) -> SideSpec:
+    sections = {}
+    for key in ("init", "call"):
+        sections[key] = {}
+        for arg, value in side.optional(key, {}, dict).items():
+            _check_name(arg, file, join(side.field(key), arg))
+            sections[key][arg] = _parse_argument(value, file, join(side.field(key), arg))
     args = side.optional("args", None, list)
-    return SideSpec(framework=framework, op=op, init=dict(init), call=dict(call), args=_tuples(args) if args is not None else None)
+    mode = side.optional("mode", None, str)
+    if mode is not None and mode not in MODES:
+        raise side.error("mode", f"must be 'eval' or 'train', got '{mode}'")
+    return SideSpec(framework=framework, op=op, init=sections["init"], call=sections["call"],
+                    args=_tuples(args, file, side.field("args")) if args is not None else None, mode=mode)
 
 
-def _tuples(value: Any) -> Any:
-    return tuple(_tuples(v) for v in value) if isinstance(value, list) else value
+def _parse_argument(value: Any, file: str, field: str) -> Any:
+    """An init/call value: YAML scalars, lists and mappings, or `{tensor: VALUES, dtype: D}` for a tensor argument."""
+    if isinstance(value, dict) and "tensor" in value:
+        entry = Fields(value, file, field, ("tensor", "dtype"))
+        values = entry.required("tensor", list, str, int, float)
+        _check_scalar_tree(values, file, entry.field("tensor"))
+        if isinstance(values, str) and not values.startswith("$"):
+            raise entry.error("tensor", f"'{values}' is neither a list of numbers nor a $expression")
+        dtype = entry.optional("dtype", "float", str)
+        if dtype not in TENSOR_DTYPES:
+            raise entry.error("dtype", f"unknown dtype '{dtype}' (use 'float' to follow the case dtype, or one of "
+                                       f"{', '.join(ALL_DTYPES)})", hint=suggest(dtype, ALL_DTYPES))
+        return TensorArg(values, dtype)
+    _check_scalar_tree(value, file, field)
+    return value
+
+
+def _tuples(value: Any, file: str, field: str) -> Any:
+    """`args` as written: nested lists become tuples, `{value: X}` a Literal positional argument."""
+    if isinstance(value, list):
+        return tuple(_tuples(v, file, join(field, i)) for i, v in enumerate(value))
+    if isinstance(value, dict):
+        entry = Fields(value, file, field, ("value",))
+        literal = entry.required("value", str, int, float, bool, list)
+        _check_scalar_tree(literal, file, entry.field("value"))
+        return Literal(literal)
+    return value
 
 
 def _check_call_args(top: Fields, sides: dict[str, SideSpec], inputs: tuple[InputSpec, ...]) -> None:
@@ -229,6 +328,8 @@ def _check_call_args(top: Fields, sides: dict[str, SideSpec], inputs: tuple[Inpu
         used: list[str] = []
 
         def walk(node: Any, field: str) -> None:
+            if isinstance(node, Literal):
+                return
             if isinstance(node, tuple):
                 for j, item in enumerate(node):
                     walk(item, join(field, j))
@@ -297,7 +398,7 @@ def _parse_inputs(top: Fields, sides: dict[str, SideSpec]) -> tuple[InputSpec, .
     inputs, names = [], set()
     for i, item in enumerate(raw):
         field = join("inputs", i)
-        entry = Fields(item, top.file, field, ("name", "shape", "dtype", "distribution", "keyword", *FRAMEWORKS))
+        entry = Fields(item, top.file, field, ("name", "shape", "dtype", "distribution", "keyword", "derive", "grad", *FRAMEWORKS))
         name = entry.required("name", str)
         _check_name(name, top.file, entry.field("name"))
         if name in names:
@@ -320,8 +421,38 @@ def _parse_inputs(top: Fields, sides: dict[str, SideSpec]) -> tuple[InputSpec, .
         input_sides = {
             fw: _parse_side_name(entry.data.get(fw, name), top.file, entry.field(fw), name, layout=False) for fw in sides
         }
-        inputs.append(InputSpec(name, tuple(shape) if isinstance(shape, list) else shape, dtype, dist, input_sides, entry.optional("keyword", False, bool)))
+        derive = _parse_derive(entry)
+        if any(d.kind in ("softmax", "log_softmax", "keep_away", "sign") for d in derive) and dtype not in ("float", *FLOAT_DTYPES):
+            raise entry.error("derive", f"softmax, log_softmax, keep_away and sign make floats but the input dtype is {dtype}")
+        inputs.append(InputSpec(name, tuple(shape) if isinstance(shape, list) else shape, dtype, dist, input_sides,
+                                entry.optional("keyword", False, bool), entry.optional("grad", True, bool), derive))
     return tuple(inputs)
+
+
+def _parse_derive(entry: Fields) -> tuple[Derive, ...]:
+    """`derive: [{log_softmax: {axis: 1}}, {set_every: {k: 4, value: -100}}]`: steps applied to the draw, in order."""
+    steps = []
+    for i, item in enumerate(entry.optional("derive", [], list)):
+        field = join(entry.field("derive"), i)
+        step = Fields(item, entry.file, field, tuple(DERIVE_STEPS))
+        if len(step.data) != 1:
+            raise SpecError(f"each derive step has exactly one of {', '.join(DERIVE_STEPS)}", file=entry.file, field=field)
+        kind, args = next(iter(step.data.items()))
+        args = {} if args is None else args
+        defaults = DERIVE_STEPS[kind]
+        if not isinstance(args, dict):  # shorthand for a one-argument step: {round_to: 0.5}
+            args = {next(iter(defaults)): args}
+        params = Fields(args, entry.file, join(field, kind), tuple(defaults))
+        merged = dict(defaults)
+        for key, val in params.data.items():
+            check_type(val, (int, float, str), entry.file, params.field(key))
+            _check_scalar_tree(val, entry.file, params.field(key))
+            merged[key] = _number(val, entry.file, params.field(key)) if isinstance(val, str) and not val.startswith("$") else val
+        missing = [k for k, v in merged.items() if v is None and k != "below"]
+        if missing:
+            raise SpecError(f"'{kind}' needs '{missing[0]}'", file=entry.file, field=join(field, kind))
+        steps.append(Derive(kind, merged))
+    return tuple(steps)
 
 
 def _parse_distribution(value: Any, file: str, field: str) -> Distribution:
@@ -377,17 +508,28 @@ def _parse_weights(top: Fields, sides: dict[str, SideSpec]) -> tuple[WeightEntry
     return tuple(entries)
 
 
-def _parse_unmapped(top: Fields, sides: dict[str, SideSpec]) -> dict[str, dict[str, str]]:
+def _parse_unmapped(top: Fields, sides: dict[str, SideSpec]) -> dict[str, dict[str, tuple[str, Distribution | None]]]:
+    """framework -> parameter -> (reason, init): `bias: reason` or `bias: {reason: ..., init: {constant: 0}}`."""
     raw = Fields(top.optional("unmapped", {}, dict), top.file, "unmapped", tuple(sides))
     out = {}
     for fw in sides:
-        reasons = raw.optional(fw, {}, dict)
-        for param, reason in reasons.items():
-            _check_name(param, top.file, join(raw.field(fw), param), dotted=True)
-            check_type(reason, (str,), top.file, join(raw.field(fw), param))
+        out[fw] = {}
+        for param, value in raw.optional(fw, {}, dict).items():
+            field = join(raw.field(fw), param)
+            _check_name(param, top.file, field, dotted=True)
+            init = None
+            if isinstance(value, dict):
+                entry = Fields(value, top.file, field, ("reason", "init"))
+                reason = entry.required("reason", str)
+                if entry.has("init"):
+                    init = _parse_distribution(entry.data["init"], top.file, entry.field("init"))
+                field = entry.field("reason")
+            else:
+                check_type(value, (str,), top.file, field)
+                reason = value
             if not reason.strip():
-                raise SpecError("give the reason this parameter is not shared", file=top.file, field=join(raw.field(fw), param))
-        out[fw] = dict(reasons)
+                raise SpecError("give the reason this parameter is not shared", file=top.file, field=field)
+            out[fw][param] = (reason, init)
     return out
 
 
@@ -468,7 +610,7 @@ def _check_scalar_tree(value: Any, file: str, field: str) -> None:
             expressions.parse(value[1:])
         except expressions.ExpressionError as exc:
             raise SpecError(str(exc), file=file, field=field) from None
-    elif value is not None and not isinstance(value, (str, int, float, bool)):
+    elif value is not None and not isinstance(value, (str, int, float, bool, TensorArg)):
         raise SpecError(f"unsupported value of type {type(value).__name__}", file=file, field=field)
 
 

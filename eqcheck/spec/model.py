@@ -31,6 +31,29 @@ class SideName:
 
 
 @dataclass(frozen=True)
+class Derive:
+    """One step applied to an input after its draw, in float64: kind in DERIVE_STEPS (loader), args may be expressions."""
+
+    kind: str
+    args: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TensorArg:
+    """A constructor or call argument that must reach the framework as a tensor: `{tensor: [..], dtype: ..}`."""
+
+    values: Any  # a (nested) list of numbers or expressions, or one "$expr"
+    dtype: str = "float"  # "float" follows the case dtype
+
+
+@dataclass(frozen=True)
+class Literal:
+    """A positional argument that is a value, not an input: `args: [{value: "ij,jk->ik"}, a, b]`."""
+
+    value: Any
+
+
+@dataclass(frozen=True)
 class InputSpec:
     name: str
     shape: tuple[Any, ...] | str  # ints or expression strings, or one "$expr" giving the whole shape
@@ -38,17 +61,20 @@ class InputSpec:
     distribution: Distribution
     sides: dict[str, SideName]
     keyword: bool = False  # pass by each side's name instead of by position
+    grad: bool = True  # with `grad`, differentiate w.r.t. this input (false: labels, targets held constant)
+    derive: tuple[Derive, ...] = ()  # softmax, log_softmax, keep_away, round_to, set_every: applied in order
 
 
 @dataclass(frozen=True)
 class SideSpec:
-    """One framework's callable: constructed with `init` if it is a class, then called with inputs and `call`."""
+    """One framework's callable: constructed with `init` if it is a class (or a model factory), then called with inputs and `call`."""
 
     framework: str
     op: str
     init: dict[str, Any]
     call: dict[str, Any]
-    args: tuple | None = None  # positional arguments by input name; a nested list becomes a tuple: [x, [h0, c0]]
+    args: tuple | None = None  # positional arguments by input name or Literal; a nested list becomes a tuple: [x, [h0, c0]]
+    mode: str | None = None  # eval | train for this side only; None: the spec's mode
 
 
 @dataclass(frozen=True)
@@ -80,6 +106,23 @@ class ExpectedDifference:
         return all(values.get(key) in allowed for key, allowed in self.when.items())
 
 
+# Optimizers a `train:` section may name, with every hyperparameter spelled out: each backend passes all of
+# them to its own optimizer, so neither framework's defaults (MindSpore SGD lr 0.1, torch 1e-3) ever apply.
+OPTIMIZERS: dict[str, dict[str, Any]] = {
+    "sgd": {"lr": None, "momentum": 0.0, "dampening": 0.0, "weight_decay": 0.0, "nesterov": False},
+    "adam": {"lr": None, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8, "weight_decay": 0.0},
+}
+
+
+@dataclass(frozen=True)
+class TrainSpec:
+    """`mode: train` with `train:`: a few optimizer steps on both sides, same data, parameters compared after each."""
+
+    steps: int
+    optimizer: str  # a key of OPTIMIZERS
+    args: dict[str, Any]  # every hyperparameter of that optimizer, defaults filled in
+
+
 @dataclass(frozen=True)
 class OpSpec:
     name: str
@@ -105,3 +148,22 @@ class OpSpec:
     error_budget: bool = True  # a row failing its tolerance is judged again against float64 re-runs (--no-error-budget)
     strict_precision: bool = False  # a precision outlier (one side >= 10x further from float64) fails the row
     trials: int = 1  # independent seeds per case; the report keeps the worst and the spread
+    unmapped_init: dict[str, dict[str, Distribution]] = field(default_factory=dict)  # framework -> unshared param -> its draw
+
+    def side_mode(self, framework: str) -> str:
+        """eval | train for one framework: its section's `mode`, else the spec's."""
+        side = self.sides.get(framework)
+        return (side.mode if side is not None and side.mode else None) or self.mode
+
+    @property
+    def trains(self) -> bool:
+        """Any side runs in train mode (buffers may move, so the state is compared)."""
+        return any(self.side_mode(fw) == "train" for fw in self.sides)
+    # Whole models (docs/models.md): each side's `op` is a user factory "package.module:attribute".
+    kind: str = "op"  # op | model
+    layers: bool = False  # model specs: record and compare every paired submodule's output (and gradient)
+    train: TrainSpec | None = None  # optimizer steps (needs mode: train)
+
+    @property
+    def is_model(self) -> bool:
+        return self.kind == "model"

@@ -28,8 +28,9 @@ def draw_cotangents(runner, case: Case, seed: int, flat) -> list[np.ndarray | No
 
 
 def differentiable_inputs(runner, case: Case) -> list[str]:
+    """Float inputs on every side, except those the spec marks `grad: false` (labels, targets)."""
     return [inp.name for inp in case.spec.inputs
-            if all(is_float(case.input_dtype(inp, t.framework)) for t in runner.targets)]
+            if inp.grad and all(is_float(case.input_dtype(inp, t.framework)) for t in runner.targets)]
 
 
 def side_gradients(runner, case: Case, t, built, side_weights, inputs, wrt, cotangents):
@@ -39,6 +40,21 @@ def side_gradients(runner, case: Case, t, built, side_weights, inputs, wrt, cota
     backend.load(built, side_weights)
     tensors = {inp.name: backend.tensor(inputs[inp.name], case.input_dtype(inp, t.framework)) for inp in case.spec.inputs}
     return backend.grad(built, lambda ts: runner.pack(case, t, ts), tensors, wrt, cotangents)
+
+
+def _watched_gradients(runner, case: Case, t, built, side_weights, inputs, wrt, cotangents):
+    """side_gradients with the layer hooks of a model spec on (execution/layers.py)."""
+    try:
+        with runner.watch_layers(t, built, "backward"):
+            return side_gradients(runner, case, t, built, side_weights, inputs, wrt, cotangents)
+    except RuntimeError as exc:
+        if runner.layers is None or "BackwardHook" not in str(exc):
+            raise
+        # torch's full backward hooks refuse an in-place op on a hooked output inside forward():
+        # compare the gradients without the layer walk rather than not at all.
+        runner.layers.problems["backward"] = (f"{t.label} refused backward hooks: an in-place operation modifies "
+                                              f"a layer's output in forward ({short_error(exc)[:160]})")
+        return side_gradients(runner, case, t, built, side_weights, inputs, wrt, cotangents)
 
 
 def row_names(weight_map: weights.WeightMap, wrt: list[str], framework: str, grads) -> dict[str, np.ndarray]:
@@ -60,7 +76,7 @@ def compare_gradients(runner, case: Case, result: CaseResult, seed: int, built, 
     grads = {}
     for t in runner.targets:
         try:
-            grads[t.label] = side_gradients(runner, case, t, built[t.label], loaded[t.label], inputs, wrt, cotangents)
+            grads[t.label] = _watched_gradients(runner, case, t, built[t.label], loaded[t.label], inputs, wrt, cotangents)
         except (EqcheckError, CaseFailure):
             raise
         except Exception as exc:  # noqa: BLE001 - no gradient on this side: unsupported for grad, not a crash
@@ -72,6 +88,7 @@ def compare_gradients(runner, case: Case, result: CaseResult, seed: int, built, 
     (a_label, a_fw), (b_label, b_fw) = ((t.label, t.framework) for t in runner.targets)
     named_a = row_names(weight_map, wrt, a_fw, grads[a_label])
     named_b = row_names(weight_map, wrt, b_fw, grads[b_label])
+    one_sided = {f"grad:{w.name}" for w in weight_map.weights if len(w.sides) == 1}  # an unmapped parameter's init
     tolerance = case.grad_tolerance()
     rows = []
     for name in dict.fromkeys([*named_a, *named_b]):
@@ -81,8 +98,13 @@ def compare_gradients(runner, case: Case, result: CaseResult, seed: int, built, 
         else:
             missing = b_label if name in named_a else a_label
             present = named_a.get(name, named_b.get(name))
-            reason = f"no gradient on {missing}: the parameter is not trainable there"
+            reason = ("unshared parameter (unmapped): one side only" if name in one_sided
+                      else f"no gradient on {missing}: the parameter is not trainable there")
             result.outputs.append(OutputResult(name, list(present.shape), {}, None, reason, kind="grad"))
     runner.add_rows(result, rows)
+    if runner.layers is not None:
+        backward = runner.layers.report(case, "backward")
+        if backward is not None:
+            result.details.setdefault("layers", {})["backward"] = backward
     result.details["gradients"] = {"status": "compared", "wrt_inputs": wrt, "tolerance": tolerance.as_dict(),
                                    "cotangent": "normal(0, 1), seeded per case, one per float output"}

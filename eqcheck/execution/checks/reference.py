@@ -28,8 +28,15 @@ def wanted(case: Case, result: CaseResult) -> bool:
     spec = case.spec
     if spec.reference or spec.strict_precision:
         return True
-    return spec.error_budget and any(o.deviation is not None and not o.deviation.passed
-                                     and not (o.deviation.reason or "").startswith("shape ") for o in result.outputs)
+    return spec.error_budget and (any(o.deviation is not None and not o.deviation.passed
+                                      and not (o.deviation.reason or "").startswith("shape ") for o in result.outputs)
+                                  or _layer_failed(result))
+
+
+def _layer_failed(result: CaseResult) -> bool:
+    """A model spec's forward layer row outside its budget is a failing row too (execution/layers.py)."""
+    forward = (result.details.get("layers") or {}).get("forward") or {}
+    return bool(forward.get("first_divergent"))
 
 
 def judge(runner, case: Case, result: CaseResult, seed: int, weight_map: weights.WeightMap, canonical, inputs,
@@ -69,6 +76,10 @@ def judge(runner, case: Case, result: CaseResult, seed: int, weight_map: weights
             {label: genuine.get(label, {}).get(out.name) for label in labels}, case.dtype)
         out.strict_precision = case.spec.strict_precision
         judged += 1
+    anchor = next((label for label in torch_first if genuine.get(label)), None)
+    if runner.layers is not None and anchor is not None:  # model specs: every forward layer row against float64 too
+        runner.layers.float64_reference = anchor
+        result.details.setdefault("layers", {})["forward"] = runner.layers.report(case, "forward")
     record["rows_judged"] = judged
     if not judged:
         record["message"] = "no side could run this case in float64: no error budget"
@@ -89,7 +100,8 @@ def float64_run(runner, t, case: Case, case64: Case, seed: int, weight_map: weig
         array, dtype = inputs[inp.name], case64.input_dtype(inp, t.framework)
         tensors[inp.name] = backend.tensor(array.astype(np.float64) if is_float(dtype) else array, dtype)
     args, kwargs = runner.pack(case64, t, tensors)
-    raw = runner.step(t, case64, "run in float64", lambda: backend.call(built, args, kwargs))
+    with runner.watch_layers(t, built, "float64"):  # model specs: every layer's float64 output anchors its row
+        raw = runner.step(t, case64, "run in float64", lambda: backend.call(built, args, kwargs))
     flat = runner.step(t, case64, "run in float64", lambda: runner.flatten(backend, raw, t.label))
     forward = [o.name for o in runner.forward_names(case, len(flat), [p for p, _ in flat])]
     rows = dict(zip(forward, (a for _, a in flat)))

@@ -1,0 +1,203 @@
+"""Layer by layer (model specs): pair submodules across the two sides, record what each produced, name the first
+that deviates beyond its budget.
+
+Pairing: a submodule whose parameters all map (through the weight map) into one submodule on the other side, and
+that one's back, is paired with it (`weights`); a submodule without parameters pairs with the one at the same
+normalized path (`path`: separators and case ignored), e.g. `act` with `act`. The root is the model's output,
+already compared as the case's outputs. Unpaired submodules (MindSpore nn.LSTM's inner `rnn`) are not watched.
+
+Forward: hooks record each paired submodule's output per call; rows follow the reference side's firing order
+(a module's hook fires after its children's, so the innermost deviating layer comes first). Backward (--grad):
+hooks record each submodule's gradient w.r.t. its inputs, in the order backpropagation reaches them; a layer
+whose backward is wrong is the first whose input gradient deviates while the layers after it (reached earlier)
+still agree. Each row uses the same verdict rule as op rows (`verdict.compare`) with the case's tolerance
+(forward) or gradient tolerance (backward); any failing row fails the case. With --reference float64 every
+forward row is also attributed against the layers' float64 outputs (verdict/attribution.py): a row outside its
+budget but within float32 noise passes, and the row says which side is further from float64.
+"""
+
+from __future__ import annotations
+
+import re
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+import numpy as np
+
+from eqcheck.backends.base import UnsupportedCase
+from eqcheck.verdict import attribution
+from eqcheck.verdict.compare import compare
+
+_SEPARATORS = re.compile(r"[_\-]")
+
+
+@dataclass(frozen=True)
+class LayerPair:
+    ref: str  # submodule path on the reference side
+    cand: str
+    ref_type: str
+    cand_type: str
+    how: str  # weights | path
+
+
+def _module_of(param: str) -> str:
+    return param.rsplit(".", 1)[0] if "." in param else ""
+
+
+def _normal_path(path: str) -> str:
+    return ".".join(_SEPARATORS.sub("", p).lower() for p in path.split("."))
+
+
+def pair_layers(weight_map, submodules: dict[str, dict[str, str]]) -> list[LayerPair]:
+    """Submodule pairs in the reference side's declaration order (see the module docstring)."""
+    ref_fw, cand_fw = list(submodules)
+    ref_subs, cand_subs = submodules[ref_fw], submodules[cand_fw]
+    forward: dict[str, set[str]] = {}
+    backward: dict[str, set[str]] = {}
+    for w in weight_map.weights:
+        a, b = _module_of(w.sides[ref_fw].param), _module_of(w.sides[cand_fw].param)
+        forward.setdefault(a, set()).add(b)
+        backward.setdefault(b, set()).add(a)
+    pairs: dict[str, tuple[str, str]] = {}
+    taken: set[str] = set()
+    for a, targets in forward.items():
+        (b,) = targets if len(targets) == 1 else (None,)
+        if a and b and backward.get(b) == {a} and a in ref_subs and b in cand_subs:
+            pairs[a] = (b, "weights")
+            taken.add(b)
+    by_path = {_normal_path(p): p for p in cand_subs if p not in taken and p not in backward}
+    for a in ref_subs:
+        if a in pairs or a in forward:
+            continue
+        b = by_path.get(_normal_path(a))
+        if b is not None:
+            pairs[a] = (b, "path")
+            taken.add(b)
+    return [LayerPair(a, pairs[a][0], ref_subs[a], cand_subs[pairs[a][0]], pairs[a][1]) for a in ref_subs if a in pairs]
+
+
+class LayerSession:
+    """One case's layer watches: start them around the forward call and the gradient call of each target."""
+
+    def __init__(self, pairs: list[LayerPair], labels: tuple[str, str]):
+        self.pairs = pairs
+        self.labels = labels
+        self.watches: dict[str, dict[str, Any]] = {"forward": {}, "backward": {}, "float64": {}}
+        self.float64_reference: str | None = None  # --reference float64: the label whose float64 run anchors
+        self.problems: dict[str, str] = {}
+        self.first_forward: str | None = None  # a forward culprit: backward rows after it inherit its deviation
+
+    @contextmanager
+    def watching(self, backend, built, label: str, direction: str) -> Iterator[None]:
+        """Hooks on this side's paired submodules for the duration of the block; a side without hooks is noted."""
+        paths = [p.ref if label == self.labels[0] else p.cand for p in self.pairs]
+        try:
+            watch = backend.watch(built, paths, backward=direction == "backward")
+        except (UnsupportedCase, AttributeError, RuntimeError, ValueError) as exc:
+            self.problems[direction] = f"{label} cannot hook its layers: {exc}"
+            yield
+            return
+        try:
+            yield
+        finally:
+            watch.close()
+        self.watches[direction][label] = watch
+
+    def report(self, case, direction: str) -> dict[str, Any] | None:
+        """Rows in firing order, the first deviating layer, or None when nothing was watched this way."""
+        watches = self.watches[direction]
+        if len(watches) < 2:
+            return {"status": "unavailable", "message": self.problems[direction]} if direction in self.problems else None
+        ref, cand = (watches[label] for label in self.labels)
+        tolerance = case.tolerance() if direction == "forward" else case.grad_tolerance()
+        by_ref = {p.ref: p for p in self.pairs}
+        anchor = None
+        if direction == "forward" and self.float64_reference in self.watches["float64"]:
+            anchor = Anchor(self.float64_reference, self.labels, self.watches["float64"], case.dtype)
+        rows = []
+        forward = self.first_forward if direction == "backward" else None
+        for path, call in ref.order:
+            pair = by_ref[path]
+            rows.append(_row(pair, call, ref.records[path][call], cand.records.get(pair.cand, []), tolerance, anchor))
+        compared = [r for r in rows if r["passed"] is not None]
+        first = next((r for r in compared if not r["passed"]), None)
+        if direction == "forward":
+            self.first_forward = first["name"] if first else None
+        silent = [p.ref for p in self.pairs if p.ref not in ref.records]
+        return {
+            "status": "compared",
+            "direction": direction,
+            "tolerance": tolerance.as_dict(),
+            "first_divergent": first["name"] if first else None,
+            **({"after_forward_deviation": True} if direction == "backward" and forward else {}),
+            "rows": rows,
+            # paired, yet no reference hook fired: not called, or (backward) torch cannot hook nested tuple outputs (LSTM)
+            **({"not_recorded": silent} if silent else {}),
+        }
+
+
+@dataclass
+class Anchor:
+    """--reference float64: every layer's float64 output (per side that could run float64) for attribution."""
+
+    reference: str  # the label whose float64 run is the reference (torch when it can)
+    labels: tuple[str, str]
+    watches: dict[str, Any]  # label -> LayerWatch of the float64 run
+    dtype: str
+
+    def leaves(self, pair: LayerPair, call: int, index: int) -> dict[str, np.ndarray | None]:
+        out = {}
+        for label, path in zip(self.labels, (pair.ref, pair.cand)):
+            calls = self.watches[label].records.get(path, []) if label in self.watches else []
+            leaf = calls[call][index] if call < len(calls) and index < len(calls[call]) else None
+            out[label] = leaf if leaf is not None and leaf.dtype == np.float64 else None
+        return out
+
+    def attribute(self, pair: LayerPair, call: int, index: int, a: np.ndarray, b: np.ndarray, deviation) -> dict | None:
+        own = self.leaves(pair, call, index)
+        if own.get(self.reference) is None:
+            return None
+        return attribution.attribute(deviation.max_abs, deviation.passed, deviation.nonfinite_mismatch,
+                                     dict(zip(self.labels, (a, b))), self.reference, own[self.reference], own, self.dtype)
+
+
+def _row(pair: LayerPair, call: int, ref_leaves, cand_calls, tolerance, anchor: Anchor | None = None) -> dict[str, Any]:
+    name = pair.ref if pair.ref == pair.cand else f"{pair.ref} / {pair.cand}"
+    row: dict[str, Any] = {"name": name + (f" #{call + 1}" if call else ""), "ref": pair.ref, "cand": pair.cand,
+                           "type": pair.ref_type if pair.ref_type == pair.cand_type else f"{pair.ref_type} / {pair.cand_type}",
+                           "call": call, "passed": None, "max_abs": None, "max_rel": None, "shape": []}
+    if call >= len(cand_calls):
+        row["note"] = "not recorded on the candidate side (no hook fired: a Cell with its own bprop, or not called)"
+        return row
+    cand_leaves = cand_calls[call]
+    pairs = [(i, a, b) for i, (a, b) in enumerate(zip(ref_leaves, cand_leaves)) if a is not None and b is not None]
+    if len(ref_leaves) != len(cand_leaves):
+        row["note"] = f"{len(ref_leaves)} vs {len(cand_leaves)} tensors; compared the first {len(pairs)}"
+    if not pairs:
+        row["note"] = "no tensor on both sides"
+        return row
+    deviations = [compare(np.asarray(a), np.asarray(b), tolerance) for _, a, b in pairs]
+    worst = max(range(len(deviations)), key=lambda k: (not deviations[k].passed, _finite(deviations[k].max_abs)))
+    passed = [d.passed for d in deviations]
+    if anchor is not None:  # a leaf outside its budget but within float32 noise of the float64 run passes
+        for k, (index, a, b) in enumerate(pairs):
+            record = anchor.attribute(pair, row["call"], index, a, b, deviations[k])
+            if record is not None and (k == worst or record["within_noise"]):
+                passed[k] = passed[k] or record["within_noise"]
+                if k == worst:
+                    row["attribution"] = {key: record[key] for key in ("statement", "outlier", "within_noise", "noise_ratio")}
+    row.update(passed=all(passed), max_abs=_metric(max(_finite(d.max_abs) for d in deviations)),
+               max_rel=_metric(max(_finite(d.max_rel) for d in deviations)), shape=list(pairs[0][1].shape),
+               mismatched=int(sum(d.mismatched for d in deviations)))
+    if not row["passed"] and deviations[worst].reason:
+        row["reason"] = deviations[worst].reason
+    return row
+
+
+def _finite(value) -> float:
+    return float("inf") if value is None or (isinstance(value, float) and np.isnan(value)) else float(value)
+
+
+def _metric(value: float):
+    return value if np.isfinite(value) else "inf"

@@ -1,0 +1,108 @@
+"""MindSpore ports of the examples with one planted bug each, in one layer: tests/test_models.py asserts that
+eqcheck names exactly that layer first. Imported as a model factory (--allow-module tests.planted_ports)."""
+
+from mindspore import nn, ops
+
+from examples.models.cnn_mindspore import SmallCNN
+from examples.models.encoder_mindspore import EncoderBlock
+
+
+class EncoderLayerNormEpsilon(EncoderBlock):
+    """ln2 keeps MindSpore's default epsilon (1e-7; torch's is 1e-5)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.ln2 = nn.LayerNorm((16,))
+
+
+class EncoderGeluTanh(EncoderBlock):
+    """ffn.act keeps MindSpore's default GELU, the tanh approximation (torch's default is the exact erf form)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.ffn.act = nn.GELU()
+
+
+class TransposedDense(nn.Dense):
+    """x @ W instead of x @ W.T: loads without complaint when W is square."""
+
+    def construct(self, x):
+        return ops.matmul(x, self.weight) + self.bias
+
+
+class EncoderTransposedDense(EncoderBlock):
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.attn.o = TransposedDense(16, 16)
+
+
+class StraightThroughGelu(nn.Cell):
+    """Forward: GELU (up to one rounding). Backward: identity, as if a stop_gradient were left in the port."""
+
+    def __init__(self):
+        super().__init__()
+        self.gelu = nn.GELU(approximate=False)
+
+    def construct(self, x):
+        return x + ops.stop_gradient(self.gelu(x) - x)
+
+
+class EncoderGradientOnly(EncoderBlock):
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.ffn.act = StraightThroughGelu()
+
+
+class CNNTrainingBatchNorm(SmallCNN):
+    """bn2 normalizes with the batch's statistics in eval mode, as if set_train(False) never reached it."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.bn2 = nn.BatchNorm2d(16, momentum=0.9, use_batch_statistics=True)
+
+
+class CNNRenamedHead(SmallCNN):
+    """The classifier is called `head` here (`fc` in torch): the name pass cannot pair it, order and shape can."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        del self.fc
+        self.head = nn.Dense(16, 10)
+
+    def construct(self, x):
+        x = self.pool(self.act1(self.bn1(self.conv1(x))))
+        x = self.act2(self.bn2(self.conv2(x)))
+        return self.head(ops.mean(x, axis=(2, 3)))
+
+
+class CNNConvWithoutBias(SmallCNN):
+    """conv2 kept MindSpore's has_bias=False default: torch's conv2.bias has nothing to load into."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.conv2 = nn.Conv2d(8, 16, 3, pad_mode="pad", padding=1)
+
+
+# ---- torch sides that stress the hooks (not bugs: their results equal the examples') ---------------------------
+
+import torch  # noqa: E402
+
+from examples.models import cnn_torch  # noqa: E402
+
+
+class TorchCNNInplaceReLU(cnn_torch.SmallCNN):
+    """nn.ReLU(inplace=True), as torchvision builds them: full backward hooks refuse it unless run out of place."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.act1 = torch.nn.ReLU(inplace=True)
+        self.act2 = torch.nn.ReLU(inplace=True)
+
+
+class TorchCNNFunctionalInplace(cnn_torch.SmallCNN):
+    """An in-place op inside forward() on a hooked layer's output: no layer walk backwards, gradients still compared."""
+
+    def forward(self, x):
+        x = self.pool(torch.relu_(self.bn1(self.conv1(x))))
+        x = self.act2(self.bn2(self.conv2(x)))
+        return self.fc(torch.mean(x, dim=(2, 3)))
