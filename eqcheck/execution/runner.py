@@ -223,7 +223,7 @@ class CaseRunner:
                        for name, array in weight_map.to_side(target.framework, self._shared_weights(case, weight_map)).items()}
         backend.load(built, side_arrays)
         try:
-            self._verify_loaded(target, backend.read(built), side_arrays)
+            self.verify_loaded(target, backend.read(built), side_arrays)
         except CaseFailure as failure:
             raise EqcheckError(failure.message, file=path) from None
         backend.save(built, path)
