@@ -167,7 +167,7 @@ class CaseRunner:
                 for name, array in weight_map.to_side(t.framework, canonical).items()
             }
             self.step(t, case, "load weights", lambda: backend.load(built[t.label], side_arrays))
-            self._verify_loaded(t, backend.read(built[t.label]), side_arrays)
+            self.verify_loaded(t, backend.read(built[t.label]), side_arrays)
             args, kwargs, described = self._arguments(case, t, backend, inputs)
             result.sides[t.label] = {
                 "op": spec.sides[t.framework].op,
@@ -239,7 +239,7 @@ class CaseRunner:
                        for name, array in weight_map.to_side(target.framework, self._shared_weights(case, weight_map)).items()}
         backend.load(built, side_arrays)
         try:
-            self._verify_loaded(target, backend.read(built), side_arrays)
+            self.verify_loaded(target, backend.read(built), side_arrays)
         except CaseFailure as failure:
             raise EqcheckError(failure.message, file=path) from None
         backend.save(built, path)
@@ -320,7 +320,8 @@ class CaseRunner:
             return weights.check_weights_file(weight_map, self._weights_file_arrays, self.weights_file, case.id, case.dtype)
         return weights.generate(weight_map, draws.case_rng(self.seed if seed is None else seed, case.id, "weights"), case.dtype)
 
-    def _verify_loaded(self, target: Target, readback: dict[str, np.ndarray], loaded: dict[str, np.ndarray]) -> None:
+    def verify_loaded(self, target: Target, readback: dict[str, np.ndarray], loaded: dict[str, np.ndarray]) -> None:
+        """The read-back proof: every loaded parameter holds exactly the shared value (a CaseFailure if not)."""
         for name, array in loaded.items():
             if not np.array_equal(readback[name], array, equal_nan=True):
                 raise CaseFailure(ERROR, f"{target.label} parameter '{name}' did not take the shared value after loading")
