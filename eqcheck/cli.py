@@ -54,7 +54,8 @@ def main() -> None:
     """
 
 
-def _load_cases(paths: tuple[str, ...], selection: str | None, dtypes: str | None):
+def _load_cases(paths: tuple[str, ...], selection: str | None, dtypes: str | None, edges: bool = False):
+    from eqcheck.cases.edges import with_edges
     from eqcheck.cases.sweep import expand
     from eqcheck.dtypes import FLOAT_DTYPES
     from eqcheck.cases.selection import compile_selection
@@ -68,7 +69,8 @@ def _load_cases(paths: tuple[str, ...], selection: str | None, dtypes: str | Non
                 raise click.BadParameter(f"unknown dtype '{d}' (choose from {', '.join(FLOAT_DTYPES)})", param_hint="'--dtype'")
     matches = compile_selection(selection)
     specs = load_specs(list(paths))
-    cases = [case for spec in specs for case in expand(spec, dtype_list) if matches(case.id)]
+    cases = [case for spec in specs for case in expand(spec, dtype_list)]
+    cases = [case for case in (with_edges(cases) if edges else cases) if matches(case.id)]
     if not cases:
         raise click.UsageError(f"no case id matches -k '{selection}'" if selection else "the specs define no cases")
     return specs, cases
@@ -90,6 +92,8 @@ def _override_cases(cases, **overrides):
 
 paths_argument = click.argument("paths", nargs=-1, required=True, type=SafePath())
 select_option = click.option("-k", "selection", metavar="EXPR", help="Select case ids: words match substrings; and/or/not, parentheses.")
+edges_option = click.option("--edges", is_flag=True, help="Also run edge variants of every case (NaN/Inf, integers, kinks, masked "
+                            "slices, zero batch, single-element reductions; docs/edges.md); implies --repeat 2 and, unless -j is given, -j 1.")
 
 
 def _allow_modules(ctx, param, values):
@@ -127,8 +131,9 @@ dtype_option = click.option("--dtype", "dtypes", metavar="LIST", help="Comma lis
               help="The two targets to compare; an inline device compares one framework across devices: torch:gpu,torch:cpu.")
 @click.option("--weights", "weights_file", type=SafePath(dir_okay=False), help="A .npz of canonical weights to use instead of the seeded draw.")
 @click.option("-q", "--quiet", is_flag=True, help="Only failing rows and the summary (for CI logs).")
-@click.option("-j", "--jobs", type=click.IntRange(min=0), default=0, show_default=True, metavar="N",
-              help="Run cases in N isolated worker processes (a crash or hang costs one case); 0: in this process.")
+@click.option("-j", "--jobs", type=click.IntRange(min=0), default=None, metavar="N",
+              help="Run cases in N isolated worker processes (a crash or hang costs one case); 0: in this process "
+                   "[default: 0; 1 with --edges, whose inputs crash some MindSpore kernels].")
 @click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=None, metavar="S",
               help="Per-case time limit in seconds for worker processes [default: 300]; implies --jobs 1 if --jobs is 0.")
 @click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True, metavar="N",
@@ -155,10 +160,13 @@ dtype_option = click.option("--dtype", "dtypes", metavar="LIST", help="Comma lis
 @click.option("--resources", default=None, metavar="T=R:N,...",
               help="With --executor ray: Ray resources a target needs, e.g. torch=GPU:1; targets asking for different ones "
                    "run on two actors (two nodes if need be).")
+@edges_option
+@click.option("--repeat", type=click.IntRange(min=1), default=None, metavar="N",
+              help="Call each side N times on the same inputs and compare the results bitwise (status nondeterministic).")
 @gate_options  # --baseline, --golden, --save-golden, --junit, --markdown, --html, --shard (eqcheck/gate/cli.py)
 def run(paths, selection, dtypes, json_path, seed, device, targets, weights_file, quiet, jobs, timeout, threads,
-        grad=None, reference=None, trials=None, error_budget=None, strict_precision=None, export_side=None, against=None,
-        executor_kind="local", address=None, resources=None, **gate):
+        grad=None, reference=None, trials=None, error_budget=None, strict_precision=None, edges=False, repeat=None,
+        export_side=None, against=None, executor_kind="local", address=None, resources=None, **gate):
     """Run specs (files or folders) and report the deviations."""
     from eqcheck.cases.draws import DEFAULT_SEED
     from eqcheck.backends.targets import parse_targets
@@ -168,11 +176,14 @@ def run(paths, selection, dtypes, json_path, seed, device, targets, weights_file
         target_list = None  # one target here, the other recorded: _split_targets below
     else:
         target_list = parse_targets(targets, device)
-    _, cases = _load_cases(paths, selection, dtypes)
+    _, cases = _load_cases(paths, selection, dtypes, edges)
+    if edges:
+        repeat = max(repeat or 1, 2)
     cases = _override_cases(cases, grad=grad, reference=reference, trials=trials, error_budget=error_budget,
-                            strict_precision=strict_precision)
-    overrides = {"dtypes": dtypes, **{k: v for k, v in (("grad", grad), ("reference", reference), ("trials", trials),
-                                                         ("error_budget", error_budget), ("strict_precision", strict_precision))}}
+                            strict_precision=strict_precision, repeat=repeat)
+    overrides = {"dtypes": dtypes, "edges": edges or None,
+                 **{k: v for k, v in (("grad", grad), ("reference", reference), ("trials", trials), ("repeat", repeat),
+                                      ("error_budget", error_budget), ("strict_precision", strict_precision))}}
     if export_side or against:
         target_list, seed, split_settings, manifest = _split_targets(targets, device, export_side, against, weights_file, seed)
     seed = DEFAULT_SEED if seed is None else seed
@@ -188,6 +199,8 @@ def run(paths, selection, dtypes, json_path, seed, device, targets, weights_file
     from eqcheck.report import document as doc
     from eqcheck.execution.runner import CaseRunner
 
+    if jobs is None:  # edge inputs have ended the process (SIGFPE, SIGSEGV in MindSpore): isolate them unless told not to
+        jobs = 1 if edges else 0
     if executor_kind == "ray":
         from eqcheck.execution.ray_executor import RayExecutor
 
@@ -213,7 +226,8 @@ def run(paths, selection, dtypes, json_path, seed, device, targets, weights_file
         "threads": threads,
         **({"allowed_modules": list(modules)} if (modules := _allowed_modules()) else {}),
         **{k: v for k, v in (("grad", grad), ("reference", reference), ("trials", trials), ("error_budget", error_budget),
-                             ("strict_precision", strict_precision)) if v is not None},
+                             ("strict_precision", strict_precision), ("repeat", repeat)) if v is not None},
+        **({"edges": True} if edges else {}),
         **gating.settings(),  # shard, golden
         **(split_settings if export_side or against else {}),  # export_side | against
         **({"executor": "ray"} if executor_kind == "ray" else {}),
@@ -305,9 +319,10 @@ def _split_targets(targets, device, export_side, against, weights_file, seed):
 @select_option
 @dtype_option
 @allow_module_option
-def list_cases(paths, selection, dtypes):
+@edges_option
+def list_cases(paths, selection, dtypes, edges):
     """Print every case id, one per line (imports no framework)."""
-    _, cases = _load_cases(paths, selection, dtypes)
+    _, cases = _load_cases(paths, selection, dtypes, edges)
     for case in cases:
         click.echo(case.id)
 
@@ -362,12 +377,13 @@ def repro(case_id, paths, out_dir, seed, threads, grad):
     from eqcheck.cases.draws import DEFAULT_SEED
     from eqcheck.backends.targets import parse_targets
 
-    _, cases = _load_cases(paths or ("configs",), None, None)
+    edges = ",edge=" in case_id  # an --edges variant
+    _, cases = _load_cases(paths or ("configs",), None, None, edges)
     matching = [c for c in cases if c.id == case_id]
     if not matching:
-        dtype = case_id.rsplit(",", 1)[-1].rstrip("]") if "[" in case_id else None
+        dtype = case_id.split(",edge=")[0].rsplit(",", 1)[-1].rstrip("]") if "[" in case_id else None
         if dtype and dtype in ("float16", "bfloat16", "float64"):  # a --dtype case id
-            _, cases = _load_cases(paths or ("configs",), None, dtype)
+            _, cases = _load_cases(paths or ("configs",), None, dtype, edges)
             matching = [c for c in cases if c.id == case_id]
     if not matching:
         raise click.BadParameter(f"no case '{case_id}' (see `eqcheck list {' '.join(paths) or 'configs'}`)", param_hint="'CASE_ID'")

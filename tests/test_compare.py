@@ -539,3 +539,61 @@ def test_a_passing_row_reports_its_largest_difference_and_a_factor_below_one():
     r = np.array([1.0, 2.0], dtype=np.float32)
     dev = compare(r, r + np.float32(1e-6), Tolerance(rtol=1e-5, atol=1e-5))
     assert dev.passed and dev.worst_index == dev.max_abs_index and 0 < dev.worst_factor < 1
+
+
+# --------------------------------------------------------------------------------------------------
+# guards added from mutation testing (docs/mutation.md): each kills mutants that survived the tests above
+
+
+def test_the_rule_is_evaluated_in_float64_even_for_float32_inputs():
+    # atol just below 2**-23 rounds up to 2**-23 in float32 arithmetic, which would pass this pair
+    tol = Tolerance(rtol=0.0, atol=float(np.nextafter(2.0**-23, 0.0)))
+    r, c = np.array([1.0], np.float32), np.array([1.0 + 2.0**-23], np.float32)
+    assert within_tolerance(r, c, tol).tolist() == [False]
+    assert not compare(r, c, tol).passed
+
+
+def test_the_rule_raises_no_floating_point_warnings(recwarn):
+    r = f64(np.inf, -np.inf, np.nan, 1e308, 0.0)
+    c = f64(np.inf, np.inf, 1.0, -1e308, 0.0)
+    assert within_tolerance(r, c, TIGHT).tolist() == [True, False, False, False, True]
+    compare(r, c, TIGHT)
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
+
+
+@pytest.mark.parametrize("chunk", [1, 3, None])
+def test_a_difference_that_overflows_float64_is_a_finite_mismatch(chunk):
+    # both sides finite, |r - c| = inf: not a NaN/Inf pattern difference, and it fails whatever the tolerance
+    r, c = f64(1.0, 1.5e308, 2.0), f64(1.0, -1.5e308, 2.0)
+    dev = compare(r, c, Tolerance(rtol=1.0, atol=1.0), chunk_size=chunk)
+    assert not dev.passed and dev.mismatched == 1 and dev.nonfinite_mismatch == 0
+    assert dev.max_abs == math.inf and dev.worst_index == (1,) and dev.worst_values == (1.5e308, -1.5e308)
+    assert dev.mean_abs == math.inf and dev.reason == "1 of 3 elements (33.33%) exceeds atol+rtol*max(|r|,|c|)"
+    assert dev.max_rel == math.inf
+
+
+def test_a_shape_mismatch_is_a_complete_failing_record():
+    dev = compare(np.zeros((2, 3), np.float32), np.zeros(6, np.float64), TIGHT)
+    assert dev.dtypes == ("float32", "float64")
+    assert all(math.isnan(v) for v in (dev.max_abs, dev.mean_abs, dev.max_rel, dev.mean_rel, dev.rms))
+    assert (dev.mismatched, dev.size, dev.nonfinite_mismatch) == (6, 6, 0)
+    assert dev.tolerance == TIGHT and dev.mismatched_fraction == 1.0
+    record = dev.as_dict()
+    assert record["dtypes"] == ["float32", "float64"] and record["tolerance"] == {"rtol": 1e-6, "atol": 1e-6}
+
+
+@pytest.mark.parametrize("size,percent", [(200, "0.50%"), (10_000, "0.01%"), (100_000, "0.001%"), (3, "33.33%")])
+def test_the_mismatch_percentage_keeps_two_decimals_and_two_digits_below_that(size, percent):
+    r = np.zeros(size)
+    c = r.copy()
+    c[-1] = 1.0
+    assert compare(r, c, TIGHT).reason == f"1 of {size} elements ({percent}) exceeds atol+rtol*max(|r|,|c|)"
+
+
+def test_as_dict_has_exactly_the_report_schemas_keys():
+    # the JSON report (eqcheck/report/schema.json) names these keys; a renamed key breaks every consumer
+    d = compare(f64(1.0, 2.0), f64(1.0, 2.5), TIGHT).as_dict()
+    assert set(d) == {"shape", "dtypes", "max_abs", "mean_abs", "max_rel", "mean_rel", "rms", "cosine", "mismatched",
+                      "mismatched_fraction", "size", "nonfinite_mismatch", "worst_index", "worst_values", "worst_factor",
+                      "max_abs_index", "max_abs_values", "tolerance", "passed", "reason"}
+    assert (d["max_rel"], d["mismatched"], d["size"], d["nonfinite_mismatch"]) == (0.2, 1, 2, 0)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from conftest import CONFIGS, read_json
-from eqcheck.verdict.attribution import NOISE_K, attribute
+from eqcheck.verdict.attribution import NOISE_K, _times, attribute, max_abs
 
 
 def _attr(a, b, ref, a64, b64, passed=False):
@@ -39,6 +39,110 @@ def test_a_side_without_float64_gets_no_noise_allowance():
     assert not rec["within_noise"] and rec["outlier"] == "mindspore"
     assert rec["ratio"] > 100
 
+
+
+# guards added from mutation testing (docs/mutation.md)
+
+
+def test_max_abs_skips_elements_non_finite_on_either_side_and_warns_about_nothing(recwarn):
+    a = np.array([np.inf, 1.0, np.nan, -np.inf, 2.0], np.float32)
+    b = np.array([1.0, 1.5, 3.0, -np.inf, 2.0], np.float32)
+    assert max_abs(a, b) == 0.5
+    assert max_abs(np.array([np.nan, np.inf]), np.array([np.nan, np.inf])) == 0.0  # nothing finite: 0, no error
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
+
+
+@pytest.mark.parametrize("ratio,text", [(2.5, "2.5x"), (9.96, "10.0x"), (10.0, "10x"), (10.6, "11x"), (250.0, "250x")])
+def test_ratios_are_written_with_one_decimal_below_ten(ratio, text):
+    assert _times(ratio) == text
+
+
+def test_a_side_without_a_float64_run_does_not_hide_the_other_sides_own_error():
+    ref = np.linspace(-1, 1, 100)
+    a, b = ref + 1e-6, ref - 1e-6
+    rec = attribute(2e-6, False, 0, {"torch": a, "mindspore": b}, "mindspore", ref, {"torch": None, "mindspore": ref}, "float32")
+    assert set(rec["own_error"]) == {"mindspore"} and rec["own_error"]["mindspore"] == pytest.approx(1e-6)
+    assert rec["within_noise"]  # 2e-6 <= K x mindspore's own 1e-6: torch brings no allowance, and needs none
+
+
+def test_a_float64_run_no_closer_to_the_reference_than_its_float32_run_is_rejected():
+    ref = np.arange(-8, 8) / 8.0  # dyadic: every difference below is exact
+    a = ref + 2.0**-22
+    b64 = ref + 2.0**-21  # a different function: its float64 run is off by 2**-21 ...
+    b = ref + 2.0**-20  # ... and its float32 run by 2**-21 more (its own rounding error)
+    rec = attribute(2.0**-20, False, 0, {"torch": a, "mindspore": b}, "torch", ref, {"torch": ref, "mindspore": b64}, "float32")
+    assert rec["own_error_rejected"] == {"mindspore": {"own_error": 2.0**-21, "float64_vs_reference": 2.0**-21}}
+    assert set(rec["own_error"]) == {"torch"}
+
+
+def test_a_different_function_with_its_own_rounding_error_gets_no_noise_allowance():
+    ref = np.linspace(-1, 1, 100)
+    b64 = ref * 1.001
+    b = b64 + 1e-7  # a real float32 rounding error on top of a wrong constant
+    rec = attribute(float(np.max(np.abs(ref - b))), False, 0, {"torch": ref, "mindspore": b}, "torch", ref,
+                    {"torch": ref, "mindspore": b64}, "float32")
+    assert "mindspore" in rec["own_error_rejected"] and "mindspore" not in rec["own_error"]
+    assert not rec["within_noise"]
+
+
+def _record(a, b, ref, a64, b64, dtype="float32"):
+    return attribute(float(np.max(np.abs(a - b))), False, 0, {"torch": a, "mindspore": b}, "torch", ref,
+                     {"torch": a64, "mindspore": b64}, dtype)
+
+
+def test_the_record_has_exactly_the_report_schemas_keys():
+    ref = np.linspace(-1, 1, 16)
+    rec = _record(ref + 2e-7, ref - 2e-7, ref, ref, ref)
+    assert set(rec) == {"reference", "distance", "own_error", "own_error_rejected", "noise", "k", "budget",
+                        "noise_ratio", "ratio", "outlier", "within_noise", "statement", "verdict"}
+    assert rec["reference"] == "torch float64" and rec["k"] == NOISE_K
+    assert rec["distance"] == {"torch": pytest.approx(2e-7), "mindspore": pytest.approx(2e-7)}
+    assert rec["noise"] == pytest.approx(2e-7) and rec["noise_ratio"] == pytest.approx(2.0)
+    assert rec["budget"] == pytest.approx(4e-7)
+
+
+def test_a_side_without_float64_brings_no_allowance_of_its_own():
+    ref = np.arange(-8, 8) / 8.0
+    own = 2.0**-21
+    on_budget = _record(ref + own + NOISE_K * own, ref + own, ref, None, ref)  # |A - B| is exactly K x the measured own error
+    assert on_budget["own_error"] == {"mindspore": own} and on_budget["within_noise"] and on_budget["budget"] == NOISE_K * own
+    beyond = _record(ref + own + 2 * NOISE_K * own, ref + own, ref, None, ref)
+    assert not beyond["within_noise"]
+
+
+def test_with_no_float64_run_at_all_there_is_no_noise_and_no_verdict():
+    ref = np.linspace(-1, 1, 16)
+    rec = _record(ref + 1e-7, ref - 1e-7, ref, None, None)
+    assert rec["noise"] is None and rec["noise_ratio"] is None and not rec["within_noise"] and "verdict" not in rec
+
+
+@pytest.mark.parametrize("dtype,eps", [("float32", 2.0**-23), ("float16", 2.0**-10)])
+def test_an_exactly_rounded_side_is_measured_against_half_an_ulp_of_the_largest_reference_value(dtype, eps):
+    ref = np.array([0.5, -4.0, 2.0])
+    rec = _record(ref.copy(), ref + 0.1, ref, ref, ref, dtype)
+    assert rec["ratio"] == pytest.approx(0.1 / (0.5 * eps * 4.0)) and rec["outlier"] == "mindspore"
+
+
+def test_an_all_zero_reference_gives_an_infinite_ratio_for_any_distance():
+    zeros = np.zeros(4)
+    rec = _record(zeros.copy(), zeros + 1e-3, zeros, zeros, zeros)
+    assert rec["ratio"] == "inf" and rec["outlier"] == "mindspore"
+
+
+def test_two_exact_sides_on_a_non_finite_reference_are_equally_far():
+    nan = np.full(3, np.nan)
+    rec = _record(nan.copy(), nan.copy(), nan, nan, nan)
+    assert rec["ratio"] == 1.0 and rec["outlier"] is None
+    assert rec["statement"] == "torch and mindspore are about equally far from the float64 reference (1.0x)"
+
+
+@pytest.mark.parametrize("factor,outlier", [(1.5, None), (2.0, "torch"), (3.0, "torch")])
+def test_the_farther_side_is_named_from_twice_the_distance(factor, outlier):
+    ref = np.arange(-8, 8) / 8.0
+    rec = _record(ref + factor * 2.0**-10, ref + 2.0**-10, ref, ref, ref)  # torch is the farther side
+    assert rec["outlier"] == outlier and rec["ratio"] == factor
+    if outlier:
+        assert rec["statement"] == f"torch is {factor:.1f}x further from the float64 reference than mindspore"
 
 GRU_N01 = {
     "name: nn.GRUCell\n": "name: nn.GRUCell.n01\n",

@@ -8,6 +8,7 @@ import numpy as np
 
 from eqcheck.dtypes import numpy_dtype
 from eqcheck.spec.fields import join
+from eqcheck.spec.model import Special
 
 DEFAULT_SEED = 20240611
 
@@ -49,6 +50,39 @@ def cast(values: np.ndarray, dtype: str) -> np.ndarray:
     return round_to_bfloat16(out) if dtype == "bfloat16" else out
 
 
+def _count(fraction: float, n: int) -> int:
+    """How many of n elements a fraction names: at least one when the fraction is not 0, so small inputs still get some."""
+    return 0 if fraction <= 0 or n == 0 else min(n, max(1, round(fraction * n)))
+
+
+def apply_special(values: np.ndarray, special: Special, rng: np.random.Generator, dtype: str) -> np.ndarray:
+    """Overlay exact special values on an already cast array (a copy), in this order: ties, point values, masked slices."""
+    out = np.array(values, copy=True)
+    flat = out.reshape(-1)
+    n = flat.size
+    if n and special.ties:
+        copies = rng.choice(n, _count(special.ties, n), replace=False)
+        sources = rng.choice(n, max(1, len(copies) // 4), replace=False)  # about four positions share each value
+        sources[0] = int(np.argmax(np.where(np.isnan(flat), -np.inf, flat)))  # so max/argmax see a tie
+        flat[copies] = flat[sources[np.arange(len(copies)) % len(sources)]]
+    order = rng.permutation(n)
+    start = 0
+    for fraction, value in ((special.nan, np.nan), (special.posinf, np.inf), (special.neginf, -np.inf), (special.negzero, -0.0)):
+        k = min(_count(fraction, n), n - start)
+        flat[order[start:start + k]] = value
+        start += k
+    if special.values_fraction:
+        k = min(_count(special.values_fraction, n), n - start)
+        at = np.asarray(special.values, dtype=np.float64)
+        flat[order[start:start + k]] = at[rng.integers(0, len(at), k)]
+    if special.masked_axis is not None and out.ndim:
+        lines = np.moveaxis(out, special.masked_axis, -1)  # a view: writing it writes `out`
+        rows = int(np.prod(lines.shape[:-1]))
+        for index in rng.choice(rows, _count(special.masked_fraction, rows), replace=False) if rows else ():
+            lines[np.unravel_index(index, lines.shape[:-1])] = special.masked_value
+    return round_to_bfloat16(out) if dtype == "bfloat16" else out
+
+
 def derived(values: np.ndarray, kind: str, args: dict) -> np.ndarray:
     """One `derive` step (loader.DERIVE_STEPS), on float64 values or integer labels."""
     if kind in ("softmax", "log_softmax"):
@@ -76,12 +110,18 @@ def derived(values: np.ndarray, kind: str, args: dict) -> np.ndarray:
 
 
 def make_inputs(case, seed: int) -> dict[str, np.ndarray]:
-    """Canonical inputs of one case, in declaration order; each side casts ints to its own dtype if the spec says so."""
+    """Canonical inputs of one case, in declaration order; each side casts ints to its own dtype if the spec says so.
+    A `special` overlay draws from its own stream per input, so adding one leaves every other input's bytes alone."""
     rng = case_rng(seed, case.id, "inputs")
     arrays = {}
     for i, inp in enumerate(case.spec.inputs):
-        args = case.distribution_args(inp.distribution, join(join("inputs", i), "distribution"))
+        dist = case.input_distribution(i)
+        args = case.distribution_args(dist, join(join("inputs", i), "distribution"))
         derive = tuple((step.kind, case.derive_args(step, join(join(join("inputs", i), "derive"), j)))
                        for j, step in enumerate(inp.derive))
-        arrays[inp.name] = draw(rng, inp.distribution.kind, args, case.input_shape(i), case.input_dtype(inp), derive)
+        dtype = case.input_dtype(inp)
+        arrays[inp.name] = draw(rng, dist.kind, args, case.input_shape(i), dtype, derive)
+        if dist.special is not None:  # after the derive steps and the cast: the values land exactly
+            special_rng = case_rng(seed, case.id, f"special:{inp.name}")
+            arrays[inp.name] = apply_special(arrays[inp.name], dist.special, special_rng, dtype)
     return arrays

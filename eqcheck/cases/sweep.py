@@ -25,23 +25,41 @@ def _format_value(value: Any) -> str:
 
 
 @dataclass(frozen=True)
+class Edge:
+    """An --edges variant of a case (eqcheck/cases/edges.py): replaced input distributions, names or input dims."""
+
+    name: str  # in the case id: int, nan, inf, kink, masked, masked@1, single@-1, zero_batch
+    distributions: tuple[tuple[int, Distribution], ...] = ()  # input index -> the distribution drawn instead
+    overrides: tuple[tuple[str, Any], ...] = ()  # param or sweep name -> value (batch=0)
+    dims: tuple[tuple[int, int, int], ...] = ()  # (input index, axis, size) replacing one input dimension
+
+    @property
+    def kind(self) -> str:
+        return self.name.split("@")[0]
+
+
+@dataclass(frozen=True)
 class Case:
     spec: OpSpec
     point: tuple[tuple[str, Any], ...]  # the sweep values of this case, in declared order
     dtype: str
+    edge: Edge | None = None
 
     @property
     def id(self) -> str:
         parts = [f"{key}={_format_value(value)}" for key, value in self.point] + [self.dtype]
+        if self.edge is not None:
+            parts.append(f"edge={self.edge.name}")
         return f"{self.spec.name}[{','.join(parts)}]"
 
     @cached_property
     def values(self) -> dict[str, Any]:
         """The names expressions may use: sweep values, dtype, then params in order (each may use the earlier)."""
-        namespace: dict[str, Any] = dict(self.point)
+        overrides = dict(self.edge.overrides) if self.edge else {}
+        namespace: dict[str, Any] = {**dict(self.point), **overrides}
         namespace["dtype"] = self.dtype
         for key, raw in self.spec.params.items():
-            namespace[key] = self._resolve(raw, join("params", key), namespace)
+            namespace[key] = overrides[key] if key in overrides else self._resolve(raw, join("params", key), namespace)
         return namespace
 
     # ---- resolution -------------------------------------------------------------------------
@@ -102,6 +120,9 @@ class Case:
             dims = self.resolve(dims, field)
             dims = tuple(dims) if isinstance(dims, (list, tuple)) else (dims,)
         shape = tuple(self.dim(d, join(field, j)) for j, d in enumerate(dims))
+        for input_index, axis, size in self.edge.dims if self.edge else ():
+            if input_index == index:
+                shape = shape[:axis % len(shape)] + (size,) + shape[axis % len(shape) + 1:]
         size = 1
         for d in shape:
             size *= d
@@ -115,6 +136,10 @@ class Case:
         if side is not None and side.dtype:
             return side.dtype
         return self.dtype if inp.dtype == "float" else inp.dtype
+
+    def input_distribution(self, index: int) -> Distribution:
+        replaced = dict(self.edge.distributions) if self.edge else {}
+        return replaced.get(index, self.spec.inputs[index].distribution)
 
     def distribution_args(self, dist: Distribution, field: str) -> dict[str, Any]:
         """The distribution's arguments evaluated for this case; SpecError unless numpy can draw from them."""
@@ -179,7 +204,10 @@ class Case:
 
     @property
     def expected_difference(self) -> ExpectedDifference | None:
-        return next((e for e in self.spec.expected_differences if e.applies(self.values)), None)
+        """The first declaration for this case's edge variant, else the first one covering every variant."""
+        kind = self.edge.kind if self.edge else None
+        matching = [e for e in self.spec.expected_differences if e.edge in (None, kind) and e.applies(self.values)]
+        return next((e for e in matching if e.edge == kind), matching[0] if matching else None)
 
     def resolve_everything(self) -> None:
         """Evaluate every expression of this case; raises SpecError naming the first bad field."""
@@ -187,12 +215,17 @@ class Case:
             self.init_args(framework)
             self.call_args(framework)
         for i, inp in enumerate(self.spec.inputs):
-            self.input_shape(i)
-            self.distribution_args(inp.distribution, join(join("inputs", i), "distribution"))
+            shape = self.input_shape(i)
+            dist = self.input_distribution(i)
+            self.distribution_args(dist, join(join("inputs", i), "distribution"))
+            axis = dist.special.masked_axis if dist.special else None
+            if axis is not None and not -len(shape) <= axis < len(shape):
+                raise SpecError(f"axis {axis} is outside the input's {len(shape)} dimensions (shape {list(shape)}) in case {self.id}",
+                                file=self.spec.path, field=join(join(join("inputs", i), "special"), "masked_slices.axis"))
             for j, step in enumerate(inp.derive):
                 field = join(join(join("inputs", i), "derive"), j)
                 step_args = self.derive_args(step, field)
-                ndim = len(self.input_shape(i))
+                ndim = len(shape)
                 if "axis" in step_args and not (isinstance(step_args["axis"], int) and -ndim <= step_args["axis"] < max(ndim, 1)):
                     raise SpecError(f"axis {step_args['axis']!r} is out of range for a {ndim}-d input in case {self.id}",
                                     file=self.spec.path, field=join(field, step.kind))

@@ -6,9 +6,11 @@ import statistics
 
 import numpy as np
 
-from eqcheck.verdict.results import ERROR, EXPECTED_DIFFERENCE, FAIL, PASS, UNEXPECTED_PASS, UNSUPPORTED, CaseResult
+from eqcheck.verdict.results import (
+    ERROR, EXPECTED_DIFFERENCE, FAIL, NONDETERMINISTIC, PASS, UNEXPECTED_PASS, UNSUPPORTED, CaseResult,
+)
 
-_SEVERITY = {PASS: 0, UNSUPPORTED: 1, EXPECTED_DIFFERENCE: 2, UNEXPECTED_PASS: 3, FAIL: 4, ERROR: 5}
+_SEVERITY = {PASS: 0, UNSUPPORTED: 1, EXPECTED_DIFFERENCE: 2, UNEXPECTED_PASS: 3, FAIL: 4, NONDETERMINISTIC: 5, ERROR: 6}
 
 
 def trial_seeds(seed: int, count: int) -> list[int]:

@@ -82,7 +82,7 @@ class CaseItem(pytest.Item):
         from eqcheck.errors import EqcheckError
         from eqcheck.report.document import case_record
         from eqcheck.report.junit import deviation_lines
-        from eqcheck.verdict.results import ERROR, EXPECTED_DIFFERENCE, FAIL, UNEXPECTED_PASS, UNSUPPORTED
+        from eqcheck.verdict.results import ERROR, EXPECTED_DIFFERENCE, FAIL, NONDETERMINISTIC, UNEXPECTED_PASS, UNSUPPORTED
 
         runner = _runner(self.config)
         try:
@@ -95,7 +95,7 @@ class CaseItem(pytest.Item):
             pytest.skip(f"unsupported: {result.message}")
         if result.status == EXPECTED_DIFFERENCE:
             pytest.xfail(f"expected difference: {(result.expected or {}).get('reason', '')}")
-        if result.status in (FAIL, ERROR, UNEXPECTED_PASS):
+        if result.status in (FAIL, ERROR, UNEXPECTED_PASS, NONDETERMINISTIC):
             lines = [f"{result.id}: {result.status}" + (f" ({result.message})" if result.message else "")]
             lines += ["  " + line for line in deviation_lines(record)]
             raise CaseFailed("\n".join(lines))

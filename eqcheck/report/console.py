@@ -23,6 +23,7 @@ STATUS_STYLE = {
     "expected_difference": "yellow",
     "unexpected_pass": "bold magenta",
     "unsupported": "cyan",
+    "nondeterministic": "bold red",
 }
 STATUS_LABEL = {
     "pass": "pass",
@@ -31,6 +32,7 @@ STATUS_LABEL = {
     "expected_difference": "expected diff",
     "unexpected_pass": "UNEXPECTED PASS",
     "unsupported": "unsupported",
+    "nondeterministic": "NONDETERMINISTIC",
 }
 PLAIN_WIDTH = 200  # logs are not terminals: keep rows on one line
 
@@ -121,7 +123,7 @@ def failure_notes(document: dict) -> list[Text]:
     """One line per failing output saying what failed and against which tolerance."""
     notes = []
     for case in document["cases"]:
-        if case["status"] in ("error", "unsupported", "unexpected_pass") and case.get("message"):
+        if case["status"] in ("error", "unsupported", "unexpected_pass", "nondeterministic") and case.get("message"):
             notes.append(Text.assemble((f"{case['id']}: ", "bold"), (case["message"], STATUS_STYLE[case["status"]])))
         for out in case.get("outputs") or []:
             if out.get("passed") is False and case["status"] == "fail":
@@ -148,6 +150,8 @@ def summary_line(document: dict) -> Text:
         parts.append((f"{s['unexpected_passes']} unexpected passes", "bold magenta"))
     if s.get("unsupported"):
         parts.append((f"{s['unsupported']} unsupported", "cyan"))
+    if s.get("nondeterministic"):
+        parts.append((f"{s['nondeterministic']} nondeterministic", "bold red"))
     text = Text()
     for i, (chunk, style) in enumerate(parts):
         text.append(("" if i == 0 else ", ") + chunk, style=style)

@@ -15,7 +15,7 @@ import numpy as np
 from eqcheck import __version__
 from eqcheck.errors import EqcheckError
 from eqcheck.verdict.results import (
-    ERROR, EXPECTED_DIFFERENCE, FAIL, FAILING, PASS, UNEXPECTED_PASS, UNSUPPORTED, CaseResult,
+    ERROR, EXPECTED_DIFFERENCE, FAIL, FAILING, NONDETERMINISTIC, PASS, UNEXPECTED_PASS, UNSUPPORTED, CaseResult,
 )
 
 # 2: optional `golden` sections, settings.shard, merged_from (eqcheck/report/schema.json). A version-1 report is a
@@ -47,6 +47,7 @@ def summarize(cases: list[dict]) -> dict[str, int]:
         "expected_differences": count(EXPECTED_DIFFERENCE),
         "unexpected_passes": count(UNEXPECTED_PASS),
         "unsupported": count(UNSUPPORTED),
+        "nondeterministic": count(NONDETERMINISTIC),
     }
 
 

@@ -67,7 +67,7 @@ body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24
 h1{font-size:20px;margin:0 0 4px} .meta{color:#57606a;margin-bottom:12px}
 .badge{display:inline-block;padding:1px 8px;border-radius:10px;font-size:12px;font-weight:600;color:#fff}
 .s-pass{background:#1a7f37}.s-fail,.s-error{background:#cf222e}.s-expected_difference{background:#bf8700}
-.s-unexpected_pass{background:#8250df}.s-unsupported{background:#0969da}.s-drift{background:#cf222e}.s-match{background:#1a7f37}
+.s-unexpected_pass{background:#8250df}.s-unsupported{background:#0969da}.s-nondeterministic{background:#cf222e}.s-drift{background:#cf222e}.s-match{background:#1a7f37}
 .s-missing{background:#6e7781}
 .summary span{margin-right:12px}
 details{background:#fff;border:1px solid #d0d7de;border-radius:6px;margin:6px 0;padding:4px 10px}
@@ -220,7 +220,8 @@ def render(document: dict, histograms: dict[str, dict[str, dict]] | None = None)
     counts = [("pass", s["passed"], "passed"), ("fail", s["failed"], "failed"), ("error", s["errors"], "errors"),
               ("expected_difference", s["expected_differences"], "expected differences"),
               ("unexpected_pass", s.get("unexpected_passes", 0), "unexpected passes"),
-              ("unsupported", s.get("unsupported", 0), "unsupported")]
+              ("unsupported", s.get("unsupported", 0), "unsupported"),
+              ("nondeterministic", s.get("nondeterministic", 0), "nondeterministic")]
     out = ["<!DOCTYPE html><html lang=en><head><meta charset=utf-8>",
            '<meta name=viewport content="width=device-width,initial-scale=1"><link rel=icon href="data:,">',
            f"<title>eqcheck report: {_e(' vs '.join(env.get('targets', [])))}</title><style>{CSS}</style></head><body>",

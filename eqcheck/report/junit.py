@@ -1,7 +1,7 @@
 """--junit PATH: one <testcase> per case, in the JUnit XML most CI systems read (Jenkins, GitLab, GitHub actions).
 
 Mapping: pass -> passed; fail and unexpected_pass -> <failure> whose text lists every failing output's
-deviations; error -> <error>; unsupported -> <skipped>; expected_difference -> <skipped> naming the reason
+deviations; nondeterministic -> <failure> naming the side; error -> <error>; unsupported -> <skipped>; expected_difference -> <skipped> naming the reason
 (as pytest reports an xfail). A golden drift (`--golden`) makes the testcase a <failure> as well.
 classname is the spec name (the case id before '['), name the full case id.
 """
@@ -70,6 +70,9 @@ def build(document: dict) -> ET.ElementTree:
             message = case.get("message") or (
                 "golden drift" if status not in ("fail", "unexpected_pass") else f"{len(lines)} output(s) outside tolerance")
             ET.SubElement(element, "failure", message=message, type=status if status != "pass" else "golden_drift").text = "\n".join(lines)
+        elif status == "nondeterministic":  # a side disagreed with itself: the comparison cannot be trusted
+            failures += 1
+            ET.SubElement(element, "failure", message=case.get("message") or status, type=status).text = case.get("message") or ""
         elif status == "error":
             errors += 1
             ET.SubElement(element, "error", message=case.get("message") or "error", type="error").text = case.get("message") or ""

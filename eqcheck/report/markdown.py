@@ -14,7 +14,7 @@ from typing import Any
 from eqcheck.report.numbers import deviation
 
 STEP_SUMMARY_ENV = "GITHUB_STEP_SUMMARY"
-ICON = {"pass": "✅", "fail": "❌", "error": "💥", "expected_difference": "🟡", "unexpected_pass": "❗", "unsupported": "⏭️"}
+ICON = {"pass": "✅", "fail": "❌", "error": "💥", "expected_difference": "🟡", "unexpected_pass": "❗", "unsupported": "⏭️", "nondeterministic": "🎲"}
 MAX_ROWS = 200  # a step summary is capped at 1 MiB; a few hundred rows stay far below
 
 
@@ -47,6 +47,8 @@ def run_summary(document: dict, diff: dict | None = None) -> str:
         parts.append(f"{s['unexpected_passes']} unexpected passes")
     if s.get("unsupported"):
         parts.append(f"{s['unsupported']} unsupported")
+    if s.get("nondeterministic"):
+        parts.append(f"{s['nondeterministic']} nondeterministic")
     lines.append(", ".join(parts) + f" — {s['total']} cases in {float(s.get('wall_time_s', 0)):.1f}s"
                  + ("" if document.get("complete", True) else " (**partial report**)"))
     lines += ["", f"Versions: {cell(versions)}; seed {document.get('seed')}"]

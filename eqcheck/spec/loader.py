@@ -19,6 +19,7 @@ from eqcheck.spec.model import (
     OPTIMIZERS,
     TrainSpec,
     Distribution,
+    EdgeSettings,
     ExpectedDifference,
     InputSpec,
     Literal,
@@ -26,6 +27,7 @@ from eqcheck.spec.model import (
     OutputSpec,
     SideName,
     SideSpec,
+    Special,
     TensorArg,
     WeightEntry,
 )
@@ -35,8 +37,11 @@ TOP_KEYS = (
     "name", "summary", "source", "params", "sweep", "dtypes", "mode", "inputs", *FRAMEWORKS,
     "weights", "unmapped", "outputs", "tolerance", "expected_difference",
     "grad", "grad_tolerance", "compare_state", "reference", "trials", "kind", "layers", "train",
+    "repeat", "edges", "edge_differences",
 )
 KINDS = ("op", "model")
+# --edges variant kinds (eqcheck/cases/edges.py); `edges.skip` and `edge_differences` name them.
+EDGE_KINDS = ("int", "nan", "inf", "kink", "masked", "single", "zero_batch")
 REFERENCES = ("float64",)
 DISTRIBUTIONS = {
     "normal": {"mean": 0.0, "std": 1.0},
@@ -156,7 +161,8 @@ def _parse(data: dict, file: str) -> OpSpec:
         unmapped_init={fw: {p: dist for p, (_, dist) in items.items() if dist} for fw, items in unmapped.items()},
         outputs=_parse_outputs(top),
         tolerance=_parse_tolerances(top.optional("tolerance", {}, dict), file, "tolerance"),
-        expected_differences=_parse_expected(top, params, sweep),
+        expected_differences=_parse_expected(top, params, sweep) + _parse_expected(top, params, sweep, edges=True),
+        edges=_parse_edges(top, params, sweep, inputs),
         **_parse_beyond_forward(top, file),
         kind=kind,
         layers=top.optional("layers", kind == "model", bool),
@@ -178,12 +184,16 @@ def _parse_beyond_forward(top: Fields, file: str) -> dict[str, Any]:
     trials = top.optional("trials", 1, int)
     if trials < 1:
         raise top.error("trials", f"must be a positive integer, got {trials}")
+    repeat = top.optional("repeat", 1, int)
+    if repeat < 1:
+        raise top.error("repeat", f"must be a positive integer, got {repeat}")
     return {
         "grad": top.optional("grad", False, bool),
         "grad_tolerance": _parse_tolerances(top.optional("grad_tolerance", {}, dict), file, "grad_tolerance"),
         "compare_state": top.optional("compare_state", None, bool),
         "reference": reference,
         "trials": trials,
+        "repeat": repeat,
     }
 
 
@@ -398,7 +408,8 @@ def _parse_inputs(top: Fields, sides: dict[str, SideSpec]) -> tuple[InputSpec, .
     inputs, names = [], set()
     for i, item in enumerate(raw):
         field = join("inputs", i)
-        entry = Fields(item, top.file, field, ("name", "shape", "dtype", "distribution", "keyword", "derive", "grad", *FRAMEWORKS))
+        entry = Fields(item, top.file, field, ("name", "shape", "dtype", "distribution", "special", "keyword", "derive", "grad",
+                                               *FRAMEWORKS))
         name = entry.required("name", str)
         _check_name(name, top.file, entry.field("name"))
         if name in names:
@@ -418,6 +429,11 @@ def _parse_inputs(top: Fields, sides: dict[str, SideSpec]) -> tuple[InputSpec, .
         dist = _parse_distribution(entry.optional("distribution", "normal", str, dict), top.file, entry.field("distribution"))
         if dist.kind in ("normal", "uniform", "positive") and dtype not in ("float", *FLOAT_DTYPES):
             raise entry.error("distribution", f"'{dist.kind}' draws floats but the input dtype is {dtype}; use 'integers'")
+        if entry.has("special"):
+            special = parse_special(entry.data["special"], top.file, entry.field("special"))
+            if dtype not in ("float", *FLOAT_DTYPES) and special.nonfinite_or_signed:
+                raise entry.error("special", f"places NaN, an infinity, -0.0 or a fraction, which the {dtype} input cannot hold")
+            dist = Distribution(dist.kind, dist.args, special)
         input_sides = {
             fw: _parse_side_name(entry.data.get(fw, name), top.file, entry.field(fw), name, layout=False) for fw in sides
         }
@@ -480,6 +496,54 @@ def _parse_distribution(value: Any, file: str, field: str) -> Distribution:
         if val is None:
             raise SpecError(f"'{kind}' needs '{key}'", file=file, field=join(field, kind))
     return Distribution(kind, merged)
+
+
+SPECIAL_KEYS = ("nan", "posinf", "neginf", "negzero", "values", "ties", "masked_slices")
+
+
+def _fraction(value: Any, file: str, field: str) -> float:
+    check_type(value, (int, float, str), file, field)
+    number = _number(value, file, field)
+    if not 0 <= number <= 1:
+        raise SpecError(f"a fraction of the elements is between 0 and 1, got {value}", file=file, field=field)
+    return float(number)
+
+
+def _exact_value(value: Any, file: str, field: str) -> float:
+    """A number, or nan / inf / -inf (YAML reads '-inf' as a string, '-.inf' as a float)."""
+    check_type(value, (int, float, str), file, field)
+    if isinstance(value, str) and value.strip().lower().lstrip("+-.") in ("nan", "inf"):
+        return float(value.strip().lower().replace(".", ""))
+    return float(_number(value, file, field))
+
+
+def parse_special(value: Any, file: str, field: str) -> Special:
+    """`special:` of an input: exact values placed after the cast (docs/edges.md)."""
+    entry = Fields(value, file, field, SPECIAL_KEYS)
+    if not entry.data:
+        raise SpecError(f"name at least one of {', '.join(SPECIAL_KEYS)}", file=file, field=field)
+    points = {k: _fraction(entry.data[k], file, entry.field(k)) for k in ("nan", "posinf", "neginf", "negzero") if k in entry.data}
+    at, at_fraction = (), 0.0
+    if entry.has("values"):
+        values = Fields(entry.data["values"], file, entry.field("values"), ("at", "fraction"))
+        raw = values.required("at", list)
+        if not raw:
+            raise values.error("at", "list at least one value, e.g. [0, 1, -1]")
+        at = tuple(_exact_value(v, file, join(values.field("at"), i)) for i, v in enumerate(raw))
+        at_fraction = _fraction(values.required("fraction", int, float, str), file, values.field("fraction"))
+    if sum(points.values()) + at_fraction > 1:
+        raise SpecError(f"nan, posinf, neginf, negzero and values.fraction take disjoint positions; they add up to "
+                        f"{sum(points.values()) + at_fraction:g}, more than 1", file=file, field=field)
+    ties = _fraction(entry.data["ties"], file, entry.field("ties")) if entry.has("ties") else 0.0
+    masked = {}
+    if entry.has("masked_slices"):
+        mask = Fields(entry.data["masked_slices"], file, entry.field("masked_slices"), ("axis", "fraction", "value"))
+        masked = {
+            "masked_axis": mask.required("axis", int),
+            "masked_fraction": _fraction(mask.required("fraction", int, float, str), file, mask.field("fraction")),
+            "masked_value": _exact_value(mask.optional("value", "-inf", int, float, str), file, mask.field("value")),
+        }
+    return Special(**points, values=at, values_fraction=at_fraction, ties=ties, **masked)
 
 
 def _parse_weights(top: Fields, sides: dict[str, SideSpec]) -> tuple[WeightEntry, ...]:
@@ -566,14 +630,19 @@ def _parse_tolerances(raw: dict, file: str, field: str) -> dict[str, Tolerance]:
     return out
 
 
-def _parse_expected(top: Fields, params: dict, sweep: dict) -> tuple[ExpectedDifference, ...]:
-    raw = top.optional("expected_difference", [], list, dict)
+def _parse_expected(top: Fields, params: dict, sweep: dict, edges: bool = False) -> tuple[ExpectedDifference, ...]:
+    """expected_difference, or (edges=True) edge_differences: the same entries plus the `edge` variant they cover."""
+    key = "edge_differences" if edges else "expected_difference"
+    raw = top.optional(key, [], list, dict)
     items = [raw] if isinstance(raw, dict) else raw
     known = set(params) | set(sweep) | {"dtype"}
     out = []
     for i, item in enumerate(items):
-        field = "expected_difference" if isinstance(raw, dict) else join("expected_difference", i)
-        entry = Fields(item, top.file, field, ("reason", "link", "when"))
+        field = key if isinstance(raw, dict) else join(key, i)
+        entry = Fields(item, top.file, field, ("reason", "link", "when", *(("edge",) if edges else ())))
+        edge = entry.required("edge", str) if edges else None
+        if edges and edge not in EDGE_KINDS:
+            raise entry.error("edge", f"unknown edge variant '{edge}' (choose from {', '.join(EDGE_KINDS)})", hint=suggest(edge, EDGE_KINDS))
         reason = entry.required("reason", str)
         if not reason.strip():
             raise entry.error("reason", "say why the two sides are expected to differ")
@@ -583,8 +652,36 @@ def _parse_expected(top: Fields, params: dict, sweep: dict) -> tuple[ExpectedDif
                 raise SpecError(f"'{key}' is not a param, sweep axis or 'dtype'", file=top.file, field=join(entry.field("when"), key),
                                 hint=suggest(key, known))
             when[key] = tuple(values) if isinstance(values, list) else (values,)
-        out.append(ExpectedDifference(reason, entry.optional("link", None, str), when))
+        out.append(ExpectedDifference(reason, entry.optional("link", None, str), when, edge))
     return tuple(out)
+
+
+def _parse_edges(top: Fields, params: dict, sweep: dict, inputs: tuple[InputSpec, ...]) -> EdgeSettings:
+    entry = Fields(top.optional("edges", {}, dict), top.file, "edges", ("skip", "input", "axes", "batch", "kinks"))
+    skip = entry.optional("skip", {}, dict)
+    for kind, reason in skip.items():
+        if kind not in EDGE_KINDS:
+            raise SpecError(f"unknown edge variant '{kind}' (choose from {', '.join(EDGE_KINDS)})", file=top.file,
+                            field=join(entry.field("skip"), str(kind)), hint=suggest(str(kind), EDGE_KINDS))
+        check_type(reason, (str,), top.file, join(entry.field("skip"), kind))
+        if not reason.strip():
+            raise SpecError("give the reason this variant does not apply", file=top.file, field=join(entry.field("skip"), kind))
+    names = [i.name for i in inputs]
+    input_name = entry.optional("input", None, str)
+    if input_name is not None and input_name not in names:
+        raise entry.error("input", f"'{input_name}' is not an input (inputs: {', '.join(names)})", hint=suggest(input_name, names))
+    axes = entry.optional("axes", None, int, list, str)
+    if axes is not None:
+        _check_scalar_tree(axes, top.file, entry.field("axes"))
+    batch = entry.optional("batch", None, str)
+    if batch is not None and batch not in set(params) | set(sweep):
+        raise entry.error("batch", f"'{batch}' is not a param or sweep axis", hint=suggest(batch, set(params) | set(sweep)))
+    kinks = entry.optional("kinks", None, list)
+    if kinks is not None:
+        if not kinks:
+            raise entry.error("kinks", "list at least one value, e.g. [0, 6]")
+        kinks = tuple(_exact_value(v, top.file, join(entry.field("kinks"), i)) for i, v in enumerate(kinks))
+    return EdgeSettings(dict(skip), input_name, axes, batch, kinks)
 
 
 # ---- cross-field checks -----------------------------------------------------------------------

@@ -10,15 +10,49 @@ from eqcheck.spec.layout import Transform
 
 
 @dataclass(frozen=True)
+class Special:
+    """Exact special values overlaid on drawn values after the cast (docs/edges.md). Fractions are of all elements;
+    the point values (nan, posinf, neginf, negzero, values) take disjoint positions."""
+
+    nan: float = 0.0
+    posinf: float = 0.0
+    neginf: float = 0.0
+    negzero: float = 0.0
+    values: tuple[float, ...] = ()  # chosen exact values (kinks), cycled over `values_fraction` of the positions
+    values_fraction: float = 0.0
+    ties: float = 0.0  # positions that copy another position's value; the largest value is always among them
+    masked_axis: int | None = None  # whole 1-D slices along this axis set to masked_value
+    masked_fraction: float = 0.0
+    masked_value: float = float("-inf")
+
+    @property
+    def nonfinite_or_signed(self) -> bool:
+        """Places a value an integer dtype cannot hold (NaN, an infinity, -0.0, a fraction)."""
+        masked = self.masked_axis is not None and not float(self.masked_value).is_integer()
+        return bool(self.nan or self.posinf or self.neginf or self.negzero or masked
+                    or any(not float(v).is_integer() for v in self.values))
+
+    def describe(self) -> str:
+        parts = [f"{k}={getattr(self, k)}" for k in ("nan", "posinf", "neginf", "negzero", "ties") if getattr(self, k)]
+        if self.values_fraction:
+            parts.append(f"values={list(self.values)}@{self.values_fraction}")
+        if self.masked_axis is not None:
+            parts.append(f"masked(axis={self.masked_axis}, fraction={self.masked_fraction}, value={self.masked_value})")
+        return "special(" + ", ".join(parts) + ")"
+
+
+@dataclass(frozen=True)
 class Distribution:
-    """How to draw values: kind in normal | uniform | integers | positive | constant; args may be expressions."""
+    """How to draw values: kind in normal | uniform | integers | positive | constant; args may be expressions.
+    `special` overlays exact special values (NaN, infinities, -0.0, kinks, ties, masked slices) on the draw."""
 
     kind: str
     args: dict[str, Any] = field(default_factory=dict)
+    special: Special | None = None
 
     def describe(self) -> str:
         inner = ", ".join(f"{k}={v}" for k, v in self.args.items())
-        return f"{self.kind}({inner})"
+        return f"{self.kind}({inner})" + (f" + {self.special.describe()}" if self.special else "")
 
 
 @dataclass(frozen=True)
@@ -101,6 +135,7 @@ class ExpectedDifference:
     reason: str
     link: str | None = None
     when: dict[str, tuple[Any, ...]] = field(default_factory=dict)  # sweep/param name or 'dtype' -> values
+    edge: str | None = None  # edge_differences: only that --edges variant (int, nan, ...); None: the plain case and all
 
     def applies(self, values: dict[str, Any]) -> bool:
         return all(values.get(key) in allowed for key, allowed in self.when.items())
@@ -121,6 +156,17 @@ class TrainSpec:
     steps: int
     optimizer: str  # a key of OPTIMIZERS
     args: dict[str, Any]  # every hyperparameter of that optimizer, defaults filled in
+
+
+@dataclass(frozen=True)
+class EdgeSettings:
+    """The spec's `edges:` section: how --edges derives variants where it cannot tell on its own (docs/edges.md)."""
+
+    skip: dict[str, str] = field(default_factory=dict)  # variant kind -> reason it does not apply
+    input: str | None = None  # the input the reduction axes refer to; default: the first
+    axes: Any = None  # reduced axes (ints or an expression); default: the side's dim/axis/dims/axes argument
+    batch: str | None = None  # the param or sweep axis that sizes the batch; default: one named `batch`
+    kinks: tuple[float, ...] | None = None  # exact values at the op's kinks; default: common ones for weightless ops
 
 
 @dataclass(frozen=True)
@@ -148,6 +194,8 @@ class OpSpec:
     error_budget: bool = True  # a row failing its tolerance is judged again against float64 re-runs (--no-error-budget)
     strict_precision: bool = False  # a precision outlier (one side >= 10x further from float64) fails the row
     trials: int = 1  # independent seeds per case; the report keeps the worst and the spread
+    repeat: int = 1  # identical calls per side, compared bitwise (--repeat; 2 under --edges)
+    edges: EdgeSettings = field(default_factory=EdgeSettings)
     unmapped_init: dict[str, dict[str, Distribution]] = field(default_factory=dict)  # framework -> unshared param -> its draw
 
     def side_mode(self, framework: str) -> str:

@@ -19,6 +19,8 @@ from typing import Any, Callable
 
 import numpy as np
 
+from eqcheck.verdict.nonfinite import nonfinite_hint
+
 NO_PATTERN = "no pattern found"
 # Relative to the row's largest magnitude: the agreement a hint needs once its pattern is undone.
 MATCH_RTOL = {"float16": 1e-2, "bfloat16": 5e-2, "float32": 1e-4, "float64": 1e-6}
@@ -230,7 +232,9 @@ def tied_values(ref, cand, ctx: Context) -> str | None:
     return None
 
 
-HINTS: list[Hint] = [one_side_constant, nonfinite_one_side, sign_flip, constant_ratio, constant_offset, reordered,
+# nonfinite_hint (NaN/Inf propagated vs swallowed, which side; eqcheck/verdict/nonfinite.py) comes first: it only
+# speaks when the non-finite patterns differ, and says more there than the one-side and constant hints.
+HINTS: list[Hint] = [nonfinite_hint, one_side_constant, nonfinite_one_side, sign_flip, constant_ratio, constant_offset, reordered,
                      negative_inputs, tied_values]
 
 

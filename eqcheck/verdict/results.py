@@ -14,8 +14,9 @@ ERROR = "error"
 EXPECTED_DIFFERENCE = "expected_difference"
 UNEXPECTED_PASS = "unexpected_pass"  # declared as differing, yet it passed: the spec is stale
 UNSUPPORTED = "unsupported"
-STATUSES = (PASS, FAIL, ERROR, EXPECTED_DIFFERENCE, UNEXPECTED_PASS, UNSUPPORTED)
-FAILING = (FAIL, ERROR, UNEXPECTED_PASS)  # any of these makes the run exit 1
+NONDETERMINISTIC = "nondeterministic"  # a side gave bitwise different results for identical calls (--repeat)
+STATUSES = (PASS, FAIL, ERROR, EXPECTED_DIFFERENCE, UNEXPECTED_PASS, UNSUPPORTED, NONDETERMINISTIC)
+FAILING = (FAIL, ERROR, UNEXPECTED_PASS, NONDETERMINISTIC)  # any of these makes the run exit 1
 
 
 @dataclass

@@ -10,6 +10,7 @@ from eqcheck.cases.sweep import Case
 from eqcheck.dtypes import is_float
 from eqcheck.errors import EqcheckError
 from eqcheck.verdict.results import UNSUPPORTED, CaseResult, OutputResult
+from eqcheck.execution.checks import determinism
 from eqcheck.execution.failures import CaseFailure, short_error
 
 
@@ -68,15 +69,25 @@ def row_names(weight_map: weights.WeightMap, wrt: list[str], framework: str, gra
     return rows
 
 
+def _flat(grads) -> list[tuple[str, np.ndarray]]:
+    """A side's gradients as one list, for the bitwise --repeat comparison."""
+    inputs, params = grads
+    return [*((f"grad:{k}", np.asarray(v)) for k, v in inputs.items()), *((f"grad:param.{k}", np.asarray(v)) for k, v in params.items())]
+
+
 def compare_gradients(runner, case: Case, result: CaseResult, seed: int, built, weight_map: weights.WeightMap,
                       loaded, inputs, flat) -> None:
     cotangents = runner.source.cotangents(runner, case, seed, flat)  # seeded, or recorded (execution/sides.py)
     wrt = differentiable_inputs(runner, case)
     runner.materials.update(cotangents=cotangents, wrt=wrt)
     grads = {}
+
     for t in runner.targets:
         try:
             grads[t.label] = _watched_gradients(runner, case, t, built[t.label], loaded[t.label], inputs, wrt, cotangents)
+            if case.spec.repeat > 1:  # --repeat: the gradients of identical calls must match bit for bit too
+                again = lambda t=t: _flat(side_gradients(runner, case, t, built[t.label], loaded[t.label], inputs, wrt, cotangents))
+                determinism.check_repeats(result, t.label, "gradient", _flat(grads[t.label]), again, case.spec.repeat)
         except (EqcheckError, CaseFailure):
             raise
         except Exception as exc:  # noqa: BLE001 - no gradient on this side: unsupported for grad, not a crash

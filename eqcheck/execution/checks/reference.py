@@ -94,6 +94,7 @@ def float64_run(runner, t, case: Case, case64: Case, seed: int, weight_map: weig
     up = {n: a.astype(np.float64) if np.issubdtype(a.dtype, np.floating) else a for n, a in canonical.items()}
     side = {n: a.astype(params64[n].default.dtype, copy=False) for n, a in weight_map.to_side(t.framework, up).items()}
     runner.step(t, case64, "load float64 weights", lambda: backend.load(built, side))
+    runner.verify_loaded(t, backend.read(built), side)  # a float64 run on anything but the shared values is no reference
     tensors = {}
     for inp in case.spec.inputs:
         array, dtype = inputs[inp.name], case64.input_dtype(inp, t.framework)

@@ -1,0 +1,74 @@
+"""Declared differences are data, and strict: a declared difference that passes is `unexpected_pass` and exit 1
+(like a strict xfail), and with one framework on both sides a torch/MindSpore difference does not apply.
+
+The spec below is torch's leaky_relu with a swept slope against MindSpore's with a fixed alpha of 0.2: the
+slope=0.2 case is the same function, the slope=0.01 case really differs.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import read_json
+
+pytestmark = pytest.mark.frameworks
+
+SPEC = """
+name: planted.leaky_relu_slope
+sweep: {slope: [0.2, 0.01]}
+inputs:
+  - {name: x, shape: [4, 8], distribution: {uniform: {low: -2, high: 2}}}
+torch:
+  op: torch.nn.functional.leaky_relu
+  call: {negative_slope: $slope}
+mindspore:
+  op: mindspore.ops.leaky_relu
+  call: {alpha: 0.2}
+"""
+SAME = "planted.leaky_relu_slope[slope=0.2,float32]"
+DIFFERENT = "planted.leaky_relu_slope[slope=0.01,float32]"
+
+
+def run(cli, write_spec, tmp_path, expected_difference: str, *targets: str):
+    report = tmp_path / "r.json"
+    args = ["run", write_spec(SPEC + expected_difference), "--json", report]
+    if targets:
+        args += ["--targets", ",".join(targets)]
+    result = cli(*args)
+    cases = {c["id"]: c for c in read_json(report)["cases"]}
+    return result, cases
+
+
+def test_a_declared_difference_that_differs_is_reported_and_leaves_the_exit_code_alone(cli, write_spec, tmp_path):
+    result, cases = run(cli, write_spec, tmp_path,
+                        "expected_difference: {reason: alpha is fixed, link: 'https://example.org/x', when: {slope: 0.01}}\n")
+    assert cases[DIFFERENT]["status"] == "expected_difference", result.text
+    assert cases[DIFFERENT]["expected_difference"] == {"reason": "alpha is fixed", "link": "https://example.org/x"}
+    assert cases[SAME]["status"] == "pass" and cases[SAME]["expected_difference"] is None
+    assert result.exit_code == 0, result.text
+    for case in cases.values():  # the rest of the record: an eval-mode case names no mode; a real duration
+        assert "mode" not in case and 0 < case["duration_s"] < 60
+
+
+def test_a_declared_difference_that_passes_is_an_unexpected_pass_and_fails_the_run(cli, write_spec, tmp_path):
+    result, cases = run(cli, write_spec, tmp_path, "expected_difference: {reason: alpha is fixed}\n")
+    assert cases[DIFFERENT]["status"] == "expected_difference", result.text
+    assert cases[SAME]["status"] == "unexpected_pass", result.text
+    assert "every output passed: update the spec" in cases[SAME]["message"]
+    assert result.exit_code == 1, result.text
+    assert "UNEXPECTED PASS" in result.text
+
+
+@pytest.mark.parametrize("targets,compiler", [
+    (("mindspore", "mindspore-graph"), None),
+    (("torch", "torch-compile"), "aot_eager"),
+], ids=["mindspore-graph", "torch-compile"])
+def test_with_one_framework_on_both_sides_a_declared_difference_does_not_apply(cli, write_spec, tmp_path, monkeypatch,
+                                                                               targets, compiler):
+    if compiler:
+        monkeypatch.setenv("EQCHECK_TORCH_COMPILE_BACKEND", compiler)
+    # every case declared as a torch/MindSpore difference; both sides here run one framework's section
+    result, cases = run(cli, write_spec, tmp_path, "expected_difference: {reason: alpha is fixed}\n", *targets)
+    assert {c["status"] for c in cases.values()} == {"pass"}, result.text
+    assert all(c["expected_difference"] is None for c in cases.values())
+    assert result.exit_code == 0, result.text
