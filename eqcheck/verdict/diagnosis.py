@@ -207,7 +207,7 @@ def negative_inputs(ref, cand, ctx: Context) -> str | None:
                 q = cand[mask].astype(np.float64) / ref[mask]
                 if np.ptp(q) <= ctx.rtol * max(abs(float(q.mean())), 1.0):
                     slope = f"; there {ctx.labels[1]} = {_num(float(q.mean()))} x {ctx.labels[0]} (a different negative slope?)"
-            return f"differences only where input {name} < 0 ({int(np.count_nonzero(differs))} elements){slope}"
+            return f"differences only where {name} < 0 ({int(np.count_nonzero(differs))} elements){slope}"
     return None
 
 
