@@ -91,6 +91,24 @@ def test_a_failure_on_the_recorded_side_replays_with_its_status_and_message(cli,
     assert without_timings(split_doc["cases"]) == without_timings(single_doc["cases"])
 
 
+def test_a_gradient_the_recorded_side_cannot_take_does_not_derail_the_repeat_calls(cli, tmp_path):
+    """torch has no gradient for one_hot: the mirror of the export is never asked for that gradient pass (its reload
+    and the failure), and with --repeat the next steps it is asked for (reload, call) must be the repeat's, not the
+    skipped pass's reload followed by a failed gradient."""
+    options = ("--repeat", "2", "--grad")
+    exported = cli("run", "configs/nn/F.one_hot.yaml", *options, "--targets", "torch", "--export-side", tmp_path / "side",
+                   "--json", tmp_path / "export.json")
+    assert exported.exit_code == 0, exported.text
+    (case,) = read_json(tmp_path / "export.json")["cases"]
+    assert case["status"] == "pass", case["message"]
+    assert "cannot compute gradients" in next(o["ignored"] for o in case["outputs"] if o["kind"] == "grad")
+    against = cli("run", "configs/nn/F.one_hot.yaml", *options, "--targets", "mindspore", "--against", tmp_path / "side",
+                  "--json", tmp_path / "split.json")
+    single, single_doc = one_process_run(cli, tmp_path, ("configs/nn/F.one_hot.yaml",), *options)
+    assert against.exit_code == single.exit_code == 0, against.text
+    assert without_timings(read_json(tmp_path / "split.json")["cases"]) == without_timings(single_doc["cases"])
+
+
 def test_the_replay_compares_the_recorded_outputs(cli, tmp_path):
     """Planted: one recorded output value changed on disk -> that case fails, the others still pass."""
     folder, _, _ = split_run(cli, tmp_path, ("configs/ops/atan2.yaml",))

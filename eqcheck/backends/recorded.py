@@ -296,6 +296,27 @@ class RecordedOp:
         raise RuntimeError(f"{self.dotted} ran on the recording machine; it cannot run here")
 
 
+def _next_positions(steps: list, cursor: int) -> list[int]:
+    """Where a replay at `cursor` may go on: the next step, or the step after any later recorded failure."""
+    return [cursor + 1, *(j + 1 for j in range(cursor + 1, len(steps)) if "failure" in steps[j][1])]
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Two recorded outcomes that no caller could tell apart (arrays bit for bit)."""
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return (isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and a.dtype == b.dtype and a.shape == b.shape
+                and a.tobytes() == b.tobytes())
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    if isinstance(a, ParamInfo):
+        return _same(tuple(vars(a).values()), tuple(vars(b).values()))
+    return a == b if a is None or isinstance(a, (bool, int, float, str)) else a is b
+
+
 class ReplayBackend(Backend):
     """Answers every step from a SideRecord, in the order they were recorded (see the module docstring)."""
 
@@ -307,22 +328,24 @@ class ReplayBackend(Backend):
         self._opened, self._next_build = -1, 0
 
     def _replay(self, built: Built, method: str) -> Any:
-        position = built.cursor + 1
         steps = built.record["steps"]
-        # Steps up to one that failed on the recording side, which this run does not ask for, are passed over: after
-        # one side fails a check the runner skips the other side's part of it (the export's mirror meets exactly that:
-        # the recorded side reloaded its weights and failed its gradient, the mirror was never asked to).
-        while position < len(steps) and steps[position][0] != method:
-            failed = next((j for j in range(position, len(steps)) if "failure" in steps[j][1]), None)
-            if failed is None:
-                break
-            position = failed + 1
-        built.cursor = position
-        if position >= len(steps) or steps[position][0] != method:
+        # A run may pass over recorded steps that end in a failure: after one side fails a check, the runner skips the
+        # other side's part of it (the export's mirror meets exactly that: the recorded side reloaded its weights and
+        # failed its gradient; the mirror was never asked). So the next step is the one after the cursor, or the one
+        # after any later recorded failure. Which one is not always clear yet (the skipped gradient pass and the
+        # --repeat call both begin with `load`): every position that answers alike stays a candidate, and the
+        # following requests rule out the paths the record does not continue (`grad` where `call` is asked).
+        candidates = sorted({p for cursor in built.cursors for p in _next_positions(steps, cursor)
+                             if p < len(steps) and steps[p][0] == method})
+        if not candidates:
+            position = built.cursors[0] + 1
             recorded = steps[position][0] if position < len(steps) else "nothing more"
             raise RuntimeError(f"the recorded side holds no '{method}' step here (it recorded {recorded}): "
                                "the two runs took different paths; export again with this eqcheck and these settings")
-        outcome = steps[position][1]
+        # The earliest answers; a later one only stays if it answers the same. A replay asked for every step in the
+        # recorded order (--against: the recorded side comes first) skips nothing, and its path is always the earliest.
+        outcome = steps[candidates[0]][1]
+        built.cursors = [p for p in candidates if _same(steps[p][1], outcome)]
         if "failure" in outcome:
             raise replayed_exception(outcome["failure"])
         return outcome["result"]
@@ -341,7 +364,7 @@ class ReplayBackend(Backend):
         if index >= len(builds) or builds[index]["dtype"] != dtype:
             raise RuntimeError(f"the recorded side built no {dtype} cell here: the two runs took different paths")
         replayed = Built(fn=None, module=None)
-        replayed.record, replayed.cursor = builds[index], -1
+        replayed.record, replayed.cursors = builds[index], [-1]
         self._replay(replayed, "build")
         return replayed
 
