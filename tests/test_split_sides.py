@@ -109,6 +109,18 @@ def test_a_gradient_the_recorded_side_cannot_take_does_not_derail_the_repeat_cal
     assert without_timings(read_json(tmp_path / "split.json")["cases"]) == without_timings(single_doc["cases"])
 
 
+def test_a_check_skipped_only_here_does_not_derail_the_repeat_calls(cli, tmp_path):
+    """flatten's defaults differ in shape between the frameworks: torch against its own replay computes gradients,
+    torch against MindSpore skips them. The replay here must pass over that recorded gradient pass (no failure in
+    it) and answer the --repeat calls with the repeat's steps."""
+    options = ("--repeat", "2", "--grad")
+    _, split, split_doc = split_run(cli, tmp_path, ("configs/defaults/flatten.yaml",), *options)
+    single, single_doc = one_process_run(cli, tmp_path, ("configs/defaults/flatten.yaml",), *options)
+    assert split.exit_code == single.exit_code, split.text
+    assert {c["gradients"]["status"] for c in single_doc["cases"]} == {"skipped"}
+    assert without_timings(split_doc["cases"]) == without_timings(single_doc["cases"])
+
+
 def test_the_replay_compares_the_recorded_outputs(cli, tmp_path):
     """Planted: one recorded output value changed on disk -> that case fails, the others still pass."""
     folder, _, _ = split_run(cli, tmp_path, ("configs/ops/atan2.yaml",))

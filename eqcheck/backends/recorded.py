@@ -1,10 +1,11 @@
 """A side that ran elsewhere (--export-side / --against): every backend step one target took, recorded and replayed.
 
 `RecordingBackend` wraps a real backend and writes down, per case and trial seed, each built cell's steps in
-call order (parameters, load, read, call, grad), their results as numpy, and any failure with the status the real
-backend gave it. `ReplayBackend` answers the same calls from such a record, so the runner, its checks and every
-report stay unchanged: to them a recorded side is just another target. A call the record does not hold (the two
-runs took different paths) is an error for that case, never a guess.
+call order (parameters, load, read, call, grad), the runner's check each belongs to (forward, state, gradient,
+repeat, float64), their results as numpy, and any failure with the status the real backend gave it.
+`ReplayBackend` answers the same calls from such a record, so the runner, its checks and every report stay
+unchanged: to them a recorded side is just another target. A call the record does not hold (the two runs took
+different paths) is an error for that case, never a guess.
 
 `SideRecord` is the record itself and its file form: one compressed .npz per case, arrays under readable keys
 (`seed<S>/inputs/x`, `seed<S>/weights/weight_ih`, `seed<S>/build0/4-call/0`) and the structure as JSON under `__record__`.
@@ -70,12 +71,14 @@ class SideRecord:
         self.case_id: str | None = None
         self.trials: dict[int, dict] = {}
         self.current: dict | None = None
+        self.phase = "forward"  # the runner's check under way (execution/sides.py passes it on)
         self.opened = 0  # bumps on every open: a replaying backend restarts its cursor
 
     def open(self, case_id: str, seed: int) -> None:
         if case_id != self.case_id:
             self.case_id, self.trials = case_id, {}
         self.current = self.trials.setdefault(seed, {"materials": {}, "builds": []})
+        self.phase = "forward"
         self.opened += 1
 
     def new_build(self, dtype: str) -> dict:
@@ -111,8 +114,8 @@ class SideRecord:
             structure[str(seed)] = {
                 "materials": {kind: _pack(value, arrays, f"seed{seed}/{kind}") for kind, value in trial["materials"].items()},
                 "builds": [{"dtype": build["dtype"], "steps": [
-                    [method, kind, _pack(value, arrays, f"seed{seed}/build{i}/{j}-{method}")]
-                    for j, (method, outcome) in enumerate(build["steps"]) for kind, value in outcome.items()
+                    [method, kind, _pack(value, arrays, f"seed{seed}/build{i}/{j}-{method}"), phase]
+                    for j, (method, outcome, phase) in enumerate(build["steps"]) for kind, value in outcome.items()
                 ]} for i, build in enumerate(trial["builds"])],
             }
         arrays[RECORD_KEY] = np.array(json.dumps({"case": self.case_id, "trials": structure}))
@@ -124,8 +127,8 @@ class SideRecord:
         self.trials = {
             int(seed): {
                 "materials": {kind: _unpack(value, arrays) for kind, value in trial["materials"].items()},
-                "builds": [{"dtype": build["dtype"], "steps": [(method, {kind: _unpack(value, arrays)})
-                                                              for method, kind, value in build["steps"]]}
+                "builds": [{"dtype": build["dtype"], "steps": [(method, {kind: _unpack(value, arrays)}, phase)
+                                                              for method, kind, value, phase in build["steps"]]}
                            for build in trial["builds"]],
             }
             for seed, trial in structure["trials"].items()
@@ -197,10 +200,10 @@ class RecordingBackend(Backend):
         except Exception as exc:  # noqa: BLE001 - recorded, then raised on unchanged
             failure = {"type": type(exc).__name__, "text": str(exc), "status": self.inner.classify_failure(exc, build["dtype"]),
                        "kernel": self.inner.missing_kernel(exc)}
-            build["steps"].append((method, {"failure": failure}))
+            build["steps"].append((method, {"failure": failure}, self.record.phase))
             raise
         # a copy: frameworks hand out views of live storage (a parameter's default changes when weights load)
-        build["steps"].append((method, {"result": _snapshot(keep(result))}))
+        build["steps"].append((method, {"result": _snapshot(keep(result))}, self.record.phase))
         return result
 
     def activate(self) -> None:
@@ -297,24 +300,11 @@ class RecordedOp:
 
 
 def _next_positions(steps: list, cursor: int) -> list[int]:
-    """Where a replay at `cursor` may go on: the next step, or the step after any later recorded failure."""
-    return [cursor + 1, *(j + 1 for j in range(cursor + 1, len(steps)) if "failure" in steps[j][1])]
-
-
-def _same(a: Any, b: Any) -> bool:
-    """Two recorded outcomes that no caller could tell apart (arrays bit for bit)."""
-    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
-        return (isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and a.dtype == b.dtype and a.shape == b.shape
-                and a.tobytes() == b.tobytes())
-    if type(a) is not type(b):
-        return False
-    if isinstance(a, dict):
-        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
-    if isinstance(a, (list, tuple)):
-        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
-    if isinstance(a, ParamInfo):
-        return _same(tuple(vars(a).values()), tuple(vars(b).values()))
-    return a == b if a is None or isinstance(a, (bool, int, float, str)) else a is b
+    """Where a replay at `cursor` may go on: the next step, the step after any later recorded failure (the runner
+    skipped the rest of a check the first side failed), or the first step of any later check (the runner skipped a
+    whole check here, e.g. gradients of outputs whose shapes differ from the recorded side's)."""
+    return [cursor + 1, *(j + 1 for j in range(cursor + 1, len(steps) - 1)
+                          if "failure" in steps[j][1] or steps[j + 1][2] != steps[j][2])]
 
 
 class ReplayBackend(Backend):
@@ -329,23 +319,20 @@ class ReplayBackend(Backend):
 
     def _replay(self, built: Built, method: str) -> Any:
         steps = built.record["steps"]
-        # A run may pass over recorded steps that end in a failure: after one side fails a check, the runner skips the
-        # other side's part of it (the export's mirror meets exactly that: the recorded side reloaded its weights and
-        # failed its gradient; the mirror was never asked). So the next step is the one after the cursor, or the one
-        # after any later recorded failure. Which one is not always clear yet (the skipped gradient pass and the
-        # --repeat call both begin with `load`): every position that answers alike stays a candidate, and the
-        # following requests rule out the paths the record does not continue (`grad` where `call` is asked).
-        candidates = sorted({p for cursor in built.cursors for p in _next_positions(steps, cursor)
-                             if p < len(steps) and steps[p][0] == method})
-        if not candidates:
-            position = built.cursors[0] + 1
+        # A run may pass over recorded steps: the rest of a check after the first side failed it (the export's mirror:
+        # the recorded side reloaded its weights and failed its gradient, the mirror was never asked), or a whole
+        # check (gradients of outputs whose shapes differ here). Each step is tagged with its check and only a step of
+        # the check under way answers, so a --repeat call never takes a skipped gradient pass's reload. A replay asked
+        # for every step in the recorded order (--against: the recorded side comes first) skips nothing.
+        position = next((p for p in _next_positions(steps, built.cursor)
+                         if p < len(steps) and steps[p][0] == method and steps[p][2] == self.record.phase), None)
+        if position is None:
+            position = built.cursor + 1
             recorded = steps[position][0] if position < len(steps) else "nothing more"
             raise RuntimeError(f"the recorded side holds no '{method}' step here (it recorded {recorded}): "
                                "the two runs took different paths; export again with this eqcheck and these settings")
-        # The earliest answers; a later one only stays if it answers the same. A replay asked for every step in the
-        # recorded order (--against: the recorded side comes first) skips nothing, and its path is always the earliest.
-        outcome = steps[candidates[0]][1]
-        built.cursors = [p for p in candidates if _same(steps[p][1], outcome)]
+        built.cursor = position
+        outcome = steps[position][1]
         if "failure" in outcome:
             raise replayed_exception(outcome["failure"])
         return outcome["result"]
@@ -364,7 +351,7 @@ class ReplayBackend(Backend):
         if index >= len(builds) or builds[index]["dtype"] != dtype:
             raise RuntimeError(f"the recorded side built no {dtype} cell here: the two runs took different paths")
         replayed = Built(fn=None, module=None)
-        replayed.record, replayed.cursors = builds[index], [-1]
+        replayed.record, replayed.cursor = builds[index], -1
         self._replay(replayed, "build")
         return replayed
 

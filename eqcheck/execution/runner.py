@@ -194,18 +194,23 @@ class CaseRunner:
         state_rows = None
         if spec.compare_state if spec.compare_state is not None else spec.trains:
             state_rows = state.stateful_weights(weight_map, params)
+            self.source.phase("state")  # a recorded side's steps are tagged with their check (backends/recorded.py)
             state.compare_state(self, case, result, built, weight_map, params)
         if spec.grad:
+            self.source.phase("gradient")
             (ref_label, ref), (_, cand) = flat.items()
             if all(a.shape == b.shape for (_, a), (_, b) in zip(ref, cand)):
                 gradients.compare_gradients(self, case, result, seed, built, weight_map, loaded, inputs, flat)
             else:  # one cotangent cannot fit both sides: the forward failure already says why
                 result.details["gradients"] = {"status": "skipped", "message": "forward outputs differ in shape"}
         if spec.train is not None:
+            self.source.phase("training")
             training.compare_training(self, case, result, seed, built, weight_map, loaded, inputs, flat)
         if spec.repeat > 1:
+            self.source.phase("repeat")
             self._repeat_calls(case, result, built, loaded, inputs, flat)
         if self.source.wants_float64(case, result):  # the error budget: float64 re-runs, when a row failed (or asked)
+            self.source.phase("float64")
             reference.judge(self, case, result, seed, weight_map, canonical, inputs, state_rows)
         self._diagnose(case, result, inputs)
         result.status = PASS if all(o.passed for o in result.outputs) else FAIL

@@ -37,7 +37,7 @@ from eqcheck.execution.failures import CaseFailure
 from eqcheck.verdict.results import ERROR
 
 MANIFEST = "manifest.json"
-FORMAT = 1
+FORMAT = 2  # 2: each recorded step names the runner's check it belongs to
 # Run settings the two halves must share (the CLI's overrides of the specs' own keys; the specs are hashed).
 SHARED_SETTINGS = ("dtypes", "edges", "grad", "reference", "trials", "repeat", "error_budget", "strict_precision")
 
@@ -68,6 +68,9 @@ class Draws:
 
     def close(self, case: Case) -> None:
         """A case (all its trials) is done."""
+
+    def phase(self, check: str) -> None:
+        """The runner starts one of a trial's checks (state, gradient, training, repeat, float64; forward at open)."""
 
     def environment(self) -> dict[str, Any]:
         return {}
@@ -104,6 +107,9 @@ class ExportSide(Draws):
             return ReplayBackend(self.record, target.framework, target.name, target.device, real.versions(), real.devices())
         self._recording = RecordingBackend(real_backend(target, threads), self.record)
         return self._recording
+
+    def phase(self, check: str) -> None:
+        self.record.phase = check  # tags each step recorded or replayed (backends/recorded.py)
 
     def open(self, case: Case, seed: int) -> None:
         self.record.open(case.id, seed)
@@ -159,6 +165,9 @@ class AgainstSide(Draws):
             return {}
         return {"recorded_side": {"folder": str(self.folder), "target": self.manifest["target"]["label"],
                                   **self.manifest["environment"]}}
+
+    def phase(self, check: str) -> None:
+        self.record.phase = check  # tags each step recorded or replayed (backends/recorded.py)
 
     def open(self, case: Case, seed: int) -> None:
         if self.record.case_id != case.id:
