@@ -32,6 +32,28 @@ OVERLAYS = {
 
 def edge_variants(case: Case) -> list[Case]:
     """The edge variants of one case, in a fixed order; variants the spec skips (edges.skip) are left out."""
+    variants = []
+    for edge in _edges(case):
+        if edge.kind in case.spec.edges.skip:
+            continue
+        variant = dataclasses.replace(case, edge=edge)
+        try:
+            variant.resolve_everything()
+        except SpecError:
+            continue  # e.g. a size expression `n - 2` with n overridden to 1: not an input this spec can describe
+        variants.append(variant)
+    return variants
+
+
+def skipped_edges(case: Case) -> tuple[tuple[str, str], ...]:
+    """(variant, reason) for each variant of this case that edges.skip opts out; a skip naming a variant the case
+    would not have anyway (zero_batch without a batch) is not listed."""
+    skip = case.spec.edges.skip
+    return tuple((edge.name, skip[edge.kind]) for edge in _edges(case) if edge.kind in skip)
+
+
+def _edges(case: Case) -> list[Edge]:
+    """Every variant this case could have, before edges.skip and the check that its sizes still evaluate."""
     spec = case.spec
     # Drawn float inputs only: a constant (a margin, a fixed scale) is part of the op's definition, not its data.
     floats = [i for i, inp in enumerate(spec.inputs) if is_float(case.input_dtype(inp)) and inp.distribution.kind != "constant"]
@@ -61,22 +83,13 @@ def edge_variants(case: Case) -> list[Case]:
     batch = spec.edges.batch or ("batch" if "batch" in spec.params or "batch" in spec.sweep else None)
     if batch is not None and case.values.get(batch) != 0:
         edges.append(Edge("zero_batch", overrides=((batch, 0),)))
-    variants = []
-    for edge in edges:
-        if edge.kind in spec.edges.skip:
-            continue
-        variant = dataclasses.replace(case, edge=edge)
-        try:
-            variant.resolve_everything()
-        except SpecError:
-            continue  # e.g. a size expression `n - 2` with n overridden to 1: not an input this spec can describe
-        variants.append(variant)
-    return variants
+    return edges
 
 
 def with_edges(cases: list[Case]) -> list[Case]:
-    """Each case followed by its edge variants."""
-    return [variant for case in cases for variant in (case, *edge_variants(case))]
+    """Each case followed by its edge variants; the plain case carries the variants its spec skips, for the report."""
+    return [variant for case in cases
+            for variant in (dataclasses.replace(case, skipped_edges=skipped_edges(case)), *edge_variants(case))]
 
 
 def describe_edge(case: Case) -> dict[str, Any]:

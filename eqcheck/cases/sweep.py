@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
@@ -44,6 +44,8 @@ class Case:
     point: tuple[tuple[str, Any], ...]  # the sweep values of this case, in declared order
     dtype: str
     edge: Edge | None = None
+    # --edges: (variant, reason) for the variants of this plain case that the spec's edges.skip opts out
+    skipped_edges: tuple[tuple[str, str], ...] = field(default=(), compare=False)
 
     @property
     def id(self) -> str:

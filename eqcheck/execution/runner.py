@@ -118,6 +118,8 @@ class CaseRunner:
             result.details["mode"] = case.spec.mode if len(set(modes.values())) == 1 else modes
         if case.edge is not None:
             result.details["edge"] = {"variant": case.edge.name, **describe_edge(case)}
+        if case.skipped_edges:  # --edges: the variants the spec opts out, so the report says which and why
+            result.details["edges_skipped"] = dict(case.skipped_edges)
         try:
             self._run(case, result, seed)
         except CaseFailure as failure:

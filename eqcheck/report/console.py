@@ -14,6 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
+from eqcheck.report.document import skipped_edges
 from eqcheck.report.numbers import deviation
 
 STATUS_STYLE = {
@@ -138,6 +139,13 @@ def failure_notes(document: dict) -> list[Text]:
     return notes
 
 
+def skipped_edge_notes(document: dict) -> list[Text]:
+    """--edges: one line per reason a spec gave for skipping edge variants (edges.skip)."""
+    return [Text.assemble((f"{spec}: ", "bold"), (f"skipped {', '.join('edge=' + v for v in variants)}", "cyan"),
+                          f" ({cases} case{'s' if cases != 1 else ''}): {reason}")
+            for spec, variants, reason, cases in skipped_edges(document)]
+
+
 def summary_line(document: dict) -> Text:
     s = document["summary"]
     parts = [
@@ -250,6 +258,8 @@ def render_document(console: Console, document: dict, quiet: bool = False) -> No
     for note in layer_notes(document):
         console.print(note)
     for note in failure_notes(document):
+        console.print(note)
+    for note in skipped_edge_notes(document):
         console.print(note)
     console.print(summary_line(document))
 

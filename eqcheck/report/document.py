@@ -119,6 +119,19 @@ def build_document(
     }
 
 
+def skipped_edges(document: dict[str, Any]) -> list[tuple[str, list[str], str, int]]:
+    """--edges: (spec name, variants, reason, cases) for each reason a spec gave to skip edge variants, in report
+    order, gathered from the plain cases' `edges_skipped`."""
+    groups: dict[tuple[str, str], tuple[list[str], set[str]]] = {}
+    for case in document["cases"]:
+        for variant, reason in (case.get("edges_skipped") or {}).items():
+            variants, ids = groups.setdefault((case["id"].split("[")[0], reason), ([], set()))
+            if variant not in variants:
+                variants.append(variant)
+            ids.add(case["id"])
+    return [(spec, variants, reason, len(ids)) for (spec, reason), (variants, ids) in groups.items()]
+
+
 def exit_code(document: dict[str, Any]) -> int:
     return 1 if any(c["status"] in FAILING for c in document["cases"]) else 0
 

@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from eqcheck.report.document import skipped_edges
 from eqcheck.report.numbers import deviation
 
 STEP_SUMMARY_ENV = "GITHUB_STEP_SUMMARY"
@@ -66,6 +67,11 @@ def run_summary(document: dict, diff: dict | None = None) -> str:
         if len(problems) > MAX_ROWS:
             lines.append(f"\n… and {len(problems) - MAX_ROWS} more (see the JSON report)")
     lines += _row_notes(document)
+    skipped = skipped_edges(document)
+    if skipped:
+        lines += ["", "| spec | edge variants skipped | cases | reason |", "|---|---|---|---|"]
+        lines += [f"| `{cell(spec)}` | {cell(', '.join(variants))} | {cases} | {cell(reason)} |"
+                  for spec, variants, reason, cases in skipped[:MAX_ROWS]]
     golden = document.get("golden")
     if golden:
         lines += ["", f"**Golden outputs** ({cell(golden.get('dir'))}, stored with "

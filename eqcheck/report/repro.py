@@ -4,7 +4,8 @@ The .npz holds exactly the bytes the case ran on: each side's parameters in its 
 the weight map's transforms), the canonical inputs, and with --grad the cotangents plus, per canonical
 weight, the index maps that bring each side's parameter gradient back to the canonical layout. The script
 imports only numpy, torch and mindspore, so it can be attached to a framework bug report as is, and prints
-`max_abs` per output in the report's row names.
+`max_abs` per output in the report's row names (over elements finite on both sides), followed by the NaN/+Inf/-Inf
+pattern disagreement where there is one: an edge=nan finding is a pattern difference, not a max_abs one.
 """
 
 from __future__ import annotations
@@ -108,7 +109,8 @@ def write(runner, case, result, out_dir: str | Path) -> tuple[Path, Path]:
 
 _SCRIPT = '''"""Reproduce eqcheck case {case_id} with plain torch and MindSpore calls (no eqcheck needed).
 
-Run: python repro.py   (next to case.npz). Prints max_abs per output, as eqcheck's report does.
+Run: python repro.py   (next to case.npz). Prints max_abs per output, as eqcheck's report does (over elements
+finite on both sides), and where the NaN/+Inf/-Inf patterns differ, how many elements and which kinds.
 """
 import importlib
 import os
@@ -291,13 +293,40 @@ def max_abs(a, b):
     return float(d.max()) if d.size else 0.0
 
 
+def kinds(x):
+    """Per element: finite, NaN, +Inf or -Inf."""
+    x = np.asarray(x, np.float64)
+    out = np.full(x.shape, "finite", dtype=object)
+    out[np.isnan(x)], out[np.isposinf(x)], out[np.isneginf(x)] = "NaN", "+Inf", "-Inf"
+    return out
+
+
+def nonfinite_mismatch(a, b):
+    """Where the NaN/+Inf/-Inf patterns differ (max_abs skips those elements), most frequent pair first; '' if none."""
+    if np.shape(a) != np.shape(b):
+        return ""
+    ka, kb = kinds(a), kinds(b)
+    differ = ka != kb
+    if not differ.any():
+        return ""
+    pairs = {{}}
+    for pair in zip(ka[differ], kb[differ]):
+        pairs[pair] = pairs.get(pair, 0) + 1
+    what = "; ".join(f"torch {{x}}, mindspore {{y}} at {{n}}" for (x, y), n in sorted(pairs.items(), key=lambda p: -p[1]))
+    return f"; nonfinite mismatch: {{int(differ.sum())}} of {{differ.size}} elements ({{what}})"
+
+
+def show(name, a, b):
+    print(f"{{name}}: max_abs={{max_abs(a, b)!r}}{{nonfinite_mismatch(a, b)}}")
+
+
 if __name__ == "__main__":
     torch_outs, torch_grads = run_torch()
     ms_outs, ms_grads = run_mindspore()
     for name, a, b in zip(NAMES, torch_outs, ms_outs):
-        print(f"{{name}}: max_abs={{max_abs(a, b)!r}}")
+        show(name, a, b)
     for name in WRT:
-        print(f"grad:{{name}}: max_abs={{max_abs(torch_grads[name], ms_grads[name])!r}}")
+        show(f"grad:{{name}}", torch_grads[name], ms_grads[name])
     for name, sides in INDEX_MAPS.items():
         ta, mb = torch_grads.get(sides["torch"]), ms_grads.get(sides["mindspore"])
         if ta is None or mb is None:
@@ -305,5 +334,5 @@ if __name__ == "__main__":
         ti, mi = DATA[f"index/torch/{{name}}"].reshape(-1), DATA[f"index/mindspore/{{name}}"].reshape(-1)
         ca, cb = np.empty(ti.size, np.float64), np.empty(mi.size, np.float64)
         ca[ti], cb[mi] = ta.reshape(-1), mb.reshape(-1)
-        print(f"grad:{{'param.' if name in WRT else ''}}{{name}}: max_abs={{max_abs(ca, cb)!r}}")
+        show(f"grad:{{'param.' if name in WRT else ''}}{{name}}", ca, cb)
 '''
