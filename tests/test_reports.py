@@ -83,3 +83,17 @@ def test_atomic_write_leaves_the_old_report_when_serialisation_fails(tmp_path):
         write_atomic(path, {"schema_version": 1, "bad": float("nan")})  # allow_nan=False refuses
     assert json.loads(path.read_text()) == {"schema_version": 1, "ok": True}
     assert os.listdir(tmp_path) == ["r.json"]  # no temp file left behind
+
+
+def test_a_non_finite_argument_is_recorded_in_a_valid_report(cli, write_spec, tmp_path):
+    # The report is strict JSON (no Infinity): a spec's `.inf` argument is written as the string "inf".
+    spec = write_spec("""
+        name: clamp.inf
+        inputs: [{name: input, shape: [8]}]
+        torch: {op: torch.clamp, call: {min: -1.0, max: .inf}}
+        mindspore: {op: mindspore.ops.clamp, call: {min: -1.0, max: .inf}}
+    """)
+    report = tmp_path / "inf.json"
+    result = cli("run", spec, "--json", report)
+    assert result.exit_code == 0, result.text
+    assert read_json(report)["cases"][0]["sides"]["torch"]["call"] == {"min": -1.0, "max": "inf"}

@@ -16,7 +16,7 @@ from eqcheck.execution import sides
 from eqcheck.execution.checks import determinism, gradients, reference, state, training
 from eqcheck.execution.layers import LayerSession, pair_layers
 from eqcheck.verdict import diagnosis
-from eqcheck.verdict.compare import compare
+from eqcheck.verdict.compare import compare, json_safe
 from eqcheck.dtypes import is_float
 from eqcheck.errors import EqcheckError, SpecError
 from eqcheck.execution.failures import CaseFailure, short_error
@@ -28,18 +28,6 @@ from eqcheck.spec.model import Literal, OutputSpec, TensorArg
 from eqcheck.backends.targets import Target
 from eqcheck.execution.trials import combine as combine_trials
 from eqcheck.execution.trials import trial_seeds
-
-
-def _json_safe(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_safe(v) for v in value]
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, TensorArg):
-        return {"tensor": value.values, "dtype": value.dtype}
-    return value
 
 
 class CaseRunner:
@@ -173,8 +161,8 @@ class CaseRunner:
             args, kwargs, described = self._arguments(case, t, backend, inputs)
             result.sides[t.label] = {
                 "op": spec.sides[t.framework].op,
-                "init": _json_safe(case.init_args(t.framework)),
-                "call": _json_safe(case.call_args(t.framework)),
+                "init": json_safe(case.init_args(t.framework)),
+                "call": json_safe(case.call_args(t.framework)),
                 "inputs": described,
             }
             with self.watch_layers(t, built[t.label], "forward"):

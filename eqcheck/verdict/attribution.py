@@ -44,7 +44,7 @@ from typing import Any
 
 import numpy as np
 
-from eqcheck.verdict.compare import _json_safe
+from eqcheck.verdict.compare import json_safe
 
 NOISE_K = 2.0
 OUTLIER_RATIO = 2.0  # name the farther side in the statement
@@ -136,4 +136,4 @@ def attribute(
         record["precision_note"] = f"precision outlier: {far} is {_times(ratio)} further from float64 than {near}"
     if within:
         record["verdict"] = noise_verdict(dtype)
-    return _json_safe(record)
+    return json_safe(record)

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from eqcheck.dtypes import Tolerance
+from eqcheck.spec.model import TensorArg
 
 __all__ = ["CHUNK_SIZE", "Deviation", "compare", "within_tolerance"]
 
@@ -79,11 +80,12 @@ def within_tolerance(reference: Any, candidate: Any, tolerance: Tolerance) -> np
 # Result
 
 
-def _json_safe(value: Any) -> Any:
+def json_safe(value: Any) -> Any:
+    """Plain JSON values (the report is written with allow_nan=False): NaN/Inf as strings, numpy scalars unwrapped."""
     if isinstance(value, dict):
-        return {str(k): _json_safe(v) for k, v in value.items()}
+        return {str(k): json_safe(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_json_safe(v) for v in value]
+        return [json_safe(v) for v in value]
     if isinstance(value, np.generic):
         value = value.item()
     if isinstance(value, float):
@@ -93,7 +95,9 @@ def _json_safe(value: Any) -> Any:
             return "inf" if value > 0 else "-inf"
         return value
     if isinstance(value, Tolerance):
-        return _json_safe(value.as_dict())
+        return json_safe(value.as_dict())
+    if isinstance(value, TensorArg):  # a spec's tensor-valued argument, as the spec wrote it
+        return {"tensor": json_safe(value.values), "dtype": value.dtype}
     return value
 
 
@@ -155,7 +159,7 @@ class Deviation:
             "passed": self.passed,
             "reason": self.reason,
         }
-        return _json_safe(out)
+        return json_safe(out)
 
 
 # --------------------------------------------------------------------------------------------------
