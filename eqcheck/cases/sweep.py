@@ -8,12 +8,13 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-import numpy as np
+from eqcheck._lazy import numpy as np  # imported on first use: `list` and `validate` never load numpy
 
 from eqcheck.dtypes import GRAD_TOLERANCES, Tolerance, default_tolerance
 from eqcheck.errors import SpecError
 from eqcheck.spec import expressions
 from eqcheck.spec.fields import join
+from eqcheck.spec import loader
 from eqcheck.spec.loader import MAX_INPUT_ELEMENTS
 from eqcheck.spec.model import Derive, Distribution, ExpectedDifference, InputSpec, OpSpec, TensorArg
 
@@ -249,15 +250,11 @@ def expand(spec: OpSpec, dtypes: tuple[str, ...] | None = None) -> list[Case]:
 
 def load_spec(path) -> OpSpec:
     """A spec file, validated, with every expression evaluated at every sweep point (a bad size fails here, not mid-run)."""
-    from eqcheck.spec import loader
-
     return check_expands(loader.load_spec(path))
 
 
 def load_specs(paths: list[str]) -> list[OpSpec]:
     """Every spec under the given files and folders, each validated as by `load_spec`."""
-    from eqcheck.spec import loader
-
     return [check_expands(spec) for spec in loader.load_specs(paths)]
 
 
