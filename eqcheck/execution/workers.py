@@ -16,7 +16,8 @@ out. The parent never imports a framework.
 
 Test-only fault fixture: the worker entry point (and nothing else) reads EQCHECK_TEST_FAULT, a
 ';'-separated list of `kind:substring` (kind: segv, abort, exit, hang) and plants that fault before running
-any case whose id contains the substring. Specs cannot reach it.
+any case whose id contains the substring (a hang also creates the file EQCHECK_TEST_FAULT_FLAG names, if set).
+Specs cannot reach it.
 """
 
 from __future__ import annotations
@@ -25,11 +26,13 @@ import json
 import os
 import signal
 import sys
+import tempfile
 import time
 import traceback
 from typing import Iterator
 
 from eqcheck import errors
+from eqcheck.execution import native_logs
 from eqcheck.errors import EqcheckError, TargetUnavailable
 from eqcheck.verdict.results import ERROR, CaseResult
 
@@ -57,7 +60,9 @@ def _planted_fault(case_id: str) -> None:
         elif kind.startswith("exit"):
             os._exit(int(kind[4:] or 3))
         elif kind == "hang":
-            print(f"eqcheck test fault: hanging before {case_id}", file=sys.stderr, flush=True)
+            print(f"eqcheck test fault: hanging before {case_id}", file=sys.stderr, flush=True)  # into the worker's log
+            if os.environ.get(FAULT_ENV + "_FLAG"):  # the worker's stderr is a log file: tell a waiting test this way
+                open(os.environ[FAULT_ENV + "_FLAG"], "w").close()
             while True:
                 time.sleep(3600)
 
@@ -79,12 +84,18 @@ def worker_main(conn, targets, seed: int, weights_file: str | None, cases: list,
     """Entry point of a worker process: set up once, then run case indexes until told to stop."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     os.environ.setdefault("GLOG_v", "3")
+    from eqcheck.execution.native_logs import Capture
     from eqcheck.execution.runner import CaseRunner
 
+    capture = Capture()  # fds 1 and 2 are the parent's log files: each case's native lines go on its record
+    import faulthandler
+
+    faulthandler.enable()  # a native crash leaves its Python stack in the log, which the crashed case's row carries
     try:
         runner = CaseRunner(targets, seed=seed, weights_file=weights_file, threads=threads)
         runner.start()
         runner.preflight(cases)
+        capture.attribute(runner)
         # plain types only: torch's version string is a TorchVersion, and unpickling it would import torch here
         conn.send(("ready", json.loads(json.dumps(runner.environment(), default=str))))
     except EqcheckError as exc:
@@ -105,9 +116,11 @@ def worker_main(conn, targets, seed: int, weights_file: str | None, cases: list,
             os._exit(0)
         index = message
         case = cases[index]
+        capture.begin()
         _planted_fault(case.id)
         try:
             result = runner.run(case)
+            capture.attach(result)
         except EqcheckError as exc:
             conn.send(("eqcheck_error", index, _error_message(exc)))
             return
@@ -139,7 +152,7 @@ class _Process:
     __main__ module in the worker (a script without a main guard would start its own run there).
     """
 
-    def __init__(self, child_fd: int):
+    def __init__(self, child_fd: int, stdout=None, stderr=None):
         import subprocess
 
         import eqcheck
@@ -150,7 +163,7 @@ class _Process:
         env.setdefault("GLOG_v", "3")
         self.popen = subprocess.Popen(
             [sys.executable, "-c", f"from eqcheck.execution.workers import _child_entry; _child_entry({child_fd})"],
-            pass_fds=(child_fd,), stdin=subprocess.DEVNULL, env=env, close_fds=True,
+            pass_fds=(child_fd,), stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr, env=env, close_fds=True,
             start_new_session=True,  # a terminal's Ctrl-C goes to the parent, which stops the workers
         )
 
@@ -201,8 +214,11 @@ class _Worker:
 
         parent_sock, child_sock = socket.socketpair()
         self.conn = Connection(parent_sock.detach())
+        # the worker's stdout and stderr: native log lines go on their case's record, never to the terminal
+        self.logs = {stream: tempfile.TemporaryFile(prefix=f"eqcheck-worker-{stream}-") for stream in ("stdout", "stderr")}
+        self.log_starts = {stream: 0 for stream in self.logs}
         try:
-            self.process = _Process(child_sock.fileno())
+            self.process = _Process(child_sock.fileno(), stdout=self.logs["stdout"], stderr=self.logs["stderr"])
         finally:
             child_sock.close()
         self.serial = serial
@@ -218,10 +234,19 @@ class _Worker:
         return self.process.pid
 
     def send(self, index: int, timeout: float, spec: str | None = None) -> None:
+        self.log_starts = {stream: os.fstat(handle.fileno()).st_size for stream, handle in self.logs.items()}
         self.case = index
         self.last_spec = spec
         self.deadline = time.monotonic() + timeout
         self.conn.send(index)
+
+    def written(self) -> dict[str, str]:
+        """What the worker wrote since the case in flight began (the whole log while it was starting)."""
+        return {stream: native_logs.read_since(handle, self.log_starts[stream]) for stream, handle in self.logs.items()}
+
+    def close_logs(self) -> None:
+        for handle in self.logs.values():
+            handle.close()
 
     def stop(self, grace: float = 2.0) -> None:
         """Ask politely (an idle worker), then terminate, then kill."""
@@ -238,12 +263,14 @@ class _Worker:
             self.process.kill()
             self.process.join()
         self.conn.close()
+        self.close_logs()
 
     def kill(self) -> None:
         if self.process.is_alive():
             self.process.kill()
         self.process.join()
         self.conn.close()
+        self.close_logs()
 
 
 class WorkerPoolExecutor:
@@ -361,9 +388,10 @@ class WorkerPoolExecutor:
         now = time.monotonic()
         for worker in list(self._workers):
             if worker.case is not None and worker.deadline is not None and now >= worker.deadline:
-                index = worker.case
+                index, written = worker.case, worker.written()
                 self._replace(worker, kill=True)
-                results.append(self._error_row(index, f"timed out after {self.timeout:g} s; the worker process was killed"))
+                results.append(self._error_row(index, f"timed out after {self.timeout:g} s; the worker process was killed",
+                                               written))
             elif not worker.ready and now >= worker.started + STARTUP_TIMEOUT_S:
                 worker.kill()
                 raise TargetUnavailable(f"a worker process did not finish importing the frameworks within {STARTUP_TIMEOUT_S:g} s",
@@ -409,18 +437,27 @@ class WorkerPoolExecutor:
             cause = describe_exit(worker.process.exitcode)
             if worker.case is None:
                 if not worker.ready:
-                    raise TargetUnavailable(f"a worker process {cause} while importing the frameworks", field="--jobs")
+                    last = _last_line(worker.written())
+                    raise TargetUnavailable(f"a worker process {cause} while importing the frameworks"
+                                            + (f" (its last words: {last})" if last else ""), field="--jobs")
                 self._workers.remove(worker)
                 worker.conn.close()
                 return results
-            index = worker.case
+            index, written = worker.case, worker.written()
             self.history.append((self._cases[index].id, worker.pid))
             self._replace(worker, kill=True)
-            results.append(self._error_row(index, f"the worker process {cause} while running this case"))
+            results.append(self._error_row(index, f"the worker process {cause} while running this case", written))
         return results
 
-    def _error_row(self, index: int, message: str) -> CaseResult:
-        return error_row(self._cases[index], self.targets, message)
+    def _error_row(self, index: int, message: str, written: dict[str, str] | None = None) -> CaseResult:
+        result = error_row(self._cases[index], self.targets, message)
+        result.details.update(native_logs.crash_log(written or {}))
+        return result
+
+
+def _last_line(written: dict[str, str]) -> str | None:
+    lines = [line.strip() for text in written.values() for line in text.splitlines() if line.strip()]
+    return lines[-1][:300] if lines else None
 
 
 def error_row(case, targets, message: str) -> CaseResult:
