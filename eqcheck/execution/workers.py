@@ -161,8 +161,9 @@ class _Process:
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
         env.setdefault("GLOG_v", "3")
+        flags = subprocess._args_from_interpreter_flags()  # the parent's -S, -I, -X, -W (as multiprocessing passes them)
         self.popen = subprocess.Popen(
-            [sys.executable, "-c", f"from eqcheck.execution.workers import _child_entry; _child_entry({child_fd})"],
+            [sys.executable, *flags, "-c", f"from eqcheck.execution.workers import _child_entry; _child_entry({child_fd})"],
             pass_fds=(child_fd,), stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr, env=env, close_fds=True,
             start_new_session=True,  # a terminal's Ctrl-C goes to the parent, which stops the workers
         )
