@@ -275,8 +275,9 @@ class CaseRunner:
             for label, array in zip((t.label for t in self.targets), (a, b)):
                 result.arrays.setdefault(label, {})[row.name] = array
 
-    def build(self, target: Target, case: Case, seed: int | None = None):
-        obj = self.resolved[(case.spec.path, target.framework)]
+    def build(self, target: Target, case: Case, seed: int | None = None, obj=None):
+        """Build the spec's op for this target (or `obj` in its place: a float64 stand-in, backends/standins)."""
+        obj = self.resolved[(case.spec.path, target.framework)] if obj is None else obj
         backend = self.backends[target.label]
         init_args = {k: self.materialize(case, backend, v) for k, v in case.init_args(target.framework).items()}
         try:
