@@ -20,7 +20,10 @@ implementations of the same function (A64 ~ B64) can never exceed K = 2, while a
 |A64 - B64| and fails once that exceeds the rounding noise. K = 2 is therefore the smallest K that never
 raises a false alarm on a same-function pair, and anything larger only hides real differences (docs/verdicts.md).
 
-A side that cannot run float64 brings no allowance of its own: the measurable side must explain the whole
+A side whose kernel refuses float64 can be measured on a stand-in built from its framework's own primitives
+(eqcheck/backends/standins), run in the case dtype (S) and float64 (S64): own = |S - S64|, credited only if the
+stand-in is the kernel up to that rounding (|side - S| <= own) and S64 is closer to the reference than S.
+A side that cannot run float64 and has no such stand-in brings no allowance of its own: the measurable side must explain the whole
 deviation (crediting it with its distance to the other side's float64 result would let any bug pass). Nor
 does a side whose float64 run is no closer to the reference than its float32 run (`own_error_rejected`):
 MindSpore's CPU `ops.std` returns float64 tensors holding float32-computed values (own error 0), and a side
