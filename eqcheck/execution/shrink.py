@@ -34,7 +34,7 @@ def candidates(case: Case) -> Iterator[tuple[Case, str]]:
     for name in [*case.spec.params, *dict(case.point)]:
         value = values.get(name)
         if isinstance(value, int) and not isinstance(value, bool) and value > 1 and SIZE_NAME.search(name):
-            yield _with(case, {name: value // 2}), f"{name} {value} -> {value // 2}"
+            yield _with(case, {name: value // 2}), f"{name} {value} → {value // 2}"
     for index, inp in enumerate(case.spec.inputs):
         try:
             shape = case.input_shape(index)
@@ -42,7 +42,7 @@ def candidates(case: Case) -> Iterator[tuple[Case, str]]:
             continue
         for axis, size in enumerate(shape):
             if size > 1:
-                yield _with(case, dims=((index, axis, size // 2),)), f"{inp.name} axis {axis}: {size} -> {size // 2}"
+                yield _with(case, dims=((index, axis, size // 2),)), f"{inp.name} axis {axis}: {size} → {size // 2}"
 
 
 def shrink(run: Callable[[Case], CaseResult], case: Case, same: Callable[[CaseResult], bool],

@@ -270,5 +270,8 @@ def shrink_findings(found: list[Finding], document: dict[str, Any], budget: int 
 
         smaller, steps, tried = shrink.shrink(runner.run, case, same, budget)
         if steps:
+            shapes = lambda c: ", ".join(f"{inp.name} {'x'.join(map(str, c.input_shape(i))) or 'scalar'}"  # noqa: E731
+                                         for i, inp in enumerate(c.spec.inputs))
             finding.shrunk = {"case": example, "steps": steps, "tried": tried,
-                              "summary": f"{'; '.join(steps)} still fails the same way ({tried} variants run)"}
+                              "summary": f"{shapes(case)} → {shapes(smaller)} ({'; '.join(steps)}) still fails the "
+                                         f"same way ({tried} variants run)"}
