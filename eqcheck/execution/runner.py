@@ -13,7 +13,7 @@ from eqcheck.backends.base import Backend, ModelFactory
 from eqcheck.cases.edges import describe_edge
 from eqcheck.cases.sweep import Case
 from eqcheck.execution import sides
-from eqcheck.execution.checks import determinism, gradients, reference, state, training
+from eqcheck.execution.checks import determinism, gradients, reference, state, third_opinion, training
 from eqcheck.execution.layers import LayerSession, pair_layers
 from eqcheck.verdict import diagnosis
 from eqcheck.verdict.compare import compare, json_safe
@@ -202,6 +202,8 @@ class CaseRunner:
         if self.source.wants_float64(case, result):  # the error budget: float64 re-runs, when a row failed (or asked)
             self.source.phase("float64")
             reference.judge(self, case, result, seed, weight_map, canonical, inputs, state_rows)
+        if third_opinion.wanted(self, case, result):  # an OpInfo entry's numpy ref, where the sides disagree
+            third_opinion.judge(self, case, result, inputs)
         self._diagnose(case, result, inputs)
         result.status = PASS if all(o.passed for o in result.outputs) else FAIL
         culprits = [f"{section['first_divergent']} ({direction})" for direction, section in result.details.get("layers", {}).items()

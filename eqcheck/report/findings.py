@@ -203,8 +203,8 @@ def render(document: dict[str, Any], commentary: str, command: str = "eqcheck fi
             what = [f"{_code(example['id'])}: {cell(_measured(example) or 'see the report')}"]
             if f.shrunk:
                 what.append(f"shrunk: {cell(f.shrunk.get('summary', ''))}")
-            if example.get("third_opinion"):
-                what.append(f"third opinion: {cell(example['third_opinion'].get('statement', ''))}")
+            for third in ((example.get("third_opinion") or {}).get("rows") or {}).values():
+                what.append(f"third opinion: {cell(third.get('statement', ''))}")
             how = [_code(repro_command(example))]
             if f.status != "declared":
                 how.append(_code(declaration(f, document)))
