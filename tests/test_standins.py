@@ -97,3 +97,48 @@ def test_a_stand_in_whose_float64_run_is_another_function_gives_no_allowance():
     low = reference + 3e-5
     record = _budget(low, low, reference * 1.001, reference, reference + 1e-7)
     assert not record["within_noise"] and "mindspore" in record["own_error_rejected"]
+
+
+LAYERS = [("LSTM", {"num_layers": 2, "bidirectional": True, "batch_first": True}),
+          ("GRU", {"num_layers": 2, "bidirectional": True, "batch_first": True}),
+          ("RNN", {"num_layers": 2, "nonlinearity": "relu"}), ("GRUCell", {"has_bias": False}),
+          ("LSTMCell", {}), ("RNNCell", {"nonlinearity": "tanh"})]
+
+
+@pytest.mark.frameworks
+@pytest.mark.parametrize("name,kwargs", LAYERS, ids=[n for n, _ in LAYERS])
+def test_every_stand_in_is_its_kernel_in_float32_with_the_same_parameters(name, kwargs):
+    import mindspore as ms
+    from mindspore import Tensor, nn
+
+    kernel, standin = getattr(nn, name)(input_size=4, hidden_size=6, **kwargs), standins.standin_for(f"mindspore.nn.{name}")(
+        input_size=4, hidden_size=6, **kwargs)
+    names = dict(standin.parameters_and_names())
+    assert set(names) == {n for n, _ in kernel.parameters_and_names()}
+    rng = np.random.default_rng(0)
+    for n, p in kernel.parameters_and_names():
+        value = Tensor(rng.normal(0, 0.5, p.shape).astype(np.float32))
+        p.set_data(value)
+        names[n].set_data(value)
+    cell = name.endswith("Cell")
+    x = Tensor(rng.normal(size=(3, 4) if cell else (3, 5, 4)).astype(np.float32))
+    count = 1 if cell else kwargs["num_layers"] * (2 if kwargs.get("bidirectional") else 1)
+    h = Tensor(rng.normal(size=(3, 6) if cell else (count, 3, 6)).astype(np.float32))  # batch 3 either way
+    if not cell and not kwargs.get("batch_first"):
+        x = Tensor(rng.normal(size=(5, 3, 4)).astype(np.float32))
+    hx = (h, Tensor(rng.normal(size=h.shape).astype(np.float32))) if "LSTM" in name else h
+
+    def flat(out):
+        return [a.asnumpy() for a in (out if isinstance(out, tuple) else (out,))
+                for a in (a if isinstance(a, tuple) else (a,))]
+
+    low = flat(standin(x, hx))
+    for a, b in zip(flat(kernel(x, hx)), low):  # float32 rounding in another order; a wrong gate is O(0.1)
+        assert a.shape == b.shape and np.max(np.abs(a - b)) <= 1e-4 * max(1.0, float(np.max(np.abs(a))))
+    # its reason to exist: it runs in float64 where the kernel refuses, and computes the same there
+    for p in standin.get_parameters():
+        p.set_dtype(ms.float64)
+    up = lambda t: Tensor(t.asnumpy().astype(np.float64))  # noqa: E731
+    high = flat(standin(up(x), (up(hx[0]), up(hx[1])) if isinstance(hx, tuple) else up(hx)))
+    for a, b in zip(low, high):
+        assert b.dtype == np.float64 and np.max(np.abs(a - b)) <= 1e-4 * max(1.0, float(np.max(np.abs(b))))
