@@ -89,3 +89,22 @@ def test_shrinking_finds_a_smaller_case_that_fails_the_same_way(cli, copy_config
     for n in shrunk.group(1).split("x"):
         size *= int(n)
     assert size < 8 * 32
+
+
+def _record(status="fail", message=None, rows=()):
+    return {"id": "x[float32]", "spec": "s.yaml", "status": status, "message": message, "targets": ["torch", "mindspore"],
+            "outputs": [dict(row) for row in rows]}
+
+
+@pytest.mark.parametrize("record,symptom", [
+    (_record("error", "the worker process was killed by SIGSEGV (signal 11)"), "process crash (SIGSEGV)"),
+    (_record("accepts_invalid", "torch raises ValueError; mindspore returns a value"), "mindspore accepts what torch refuses"),
+    (_record(rows=[{"name": "out", "kind": "output", "verdict": "fail", "nonfinite_mismatch": 3,
+                    "diagnosis": "NaN/Inf: torch propagates NaN that mindspore swallows (finite there) at 3 of 8"}]),
+     "mindspore swallows NaN/Inf (torch propagates it)"),
+    (_record(rows=[{"name": "out", "kind": "output", "verdict": "pass"},
+                   {"name": "grad:x", "kind": "grad", "verdict": "fail"}]), "wrong gradient"),
+    (_record(rows=[{"name": "out", "kind": "output", "verdict": "fail"}]), "wrong output"),
+])
+def test_each_case_gets_one_symptom(record, symptom):
+    assert findings.symptom_of(record) == symptom
