@@ -44,3 +44,9 @@ def test_an_entry_op_db_lacks_is_said_not_raised(cli, copy_config, tmp_path):
     third, _ = _third(cli, copy_config, tmp_path, {"explore: {opinfo: maximum}": "explore: {opinfo: no_such_entry}",
                                                    "op: mindspore.ops.maximum": "op: mindspore.ops.minimum"})
     assert third == {"entry": "no_such_entry", "ref": None, "message": "op_db has no entry 'no_such_entry'"}
+
+
+def test_a_spec_with_an_explore_section_derives_its_entry_from_the_torch_function(cli, copy_config, tmp_path):
+    third, _ = _third(cli, copy_config, tmp_path, {"explore: {opinfo: maximum}": "explore: {arguments: {}}"},
+                      "--edges", "-k", "nan")
+    assert third["entry"] == "maximum" and third["rows"]["out"]["agrees_with"] == "torch"

@@ -1,6 +1,7 @@
 """The third opinion: where torch and MindSpore disagree on a forward output and the op has an OpInfo entry with a
 numpy/scipy `ref`, run the ref on the same inputs (float64, exactly upcast; torch's call arguments) and say which
-side it agrees with. The entry is the explored sample's (--explore) or the spec's explicit `explore: {opinfo: NAME}`.
+side it agrees with. The entry is the explored sample's (--explore), the spec's `explore: {opinfo: NAME}`, or for
+a spec with an explore section, the one derived from its torch function (torch.nn.functional.X -> nn.functional.X).
 
 Recorded in the case's `third_opinion` (per forward row: each side's max_abs to the ref, `agrees_with` torch,
 mindspore, both or neither, a statement); it never changes a verdict, and a ref that fails says so there.
@@ -20,12 +21,27 @@ from eqcheck.verdict.attribution import max_abs
 from eqcheck.verdict.results import CaseResult
 
 
+# torch op path prefix -> op_db name prefix, for a spec whose explore section leaves `opinfo` to its default
+_DERIVED = (("torch.nn.functional.", "nn.functional."), ("torch.special.", "special."), ("torch.linalg.", "linalg."),
+            ("torch.fft.", "fft."), ("torch.Tensor.", ""), ("torch.", ""))
+
+
 def entry_of(case: Case) -> str | None:
+    """The op_db entry: an explored sample's, the spec's `explore.opinfo`, or (a spec with an explore section)
+    derived from a torch function's path; None for specs without an explore section and for classes."""
     sample = getattr(case, "sample", None)  # --explore cases (eqcheck/cases/explore.py)
     if sample is not None and getattr(sample, "source", None) == "opinfo":
         return sample.entry
     explore = case.spec.explore
-    return explore.opinfo if explore is not None and explore.opinfo else None
+    if explore is None:
+        return None
+    if explore.opinfo:
+        return explore.opinfo
+    op = case.spec.sides["torch"].op if "torch" in case.spec.sides else ""
+    last = op.rsplit(".", 1)[-1]
+    if not last or last[0].isupper():  # an nn.Module class: its samples are ModuleInfo's, which have no ref
+        return None
+    return next((new + op[len(old):] for old, new in _DERIVED if op.startswith(old)), None)
 
 
 def wanted(runner, case: Case, result: CaseResult) -> bool:
