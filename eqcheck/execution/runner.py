@@ -13,7 +13,8 @@ from eqcheck.backends.base import Backend, ModelFactory
 from eqcheck.cases.edges import describe_edge
 from eqcheck.cases.sweep import Case
 from eqcheck.execution import sides
-from eqcheck.execution.checks import determinism, gradients, reference, state, third_opinion, training
+from eqcheck.execution.checks import determinism, gradients, reference, state, training
+from eqcheck.execution.checks import third_opinion
 from eqcheck.execution.layers import LayerSession, pair_layers
 from eqcheck.verdict import diagnosis
 from eqcheck.verdict.compare import compare, json_safe
