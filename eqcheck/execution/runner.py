@@ -14,7 +14,6 @@ from eqcheck.cases.edges import describe_edge
 from eqcheck.cases.sweep import Case
 from eqcheck.execution import sides
 from eqcheck.execution.checks import determinism, gradients, reference, state, training
-from eqcheck.execution.checks import third_opinion
 from eqcheck.execution.layers import LayerSession, pair_layers
 from eqcheck.verdict import diagnosis
 from eqcheck.verdict.compare import compare, json_safe
@@ -29,6 +28,7 @@ from eqcheck.spec.model import Literal, OutputSpec, TensorArg
 from eqcheck.backends.targets import Target
 from eqcheck.execution.trials import combine as combine_trials
 from eqcheck.execution.trials import trial_seeds
+from eqcheck.execution.checks import third_opinion  # an OpInfo ref where the sides disagree
 
 
 class CaseRunner:
