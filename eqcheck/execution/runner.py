@@ -15,6 +15,7 @@ from eqcheck.cases.sweep import Case
 from eqcheck.execution import sides
 from eqcheck.execution.checks import determinism, gradients, reference, state, training
 from eqcheck.execution.layers import LayerSession, pair_layers
+from eqcheck.execution.checks import third_opinion  # an OpInfo ref where the sides disagree
 from eqcheck.verdict import diagnosis
 from eqcheck.verdict.compare import compare, json_safe
 from eqcheck.dtypes import is_float
@@ -28,7 +29,6 @@ from eqcheck.spec.model import Literal, OutputSpec, TensorArg
 from eqcheck.backends.targets import Target
 from eqcheck.execution.trials import combine as combine_trials
 from eqcheck.execution.trials import trial_seeds
-from eqcheck.execution.checks import third_opinion  # an OpInfo ref where the sides disagree
 
 
 class CaseRunner:
