@@ -415,11 +415,11 @@ def findings(report, out_file, commentary, shrink):
     from eqcheck.report import findings as findings_page
     from eqcheck.report.markdown import write
 
-    document = doc.read(report)
     try:
         text = Path(commentary).read_text(encoding="utf-8")
     except OSError as exc:
         raise click.BadParameter(f"cannot read {commentary}: {exc.strerror}", param_hint="--commentary") from None
+    document = doc.read(report)
     found = findings_page.collect(document)
     if shrink:
         findings_page.shrink_findings(found, document)

@@ -113,7 +113,5 @@ def test_each_case_gets_one_symptom(record, symptom):
 def test_a_missing_report_or_commentary_is_exit_2_naming_it(cli, tmp_path):
     missing = cli("findings", tmp_path / "none.json", "-o", tmp_path / "p.md")
     assert missing.exit_code == 2 and "none.json" in missing.text and "Traceback" not in missing.text
-    report = tmp_path / "r.json"
-    report.write_text('{"schema_version": 3, "cases": [], "summary": {}, "settings": {}, "environment": {}}')
-    no_commentary = cli("findings", report, "-o", tmp_path / "p.md", "--commentary", tmp_path / "c.md")
+    no_commentary = cli("findings", tmp_path / "none.json", "-o", tmp_path / "p.md", "--commentary", tmp_path / "c.md")
     assert no_commentary.exit_code == 2 and "c.md" in no_commentary.text and not (tmp_path / "p.md").exists()
