@@ -20,7 +20,7 @@ def main(path: str) -> None:
     print("case | output | max|A-B| | own error per side | distance per side | max|A-B|/max(own) | dist ratio | noise")
     for case in document["cases"]:
         runs = case.get("reference", {}).get("float64_runs", {})
-        refused = [label for label, status in runs.items() if status != "ok"]
+        refused = [label for label, status in runs.items() if status != "ok" and not label.endswith(" stand-in")]
         for out in case["outputs"]:
             if out.get("kind") == "grad" and "max_abs" in out and isinstance(out["max_abs"], float):
                 spec = case["id"].split("[")[0]

@@ -407,6 +407,34 @@ def catalog(report, out_file, root):
     click.echo(f"wrote {out_file} ({len(catalog_page.rows(document, root))} pairs)")
 
 
+@main.command()
+@click.argument("report", type=SafePath())
+@click.option("-o", "--output", "out_file", type=SafePath(dir_okay=False), default="docs/findings.md", show_default=True,
+              help="Where to write the findings page.")
+@click.option("--commentary", type=SafePath(dir_okay=False), default="docs/findings-commentary.md", show_default=True,
+              help="The hand-written part, included verbatim at the top of the page.")
+@click.option("--shrink", is_flag=True, help="Re-run smaller variants of each finding's example (fewer elements) and "
+              "report the smallest that still fails the same way; imports the frameworks.")
+def findings(report, out_file, commentary, shrink):
+    """Write the findings page from a run's JSON report: failing and declared cases once per root cause
+    (spec x variant x symptom) with counts, the smallest example, a repro command and the spec line to declare it."""
+    from eqcheck.report import document as doc
+    from eqcheck.report import findings as findings_page
+    from eqcheck.report.markdown import write
+
+    try:
+        text = Path(commentary).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise click.BadParameter(f"cannot read {commentary}: {exc.strerror}", param_hint="--commentary") from None
+    document = doc.read(report)
+    found = findings_page.collect(document)
+    if shrink:
+        findings_page.shrink_findings(found, document)
+    write(out_file, findings_page.render(document, text, found=found,
+                                         command=f"eqcheck findings REPORT.json -o {out_file}"))
+    click.echo(f"wrote {out_file} ({len(found)} findings from {sum(len(f.cases) for f in found)} cases)")
+
+
 @main.command(name="map")
 @paths_argument
 @allow_module_option

@@ -93,7 +93,7 @@ def _record(a, b, ref, a64, b64, dtype="float32"):
 def test_the_record_has_exactly_the_report_schemas_keys():
     ref = np.linspace(-1, 1, 16)
     rec = _record(ref + 2e-7, ref - 2e-7, ref, ref, ref)
-    assert set(rec) == {"reference", "distance", "own_error", "own_error_rejected", "noise", "k", "budget",
+    assert set(rec) == {"reference", "distance", "own_error", "own_error_rejected", "own_error_from_standin", "noise", "k", "budget",
                         "noise_ratio", "ratio", "outlier", "within_noise", "statement", "verdict"}
     assert rec["reference"] == "torch float64" and rec["k"] == NOISE_K
     assert rec["distance"] == {"torch": pytest.approx(2e-7), "mindspore": pytest.approx(2e-7)}
@@ -159,13 +159,15 @@ def test_grucell_with_unit_normal_weights_names_mindspore_as_the_outlier(cli, co
     spec = copy_config("nn/GRUCell.yaml", GRU_N01)
     report = tmp_path / "r.json"
     result = cli("run", spec, "-k", "bias=True and batch=64", "--reference", "float64", "--json", report)
-    assert result.exit_code == 1
+    # MindSpore's GRUCell refuses float64; its stand-in (backends/standins) measures the drift as its own rounding
+    assert result.exit_code == 0, result.text
     case = read_json(report)["cases"][0]
-    attribution = case["outputs"][0]["attribution"]
+    row = case["outputs"][0]
+    attribution = row["attribution"]
     assert attribution["outlier"] == "mindspore" and attribution["ratio"] > 10
-    assert not attribution["within_noise"]
-    assert "mindspore is" in result.text and "further from the float64 reference than torch" in result.text
-    assert case["reference"]["float64_runs"]["torch"] == "ok"
+    assert attribution["within_noise"] and "mindspore" in attribution["own_error_from_standin"]
+    assert row["precision_note"].startswith("precision outlier: mindspore is")
+    assert case["reference"]["float64_runs"]["torch"] == "ok" and "mindspore stand-in" in case["reference"]["float64_runs"]
 
 
 def test_a_too_tight_tolerance_on_a_long_sum_passes_on_its_error_budget_by_default(cli, write_spec, tmp_path):

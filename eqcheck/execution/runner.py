@@ -15,6 +15,7 @@ from eqcheck.cases.sweep import Case
 from eqcheck.execution import sides
 from eqcheck.execution.checks import determinism, gradients, reference, state, training
 from eqcheck.execution.layers import LayerSession, pair_layers
+from eqcheck.execution.checks import third_opinion  # an OpInfo ref where the sides disagree
 from eqcheck.verdict import diagnosis
 from eqcheck.verdict.compare import compare, json_safe
 from eqcheck.dtypes import is_float
@@ -204,6 +205,8 @@ class CaseRunner:
         if self.source.wants_float64(case, result):  # the error budget: float64 re-runs, when a row failed (or asked)
             self.source.phase("float64")
             reference.judge(self, case, result, seed, weight_map, canonical, inputs, state_rows)
+        if third_opinion.wanted(self, case, result):  # an OpInfo entry's numpy ref, where the sides disagree
+            third_opinion.judge(self, case, result, inputs)
         self._diagnose(case, result, inputs)
         result.status = PASS if all(o.passed for o in result.outputs) else FAIL
         culprits = [f"{section['first_divergent']} ({direction})" for direction, section in result.details.get("layers", {}).items()
@@ -277,8 +280,9 @@ class CaseRunner:
             for label, array in zip((t.label for t in self.targets), (a, b)):
                 result.arrays.setdefault(label, {})[row.name] = array
 
-    def build(self, target: Target, case: Case, seed: int | None = None):
-        obj = self.resolved[(case.spec.path, target.framework)]
+    def build(self, target: Target, case: Case, seed: int | None = None, obj=None):
+        """Build the spec's op for this target (or `obj` in its place: a float64 stand-in, backends/standins)."""
+        obj = self.resolved[(case.spec.path, target.framework)] if obj is None else obj
         backend = self.backends[target.label]
         init_args = {k: self.materialize(case, backend, v) for k, v in case.init_args(target.framework).items()}
         try:

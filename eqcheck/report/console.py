@@ -115,7 +115,9 @@ def results_table(document: dict, only_problems: bool = False) -> Table:
                 _verdict(out_status),
                 escape(_worst(out)),
             )
-            for note, style in ((out.get("precision_note"), "yellow"), (out.get("diagnosis") and f"diagnosis: {out['diagnosis']}", "red")):
+            third = ((case.get("third_opinion") or {}).get("rows") or {}).get(out["name"], {}).get("statement")
+            for note, style in ((out.get("precision_note"), "yellow"), (out.get("diagnosis") and f"diagnosis: {out['diagnosis']}", "red"),
+                                (third and f"third opinion: {third}", "cyan")):
                 if note:
                     table.add_row("", "", "", "", "", "", "", Text(note, style=style))
         if status in ("expected_difference", "unexpected_pass") and case.get("expected_difference"):

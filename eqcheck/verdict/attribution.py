@@ -20,7 +20,10 @@ implementations of the same function (A64 ~ B64) can never exceed K = 2, while a
 |A64 - B64| and fails once that exceeds the rounding noise. K = 2 is therefore the smallest K that never
 raises a false alarm on a same-function pair, and anything larger only hides real differences (docs/verdicts.md).
 
-A side that cannot run float64 brings no allowance of its own: the measurable side must explain the whole
+A side whose kernel refuses float64 can be measured on a stand-in built from its framework's own primitives
+(eqcheck/backends/standins), run in the case dtype (S) and float64 (S64): own = |S - S64|, credited only if the
+stand-in is the kernel up to that rounding (|side - S| <= own) and S64 is closer to the reference than S.
+A side that cannot run float64 and has no such stand-in brings no allowance of its own: the measurable side must explain the whole
 deviation (crediting it with its distance to the other side's float64 result would let any bug pass). Nor
 does a side whose float64 run is no closer to the reference than its float32 run (`own_error_rejected`):
 MindSpore's CPU `ops.std` returns float64 tensors holding float32-computed values (own error 0), and a side
@@ -80,8 +83,10 @@ def attribute(
     reference: np.ndarray,
     own_float64: dict[str, np.ndarray | None],
     dtype: str,
+    standin: dict[str, tuple[np.ndarray, np.ndarray]] | None = None,
 ) -> dict[str, Any]:
-    """The budget record of one row; `outputs` holds the two sides' results in the case dtype."""
+    """The budget record of one row; `outputs` holds the two sides' results in the case dtype, `standin` the
+    (case dtype, float64) results of the float64 stand-in of a side that refused float64 (backends/standins)."""
     distance = {label: max_abs(arr, reference) for label, arr in outputs.items()}
     finite_ref = np.abs(np.asarray(reference, dtype=np.float64))
     finite_ref = finite_ref[np.isfinite(finite_ref)]
@@ -101,6 +106,19 @@ def attribute(
             own[label] = error
         else:
             rejected[label] = {"own_error": error, "float64_vs_reference": off}
+    from_standin = {}
+    for label, (low, high) in (standin or {}).items():
+        if label in own or label in rejected or np.shape(low) != np.shape(outputs[label]) or np.shape(high) != np.shape(low):
+            continue
+        # The stand-in's rounding is the side's only if the stand-in is the side's kernel up to that rounding: a
+        # kernel bug larger than it breaks this, and no allowance is given.
+        error, off, kernel = max_abs(low, high), max_abs(high, reference), max_abs(outputs[label], low)
+        if (off < error or (off == 0 and error == 0)) and error <= plausible and kernel <= error:
+            own[label] = error
+            from_standin[label] = {"own_error": error, "kernel_vs_standin": kernel}
+        else:
+            rejected[label] = {"own_error": error, "float64_vs_reference": off, "kernel_vs_standin": kernel,
+                               "source": "stand-in"}
     noise = max(own.values()) if own else None
     floor = 0.5 * eps * scale
     (far, d_far), (near, d_near) = sorted(distance.items(), key=lambda kv: -kv[1])
@@ -120,6 +138,7 @@ def attribute(
         "distance": distance,
         "own_error": own,
         "own_error_rejected": rejected,
+        "own_error_from_standin": from_standin,
         "noise": noise,
         "k": NOISE_K,
         "budget": NOISE_K * noise if noise is not None else None,

@@ -11,6 +11,7 @@ import dataclasses
 
 import numpy as np
 
+from eqcheck.backends import standins
 from eqcheck.cases import weights
 from eqcheck.cases.sweep import Case
 from eqcheck.dtypes import is_float
@@ -43,7 +44,7 @@ def judge(runner, case: Case, result: CaseResult, seed: int, weight_map: weights
           state_rows: list | None) -> None:
     """Re-run each side in float64 (at most once), then attach a budget record to every float row."""
     case64 = dataclasses.replace(case, dtype="float64")
-    runs, status = {}, {}
+    runs, status, standin_runs = {}, {}, {}
     for t in runner.targets:
         try:
             runs[t.label], status[t.label] = float64_run(runner, t, case, case64, seed, weight_map, canonical, inputs,
@@ -51,6 +52,10 @@ def judge(runner, case: Case, result: CaseResult, seed: int, weight_map: weights
         except CaseFailure as failure:
             status[t.label] = failure.message
             runner.backends[t.label].recover()
+            standin = standins.standin_for(case.spec.sides[t.framework].op)
+            if standin is not None:
+                standin_runs[t.label], status[f"{t.label} stand-in"] = _standin_runs(
+                    runner, t, case, case64, seed, weight_map, canonical, inputs, standin)
     # A "float64" run returning another dtype computed in that dtype: it measures no own error.
     genuine = {label: {name: a for name, a in rows.items() if a.dtype == np.float64} for label, rows in runs.items()}
     labels = [t.label for t in runner.targets]
@@ -73,7 +78,9 @@ def judge(runner, case: Case, result: CaseResult, seed: int, weight_map: weights
         dev = out.deviation
         out.attribution = attribution.attribute(
             dev.max_abs, dev.passed, dev.nonfinite_mismatch, arrays, ref_label, reference,
-            {label: genuine.get(label, {}).get(out.name) for label in labels}, case.dtype)
+            {label: genuine.get(label, {}).get(out.name) for label in labels}, case.dtype,
+            standin={label: (rows[0][out.name], rows[1][out.name]) for label, rows in standin_runs.items()
+                     if out.name in rows[0] and out.name in rows[1]})
         out.strict_precision = case.spec.strict_precision
         judged += 1
     anchor = next((label for label in torch_first if genuine.get(label)), None)
@@ -85,11 +92,25 @@ def judge(runner, case: Case, result: CaseResult, seed: int, weight_map: weights
         record["message"] = "no side could run this case in float64: no error budget"
 
 
+def _standin_runs(runner, t, case: Case, case64: Case, seed: int, weight_map: weights.WeightMap, canonical, inputs,
+                  standin) -> tuple[tuple[dict, dict], str]:
+    """The stand-in of a side that refused float64, run in the case dtype and in float64 ({} and {} if it fails)."""
+    try:
+        low, _ = float64_run(runner, t, case, case, seed, weight_map, canonical, inputs, None, obj=standin)
+        high, how = float64_run(runner, t, case, case64, seed, weight_map, canonical, inputs, None, obj=standin)
+    except (CaseFailure, EqcheckError) as failure:
+        runner.backends[t.label].recover()
+        return ({}, {}), f"failed: {getattr(failure, 'message', failure)}"
+    high = {name: a for name, a in high.items() if a.dtype == np.float64}
+    return (low, high), f"{standin.__module__}.{standin.__name__}: {how}"
+
+
 def float64_run(runner, t, case: Case, case64: Case, seed: int, weight_map: weights.WeightMap, canonical, inputs,
-                state_rows: list | None) -> tuple[dict[str, np.ndarray], str]:
-    """One float64 run of this side: every row it can produce by row name, and how the run went."""
+                state_rows: list | None, obj=None) -> tuple[dict[str, np.ndarray], str]:
+    """One float64 run of this side (or a run of `obj` in the dtype of `case64`, for a stand-in): every row it can
+    produce by row name, and how the run went."""
     backend = runner.backends[t.label]
-    built = runner.step(t, case64, "build in float64", lambda: runner.build(t, case64, seed))
+    built = runner.step(t, case64, f"build in {case64.dtype}", lambda: runner.build(t, case64, seed, obj=obj))
     params64 = backend.parameters(built)
     up = {n: a.astype(np.float64) if np.issubdtype(a.dtype, np.floating) else a for n, a in canonical.items()}
     side = {n: a.astype(params64[n].default.dtype, copy=False) for n, a in weight_map.to_side(t.framework, up).items()}
