@@ -26,6 +26,7 @@ class ParamInfo:
     dtype: str
     trainable: bool
     default: np.ndarray  # the framework's own initial value: sets the scale of the shared draw
+    persistent: bool = True  # False: a torch buffer kept out of the state_dict (position ids, causal masks)
 
 
 @dataclass

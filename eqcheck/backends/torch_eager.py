@@ -55,8 +55,11 @@ class TorchEagerBackend(Backend):
         out = {}
         for name, tensor in built.module.named_parameters():
             out[name] = ParamInfo(name, tuple(tensor.shape), str(tensor.dtype).replace("torch.", ""), tensor.requires_grad, self.to_numpy(tensor))
+        transient = {f"{path}.{b}" if path else b for path, m in built.module.named_modules()
+                     for b in getattr(m, "_non_persistent_buffers_set", ())}
         for name, tensor in built.module.named_buffers():
-            out[name] = ParamInfo(name, tuple(tensor.shape), str(tensor.dtype).replace("torch.", ""), False, self.to_numpy(tensor))
+            out[name] = ParamInfo(name, tuple(tensor.shape), str(tensor.dtype).replace("torch.", ""), False, self.to_numpy(tensor),
+                                  persistent=name not in transient)
         return out
 
     def _tensors(self, built) -> dict[str, Any]:

@@ -18,6 +18,7 @@ budget but within float32 noise passes, and the row says which side is further f
 
 from __future__ import annotations
 
+import difflib
 import re
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -38,43 +39,89 @@ class LayerPair:
     cand: str
     ref_type: str
     cand_type: str
-    how: str  # weights | path
-
-
-def _module_of(param: str) -> str:
-    return param.rsplit(".", 1)[0] if "." in param else ""
+    how: str  # spec | weights | path | order
 
 
 def _normal_path(path: str) -> str:
     return ".".join(_SEPARATORS.sub("", p).lower() for p in path.split("."))
 
 
-def pair_layers(weight_map, submodules: dict[str, dict[str, str]]) -> list[LayerPair]:
-    """Submodule pairs in the reference side's declaration order (see the module docstring)."""
+def _under(path: str, params: set[str]) -> frozenset[str]:
+    return frozenset(p for p in params if p.startswith(path + "."))
+
+
+def pair_layers(weight_map, submodules: dict[str, dict[str, str]], fired: dict[str, list] | None = None,
+                explicit: tuple[dict[str, str], ...] = ()) -> list[LayerPair]:
+    """Submodule pairs in the reference side's declaration order (see the module docstring).
+
+    `fired`: per framework, (path, output shapes) in the probe call's hook order (runner.probe); `explicit`:
+    the spec's `layers:` pairs, framework -> path, which win.
+    """
     ref_fw, cand_fw = list(submodules)
     ref_subs, cand_subs = submodules[ref_fw], submodules[cand_fw]
-    forward: dict[str, set[str]] = {}
-    backward: dict[str, set[str]] = {}
-    for w in weight_map.weights:
-        a, b = _module_of(w.sides[ref_fw].param), _module_of(w.sides[cand_fw].param)
-        forward.setdefault(a, set()).add(b)
-        backward.setdefault(b, set()).add(a)
     pairs: dict[str, tuple[str, str]] = {}
     taken: set[str] = set()
-    for a, targets in forward.items():
-        (b,) = targets if len(targets) == 1 else (None,)
-        if a and b and backward.get(b) == {a} and a in ref_subs and b in cand_subs:
-            pairs[a] = (b, "weights")
+    for entry in explicit:
+        a, b = entry[ref_fw], entry[cand_fw]
+        if a in ref_subs and b in cand_subs:
+            pairs[a] = (b, "spec")
             taken.add(b)
-    by_path = {_normal_path(p): p for p in cand_subs if p not in taken and p not in backward}
+    # Weights: a module (a layer or a whole block) whose shared parameters are exactly those of one module there.
+    image = {w.sides[ref_fw].param: w.sides[cand_fw].param for w in weight_map.weights if ref_fw in w.sides and cand_fw in w.sides}
+    ref_params, cand_params = set(image), set(image.values())
+    holders: dict[frozenset[str], list[str]] = {}
+    for b in cand_subs:
+        inside = _under(b, cand_params)
+        if inside:
+            holders.setdefault(inside, []).append(b)
+    holding: set[str] = set()
     for a in ref_subs:
-        if a in pairs or a in forward:
+        inside = _under(a, ref_params)
+        if not inside:
+            continue
+        holding.add(a)
+        for b in holders.get(frozenset(image[p] for p in inside), []):
+            if a not in pairs and b not in taken:
+                pairs[a] = (b, "weights")
+                taken.add(b)
+    holding |= {b for b in cand_subs if _under(b, cand_params)}
+    # Parameter-free modules: the same normalized path, then the probe's execution order.
+    by_path = {_normal_path(p): p for p in cand_subs if p not in taken and p not in holding}
+    for a in ref_subs:
+        if a in pairs or a in holding:
             continue
         b = by_path.get(_normal_path(a))
         if b is not None:
             pairs[a] = (b, "path")
             taken.add(b)
+    if fired and ref_fw in fired and cand_fw in fired:
+        _pair_by_order(pairs, taken, holding, fired[ref_fw], fired[cand_fw], submodules)
     return [LayerPair(a, pairs[a][0], ref_subs[a], cand_subs[pairs[a][0]], pairs[a][1]) for a in ref_subs if a in pairs]
+
+
+def _pair_by_order(pairs, taken, holding, ref_fired, cand_fired, submodules) -> None:
+    """Align both sides' firing sequences: paired modules are anchors; between them, unpaired modules with the same
+    output shapes and the same leafness (a layer, or a block of layers) pair in execution order (`order`)."""
+    ref_subs, cand_subs = submodules.values()
+    partner = {b: a for a, (b, _) in pairs.items()}
+    leaf = lambda path, subs: not any(p.startswith(path + ".") for p in subs)
+
+    def key(path, shapes, subs, own):
+        if path in own:
+            return ("pair", own[path])
+        if path in holding:
+            return ("holds weights", path)  # a module with weights that found no partner stays unpaired
+        return ("free", leaf(path, subs), tuple(map(tuple, shapes)))
+
+    ref_keys = [key(p, s, ref_subs, {a: a for a in pairs}) for p, s in ref_fired]
+    cand_keys = [key(p, s, cand_subs, partner) for p, s in cand_fired]
+    matcher = difflib.SequenceMatcher(None, ref_keys, cand_keys, autojunk=False)
+    for block in matcher.get_matching_blocks():
+        for k in range(block.size):
+            (a, _), (b, _) = ref_fired[block.a + k], cand_fired[block.b + k]
+            if ref_keys[block.a + k][0] == "free" and a not in pairs and b not in taken:
+                pairs[a] = (b, "order")
+                taken.add(b)
 
 
 class LayerSession:
