@@ -101,7 +101,7 @@ def pair_layers(weight_map, submodules: dict[str, dict[str, str]], fired: dict[s
 
 def _pair_by_order(pairs, taken, holding, ref_fired, cand_fired, submodules) -> None:
     """Align both sides' firing sequences: paired modules are anchors; between them, unpaired modules with the same
-    output shapes and the same leafness (a layer, or a block of layers) pair in execution order (`order`)."""
+    input and output shapes and the same leafness (a layer, or a block of layers) pair in execution order (`order`)."""
     ref_subs, cand_subs = submodules.values()
     partner = {b: a for a, (b, _) in pairs.items()}
     leaf = lambda path, subs: not any(p.startswith(path + ".") for p in subs)
@@ -111,7 +111,7 @@ def _pair_by_order(pairs, taken, holding, ref_fired, cand_fired, submodules) -> 
             return ("pair", own[path])
         if path in holding:
             return ("holds weights", path)  # a module with weights that found no partner stays unpaired
-        return ("free", leaf(path, subs), tuple(map(tuple, shapes)))
+        return ("free", leaf(path, subs), tuple(tuple(map(tuple, part)) for part in shapes))
 
     ref_keys = [key(p, s, ref_subs, {a: a for a in pairs}) for p, s in ref_fired]
     cand_keys = [key(p, s, cand_subs, partner) for p, s in cand_fired]
@@ -133,14 +133,16 @@ class LayerSession:
         self.watches: dict[str, dict[str, Any]] = {"forward": {}, "backward": {}, "float64": {}}
         self.float64_reference: str | None = None  # --reference float64: the label whose float64 run anchors
         self.problems: dict[str, str] = {}
+        self.notes: dict[str, str] = {}  # direction -> how a side's hooks had to be placed (one sentence)
         self.first_forward: str | None = None  # a forward culprit: backward rows after it inherit its deviation
+        self.local: dict[tuple[str, int], dict[str, Any]] = {}  # (ref path, call) -> local verdict (execution/replay.py)
 
     @contextmanager
-    def watching(self, backend, built, label: str, direction: str) -> Iterator[None]:
+    def watching(self, backend, built, label: str, direction: str, **options) -> Iterator[None]:
         """Hooks on this side's paired submodules for the duration of the block; a side without hooks is noted."""
         paths = [p.ref if label == self.labels[0] else p.cand for p in self.pairs]
         try:
-            watch = backend.watch(built, paths, backward=direction == "backward")
+            watch = backend.watch(built, paths, backward=direction == "backward", **options)
         except (UnsupportedCase, AttributeError, RuntimeError, ValueError) as exc:
             self.problems[direction] = f"{label} cannot hook its layers: {exc}"
             yield
@@ -166,7 +168,16 @@ class LayerSession:
         forward = self.first_forward if direction == "backward" else None
         for path, call in ref.order:
             pair = by_ref[path]
-            rows.append(_row(pair, call, ref.records[path][call], cand.records.get(pair.cand, []), tolerance, anchor))
+            cand_calls = cand.records.get(pair.cand, [])
+            if direction == "backward":  # backpropagation reaches a module's calls last-first: align them from the end
+                cand_calls = cand_calls[max(0, len(cand_calls) - len(ref.records[path])):]
+            row = _row(pair, call, ref.records[path][call], cand_calls, tolerance, anchor)
+            local = self.local.get((path, call)) if direction == "forward" else None
+            if local is not None:  # the verdict is the layer's own (replayed alone); the accumulated one stays beside it
+                row["local"] = local
+                if local.get("passed") is not None:
+                    row["accumulated_passed"], row["passed"] = row["passed"], local["passed"]
+            rows.append(row)
         compared = [r for r in rows if r["passed"] is not None]
         first = next((r for r in compared if not r["passed"]), None)
         if direction == "forward":
@@ -181,6 +192,7 @@ class LayerSession:
             "rows": rows,
             # paired, yet no reference hook fired: not called, or (backward) torch cannot hook nested tuple outputs (LSTM)
             **({"not_recorded": silent} if silent else {}),
+            **({"note": self.notes[direction]} if direction in self.notes else {}),
         }
 
 
@@ -218,12 +230,24 @@ def _row(pair: LayerPair, call: int, ref_leaves, cand_calls, tolerance, anchor: 
         row["note"] = "not recorded on the candidate side (no hook fired: a Cell with its own bprop, or not called)"
         return row
     cand_leaves = cand_calls[call]
+    one_sided = [(i, "ref" if a is not None else "cand") for i, (a, b) in enumerate(zip(ref_leaves, cand_leaves))
+                 if (a is None) != (b is None)]
+    if one_sided:  # a gradient (or output) only one side produces: a stop_gradient, a detached branch
+        i, side = one_sided[0]
+        has, lacks = ("the reference side", "the candidate") if side == "ref" else ("the candidate side", "the reference")
+        row.update(passed=False, reason=f"{has} produces tensor {i} of this layer and {lacks} does not "
+                                        f"(a stop_gradient or a detached branch on one side)", mismatched=0)
+        return row
     pairs = [(i, a, b) for i, (a, b) in enumerate(zip(ref_leaves, cand_leaves)) if a is not None and b is not None]
     if len(ref_leaves) != len(cand_leaves):
         row["note"] = f"{len(ref_leaves)} vs {len(cand_leaves)} tensors; compared the first {len(pairs)}"
     if not pairs:
         row["note"] = "no tensor on both sides"
         return row
+    relaid = next(((a.shape, b.shape) for _, a, b in pairs if a.shape != b.shape and a.size == b.size), None)
+    if relaid:  # a Flatten on one side only (the input of a Dense): the same values in the same order
+        pairs = [(i, a, b.reshape(a.shape) if a.shape != b.shape and a.size == b.size else b) for i, a, b in pairs]
+        row["note"] = f"compared in the reference layout {list(relaid[0])} (candidate: {list(relaid[1])})"
     deviations = [compare(np.asarray(a), np.asarray(b), tolerance) for _, a, b in pairs]
     worst = max(range(len(deviations)), key=lambda k: (not deviations[k].passed, _finite(deviations[k].max_abs)))
     passed = [d.passed for d in deviations]

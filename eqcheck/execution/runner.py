@@ -14,7 +14,7 @@ from eqcheck.cases import draws, weights
 from eqcheck.backends.base import Backend, ModelFactory, UnsupportedCase
 from eqcheck.cases.edges import describe_edge
 from eqcheck.cases.sweep import Case
-from eqcheck.execution import sides
+from eqcheck.execution import replay, sides
 from eqcheck.execution.checks import determinism, gradients, reference, state, training
 from eqcheck.execution.layers import LayerSession, pair_layers
 from eqcheck.verdict import diagnosis
@@ -178,6 +178,9 @@ class CaseRunner:
         }
         result.outputs = self._compare(case, flat)
         if self.layers is not None:
+            if type(self.source) is sides.Draws:  # a recorded side cannot run a layer alone
+                self.layers.local = replay.replay_forward(self.layers, {t.label: self.backends[t.label] for t in self.targets},
+                                                          built, case)
             result.details["layers"] = {"forward": self.layers.report(case, "forward")}
         names = [o.name for o in result.outputs]
         result.arrays = {label: dict(zip(names, (a for _, a in items))) for label, items in flat.items()}
@@ -236,7 +239,7 @@ class CaseRunner:
     def probe(self, case: Case, built, inputs) -> dict[str, list[tuple[str, list[list[int]]]]]:
         """Model specs: one call per side with hooks on every submodule, before any weight is loaded.
 
-        Per framework, (module path, output shapes) in the order the hooks fired: the execution order that pairs
+        Per framework, (module path, [input shapes, output shapes]) in the order the hooks fired: the execution order that pairs
         modules (cases/automap.py) and parameter-free layers (execution/layers.py). A side whose probe fails, or
         a recorded side (nothing may be called out of its recorded order), falls back to declaration order.
         """
@@ -257,7 +260,8 @@ class CaseRunner:
             except Exception:  # noqa: BLE001 - the probe only orders the map; the real call reports what fails
                 backend.recover()
                 continue
-            fired[t.framework] = [(path, [list(leaf.shape) for leaf in watch.records[path][call] if leaf is not None])
+            shapes = lambda leaves: [list(np.shape(leaf)) for leaf in leaves or () if isinstance(leaf, np.ndarray)]
+            fired[t.framework] = [(path, [shapes(watch.inputs.get(path, [None])[0]), shapes(watch.records[path][0])])
                                   for path, call in watch.order if call == 0]
         return fired
 
@@ -345,11 +349,11 @@ class CaseRunner:
                                   f"{f' (at {where})' if where else ''} when called with init {json_safe(init_args)}; "
                                   f"fix the factory or the spec's {target.framework}.init", target.label)
 
-    def watch_layers(self, target: Target, built, direction: str):
+    def watch_layers(self, target: Target, built, direction: str, **options):
         """Layer hooks on this target around a forward or gradient call; nothing for op specs."""
         if self.layers is None:
             return nullcontext()
-        return self.layers.watching(self.backends[target.label], built, target.label, direction)
+        return self.layers.watching(self.backends[target.label], built, target.label, direction, **options)
 
     def step(self, target: Target, case: Case, what: str, action):
         """Run one framework step; its failure becomes the case's status instead of ending the run."""
