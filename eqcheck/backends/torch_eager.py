@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import warnings
 from typing import Any
 
@@ -170,11 +169,9 @@ class TorchEagerBackend(Backend):
         return watch
 
     def replay(self, built, path: str, args: list, dtype: str):
-        """One submodule called alone on recorded inputs (numpy), without gradients; float64 runs on a copy."""
+        """One submodule called alone on recorded inputs (numpy), without gradients."""
         torch = self.torch
         module = dict(built.module.named_modules())[path]
-        if dtype == "float64":
-            module = copy.deepcopy(module).to(torch.float64)
         tensors = [self.tensor(a, dtype if np.issubdtype(a.dtype, np.floating) else str(a.dtype)) if isinstance(a, np.ndarray) else a
                    for a in args]
         with torch.no_grad():

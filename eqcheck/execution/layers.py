@@ -27,6 +27,7 @@ from typing import Any, Iterator
 import numpy as np
 
 from eqcheck.backends.base import UnsupportedCase
+from eqcheck.execution import replay
 from eqcheck.verdict import attribution
 from eqcheck.verdict.compare import compare
 
@@ -135,7 +136,10 @@ class LayerSession:
         self.problems: dict[str, str] = {}
         self.notes: dict[str, str] = {}  # direction -> how a side's hooks had to be placed (one sentence)
         self.first_forward: str | None = None  # a forward culprit: backward rows after it inherit its deviation
-        self.local: dict[tuple[str, int], dict[str, Any]] = {}  # (ref path, call) -> local verdict (execution/replay.py)
+        # Local verdicts (execution/replay.py): (ref path, call) -> the candidate layer's output on the reference
+        # layer's recorded inputs (or a note why none); per label, the same replayed by its float64 build.
+        self.local: dict[tuple[str, int], Any] = {}
+        self.local64: dict[str, dict[tuple[str, int], Any]] = {}
 
     @contextmanager
     def watching(self, backend, built, label: str, direction: str, **options) -> Iterator[None]:
@@ -172,9 +176,9 @@ class LayerSession:
             if direction == "backward":  # backpropagation reaches a module's calls last-first: align them from the end
                 cand_calls = cand_calls[max(0, len(cand_calls) - len(ref.records[path])):]
             row = _row(pair, call, ref.records[path][call], cand_calls, tolerance, anchor)
-            local = self.local.get((path, call)) if direction == "forward" else None
-            if local is not None:  # the verdict is the layer's own (replayed alone); the accumulated one stays beside it
-                row["local"] = local
+            alone = self.local.get((path, call)) if direction == "forward" else None
+            if alone is not None:  # the verdict is the layer's own (replayed alone); the accumulated one stays beside it
+                local = row["local"] = self._local(case, tolerance, ref.records[path][call], alone, (path, call))
                 if local.get("passed") is not None:
                     row["accumulated_passed"], row["passed"] = row["passed"], local["passed"]
             rows.append(row)
@@ -194,6 +198,12 @@ class LayerSession:
             **({"not_recorded": silent} if silent else {}),
             **({"note": self.notes[direction]} if direction in self.notes else {}),
         }
+
+    def _local(self, case, tolerance, ref_leaves, alone, key) -> dict[str, Any]:
+        if isinstance(alone, str):
+            return {"note": alone}
+        own = {label: runs.get(key) for label, runs in self.local64.items()}  # the error budget's float64 replays
+        return replay.judge(ref_leaves, alone, tolerance, self.labels, case.dtype, (lambda: own) if own else None)
 
 
 @dataclass

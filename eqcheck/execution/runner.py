@@ -178,9 +178,9 @@ class CaseRunner:
         }
         result.outputs = self._compare(case, flat)
         if self.layers is not None:
-            if type(self.source) is sides.Draws:  # a recorded side cannot run a layer alone
-                self.layers.local = replay.replay_forward(self.layers, {t.label: self.backends[t.label] for t in self.targets},
-                                                          built, case)
+            cand = self.targets[1]
+            if type(self.source) is sides.Draws:  # local verdicts (execution/replay.py); a recorded side cannot run a layer alone
+                self.layers.local = replay.replay_layers(self.layers, self.backends[cand.label], built[cand.label], cand.label, case.dtype)
             result.details["layers"] = {"forward": self.layers.report(case, "forward")}
         names = [o.name for o in result.outputs]
         result.arrays = {label: dict(zip(names, (a for _, a in items))) for label, items in flat.items()}

@@ -15,6 +15,7 @@ from eqcheck.cases import weights
 from eqcheck.cases.sweep import Case
 from eqcheck.dtypes import is_float
 from eqcheck.errors import EqcheckError
+from eqcheck.execution import replay
 from eqcheck.execution.checks import gradients, state
 from eqcheck.execution.failures import CaseFailure, short_error
 from eqcheck.verdict import attribution
@@ -102,6 +103,8 @@ def float64_run(runner, t, case: Case, case64: Case, seed: int, weight_map: weig
     args, kwargs = runner.pack(case64, t, tensors)
     with runner.watch_layers(t, built, "float64"):  # model specs: every layer's float64 output anchors its row
         raw = runner.step(t, case64, "run in float64", lambda: backend.call(built, args, kwargs))
+    if runner.layers is not None and runner.layers.local:  # and each layer alone on the recorded inputs anchors its local row
+        runner.layers.local64[t.label] = replay.replay_layers(runner.layers, backend, built, t.label, "float64")
     flat = runner.step(t, case64, "run in float64", lambda: runner.flatten(backend, raw, t.label))
     forward = [o.name for o in runner.forward_names(case, len(flat), [p for p, _ in flat])]
     rows = dict(zip(forward, (a for _, a in flat)))
