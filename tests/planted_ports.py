@@ -100,7 +100,7 @@ class TorchCNNInplaceReLU(cnn_torch.SmallCNN):
 
 
 class TorchCNNFunctionalInplace(cnn_torch.SmallCNN):
-    """An in-place op inside forward() on a hooked layer's output: no layer walk backwards, gradients still compared."""
+    """An in-place op inside forward() on a hooked layer's output: torch refuses full backward hooks; tensor hooks take over."""
 
     def forward(self, x):
         x = self.pool(torch.relu_(self.bn1(self.conv1(x))))

@@ -72,7 +72,9 @@ class TorchEagerBackend(Backend):
         with self.torch.no_grad():
             for name, array in arrays.items():
                 target = tensors[name]
-                target.copy_(self.torch.from_numpy(np.ascontiguousarray(array)).to(device=target.device, dtype=target.dtype))
+                # reshape: ascontiguousarray turns a 0-d array (num_batches_tracked) into shape [1]
+                source = np.ascontiguousarray(array).reshape(np.shape(array))
+                target.copy_(self.torch.from_numpy(source).to(device=target.device, dtype=target.dtype))
 
     def read(self, built) -> dict[str, np.ndarray]:
         return {name: self.to_numpy(t) for name, t in self._tensors(built).items()}

@@ -153,8 +153,8 @@ def _refusal(spec, case_id, proposals, left, params, sides) -> SpecError:
     for p in proposals:
         counts[p.how] = counts.get(p.how, 0) + 1
     found = ", ".join(f"{n} by {how}" for how, n in counts.items()) or "none"
-    models = sorted({spec.sides[fw].op.split(":")[0].split(".")[0] for fw in sides if ":" in spec.sides[fw].op})
-    allow = "".join(f" --allow-module {m}" for m in models)
+    models = sorted({spec.sides[fw].op.split(":")[0].rsplit(".", 1)[0] for fw in sides if ":" in spec.sides[fw].op})
+    allow = f" --allow-module {','.join(models)}" if models else ""  # the factories' packages, as the operator opted them in
     example = (left[ref] or left[cand])[0]
     err = SpecError(
         f"cannot map every parameter automatically in case {case_id}: paired {len(proposals)} ({found}); "
@@ -166,4 +166,5 @@ def _refusal(spec, case_id, proposals, left, params, sides) -> SpecError:
     )
     err.partial = AutoMap(tuple(proposals), {})  # `eqcheck map` renders it beside the refusal
     err.unpaired = {fw: list(left[fw]) for fw in sides}
+    err.params = params
     return err
