@@ -324,3 +324,94 @@ def test_in_place_relus_in_the_torch_model_keep_the_backward_walk(cli, tmp_path)
     assert "in place" in walk["note"] and "tensor hooks" in walk["note"] and walk["note"].endswith("instead.")
     assert case["gradients"]["status"] == "compared" and any(o["kind"] == "grad" for o in case["outputs"])
     assert walk["note"] in " ".join(result.text.split())
+
+
+# ---- real ports (issue 19): names, buffers, outputs, factory errors, replayed layers ---------------------------
+
+
+def test_weight_and_unmapped_names_may_have_numeric_parts(cli, tmp_path):
+    spec = tmp_path / "numeric.yaml"
+    spec.write_text((EXAMPLES / "cnn.yaml").read_text()
+                    + "weights:\n  layer1.0.conv1.weight: {torch: conv1.weight, mindspore: conv1.weight}\n"
+                      "unmapped:\n  torch: {h.0.attn.bias: not in this model}\n")
+    result = cli("validate", spec, *ALLOW)
+    assert result.exit_code == 0, result.text
+    spec.write_text((EXAMPLES / "cnn.yaml").read_text() + "weights:\n  layer1..conv1: conv1.weight\n")
+    result = cli("validate", spec, *ALLOW)
+    assert result.exit_code == 2 and "is not a valid name" in result.text
+
+
+def test_a_torch_buffer_outside_the_state_dict_is_left_unshared(cli, tmp_path):
+    spec = tmp_path / "transient.yaml"
+    spec.write_text((EXAMPLES / "cnn.yaml").read_text().replace("examples.models.cnn_torch:SmallCNN",
+                                                                  "tests.planted_ports:TorchCNNTransientBuffer"))
+    listing = cli("map", spec, *ALLOW)
+    assert listing.exit_code == 0, listing.text
+    line = next(line for line in listing.text.splitlines() if "channel_ids" in line)
+    assert "persistent=False" in line
+    result, document = run(cli, spec, tmp_path, "--no-grad")
+    assert result.exit_code == 0, result.text
+
+
+def test_output_picks_one_part_of_a_tuple_and_names_what_is_missing(cli, tmp_path):
+    spec = tmp_path / "features.yaml"
+    text = (EXAMPLES / "cnn.yaml").read_text().replace("  model: examples.models.cnn_torch:SmallCNN",
+                                                       "  model: tests.planted_ports:TorchCNNWithFeatures\n  output: 0")
+    spec.write_text(text)
+    result, document = run(cli, spec, tmp_path)
+    assert result.exit_code == 0, result.text
+    assert [o["name"] for o in document["cases"][0]["outputs"]][0] == "out"
+    spec.write_text(text.replace("output: 0", "output: logits"))
+    result, document = run(cli, spec, tmp_path, "--no-grad")
+    assert result.exit_code == 1
+    assert "torch returned tuple (2 items): output 'logits' is not in it" in document["cases"][0]["message"]
+
+
+def test_an_exception_in_a_factory_is_one_paragraph_naming_it(cli, tmp_path):
+    spec = tmp_path / "raises.yaml"
+    spec.write_text((EXAMPLES / "cnn.yaml").read_text().replace("examples.models.cnn_torch:SmallCNN",
+                                                                  "tests.planted_ports:torch_cnn_that_raises"))
+    listing = cli("map", spec, *ALLOW)
+    assert listing.exit_code == 2 and "Traceback" not in listing.text, listing.text
+    paragraph = " ".join(listing.text.split())
+    assert "field 'torch.model'" in paragraph and "tests.planted_ports:torch_cnn_that_raises raised ValueError" in paragraph
+    result, document = run(cli, spec, tmp_path)
+    assert result.exit_code == 1 and document["cases"][0]["status"] == "error"
+    assert "hidden_sizes must have 4 entries" in document["cases"][0]["message"]
+
+
+def test_a_refused_map_shows_its_partial_proposal_and_the_full_command(cli, tmp_path):
+    result = cli("map", port(tmp_path, "cnn", "CNNConvWithoutBias"), *ALLOW)
+    assert result.exit_code == 2
+    assert "partial weight map (13 paired, refused)" in result.text and "left unpaired" in result.text
+    assert "--allow-module examples.models,tests.planted_ports` shows the partial proposal" in " ".join(result.text.split())
+
+
+def test_map_lists_explicit_layer_pairs_and_every_unwatched_module(cli, tmp_path):
+    spec = tmp_path / "lstm.yaml"
+    spec.write_text((EXAMPLES / "lstm.yaml").read_text() + "layers:\n  - {torch: dropout, mindspore: dropout}\n")
+    result = cli("map", spec, *ALLOW)
+    assert result.exit_code == 0, result.text
+    assert any(line.split()[:1] == ["dropout"] and line.split()[-1] == "spec" for line in result.text.splitlines())
+    unwatched = result.text[result.text.index("not watched"):]
+    assert "mindspore" in unwatched and "lstm.rnn" in unwatched
+
+
+def test_state_that_differs_names_its_layer(cli, tmp_path):
+    spec = port(tmp_path, "cnn", "CNNBatchNormMomentum")
+    spec.write_text(spec.read_text() + "mode: train\n")
+    result, document = run(cli, spec, tmp_path, "--no-grad")
+    assert result.exit_code == 1, result.text
+    (case,) = document["cases"]
+    assert all(o["passed"] for o in case["outputs"] if o["kind"] == "output")
+    assert "state differs after the call in bn2 (BatchNorm2d): running_mean, running_var" in case["message"]
+
+
+def test_a_gradient_only_one_side_computes_is_a_divergence(cli, tmp_path):
+    result, document = run(cli, port(tmp_path, "cnn", "CNNStopGradient"), tmp_path)
+    assert result.exit_code == 1, result.text
+    backward = document["cases"][0]["layers"]["backward"]
+    assert backward["first_divergent"] == "conv2"
+    culprit = next(r for r in backward["rows"] if r["name"] == "conv2")
+    assert culprit["passed"] is False and "the candidate does not" in culprit["reason"]
+    assert all(r["passed"] is False for r in backward["rows"] if r["name"] in ("act1", "bn1", "conv1"))

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 from eqcheck.backends.base import ParamInfo
 from eqcheck.errors import SpecError
+from eqcheck.spec import allowlist
 from eqcheck.spec.model import SideName, WeightEntry
 
 LEAF_ALIASES = {
@@ -153,8 +154,9 @@ def _refusal(spec, case_id, proposals, left, params, sides) -> SpecError:
     for p in proposals:
         counts[p.how] = counts.get(p.how, 0) + 1
     found = ", ".join(f"{n} by {how}" for how, n in counts.items()) or "none"
-    models = sorted({spec.sides[fw].op.split(":")[0].rsplit(".", 1)[0] for fw in sides if ":" in spec.sides[fw].op})
-    allow = f" --allow-module {','.join(models)}" if models else ""  # the factories' packages, as the operator opted them in
+    # The operator's opt-in of this run (the factories got imported under it), else the factories' own modules.
+    models = list(allowlist.allowed_modules()) or sorted({spec.sides[fw].op.split(":")[0] for fw in sides if ":" in spec.sides[fw].op})
+    allow = f" --allow-module {','.join(models)}" if models else ""
     example = (left[ref] or left[cand])[0]
     err = SpecError(
         f"cannot map every parameter automatically in case {case_id}: paired {len(proposals)} ({found}); "

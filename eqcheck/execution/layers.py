@@ -176,6 +176,13 @@ class LayerSession:
             if direction == "backward":  # backpropagation reaches a module's calls last-first: align them from the end
                 cand_calls = cand_calls[max(0, len(cand_calls) - len(ref.records[path])):]
             row = _row(pair, call, ref.records[path][call], cand_calls, tolerance, anchor)
+            called = self.watches["forward"].get(self.labels[1])
+            if direction == "backward" and row["passed"] is None and call >= len(cand_calls) and called is not None \
+                    and pair.cand in called.records:  # it ran forward, yet no gradient reached it: cut off after it
+                row.update(passed=False, mismatched=0, note=None,
+                           reason="the candidate side computes no gradient for this layer (it ran forward, but no backward "
+                                  "reached it: a stop_gradient or a detached branch after it)")
+                row.pop("note")
             alone = self.local.get((path, call)) if direction == "forward" else None
             if alone is not None:  # the verdict is the layer's own (replayed alone); the accumulated one stays beside it
                 local = row["local"] = self._local(case, tolerance, ref.records[path][call], alone, (path, call))

@@ -215,10 +215,29 @@ class CaseRunner:
         if culprits:  # a layer beyond its budget fails the model even when the residual path hides it at the output
             result.status = FAIL
             result.message = f"first layer to deviate: {', '.join(culprits)}"
+        stale = self._stale_layers(result, weight_map, built) if spec.is_model else []
+        if stale:  # running statistics that differ while every output agrees: name the layers holding them
+            note = f"state differs after the call in {', '.join(stale)}"
+            result.status = FAIL
+            result.message = f"{result.message}; {note}" if result.message else note
         diverged = (result.details.get("training") or {}).get("first_divergent")
         if diverged:
             note = f"parameters differ after optimizer step {diverged['step']}, first in {diverged['weight']}"
             result.message = f"{result.message}; {note}" if result.message else note
+
+    def _stale_layers(self, result: CaseResult, weight_map, built) -> list[str]:
+        """'bn1 (BatchNorm2d): running_mean, running_var' for each layer whose buffers failed their state rows."""
+        ref = self.targets[0]
+        kinds = self.backends[ref.label].submodules(built[ref.label])
+        by_name = {w.name: w for w in weight_map.weights}
+        layers: dict[str, list[str]] = {}
+        for out in result.outputs:
+            weight = by_name.get(out.name.removeprefix("state:")) if out.kind == "state" else None
+            if weight is None or out.passed or ref.framework not in weight.sides:
+                continue
+            module, _, leaf = weight.sides[ref.framework].param.rpartition(".")
+            layers.setdefault(module, []).append(leaf)
+        return [f"{m or 'the model'}{f' ({kinds[m]})' if m in kinds else ''}: {', '.join(leaves)}" for m, leaves in layers.items()]
 
     def map_case(self, case: Case) -> dict[str, Any]:
         """`eqcheck map`: build both sides and bind the weight map (SpecError if it cannot); only the probe call runs."""
@@ -287,7 +306,9 @@ class CaseRunner:
             if out.deviation is None or out.passed or out.name not in result.arrays.get(labels[0], {}):
                 continue
             context = diagnosis.Context(out.name, out.kind, labels, case.dtype, inputs)
-            out.diagnosis = diagnosis.diagnose(result.arrays[labels[0]][out.name], result.arrays[labels[1]][out.name], context)
+            # The NaN/Inf hints only where the compared NaN/Inf patterns differ (the row's own count says so).
+            hints = None if out.deviation.nonfinite_mismatch else [h for h in diagnosis.HINTS if h not in diagnosis.NONFINITE_HINTS]
+            out.diagnosis = diagnosis.diagnose(result.arrays[labels[0]][out.name], result.arrays[labels[1]][out.name], context, hints)
 
     def _repeat_calls(self, case: Case, result: CaseResult, built, loaded, inputs, flat) -> None:
         """--repeat: call each side again on the same inputs and weights; its outputs must match bit for bit."""
