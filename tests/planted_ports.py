@@ -145,3 +145,11 @@ class TorchCNNWithFeatures(cnn_torch.SmallCNN):
 def torch_cnn_that_raises(**kwargs):
     """A factory whose own code fails, as a model built from a bad config does."""
     raise ValueError("hidden_sizes must have 4 entries, got 3")
+
+
+def cnn_that_patches_mindspore(**kwargs):
+    """Builds the example port, then patches MindSpore globally, as mindnlp 0.3 does (nn.BatchNorm2d = BatchNorm1d):
+    any later spec built in the same process gets the wrong class."""
+    cell = SmallCNN(**kwargs)
+    nn.BatchNorm2d = nn.BatchNorm1d
+    return cell

@@ -415,3 +415,15 @@ def test_a_gradient_only_one_side_computes_is_a_divergence(cli, tmp_path):
     culprit = next(r for r in backward["rows"] if r["name"] == "conv2")
     assert culprit["passed"] is False and "the candidate does not" in culprit["reason"]
     assert all(r["passed"] is False for r in backward["rows"] if r["name"] in ("act1", "bn1", "conv1"))
+
+
+def test_each_model_spec_gets_a_fresh_worker_so_global_patches_do_not_leak(cli, tmp_path):
+    folder = tmp_path / "specs"
+    folder.mkdir()
+    text = (EXAMPLES / "cnn.yaml").read_text()
+    (folder / "a_patches.yaml").write_text(text.replace("examples.models.cnn_mindspore:SmallCNN",
+                                                        "tests.planted_ports:cnn_that_patches_mindspore"))
+    (folder / "b_plain.yaml").write_text(text.replace("name: model.SmallCNN", "name: model.SmallCNN.after"))
+    result, document = run(cli, folder, tmp_path, "--jobs", "1", "--no-grad")
+    assert result.exit_code == 0, result.text  # in one process, b's BatchNorm2d would be a BatchNorm1d
+    assert [c["status"] for c in document["cases"]] == ["pass", "pass"]

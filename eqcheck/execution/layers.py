@@ -131,7 +131,8 @@ class LayerSession:
     def __init__(self, pairs: list[LayerPair], labels: tuple[str, str]):
         self.pairs = pairs
         self.labels = labels
-        self.watches: dict[str, dict[str, Any]] = {"forward": {}, "backward": {}, "float64": {}}
+        self.watches: dict[str, dict[str, Any]] = {"forward": {}, "backward": {}, "float64": {}, "backward64": {}}
+        self.through_inputs: set[str] = set()  # labels whose backward hooks had to be tensor hooks (torch in-place ops)
         self.float64_reference: str | None = None  # --reference float64: the label whose float64 run anchors
         self.problems: dict[str, str] = {}
         self.notes: dict[str, str] = {}  # direction -> how a side's hooks had to be placed (one sentence)
@@ -146,7 +147,7 @@ class LayerSession:
         """Hooks on this side's paired submodules for the duration of the block; a side without hooks is noted."""
         paths = [p.ref if label == self.labels[0] else p.cand for p in self.pairs]
         try:
-            watch = backend.watch(built, paths, backward=direction == "backward", **options)
+            watch = backend.watch(built, paths, backward=direction.startswith("backward"), **options)
         except (UnsupportedCase, AttributeError, RuntimeError, ValueError) as exc:
             self.problems[direction] = f"{label} cannot hook its layers: {exc}"
             yield
@@ -166,8 +167,9 @@ class LayerSession:
         tolerance = case.tolerance() if direction == "forward" else case.grad_tolerance()
         by_ref = {p.ref: p for p in self.pairs}
         anchor = None
-        if direction == "forward" and self.float64_reference in self.watches["float64"]:
-            anchor = Anchor(self.float64_reference, self.labels, self.watches["float64"], case.dtype)
+        float64 = self.watches["float64" if direction == "forward" else "backward64"]  # the error budget's runs
+        if self.float64_reference in float64:
+            anchor = Anchor(self.float64_reference, self.labels, float64, case.dtype, backward=direction == "backward")
         rows = []
         forward = self.first_forward if direction == "backward" else None
         for path, call in ref.order:
@@ -221,11 +223,15 @@ class Anchor:
     labels: tuple[str, str]
     watches: dict[str, Any]  # label -> LayerWatch of the float64 run
     dtype: str
+    backward: bool = False  # gradients: a module's calls are reached last-first, so align them from the end
 
     def leaves(self, pair: LayerPair, call: int, index: int) -> dict[str, np.ndarray | None]:
         out = {}
+        ref_calls = len(self.watches[self.labels[0]].records.get(pair.ref, [])) if self.labels[0] in self.watches else 0
         for label, path in zip(self.labels, (pair.ref, pair.cand)):
             calls = self.watches[label].records.get(path, []) if label in self.watches else []
+            if self.backward and label != self.labels[0]:
+                calls = calls[max(0, len(calls) - ref_calls):]
             leaf = calls[call][index] if call < len(calls) and index < len(calls[call]) else None
             out[label] = leaf if leaf is not None and leaf.dtype == np.float64 else None
         return out

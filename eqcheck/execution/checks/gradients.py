@@ -57,6 +57,7 @@ def _watched_gradients(runner, case: Case, t, built, side_weights, inputs, wrt, 
         try:
             with runner.watch_layers(t, built, "backward", through_inputs=True):
                 grads = side_gradients(runner, case, t, built, side_weights, inputs, wrt, cotangents)
+            runner.layers.through_inputs.add(t.label)
             runner.layers.notes["backward"] = (f"{t.label} refused full backward hooks because forward() modifies a "
                                                f"layer's output in place ({refusal}), so its layer gradients were "
                                                f"recorded through tensor hooks on each layer's inputs instead.")
