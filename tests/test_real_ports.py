@@ -59,3 +59,14 @@ def test_map_of_the_resnet_pair_lists_what_stays_unwatched(cli):
     assert "resnet.embedder.pooler" in text and "max_pool" in text
     unwatched = text[text.index("not watched"):]
     assert "resnet.pooler" in unwatched  # AdaptiveAvgPool2d keeps 1x1 spatial dims; mindcv's pool flattens: no partner
+
+
+def test_hf_resnet50_against_mindcv_with_the_pool_fixed_passes_layer_by_layer(cli, tmp_path):
+    report = tmp_path / "resnet50.json"
+    result = cli("run", PORTS / "resnet50.yaml", *ALLOW, "--json", report)
+    assert result.exit_code == 0, result.text
+    (case,) = read_json(report)["cases"]
+    assert case["status"] == "pass"
+    forward, backward = case["layers"]["forward"], case["layers"]["backward"]
+    assert forward["first_divergent"] is None and backward["first_divergent"] is None
+    assert len(forward["rows"]) > 140 and all("local" in r for r in forward["rows"])
