@@ -289,9 +289,4 @@ def _row(pair: LayerPair, call: int, ref_leaves, cand_calls, tolerance, anchor: 
     return row
 
 
-def _finite(value) -> float:
-    return float("inf") if value is None or (isinstance(value, float) and np.isnan(value)) else float(value)
-
-
-def _metric(value: float):
-    return value if np.isfinite(value) else "inf"
+_finite, _metric = replay.finite, replay.metric  # one definition for accumulated and local rows

@@ -69,9 +69,9 @@ def judge(ref_leaves, cand_leaves, tolerance, labels, dtype: str, float64) -> di
                                           dict(zip(labels, (a, b))), anchor, sides[anchor], sides, dtype)
             passed[k] = found["within_noise"]
             record.setdefault("attribution", {key: found[key] for key in ("statement", "outlier", "within_noise", "noise_ratio")})
-    worst = max(range(len(deviations)), key=lambda k: (not passed[k], _finite(deviations[k].max_abs)))
-    record.update(passed=all(passed), max_abs=_metric(max(_finite(d.max_abs) for d in deviations)),
-                  max_rel=_metric(max(_finite(d.max_rel) for d in deviations)))
+    worst = max(range(len(deviations)), key=lambda k: (not passed[k], finite(deviations[k].max_abs)))
+    record.update(passed=all(passed), max_abs=metric(max(finite(d.max_abs) for d in deviations)),
+                  max_rel=metric(max(finite(d.max_rel) for d in deviations)))
     if not record["passed"] and deviations[worst].reason:
         record["reason"] = deviations[worst].reason
     return record
@@ -83,9 +83,9 @@ def _genuine(leaves, index: int):
     return leaf if isinstance(leaf, np.ndarray) and leaf.dtype == np.float64 else None
 
 
-def _finite(value) -> float:
+def finite(value) -> float:
     return float("inf") if value is None or (isinstance(value, float) and np.isnan(value)) else float(value)
 
 
-def _metric(value: float):
+def metric(value: float):
     return value if np.isfinite(value) else "inf"
