@@ -41,6 +41,7 @@ def replay_layers(session, backend, built, label: str, dtype: str) -> dict[tuple
                     continue
                 cast = [a.astype(np.float64) if dtype == "float64" and isinstance(a, np.ndarray) and np.issubdtype(a.dtype, np.floating)
                         else a for a in args]
+                cast = _relaid(cast, session.watches["forward"].get(label), path, call)
                 try:
                     out[(pair.ref, call)] = backend.replay(built, path, cast, dtype)
                 except Exception as exc:  # noqa: BLE001 - a layer that cannot run alone keeps its accumulated verdict
@@ -48,6 +49,15 @@ def replay_layers(session, backend, built, label: str, dtype: str) -> dict[tuple
     finally:
         backend.load(built, snapshot)  # a train-mode layer's running statistics leave no trace
     return out
+
+
+def _relaid(args: list, own_watch, path: str, call: int) -> list:
+    """The reference inputs in this side's own layout where only the layout differs (HF's classifier takes
+    512x1x1 and flattens inside; mindcv's Dense takes the flattened 512): same values, same order."""
+    calls = own_watch.inputs.get(path, []) if own_watch is not None else []
+    own = calls[call] if call < len(calls) and calls[call] is not None else []
+    return [a.reshape(o.shape) if isinstance(a, np.ndarray) and isinstance(o, np.ndarray) and a.shape != o.shape and a.size == o.size
+            else a for a, o in zip(args, own)] + list(args[len(own):])
 
 
 def judge(ref_leaves, cand_leaves, tolerance, labels, dtype: str, float64) -> dict[str, Any]:
