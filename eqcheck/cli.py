@@ -14,7 +14,7 @@ from pathlib import Path
 from eqcheck import __version__
 from eqcheck.gate.cli import COMMANDS as GATE_COMMANDS
 from eqcheck.gate.cli import gate_options, gate_session
-from eqcheck.errors import EqcheckError
+from eqcheck.errors import EqcheckError, SpecError
 
 EXIT_INTERRUPTED = 130
 
@@ -455,10 +455,19 @@ def map_weights(paths, selection):
     runner.start()
     runner.preflight(cases)
     out = view.make_console()
+    frameworks = [t.framework for t in runner.targets]
     for case in cases:
-        proposal = runner.map_case(case)
+        try:
+            proposal = runner.map_case(case)
+        except SpecError as exc:  # a refused map: its best partial proposal first, then the refusal (exit 2)
+            if getattr(exc, "partial", None) is not None:
+                for renderable in view.partial_map_table(case.id, exc.partial, exc.unpaired, exc.params, frameworks):
+                    out.print(renderable)
+            raise
+        paired = {frameworks[0]: {p.ref for p in proposal["layers"]}, frameworks[1]: {p.cand for p in proposal["layers"]}}
+        unwatched = {fw: {path: kind for path, kind in proposal["submodules"][fw].items() if path not in paired[fw]} for fw in frameworks}
         for renderable in view.weight_map_tables(case.id, proposal["weight_map"], proposal["params"], proposal["layers"],
-                                                 [t.framework for t in runner.targets]):
+                                                 frameworks, unwatched):
             out.print(renderable)
 
 

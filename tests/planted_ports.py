@@ -100,9 +100,56 @@ class TorchCNNInplaceReLU(cnn_torch.SmallCNN):
 
 
 class TorchCNNFunctionalInplace(cnn_torch.SmallCNN):
-    """An in-place op inside forward() on a hooked layer's output: no layer walk backwards, gradients still compared."""
+    """An in-place op inside forward() on a hooked layer's output: torch refuses full backward hooks; tensor hooks take over."""
 
     def forward(self, x):
         x = self.pool(torch.relu_(self.bn1(self.conv1(x))))
         x = self.act2(self.bn2(self.conv2(x)))
         return self.fc(torch.mean(x, dim=(2, 3)))
+
+
+class CNNBatchNormMomentum(SmallCNN):
+    """bn2 written with torch's momentum (0.1), which MindSpore reads the other way round (its 0.9 is torch's 0.1):
+    in train mode the outputs agree (batch statistics) and only bn2's running statistics differ."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.bn2 = nn.BatchNorm2d(16, momentum=0.1)
+
+
+class CNNStopGradient(SmallCNN):
+    """act1 stops the gradient: the forward agrees, and nothing flows back into act1's input."""
+
+    def construct(self, x):
+        x = self.pool(ops.stop_gradient(self.act1(self.bn1(self.conv1(x)))))
+        x = self.act2(self.bn2(self.conv2(x)))
+        return self.fc(ops.mean(x, (2, 3)))
+
+
+class TorchCNNTransientBuffer(cnn_torch.SmallCNN):
+    """A buffer registered with persistent=False (as Hugging Face keeps position ids): not in the state_dict."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.register_buffer("channel_ids", torch.arange(3), persistent=False)
+
+
+class TorchCNNWithFeatures(cnn_torch.SmallCNN):
+    """Returns (logits, pooled features), as model outputs often carry more than the tensor a port returns."""
+
+    def forward(self, x):
+        features = torch.mean(self.act2(self.bn2(self.conv2(self.pool(self.act1(self.bn1(self.conv1(x))))))), dim=(2, 3))
+        return self.fc(features), features
+
+
+def torch_cnn_that_raises(**kwargs):
+    """A factory whose own code fails, as a model built from a bad config does."""
+    raise ValueError("hidden_sizes must have 4 entries, got 3")
+
+
+def cnn_that_patches_mindspore(**kwargs):
+    """Builds the example port, then patches MindSpore globally, as mindnlp 0.3 does (nn.BatchNorm2d = BatchNorm1d):
+    any later spec built in the same process gets the wrong class."""
+    cell = SmallCNN(**kwargs)
+    nn.BatchNorm2d = nn.BatchNorm1d
+    return cell

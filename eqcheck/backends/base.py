@@ -23,6 +23,7 @@ class ParamInfo:
     dtype: str
     trainable: bool
     default: np.ndarray  # the framework's own initial value: sets the scale of the shared draw
+    persistent: bool = True  # False: a torch buffer kept out of the state_dict (position ids, causal masks)
 
 
 @dataclass
@@ -57,15 +58,20 @@ class LayerWatch:
         self.to_numpy = to_numpy
         self.is_tensor = is_tensor
         self.records: dict[str, list[list[np.ndarray | None]]] = {}
+        self.inputs: dict[str, list[list[Any] | None]] = {}  # forward: each call's positional inputs, for the replay
         self.order: list[tuple[str, int]] = []  # (path, call index) as the hooks fired
         self.handles: list[Any] = []
 
-    def record(self, path: str, value: Any) -> None:
+    def record(self, path: str, value: Any, args: tuple | None = None) -> None:
         # A copy: torch's .numpy() shares memory, and a later in-place op (ReLU(inplace=True)) would rewrite the record.
         leaves = [np.array(self.to_numpy(v), copy=True) if self.is_tensor(v) else None for v in flatten_leaves(value, self.is_tensor)]
         calls = self.records.setdefault(path, [])
         self.order.append((path, len(calls)))
         calls.append(leaves)
+        if args is not None:  # tensors as numpy copies, plain values as they are; anything nested is not replayable
+            plain = all(self.is_tensor(a) or a is None or isinstance(a, (bool, int, float, str)) for a in args)
+            self.inputs.setdefault(path, []).append(
+                [np.array(self.to_numpy(a), copy=True) if self.is_tensor(a) else a for a in args] if plain else None)
 
     def close(self) -> None:
         for handle in self.handles:
@@ -163,6 +169,11 @@ class Backend(ABC):
     def watch(self, built: Built, paths: list[str], backward: bool = False) -> LayerWatch:
         """Hooks on the named submodules recording outputs (or, backward, input gradients) until `close()`."""
         raise UnsupportedCase(f"{self.target} cannot watch layers")
+
+    def replay(self, built: Built, path: str, args: list[Any], dtype: str) -> list[np.ndarray | None]:
+        """The submodule at `path` called alone on recorded inputs (numpy arrays, plain values), in `dtype`,
+        without gradients: its output leaves. The local verdict of a layer (execution/layers.py)."""
+        raise UnsupportedCase(f"{self.target} cannot replay a layer")
 
     def optimizer(self, built: Built, name: str, args: dict[str, Any]) -> Any:
         """This framework's optimizer `name` (sgd | adam) over the trainable parameters, every hyperparameter from `args`."""

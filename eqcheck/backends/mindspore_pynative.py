@@ -178,9 +178,17 @@ class MindSporePyNativeBackend(Backend):
                 hook = lambda c, grad_in, grad_out, path=path: watch.record(path, grad_in)
                 watch.handles.append(cell.register_backward_hook(hook))
             else:
-                hook = lambda c, args, out, path=path: watch.record(path, out)
+                hook = lambda c, args, out, path=path: watch.record(path, out, args)
                 watch.handles.append(cell.register_forward_hook(hook))
         return watch
+
+    def replay(self, built, path: str, args: list, dtype: str):
+        """One Cell called alone on recorded inputs (numpy)."""
+        cell = dict(built.module.cells_and_names())[path]
+        tensors = [self.tensor(a, dtype if np.issubdtype(a.dtype, np.floating) else str(a.dtype)) if isinstance(a, np.ndarray) else a
+                   for a in args]
+        return [np.array(self.to_numpy(v), copy=True) if self.is_tensor(v) else None
+                for v in flatten_leaves(cell(*tensors), self.is_tensor)]
 
     def is_tensor(self, value) -> bool:
         return isinstance(value, self.ms.Tensor)  # Parameter subclasses Tensor

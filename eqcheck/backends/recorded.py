@@ -143,7 +143,7 @@ def _pack(value: Any, arrays: dict[str, np.ndarray], key: str) -> Any:
         return {"$array": key}
     if isinstance(value, ParamInfo):
         return {"$param": {"name": value.name, "shape": list(value.shape), "dtype": value.dtype, "trainable": value.trainable,
-                           "default": _pack(value.default, arrays, key)}}
+                           "default": _pack(value.default, arrays, key), "persistent": value.persistent}}
     if isinstance(value, dict):
         return {"$dict": [[k, _pack(v, arrays, f"{key}/{k}")] for k, v in value.items()]}
     if isinstance(value, (list, tuple)):
@@ -160,7 +160,8 @@ def _unpack(value: Any, arrays: dict[str, np.ndarray]) -> Any:
     if tag == "$array":
         return arrays[body]
     if tag == "$param":
-        return ParamInfo(body["name"], tuple(body["shape"]), body["dtype"], body["trainable"], _unpack(body["default"], arrays))
+        return ParamInfo(body["name"], tuple(body["shape"]), body["dtype"], body["trainable"], _unpack(body["default"], arrays),
+                         body.get("persistent", True))
     if tag == "$dict":
         return {k: _unpack(v, arrays) for k, v in body}
     if tag in ("$list", "$tuple"):
@@ -176,7 +177,7 @@ def _snapshot(value: Any) -> Any:
     if isinstance(value, np.ndarray):
         return value.copy()
     if isinstance(value, ParamInfo):
-        return ParamInfo(value.name, value.shape, value.dtype, value.trainable, np.array(value.default, copy=True))
+        return ParamInfo(value.name, value.shape, value.dtype, value.trainable, np.array(value.default, copy=True), value.persistent)
     if isinstance(value, dict):
         return {k: _snapshot(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):

@@ -55,8 +55,11 @@ class TorchEagerBackend(Backend):
         out = {}
         for name, tensor in built.module.named_parameters():
             out[name] = ParamInfo(name, tuple(tensor.shape), str(tensor.dtype).replace("torch.", ""), tensor.requires_grad, self.to_numpy(tensor))
+        transient = {f"{path}.{b}" if path else b for path, m in built.module.named_modules()
+                     for b in getattr(m, "_non_persistent_buffers_set", ())}
         for name, tensor in built.module.named_buffers():
-            out[name] = ParamInfo(name, tuple(tensor.shape), str(tensor.dtype).replace("torch.", ""), False, self.to_numpy(tensor))
+            out[name] = ParamInfo(name, tuple(tensor.shape), str(tensor.dtype).replace("torch.", ""), False, self.to_numpy(tensor),
+                                  persistent=name not in transient)
         return out
 
     def _tensors(self, built) -> dict[str, Any]:
@@ -69,7 +72,9 @@ class TorchEagerBackend(Backend):
         with self.torch.no_grad():
             for name, array in arrays.items():
                 target = tensors[name]
-                target.copy_(self.torch.from_numpy(np.ascontiguousarray(array)).to(device=target.device, dtype=target.dtype))
+                # reshape: ascontiguousarray turns a 0-d array (num_batches_tracked) into shape [1]
+                source = np.ascontiguousarray(array).reshape(np.shape(array))
+                target.copy_(self.torch.from_numpy(source).to(device=target.device, dtype=target.dtype))
 
     def read(self, built) -> dict[str, np.ndarray]:
         return {name: self.to_numpy(t) for name, t in self._tensors(built).items()}
@@ -136,10 +141,19 @@ class TorchEagerBackend(Backend):
             return {}
         return {name: type(m).__name__ for name, m in built.module.named_modules() if name}
 
-    def watch(self, built, paths, backward: bool = False) -> LayerWatch:
-        """Forward hooks record each module's output; full backward hooks its gradient w.r.t. its inputs."""
+    def watch(self, built, paths, backward: bool = False, through_inputs: bool = False) -> LayerWatch:
+        """Forward hooks record each module's output; full backward hooks its gradient w.r.t. its inputs.
+
+        `through_inputs` (backward): the same gradient through tensor hooks on a private copy of each input,
+        for models whose forward() modifies a hooked output in place (`h += residual`), which full backward
+        hooks refuse."""
         watch = LayerWatch(self.to_numpy, self.is_tensor)
         modules = dict(built.module.named_modules())
+        if backward and through_inputs:
+            for path in paths:
+                hook = lambda m, args, path=path: _input_gradients(self.torch, watch, path, args)
+                watch.handles.append(modules[path].register_forward_pre_hook(hook))
+            return watch
         if backward:
             # Full backward hooks refuse an in-place op on a hooked output (nn.ReLU(inplace=True) after a conv):
             # run such modules out of place while watching; the values are the same, only memory differs.
@@ -152,9 +166,19 @@ class TorchEagerBackend(Backend):
                 hook = lambda m, grad_in, grad_out, path=path: watch.record(path, grad_in)
                 watch.handles.append(module.register_full_backward_hook(hook))
             else:
-                hook = lambda m, args, out, path=path: watch.record(path, out)
+                hook = lambda m, args, out, path=path: watch.record(path, out, args)
                 watch.handles.append(module.register_forward_hook(hook))
         return watch
+
+    def replay(self, built, path: str, args: list, dtype: str):
+        """One submodule called alone on recorded inputs (numpy), without gradients."""
+        torch = self.torch
+        module = dict(built.module.named_modules())[path]
+        tensors = [self.tensor(a, dtype if np.issubdtype(a.dtype, np.floating) else str(a.dtype)) if isinstance(a, np.ndarray) else a
+                   for a in args]
+        with torch.no_grad():
+            return [np.array(self.to_numpy(v), copy=True) if self.is_tensor(v) else None
+                    for v in flatten_leaves(module(*tensors), self.is_tensor)]
 
     def is_tensor(self, value) -> bool:
         return isinstance(value, self.torch.Tensor)
@@ -187,3 +211,20 @@ class _OutOfPlace:
     def remove(self) -> None:
         for module in self.modules:
             module.inplace = True
+
+
+def _input_gradients(torch, watch: LayerWatch, path: str, args: tuple) -> tuple:
+    """A forward pre-hook: each differentiable input becomes a copy whose gradient is this module's alone;
+    the module's record is written when the last of its input gradients arrives."""
+    copies = tuple(a.clone() if torch.is_tensor(a) and a.requires_grad else a for a in args)
+    pending = [i for i, a in enumerate(copies) if torch.is_tensor(a) and a.requires_grad]
+    grads: dict[int, Any] = {}
+
+    def arrived(grad, index):
+        grads[index] = grad
+        if len(grads) == len(pending):
+            watch.record(path, tuple(grads.get(i) for i in range(len(copies))))
+
+    for index in pending:
+        copies[index].register_hook(lambda grad, index=index: arrived(grad, index) and None)
+    return copies

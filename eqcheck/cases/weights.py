@@ -33,7 +33,7 @@ class BoundWeight:
     init: Distribution
     sides: dict[str, BoundSide]  # framework -> parameter
     integer_default: np.ndarray | None = None  # integer buffers (counters) keep the reference side's value
-    how: str = ""  # model specs: override | name | order+shape (cases/automap.py)
+    how: str = ""  # model specs: override | name | module | order+shape (cases/automap.py)
 
 
 @dataclass(frozen=True)
@@ -78,8 +78,10 @@ def auto_distribution(default: np.ndarray) -> Distribution:
     return Distribution("uniform", {"low": mean - spread, "high": mean + spread})
 
 
-def bind(case, params: dict[str, dict[str, ParamInfo]]) -> WeightMap:
-    """Match the spec's weight map against the real parameters of each framework's built cell."""
+def bind(case, params: dict[str, dict[str, ParamInfo]], order: dict[str, list[str]] | None = None) -> WeightMap:
+    """Match the spec's weight map against the real parameters of each framework's built cell.
+
+    `order` (model specs): per framework, module paths in execution order, for the automatic map's module pass."""
     spec = case.spec
     frameworks = list(params)
     reference = frameworks[0]
@@ -89,7 +91,7 @@ def bind(case, params: dict[str, dict[str, ParamInfo]]) -> WeightMap:
     entries = list(spec.weights)
     unmapped, how = spec.unmapped, {}
     if spec.is_model:  # normalized names, then order and shape (cases/automap.py); refuses what it cannot pair
-        proposal = automap.propose(spec, params, case.id)
+        proposal = automap.propose(spec, params, case.id, order)
         entries, unmapped = proposal.entries(), proposal.skipped
         how = {p.entry.name: p.how for p in proposal.proposals}
     explicit = {fw: {e.sides[fw].name for e in entries} for fw in frameworks}

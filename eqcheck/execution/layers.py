@@ -18,6 +18,7 @@ budget but within float32 noise passes, and the row says which side is further f
 
 from __future__ import annotations
 
+import difflib
 import re
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ from typing import Any, Iterator
 import numpy as np
 
 from eqcheck.backends.base import UnsupportedCase
+from eqcheck.execution import replay
 from eqcheck.verdict import attribution
 from eqcheck.verdict.compare import compare
 
@@ -38,43 +40,89 @@ class LayerPair:
     cand: str
     ref_type: str
     cand_type: str
-    how: str  # weights | path
-
-
-def _module_of(param: str) -> str:
-    return param.rsplit(".", 1)[0] if "." in param else ""
+    how: str  # spec | weights | path | order
 
 
 def _normal_path(path: str) -> str:
     return ".".join(_SEPARATORS.sub("", p).lower() for p in path.split("."))
 
 
-def pair_layers(weight_map, submodules: dict[str, dict[str, str]]) -> list[LayerPair]:
-    """Submodule pairs in the reference side's declaration order (see the module docstring)."""
+def _under(path: str, params: set[str]) -> frozenset[str]:
+    return frozenset(p for p in params if p.startswith(path + "."))
+
+
+def pair_layers(weight_map, submodules: dict[str, dict[str, str]], fired: dict[str, list] | None = None,
+                explicit: tuple[dict[str, str], ...] = ()) -> list[LayerPair]:
+    """Submodule pairs in the reference side's declaration order (see the module docstring).
+
+    `fired`: per framework, (path, output shapes) in the probe call's hook order (runner.probe); `explicit`:
+    the spec's `layers:` pairs, framework -> path, which win.
+    """
     ref_fw, cand_fw = list(submodules)
     ref_subs, cand_subs = submodules[ref_fw], submodules[cand_fw]
-    forward: dict[str, set[str]] = {}
-    backward: dict[str, set[str]] = {}
-    for w in weight_map.weights:
-        a, b = _module_of(w.sides[ref_fw].param), _module_of(w.sides[cand_fw].param)
-        forward.setdefault(a, set()).add(b)
-        backward.setdefault(b, set()).add(a)
     pairs: dict[str, tuple[str, str]] = {}
     taken: set[str] = set()
-    for a, targets in forward.items():
-        (b,) = targets if len(targets) == 1 else (None,)
-        if a and b and backward.get(b) == {a} and a in ref_subs and b in cand_subs:
-            pairs[a] = (b, "weights")
+    for entry in explicit:
+        a, b = entry[ref_fw], entry[cand_fw]
+        if a in ref_subs and b in cand_subs:
+            pairs[a] = (b, "spec")
             taken.add(b)
-    by_path = {_normal_path(p): p for p in cand_subs if p not in taken and p not in backward}
+    # Weights: a module (a layer or a whole block) whose shared parameters are exactly those of one module there.
+    image = {w.sides[ref_fw].param: w.sides[cand_fw].param for w in weight_map.weights if ref_fw in w.sides and cand_fw in w.sides}
+    ref_params, cand_params = set(image), set(image.values())
+    holders: dict[frozenset[str], list[str]] = {}
+    for b in cand_subs:
+        inside = _under(b, cand_params)
+        if inside:
+            holders.setdefault(inside, []).append(b)
+    holding: set[str] = set()
     for a in ref_subs:
-        if a in pairs or a in forward:
+        inside = _under(a, ref_params)
+        if not inside:
+            continue
+        holding.add(a)
+        for b in holders.get(frozenset(image[p] for p in inside), []):
+            if a not in pairs and b not in taken:
+                pairs[a] = (b, "weights")
+                taken.add(b)
+    holding |= {b for b in cand_subs if _under(b, cand_params)}
+    # Parameter-free modules: the same normalized path, then the probe's execution order.
+    by_path = {_normal_path(p): p for p in cand_subs if p not in taken and p not in holding}
+    for a in ref_subs:
+        if a in pairs or a in holding:
             continue
         b = by_path.get(_normal_path(a))
         if b is not None:
             pairs[a] = (b, "path")
             taken.add(b)
+    if fired and ref_fw in fired and cand_fw in fired:
+        _pair_by_order(pairs, taken, holding, fired[ref_fw], fired[cand_fw], submodules)
     return [LayerPair(a, pairs[a][0], ref_subs[a], cand_subs[pairs[a][0]], pairs[a][1]) for a in ref_subs if a in pairs]
+
+
+def _pair_by_order(pairs, taken, holding, ref_fired, cand_fired, submodules) -> None:
+    """Align both sides' firing sequences: paired modules are anchors; between them, unpaired modules with the same
+    input and output shapes and the same leafness (a layer, or a block of layers) pair in execution order (`order`)."""
+    ref_subs, cand_subs = submodules.values()
+    partner = {b: a for a, (b, _) in pairs.items()}
+    leaf = lambda path, subs: not any(p.startswith(path + ".") for p in subs)
+
+    def key(path, shapes, subs, own):
+        if path in own:
+            return ("pair", own[path])
+        if path in holding:
+            return ("holds weights", path)  # a module with weights that found no partner stays unpaired
+        return ("free", leaf(path, subs), tuple(tuple(map(tuple, part)) for part in shapes))
+
+    ref_keys = [key(p, s, ref_subs, {a: a for a in pairs}) for p, s in ref_fired]
+    cand_keys = [key(p, s, cand_subs, partner) for p, s in cand_fired]
+    matcher = difflib.SequenceMatcher(None, ref_keys, cand_keys, autojunk=False)
+    for block in matcher.get_matching_blocks():
+        for k in range(block.size):
+            (a, _), (b, _) = ref_fired[block.a + k], cand_fired[block.b + k]
+            if ref_keys[block.a + k][0] == "free" and a not in pairs and b not in taken:
+                pairs[a] = (b, "order")
+                taken.add(b)
 
 
 class LayerSession:
@@ -83,17 +131,23 @@ class LayerSession:
     def __init__(self, pairs: list[LayerPair], labels: tuple[str, str]):
         self.pairs = pairs
         self.labels = labels
-        self.watches: dict[str, dict[str, Any]] = {"forward": {}, "backward": {}, "float64": {}}
+        self.watches: dict[str, dict[str, Any]] = {"forward": {}, "backward": {}, "float64": {}, "backward64": {}}
+        self.through_inputs: set[str] = set()  # labels whose backward hooks had to be tensor hooks (torch in-place ops)
         self.float64_reference: str | None = None  # --reference float64: the label whose float64 run anchors
         self.problems: dict[str, str] = {}
+        self.notes: dict[str, str] = {}  # direction -> how a side's hooks had to be placed (one sentence)
         self.first_forward: str | None = None  # a forward culprit: backward rows after it inherit its deviation
+        # Local verdicts (execution/replay.py): (ref path, call) -> the candidate layer's output on the reference
+        # layer's recorded inputs (or a note why none); per label, the same replayed by its float64 build.
+        self.local: dict[tuple[str, int], Any] = {}
+        self.local64: dict[str, dict[tuple[str, int], Any]] = {}
 
     @contextmanager
-    def watching(self, backend, built, label: str, direction: str) -> Iterator[None]:
+    def watching(self, backend, built, label: str, direction: str, **options) -> Iterator[None]:
         """Hooks on this side's paired submodules for the duration of the block; a side without hooks is noted."""
         paths = [p.ref if label == self.labels[0] else p.cand for p in self.pairs]
         try:
-            watch = backend.watch(built, paths, backward=direction == "backward")
+            watch = backend.watch(built, paths, backward=direction.startswith("backward"), **options)
         except (UnsupportedCase, AttributeError, RuntimeError, ValueError) as exc:
             self.problems[direction] = f"{label} cannot hook its layers: {exc}"
             yield
@@ -113,13 +167,30 @@ class LayerSession:
         tolerance = case.tolerance() if direction == "forward" else case.grad_tolerance()
         by_ref = {p.ref: p for p in self.pairs}
         anchor = None
-        if direction == "forward" and self.float64_reference in self.watches["float64"]:
-            anchor = Anchor(self.float64_reference, self.labels, self.watches["float64"], case.dtype)
+        float64 = self.watches["float64" if direction == "forward" else "backward64"]  # the error budget's runs
+        if self.float64_reference in float64:
+            anchor = Anchor(self.float64_reference, self.labels, float64, case.dtype, backward=direction == "backward")
         rows = []
         forward = self.first_forward if direction == "backward" else None
         for path, call in ref.order:
             pair = by_ref[path]
-            rows.append(_row(pair, call, ref.records[path][call], cand.records.get(pair.cand, []), tolerance, anchor))
+            cand_calls = cand.records.get(pair.cand, [])
+            if direction == "backward":  # backpropagation reaches a module's calls last-first: align them from the end
+                cand_calls = cand_calls[max(0, len(cand_calls) - len(ref.records[path])):]
+            row = _row(pair, call, ref.records[path][call], cand_calls, tolerance, anchor)
+            called = self.watches["forward"].get(self.labels[1])
+            if direction == "backward" and row["passed"] is None and call >= len(cand_calls) and called is not None \
+                    and pair.cand in called.records:  # it ran forward, yet no gradient reached it: cut off after it
+                row.update(passed=False, mismatched=0, note=None,
+                           reason="the candidate side computes no gradient for this layer (it ran forward, but no backward "
+                                  "reached it: a stop_gradient or a detached branch after it)")
+                row.pop("note")
+            alone = self.local.get((path, call)) if direction == "forward" else None
+            if alone is not None:  # the verdict is the layer's own (replayed alone); the accumulated one stays beside it
+                local = row["local"] = self._local(case, tolerance, ref.records[path][call], alone, (path, call))
+                if local.get("passed") is not None:
+                    row["accumulated_passed"], row["passed"] = row["passed"], local["passed"]
+            rows.append(row)
         compared = [r for r in rows if r["passed"] is not None]
         first = next((r for r in compared if not r["passed"]), None)
         if direction == "forward":
@@ -134,7 +205,14 @@ class LayerSession:
             "rows": rows,
             # paired, yet no reference hook fired: not called, or (backward) torch cannot hook nested tuple outputs (LSTM)
             **({"not_recorded": silent} if silent else {}),
+            **({"note": self.notes[direction]} if direction in self.notes else {}),
         }
+
+    def _local(self, case, tolerance, ref_leaves, alone, key) -> dict[str, Any]:
+        if isinstance(alone, str):
+            return {"note": alone}
+        own = {label: runs.get(key) for label, runs in self.local64.items()}  # the error budget's float64 replays
+        return replay.judge(ref_leaves, alone, tolerance, self.labels, case.dtype, (lambda: own) if own else None)
 
 
 @dataclass
@@ -145,11 +223,15 @@ class Anchor:
     labels: tuple[str, str]
     watches: dict[str, Any]  # label -> LayerWatch of the float64 run
     dtype: str
+    backward: bool = False  # gradients: a module's calls are reached last-first, so align them from the end
 
     def leaves(self, pair: LayerPair, call: int, index: int) -> dict[str, np.ndarray | None]:
         out = {}
+        ref_calls = len(self.watches[self.labels[0]].records.get(pair.ref, [])) if self.labels[0] in self.watches else 0
         for label, path in zip(self.labels, (pair.ref, pair.cand)):
             calls = self.watches[label].records.get(path, []) if label in self.watches else []
+            if self.backward and label != self.labels[0]:
+                calls = calls[max(0, len(calls) - ref_calls):]
             leaf = calls[call][index] if call < len(calls) and index < len(calls[call]) else None
             out[label] = leaf if leaf is not None and leaf.dtype == np.float64 else None
         return out
@@ -171,12 +253,24 @@ def _row(pair: LayerPair, call: int, ref_leaves, cand_calls, tolerance, anchor: 
         row["note"] = "not recorded on the candidate side (no hook fired: a Cell with its own bprop, or not called)"
         return row
     cand_leaves = cand_calls[call]
+    one_sided = [(i, "ref" if a is not None else "cand") for i, (a, b) in enumerate(zip(ref_leaves, cand_leaves))
+                 if (a is None) != (b is None)]
+    if one_sided:  # a gradient (or output) only one side produces: a stop_gradient, a detached branch
+        i, side = one_sided[0]
+        has, lacks = ("the reference side", "the candidate") if side == "ref" else ("the candidate side", "the reference")
+        row.update(passed=False, reason=f"{has} produces tensor {i} of this layer and {lacks} does not "
+                                        f"(a stop_gradient or a detached branch on one side)", mismatched=0)
+        return row
     pairs = [(i, a, b) for i, (a, b) in enumerate(zip(ref_leaves, cand_leaves)) if a is not None and b is not None]
     if len(ref_leaves) != len(cand_leaves):
         row["note"] = f"{len(ref_leaves)} vs {len(cand_leaves)} tensors; compared the first {len(pairs)}"
     if not pairs:
         row["note"] = "no tensor on both sides"
         return row
+    relaid = next(((a.shape, b.shape) for _, a, b in pairs if a.shape != b.shape and a.size == b.size), None)
+    if relaid:  # a Flatten on one side only (the input of a Dense): the same values in the same order
+        pairs = [(i, a, b.reshape(a.shape) if a.shape != b.shape and a.size == b.size else b) for i, a, b in pairs]
+        row["note"] = f"compared in the reference layout {list(relaid[0])} (candidate: {list(relaid[1])})"
     deviations = [compare(np.asarray(a), np.asarray(b), tolerance) for _, a, b in pairs]
     worst = max(range(len(deviations)), key=lambda k: (not deviations[k].passed, _finite(deviations[k].max_abs)))
     passed = [d.passed for d in deviations]
@@ -195,9 +289,4 @@ def _row(pair: LayerPair, call: int, ref_leaves, cand_calls, tolerance, anchor: 
     return row
 
 
-def _finite(value) -> float:
-    return float("inf") if value is None or (isinstance(value, float) and np.isnan(value)) else float(value)
-
-
-def _metric(value: float):
-    return value if np.isfinite(value) else "inf"
+_finite, _metric = replay.finite, replay.metric  # one definition for accumulated and local rows

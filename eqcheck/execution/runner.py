@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
+import traceback
 from contextlib import nullcontext
 from typing import Any, Iterable
 
 import numpy as np
 
 from eqcheck.cases import draws, weights
-from eqcheck.backends.base import Backend, ModelFactory
+from eqcheck.backends.base import Backend, ModelFactory, UnsupportedCase
 from eqcheck.cases.edges import describe_edge
 from eqcheck.cases.sweep import Case
-from eqcheck.execution import sides
+from eqcheck.execution import replay, sides
 from eqcheck.execution.checks import determinism, gradients, reference, state, training
 from eqcheck.execution.layers import LayerSession, pair_layers
 from eqcheck.execution.checks import third_opinion  # an OpInfo ref where the sides disagree
@@ -144,13 +146,14 @@ class CaseRunner:
         params = {}
         for t in self.targets:  # one target per framework defines that framework's parameters
             params.setdefault(t.framework, self.backends[t.label].parameters(built[t.label]))
-        weight_map = weights.bind(case, params)
+        fired = self.probe(case, built, inputs)
+        weight_map = weights.bind(case, params, {fw: [path for path, _ in calls] for fw, calls in fired.items()})
         result.weights = weight_map.describe()
         canonical = self.source.canonical(case, weight_map, seed)
         self.layers = None
         if spec.layers:
             submodules = {t.framework: self.backends[t.label].submodules(built[t.label]) for t in self.targets}
-            self.layers = LayerSession(pair_layers(weight_map, submodules), tuple(t.label for t in self.targets))
+            self.layers = LayerSession(pair_layers(weight_map, submodules, fired, spec.layer_pairs), tuple(t.label for t in self.targets))
 
         raw_outputs, loaded = {}, {}
         for t in self.targets:
@@ -178,6 +181,9 @@ class CaseRunner:
         }
         result.outputs = self._compare(case, flat)
         if self.layers is not None:
+            cand = self.targets[1]
+            if type(self.source) is sides.Draws:  # local verdicts (execution/replay.py); a recorded side cannot run a layer alone
+                self.layers.local = replay.replay_layers(self.layers, self.backends[cand.label], built[cand.label], cand.label, case.dtype)
             result.details["layers"] = {"forward": self.layers.report(case, "forward")}
         names = [o.name for o in result.outputs]
         result.arrays = {label: dict(zip(names, (a for _, a in items))) for label, items in flat.items()}
@@ -214,21 +220,74 @@ class CaseRunner:
         if culprits:  # a layer beyond its budget fails the model even when the residual path hides it at the output
             result.status = FAIL
             result.message = f"first layer to deviate: {', '.join(culprits)}"
+        stale = self._stale_layers(result, weight_map, built) if spec.is_model else []
+        if stale:  # running statistics that differ while every output agrees: name the layers holding them
+            note = f"state differs after the call in {', '.join(stale)}"
+            result.status = FAIL
+            result.message = f"{result.message}; {note}" if result.message else note
         diverged = (result.details.get("training") or {}).get("first_divergent")
         if diverged:
             note = f"parameters differ after optimizer step {diverged['step']}, first in {diverged['weight']}"
             result.message = f"{result.message}; {note}" if result.message else note
 
+    def _stale_layers(self, result: CaseResult, weight_map, built) -> list[str]:
+        """'bn1 (BatchNorm2d): running_mean, running_var' for each layer whose buffers failed their state rows."""
+        ref = self.targets[0]
+        kinds = self.backends[ref.label].submodules(built[ref.label])
+        by_name = {w.name: w for w in weight_map.weights}
+        layers: dict[str, list[str]] = {}
+        for out in result.outputs:
+            weight = by_name.get(out.name.removeprefix("state:")) if out.kind == "state" else None
+            if weight is None or out.passed or ref.framework not in weight.sides:
+                continue
+            module, _, leaf = weight.sides[ref.framework].param.rpartition(".")
+            layers.setdefault(module, []).append(leaf)
+        return [f"{m or 'the model'}{f' ({kinds[m]})' if m in kinds else ''}: {', '.join(leaves)}" for m, leaves in layers.items()]
+
     def map_case(self, case: Case) -> dict[str, Any]:
-        """`eqcheck map`: build both sides and bind the weight map (SpecError if it cannot), run nothing."""
-        built = {t.label: self.build(t, case) for t in self.targets}
+        """`eqcheck map`: build both sides and bind the weight map (SpecError if it cannot); only the probe call runs."""
+        try:
+            built = {t.label: self.build(t, case) for t in self.targets}
+        except CaseFailure as failure:  # a user factory that raised: one paragraph naming it
+            field = f"{next(t.framework for t in self.targets if t.label == failure.target)}.model" if failure.target else None
+            raise SpecError(failure.message, file=case.spec.path, field=field) from None
         params = {}
         for t in self.targets:
             params.setdefault(t.framework, self.backends[t.label].parameters(built[t.label]))
-        weight_map = weights.bind(case, params)
+        fired = self.probe(case, built, self.source.inputs(case, self.seed)) if case.spec.is_model else {}
+        weight_map = weights.bind(case, params, {fw: [path for path, _ in calls] for fw, calls in fired.items()})
         submodules = {t.framework: self.backends[t.label].submodules(built[t.label]) for t in self.targets}
-        return {"weight_map": weight_map, "params": params, "layers": pair_layers(weight_map, submodules) if case.spec.is_model else [],
-                "submodules": submodules, "built": built}
+        layers = pair_layers(weight_map, submodules, fired, case.spec.layer_pairs) if case.spec.is_model else []
+        return {"weight_map": weight_map, "params": params, "layers": layers, "submodules": submodules, "built": built}
+
+    def probe(self, case: Case, built, inputs) -> dict[str, list[tuple[str, list[list[int]]]]]:
+        """Model specs: one call per side with hooks on every submodule, before any weight is loaded.
+
+        Per framework, (module path, [input shapes, output shapes]) in the order the hooks fired: the execution order that pairs
+        modules (cases/automap.py) and parameter-free layers (execution/layers.py). A side whose probe fails, or
+        a recorded side (nothing may be called out of its recorded order), falls back to declaration order.
+        """
+        if not case.spec.is_model or type(self.source) is not sides.Draws:
+            return {}
+        fired = {}
+        for t in self.targets:
+            backend = self.backends[t.label]
+            if t.framework in fired:
+                continue
+            try:
+                watch = backend.watch(built[t.label], list(backend.submodules(built[t.label])))
+                try:
+                    args, kwargs, _ = self._arguments(case, t, backend, inputs)
+                    backend.call(built[t.label], args, kwargs)
+                finally:
+                    watch.close()
+            except Exception:  # noqa: BLE001 - the probe only orders the map; the real call reports what fails
+                backend.recover()
+                continue
+            shapes = lambda leaves: [list(np.shape(leaf)) for leaf in leaves or () if isinstance(leaf, np.ndarray)]
+            fired[t.framework] = [(path, [shapes(watch.inputs.get(path, [None])[0]), shapes(watch.records[path][0])])
+                                  for path, call in watch.order if call == 0]
+        return fired
 
     def export(self, case: Case, target: Target, path: str) -> weights.WeightMap:
         """Load the shared set (--weights, or the seeded draw) into `target`'s model, prove it took, save its checkpoint."""
@@ -252,7 +311,9 @@ class CaseRunner:
             if out.deviation is None or out.passed or out.name not in result.arrays.get(labels[0], {}):
                 continue
             context = diagnosis.Context(out.name, out.kind, labels, case.dtype, inputs)
-            out.diagnosis = diagnosis.diagnose(result.arrays[labels[0]][out.name], result.arrays[labels[1]][out.name], context)
+            # The NaN/Inf hints only where the compared NaN/Inf patterns differ (the row's own count says so).
+            hints = None if out.deviation.nonfinite_mismatch else [h for h in diagnosis.HINTS if h not in diagnosis.NONFINITE_HINTS]
+            out.diagnosis = diagnosis.diagnose(result.arrays[labels[0]][out.name], result.arrays[labels[1]][out.name], context, hints)
 
     def _repeat_calls(self, case: Case, result: CaseResult, built, loaded, inputs, flat) -> None:
         """--repeat: call each side again on the same inputs and weights; its outputs must match bit for bit."""
@@ -287,19 +348,39 @@ class CaseRunner:
         init_args = {k: self.materialize(case, backend, v) for k, v in case.init_args(target.framework).items()}
         try:
             seed = self.seed if seed is None else seed
-            return backend.build(obj, init_args, case.dtype, case.spec.side_mode(target.framework) == "train", seed)
+            built = backend.build(obj, init_args, case.dtype, case.spec.side_mode(target.framework) == "train", seed)
+            path = case.spec.sides[target.framework].output
+            if path:  # `output:` picks one output of a tuple, dict or ModelOutput; gradients follow the picked one
+                pick = lambda fn: (lambda *a, **k: pick_output(fn(*a, **k), path, target.label))
+                built = dataclasses.replace(built, fn=pick(built.fn), compiled=pick(built.compiled) if built.compiled else None)
+            return built
         except TypeError as exc:
             text = str(exc)
             if "unexpected keyword argument" in text or "required positional argument" in text:
                 raise SpecError(f"{case.spec.sides[target.framework].op} rejects these arguments: {text}",
                                 file=case.spec.path, field=f"{target.framework}.init") from None
+            if isinstance(obj, ModelFactory):
+                raise self._factory_failure(obj, target, init_args, exc) from exc
+            raise
+        except UnsupportedCase:
+            raise
+        except Exception as exc:  # noqa: BLE001 - user code raises anything; one paragraph naming the factory
+            if isinstance(obj, ModelFactory):
+                raise self._factory_failure(obj, target, init_args, exc) from exc
             raise
 
-    def watch_layers(self, target: Target, built, direction: str):
+    @staticmethod
+    def _factory_failure(factory: ModelFactory, target: Target, init_args: dict, exc: Exception) -> CaseFailure:
+        where = next((f"{frame.filename}:{frame.lineno}" for frame in reversed(traceback.extract_tb(exc.__traceback__))), "")
+        return CaseFailure(ERROR, f"the {target.framework} model factory {factory.path} raised {short_error(exc)}"
+                                  f"{f' (at {where})' if where else ''} when called with init {json_safe(init_args)}; "
+                                  f"fix the factory or the spec's {target.framework}.init", target.label)
+
+    def watch_layers(self, target: Target, built, direction: str, **options):
         """Layer hooks on this target around a forward or gradient call; nothing for op specs."""
         if self.layers is None:
             return nullcontext()
-        return self.layers.watching(self.backends[target.label], built, target.label, direction)
+        return self.layers.watching(self.backends[target.label], built, target.label, direction, **options)
 
     def step(self, target: Target, case: Case, what: str, action):
         """Run one framework step; its failure becomes the case's status instead of ending the run."""
@@ -395,3 +476,21 @@ class CaseRunner:
             return list(case.spec.outputs[:count])
         paths = paths or (["out"] if count == 1 else [f"out.{i}" for i in range(count)])
         return [OutputSpec(path) for path in paths]
+
+
+def pick_output(value: Any, path: tuple, label: str) -> Any:
+    """The part of a model's return value that `output:` names: an index into a tuple/list, a key of a dict or ModelOutput."""
+    for depth, part in enumerate(path):
+        where = "".join(f"[{p!r}]" for p in path[:depth])
+        if isinstance(part, int) and isinstance(value, (tuple, list)) and -len(value) <= part < len(value):
+            value = value[part]
+        elif isinstance(part, str) and isinstance(value, dict) and part in value:
+            value = value[part]  # a Hugging Face ModelOutput is a dict holding its non-None fields
+        elif isinstance(part, str) and not isinstance(value, dict) and hasattr(value, part):
+            value = getattr(value, part)
+        else:
+            has = f"keys {', '.join(map(str, value))}" if isinstance(value, dict) else (
+                f"{len(value)} items" if isinstance(value, (tuple, list)) else "no parts")
+            raise CaseFailure(ERROR, f"{label} returned {type(value).__name__}{where} ({has}): output {part!r} is not in it; "
+                                     f"fix the spec's output:", label)
+    return value

@@ -228,6 +228,7 @@ class _Worker:
         self.ready = False
         self.case: int | None = None  # index of the case in flight
         self.last_spec: str | None = None  # spec of the last case sent: keep its cases here
+        self.ran_model = False  # it imported a model spec's user code: no other spec runs here afterwards
         self.deadline: float | None = None
 
     @property
@@ -332,7 +333,13 @@ class WorkerPoolExecutor:
                 for worker in list(self._workers):
                     if worker.ready and worker.case is None and pending:
                         index = self._next_case(pending, worker)
+                        if self._needs_fresh_worker(worker, index):
+                            pending.insert(0, index)
+                            self._retire(worker)
+                            self._spawn()  # now: the poll below needs a worker to wait for
+                            continue
                         worker.send(index, self.timeout, self._cases[index].spec.path)
+                        worker.ran_model = worker.ran_model or self._cases[index].spec.is_model
                     elif worker.ready and worker.case is None and not pending:
                         self._retire(worker)
                 for result in self._poll(startup=False):
@@ -355,6 +362,12 @@ class WorkerPoolExecutor:
                 if preferred(index):
                     return pending.pop(position)
         return pending.pop(0)
+
+    def _needs_fresh_worker(self, worker: _Worker, index: int) -> bool:
+        """A model spec gets a worker of its own: user code may patch a framework globally (mindnlp replaces
+        mindspore.nn.BatchNorm2d), which must not reach another spec's cases."""
+        spec = self._cases[index].spec
+        return worker.last_spec is not None and spec.path != worker.last_spec and (spec.is_model or worker.ran_model)
 
     def _retire(self, worker: _Worker) -> None:
         self._workers.remove(worker)

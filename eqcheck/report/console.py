@@ -210,24 +210,34 @@ def layers_table(case: dict, direction: str) -> Table | None:
     low, high = (math.log10(min(nonzero)), math.log10(max(nonzero))) if nonzero else (0.0, 0.0)
     tol = section["tolerance"]
     what = "output" if direction == "forward" else "input gradient"
-    table = Table(title=f"{escape(case['id'])}: layers, {direction} ({what} per layer, in the order the hooks fired; "
+    if any("local" in row for row in rows):  # the verdict is the local one; growth shows what accumulated
+        what = "output of each layer run alone on the reference side's recorded inputs (local) and through the model (accumulated)"
+    else:
+        what += " per layer"
+    table = Table(title=f"{escape(case['id'])}: layers, {direction} ({what}, in the order the hooks fired; "
                         f"budget rtol {tol['rtol']}, atol {tol['atol']})",
                   box=box.SIMPLE_HEAD, title_justify="left")
-    anchored = any(row.get("attribution") for row in rows)
-    for name, justify in (("layer", "left"), ("type", "left"), ("shape", "left"), ("max abs", "right"), ("max rel", "right"),
-                          ("growth (log |a-b|)", "left"), ("verdict", "left")) + ((("against float64", "left"),) if anchored else ()):
+    local = any("local" in row for row in rows)  # forward: each layer replayed alone (execution/replay.py) decides
+    anchor_of = lambda row: (row.get("local") or {}).get("attribution") if local else row.get("attribution")
+    anchored = any(anchor_of(row) for row in rows)
+    accumulated = "accumulated max abs" if local else "max abs"
+    columns = (("layer", "left"), ("type", "left"), ("shape", "left")) + ((("local max abs", "right"),) if local else ()) + (
+        (accumulated, "right"), ("max rel", "right"), ("growth (log |a-b|)", "left"), ("verdict", "left"))
+    for name, justify in columns + ((("against float64", "left"),) if anchored else ()):
         table.add_column(name, justify=justify, overflow="fold")
     for row in rows:
         if row["passed"] is None:
             verdict = Text(row.get("note") or "-", style="dim")
         elif row["name"] == section.get("first_divergent"):
-            verdict = Text("FAIL  <- first to deviate", style="bold red")
+            verdict = Text("FAIL  <- first to deviate" + ("" if not local else " (alone)"), style="bold red")
         else:
             verdict = _verdict("pass" if row["passed"] else "fail")
+        replayed = row.get("local") or {}
         table.add_row(escape(row["name"]), escape(row["type"]), "x".join(map(str, row.get("shape") or [])) or "-",
+                      *((_num(replayed["max_abs"]) if "max_abs" in replayed else Text("-", style="dim"),) if local else ()),
                       _num(row.get("max_abs")), _num(row.get("max_rel")),
-                      Text(growth_bar(row.get("max_abs"), low, high), style="red" if row["passed"] is False else "blue"), verdict,
-                      *((escape(_anchor(row.get("attribution"))),) if anchored else ()))
+                      Text(growth_bar(row.get("max_abs"), low, high), style="red" if row.get("accumulated_passed", row["passed"]) is False else "blue"),
+                      verdict, *((escape(_anchor(anchor_of(row))),) if anchored else ()))
     return table
 
 
@@ -249,16 +259,20 @@ def layer_notes(document: dict) -> list[Text]:
                 continue
             if section.get("status") == "unavailable":
                 notes.append(Text(f"{case['id']}: no layer comparison {direction}: {section.get('message')}", style="yellow"))
+            if section.get("note"):
+                notes.append(Text(f"{case['id']}: layers {direction}: {section['note']}", style="yellow"))
             if section.get("not_recorded"):
                 notes.append(Text(f"{case['id']}: paired but not recorded {direction} (no hook fired on the reference side): "
                                   f"{', '.join(section['not_recorded'])}", style="dim"))
             elif section.get("first_divergent"):
                 row = next(r for r in section["rows"] if r["name"] == section["first_divergent"])
                 inherited = " (forward already deviates: gradients inherit it)" if section.get("after_forward_deviation") else ""
+                judged = row["local"] if "passed" in (row.get("local") or {}) else row  # a local verdict names the layer itself
+                alone = " run alone on the reference side's inputs" if judged is not row else ""
                 notes.append(Text.assemble((f"{case['id']}: ", "bold"), (f"first layer to deviate ({direction}): ", "red"),
                                            (f"{row['name']} ({row['type']})", "bold red"),
-                                           f", max abs {_num(row.get('max_abs'))}" + (f": {row['reason']}" if row.get("reason") else "")
-                                           + (f"; {row['attribution']['statement']}" if row.get("attribution") else "")
+                                           f"{alone}, max abs {_num(judged.get('max_abs'))}" + (f": {judged['reason']}" if judged.get("reason") else "")
+                                           + (f"; {judged['attribution']['statement']}" if judged.get("attribution") else "")
                                            + inherited))
     return notes
 
@@ -310,13 +324,35 @@ def case_list_table(rows: list[tuple[str, str]]) -> Table:
     return table
 
 
-def weight_map_tables(case_id: str, weight_map, params: dict, layers: list, frameworks: list[str]) -> list[Any]:
-    """`eqcheck map`: every canonical weight with each side's parameter and how it was paired; what stays unshared; layer pairs."""
+def partial_map_table(case_id: str, partial, unpaired: dict[str, list[str]], params: dict, frameworks: list[str]) -> list[Any]:
+    """A refused `eqcheck map`: the pairs that were found, then what is left on each side (the refusal follows)."""
+    ref, cand = frameworks
+    table = Table(title=f"{escape(case_id)}: partial weight map ({len(partial.proposals)} paired, refused)", box=box.SIMPLE_HEAD,
+                  title_justify="left")
+    for name in (ref, "shape", cand, "shape", "how"):
+        table.add_column(name, overflow="fold")
+    shape = lambda fw, name: "x".join(map(str, params[fw][name].shape)) or "scalar"
+    for p in partial.proposals:
+        a, b = p.entry.sides[ref].name, p.entry.sides[cand].name
+        table.add_row(escape(a), shape(ref, a) if a in params[ref] else "-", escape(b), shape(cand, b) if b in params[cand] else "-", p.how)
+    left = Table(title="left unpaired", box=box.SIMPLE_HEAD, title_justify="left")
+    for name in ("side", "parameter", "shape"):
+        left.add_column(name, overflow="fold")
+    for fw in frameworks:
+        for name in unpaired.get(fw, []):
+            left.add_row(fw, escape(name), shape(fw, name))
+    return [table, left]
+
+
+def weight_map_tables(case_id: str, weight_map, params: dict, layers: list, frameworks: list[str],
+                      unwatched: dict[str, dict[str, str]] | None = None) -> list[Any]:
+    """`eqcheck map`: every canonical weight with each side's parameter and how it was paired; what stays unshared;
+    layer pairs and every module left unwatched."""
     ref, cand = frameworks
     table = Table(title=f"{escape(case_id)}: weight map ({len(weight_map.weights)} shared)", box=box.SIMPLE_HEAD, title_justify="left")
     for name in ("canonical", f"{ref}", "shape", f"{cand}", "shape", "how"):
         table.add_column(name, overflow="fold")
-    style = {"name": "green", "override": "bold", "order+shape": "yellow"}
+    style = {"name": "green", "override": "bold", "module": "cyan", "order+shape": "yellow"}
     for w in weight_map.weights:
         a, b = w.sides[ref], w.sides[cand]
         layout = lambda side: escape(side.param + "".join(f" |{t.kind}" for t in side.transforms))
@@ -339,6 +375,15 @@ def weight_map_tables(case_id: str, weight_map, params: dict, layers: list, fram
         for p in layers:
             pairs.add_row(escape(p.ref), escape(p.ref_type), escape(p.cand), escape(p.cand_type), p.how)
         out.append(pairs)
-    out.append(Text("review the proposal: 'order+shape' pairs rest on declaration order; correct any pair under weights: in the spec",
-                    style="dim"))
+    if unwatched and any(unwatched.values()):
+        loose = Table(title=f"not watched ({sum(map(len, unwatched.values()))} modules: no partner; pair one under layers:)",
+                      box=box.SIMPLE_HEAD, title_justify="left")
+        for name in ("side", "module", "type"):
+            loose.add_column(name, overflow="fold")
+        for fw, modules in unwatched.items():
+            for path, kind in modules.items():
+                loose.add_row(fw, escape(path), escape(kind))
+        out.append(loose)
+    out.append(Text("review the proposal: 'module' pairs rest on execution order and parameter shapes, 'order+shape' pairs on "
+                    "declaration order; correct any pair under weights: in the spec", style="dim"))
     return out

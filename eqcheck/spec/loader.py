@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +72,7 @@ MAX_INPUT_ELEMENTS = 2**28
 _FAST_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # safe either way: no python/* tags
 _DOTTED = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)+$")
 _NAME = re.compile(r"^[A-Za-z_]\w*$")
+_PATH_PART = re.compile(r"^\w+$")
 _FACTORY = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
 _RESERVED = {"dtype"}
 
@@ -149,6 +151,7 @@ def _parse(data: dict, file: str) -> OpSpec:
     inputs = _parse_inputs(top, sides)
     _check_call_args(top, sides, inputs)
     unmapped = _parse_unmapped(top, sides)
+    layers, layer_pairs = _parse_layer_pairs(top, sides)
     spec = OpSpec(
         name=name,
         path=file,
@@ -169,7 +172,8 @@ def _parse(data: dict, file: str) -> OpSpec:
         edges=_parse_edges(top, params, sweep, inputs),
         **_parse_beyond_forward(top, file),
         kind=kind,
-        layers=top.optional("layers", kind == "model", bool),
+        layers=layers,
+        layer_pairs=layer_pairs,
         train=_parse_train(top, mode),
         explore=_parse_explore(top, params),
     )
@@ -274,12 +278,12 @@ def _parse_dtypes(top: Fields) -> tuple[str, ...]:
 
 def _parse_side(top: Fields, framework: str, kind: str = "op") -> SideSpec:
     if kind == "model":
-        side = Fields(top.data[framework], top.file, framework, ("model", "init", "call", "args", "mode"))
+        side = Fields(top.data[framework], top.file, framework, ("model", "init", "call", "args", "mode", "output"))
         op = side.required("model", str)
         if not _FACTORY.match(op):
             raise side.error("model", f"'{op}' is not a factory such as mypackage.models:build_net (module:class or module:function)")
         allowlist.check_model(op, top.file, side.field("model"))
-        return _side_arguments(side, framework, op, top.file)
+        return replace(_side_arguments(side, framework, op, top.file), output=_output_path(side))
     side = Fields(top.data[framework], top.file, framework, ("op", "init", "call", "args", "mode"))
     op = side.required("op", str)
     if not _DOTTED.match(op):
@@ -303,6 +307,38 @@ def _side_arguments(side: Fields, framework: str, op: str, file: str) -> SideSpe
         raise side.error("mode", f"must be 'eval' or 'train', got '{mode}'")
     return SideSpec(framework=framework, op=op, init=sections["init"], call=sections["call"],
                     args=_tuples(args, file, side.field("args")) if args is not None else None, mode=mode)
+
+
+def _output_path(side: Fields) -> tuple[str | int, ...]:
+    """`output: logits`, `output: 0` or `output: [0, last_hidden_state]`: keys and indices into what the model returns."""
+    raw = side.optional("output", None, str, int, list)
+    if raw is None:
+        return ()
+    parts = raw if isinstance(raw, list) else [raw]
+    if not parts:
+        raise side.error("output", "name at least one key or index, e.g. output: logits or output: 0")
+    for i, part in enumerate(parts):
+        if isinstance(part, bool) or not isinstance(part, (str, int)) or (isinstance(part, str) and not _NAME.match(part)):
+            raise SpecError(f"{part!r} is neither an index (0, -1) nor a key such as logits or last_hidden_state",
+                            file=side.file, field=join(side.field("output"), i) if isinstance(raw, list) else side.field("output"))
+    return tuple(parts)
+
+
+def _parse_layer_pairs(top: Fields, sides: dict[str, SideSpec]) -> tuple[bool, tuple[dict[str, str], ...]]:
+    """`layers: true|false`, or a list of explicit pairs `- {torch: embedder.pooler, mindspore: max_pool}` (layers on)."""
+    raw = top.optional("layers", top.data.get("kind") == "model", bool, list)
+    if isinstance(raw, bool):
+        return raw, ()
+    pairs = []
+    for i, item in enumerate(raw):
+        entry = Fields(item, top.file, join("layers", i), tuple(sides))
+        pair = {}
+        for fw in sides:
+            path = entry.required(fw, str)
+            _check_name(path, top.file, entry.field(fw), dotted=True)
+            pair[fw] = path
+        pairs.append(pair)
+    return True, tuple(pairs)
 
 
 def _parse_argument(value: Any, file: str, field: str) -> Any:
@@ -783,7 +819,8 @@ def _parse_argument_map(arg: Any, value: Any, file: str, field: str, params: dic
 
 def _check_name(name: Any, file: str, field: str, *, dotted: bool = False) -> None:
     check_type(name, (str,), file, field)
-    ok = all(_NAME.match(part) for part in name.split(".")) if dotted else bool(_NAME.match(name))
+    # Dotted names are module paths of real models: a part may be a number (`layer1.0.conv1.weight`, `h.0.attn.bias`).
+    ok = all(_PATH_PART.match(part) for part in name.split(".")) if dotted else bool(_NAME.match(name))
     if not ok:
         raise SpecError(f"'{name}' is not a valid name (letters, digits, underscores{', dots' if dotted else ''})", file=file, field=field)
 

@@ -109,6 +109,7 @@ class SideSpec:
     call: dict[str, Any]
     args: tuple | None = None  # positional arguments by input name or Literal; a nested list becomes a tuple: [x, [h0, c0]]
     mode: str | None = None  # eval | train for this side only; None: the spec's mode
+    output: tuple[str | int, ...] = ()  # model specs: the path picking one output of a tuple/dict/ModelOutput (`logits`, 0)
 
 
 @dataclass(frozen=True)
@@ -242,6 +243,7 @@ class OpSpec:
     # Whole models (docs/models.md): each side's `op` is a user factory "package.module:attribute".
     kind: str = "op"  # op | model
     layers: bool = False  # model specs: record and compare every paired submodule's output (and gradient)
+    layer_pairs: tuple[dict[str, str], ...] = ()  # `layers:` as a list: explicit pairs, framework -> module path
     train: TrainSpec | None = None  # optimizer steps (needs mode: train)
     explore: ExploreSpec | None = None  # --explore: torch's OpInfo/ModuleInfo samples (None: no section written)
 

@@ -238,6 +238,9 @@ HINTS: list[Hint] = [nonfinite_hint, one_side_constant, nonfinite_one_side, sign
                      negative_inputs, tied_values]
 
 
+NONFINITE_HINTS = (nonfinite_hint, nonfinite_one_side)  # speak only on a row whose NaN/Inf pattern differs
+
+
 def register(hint: Hint, before: Hint | None = None) -> Hint:
     """Add a hint to HINTS (at the end, or just before another); returns it, so it can decorate."""
     if hint not in HINTS:

@@ -51,11 +51,23 @@ def _watched_gradients(runner, case: Case, t, built, side_weights, inputs, wrt, 
     except RuntimeError as exc:
         if runner.layers is None or "BackwardHook" not in str(exc):
             raise
-        # torch's full backward hooks refuse an in-place op on a hooked output inside forward():
-        # compare the gradients without the layer walk rather than not at all.
-        runner.layers.problems["backward"] = (f"{t.label} refused backward hooks: an in-place operation modifies "
-                                              f"a layer's output in forward ({short_error(exc)[:160]})")
-        return side_gradients(runner, case, t, built, side_weights, inputs, wrt, cotangents)
+        # torch's full backward hooks refuse an in-place op on a hooked output inside forward() (`h += residual`):
+        # record the same input gradients through tensor hooks; failing that, compare without the layer walk.
+        refusal = str(exc).split(". ")[0].strip().rstrip(".")
+        try:
+            with runner.watch_layers(t, built, "backward", through_inputs=True):
+                grads = side_gradients(runner, case, t, built, side_weights, inputs, wrt, cotangents)
+            runner.layers.through_inputs.add(t.label)
+            runner.layers.notes["backward"] = (f"{t.label} refused full backward hooks because forward() modifies a "
+                                               f"layer's output in place ({refusal}), so its layer gradients were "
+                                               f"recorded through tensor hooks on each layer's inputs instead.")
+            return grads
+        except RuntimeError as again:
+            runner.layers.problems["backward"] = (
+                f"{t.label} refused backward hooks because forward() modifies a layer's output in place ({refusal}), "
+                f"and tensor hooks on the layers' inputs failed too ({short_error(again)}), so the gradients are "
+                f"compared without the layer walk.")
+            return side_gradients(runner, case, t, built, side_weights, inputs, wrt, cotangents)
 
 
 def row_names(weight_map: weights.WeightMap, wrt: list[str], framework: str, grads) -> dict[str, np.ndarray]:

@@ -16,6 +16,7 @@ from eqcheck.cases import weights
 from eqcheck.cases.sweep import Case
 from eqcheck.dtypes import is_float
 from eqcheck.errors import EqcheckError
+from eqcheck.execution import replay
 from eqcheck.execution.checks import gradients, state
 from eqcheck.execution.failures import CaseFailure, short_error
 from eqcheck.verdict import attribution
@@ -35,9 +36,8 @@ def wanted(case: Case, result: CaseResult) -> bool:
 
 
 def _layer_failed(result: CaseResult) -> bool:
-    """A model spec's forward layer row outside its budget is a failing row too (execution/layers.py)."""
-    forward = (result.details.get("layers") or {}).get("forward") or {}
-    return bool(forward.get("first_divergent"))
+    """A model spec's layer row outside its budget is a failing row too (execution/layers.py)."""
+    return any((section or {}).get("first_divergent") for section in (result.details.get("layers") or {}).values())
 
 
 def judge(runner, case: Case, result: CaseResult, seed: int, weight_map: weights.WeightMap, canonical, inputs,
@@ -86,7 +86,10 @@ def judge(runner, case: Case, result: CaseResult, seed: int, weight_map: weights
     anchor = next((label for label in torch_first if genuine.get(label)), None)
     if runner.layers is not None and anchor is not None:  # model specs: every forward layer row against float64 too
         runner.layers.float64_reference = anchor
-        result.details.setdefault("layers", {})["forward"] = runner.layers.report(case, "forward")
+        layers = result.details.setdefault("layers", {})
+        layers["forward"] = runner.layers.report(case, "forward")
+        if layers.get("backward"):  # again after forward: whether a forward layer deviates may have changed
+            layers["backward"] = runner.layers.report(case, "backward")
     record["rows_judged"] = judged
     if not judged:
         record["message"] = "no side could run this case in float64: no error budget"
@@ -123,6 +126,8 @@ def float64_run(runner, t, case: Case, case64: Case, seed: int, weight_map: weig
     args, kwargs = runner.pack(case64, t, tensors)
     with runner.watch_layers(t, built, "float64"):  # model specs: every layer's float64 output anchors its row
         raw = runner.step(t, case64, "run in float64", lambda: backend.call(built, args, kwargs))
+    if runner.layers is not None and runner.layers.local:  # and each layer alone on the recorded inputs anchors its local row
+        runner.layers.local64[t.label] = replay.replay_layers(runner.layers, backend, built, t.label, "float64")
     flat = runner.step(t, case64, "run in float64", lambda: runner.flatten(backend, raw, t.label))
     forward = [o.name for o in runner.forward_names(case, len(flat), [p for p, _ in flat])]
     rows = dict(zip(forward, (a for _, a in flat)))
@@ -132,8 +137,10 @@ def float64_run(runner, t, case: Case, case64: Case, seed: int, weight_map: weig
     cotangents = materials.get("cotangents")
     if case.spec.grad and cotangents is not None:
         up_cot = [None if c is None else c.astype(np.float64) for c in cotangents]
+        hooks = {"through_inputs": True} if runner.layers is not None and t.label in runner.layers.through_inputs else {}
         try:
-            grads = gradients.side_gradients(runner, case64, t, built, side, inputs64(case, inputs), materials["wrt"], up_cot)
+            with runner.watch_layers(t, built, "backward64", **hooks):  # every layer's float64 input gradient anchors its row
+                grads = gradients.side_gradients(runner, case64, t, built, side, inputs64(case, inputs), materials["wrt"], up_cot)
         except EqcheckError:
             raise
         except Exception as exc:  # noqa: BLE001 - no float64 gradient here: forward and state rows still count

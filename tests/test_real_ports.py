@@ -1,0 +1,72 @@
+"""Third-party model pairs (issue 19): both sides written by others, built from configs, compared as shipped.
+
+Needs the `ports` extra (transformers, mindcv); CI installs it (scripts/setup). Skipped, with the reason, where
+those packages are not installed.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import ROOT, read_json
+from eqcheck.report import schema
+from eqcheck.spec import allowlist
+
+pytest.importorskip("transformers", reason="the ports extra is not installed (pip install -e .[ports])")
+pytest.importorskip("mindcv", reason="the ports extra is not installed (pip install -e .[ports])")
+
+pytestmark = pytest.mark.frameworks
+
+PORTS = ROOT / "examples" / "ports"
+ALLOW = ("--allow-module", "examples.ports")
+
+
+@pytest.fixture(autouse=True)
+def no_modules_opted_in(monkeypatch):
+    monkeypatch.setenv(allowlist.MODULES_ENV, "")
+    monkeypatch.chdir(ROOT)
+
+
+def test_hf_resnet18_against_mindcv_blames_the_stem_pool_and_the_faithful_port_passes(cli, tmp_path):
+    report = tmp_path / "resnet18.json"
+    result = cli("run", PORTS / "resnet18.yaml", *ALLOW, "--json", report)
+    assert result.exit_code == 0, result.text  # the shipped difference is declared; the faithful port passes
+    document = read_json(report)
+    assert schema.errors(document) == []
+    shipped, faithful = document["cases"]
+    assert shipped["status"] == "expected_difference" and faithful["status"] == "pass"
+
+    forward = shipped["layers"]["forward"]
+    assert forward["first_divergent"] == "resnet.embedder.pooler / max_pool"
+    rows = {r["name"]: r for r in forward["rows"]}
+    conv = rows["resnet.encoder.stages.0.layers.0.layer.0.convolution / layer1.0.conv1"]
+    assert conv["passed"] and conv["accumulated_passed"] is False  # the next convolution only inherits the pool's difference
+
+    # HF declares a block's shortcut before its layers; mindcv's down_sample comes last: paired as whole modules.
+    weights = {w["torch"]: w["mindspore"] for w in faithful["weights"]}
+    assert weights["resnet.encoder.stages.1.layers.0.shortcut.normalization.bias"] == "layer2.0.down_sample.1.beta"
+    assert weights["resnet.encoder.stages.1.layers.0.layer.0.normalization.bias"] == "layer2.0.bn1.beta"
+    # HF's residual `hidden_state += residual` makes torch refuse full backward hooks: tensor hooks take over.
+    backward = faithful["layers"]["backward"]
+    assert backward["status"] == "compared" and "tensor hooks" in backward["note"]
+    assert backward["first_divergent"] is None and len(backward["rows"]) == len(faithful["layers"]["forward"]["rows"])
+
+
+def test_map_of_the_resnet_pair_lists_what_stays_unwatched(cli):
+    result = cli("map", PORTS / "resnet18.yaml", *ALLOW)
+    assert result.exit_code == 0, result.text
+    text = result.text
+    assert "resnet.embedder.pooler" in text and "max_pool" in text
+    unwatched = text[text.index("not watched"):]
+    assert "resnet.pooler" in unwatched  # AdaptiveAvgPool2d keeps 1x1 spatial dims; mindcv's pool flattens: no partner
+
+
+def test_hf_resnet50_against_mindcv_with_the_pool_fixed_passes_layer_by_layer(cli, tmp_path):
+    report = tmp_path / "resnet50.json"
+    result = cli("run", PORTS / "resnet50.yaml", *ALLOW, "--json", report)
+    assert result.exit_code == 0, result.text
+    (case,) = read_json(report)["cases"]
+    assert case["status"] == "pass"
+    forward, backward = case["layers"]["forward"], case["layers"]["backward"]
+    assert forward["first_divergent"] is None and backward["first_divergent"] is None
+    assert len(forward["rows"]) > 140 and all("local" in r for r in forward["rows"])
