@@ -176,6 +176,17 @@ def run(paths, selection, dtypes, json_path, seed, device, targets, weights_file
         target_list = None  # one target here, the other recorded: _split_targets below
     else:
         target_list = parse_targets(targets, device)
+    if jobs is None:  # edge inputs have ended the process (SIGFPE, SIGSEGV in MindSpore): isolate them unless told not to
+        jobs = 1 if edges else 0
+    pool = None
+    if target_list and executor_kind == "local" and (jobs or timeout is not None):
+        from eqcheck.execution.workers import WorkerPoolExecutor
+
+        # started before the specs load: the workers' framework import overlaps parsing and case expansion
+        pool = WorkerPoolExecutor(target_list, seed=DEFAULT_SEED if seed is None else seed, weights_file=weights_file,
+                                  jobs=jobs or 1, timeout=timeout, threads=threads)
+        pool.launch()
+        click.get_current_context().call_on_close(pool.close)  # also on a spec error or Ctrl-C
     _, cases = _load_cases(paths, selection, dtypes, edges)
     if edges:
         repeat = max(repeat or 1, 2)
@@ -199,8 +210,6 @@ def run(paths, selection, dtypes, json_path, seed, device, targets, weights_file
     from eqcheck.report import document as doc
     from eqcheck.execution.runner import CaseRunner
 
-    if jobs is None:  # edge inputs have ended the process (SIGFPE, SIGSEGV in MindSpore): isolate them unless told not to
-        jobs = 1 if edges else 0
     if executor_kind == "ray":
         from eqcheck.execution.ray_executor import RayExecutor
 
@@ -208,6 +217,8 @@ def run(paths, selection, dtypes, json_path, seed, device, targets, weights_file
                                address=address, resources=resources)
     elif address or resources:
         raise click.UsageError("--address and --resources need --executor ray")
+    elif pool is not None:
+        executor = pool
     elif jobs or timeout is not None:
         from eqcheck.execution.workers import WorkerPoolExecutor
 
