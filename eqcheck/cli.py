@@ -468,6 +468,75 @@ def export(spec, out_path, weights_file, target_name, seed):
     click.echo(f"wrote {out_path}: {len(weight_map.weights)} weights of {cases[0].id} as {target_name} names")
 
 
+@main.command()
+@paths_argument
+def watch(paths, json_path=None, quiet=False, device="cpu", targets="torch,mindspore", **options):
+    """Keep worker processes with both frameworks imported and re-run the specs whose files change under PATHS
+    (Enter re-runs all; Ctrl-C quits). Takes run's options; docs/watch.md."""
+    from eqcheck.backends.targets import parse_targets
+    from eqcheck.cases.draws import DEFAULT_SEED
+    from eqcheck.execution.settings import RunSettings
+    from eqcheck.execution.watch import FileWatch, WarmSession, wait_for_change
+    from eqcheck.execution.workers import WorkerPoolExecutor
+    from eqcheck.report import console as view
+    from eqcheck.report import document as doc
+
+    for path in paths:
+        if not Path(path).exists():
+            raise click.BadParameter(f"{path}: no such file or folder", param_hint="'PATHS'")
+    settings = RunSettings.from_options(paths, options)
+    if settings.jobs == 0:
+        raise click.BadParameter("watch keeps the frameworks in worker processes (a failed kernel must not poison the "
+                                 "next run); give 1 or more", param_hint="'--jobs'")
+    settings = settings.replace(targets=tuple(parse_targets(targets, device)),
+                                seed=DEFAULT_SEED if settings.seed is None else settings.seed)
+    pool = WorkerPoolExecutor(settings.targets, seed=settings.seed, weights_file=settings.weights_file, jobs=settings.jobs or 1,
+                              timeout=settings.timeout, threads=settings.threads, keep_warm=True)
+    session = WarmSession(pool, lambda files: settings.apply(
+        _load_cases(tuple(files), settings.selection, settings.dtypes, bool(settings.edges))[1]))
+    click.get_current_context().call_on_close(session.close)
+    report_settings = {**settings.report(), **({"allowed_modules": list(modules)} if (modules := _allowed_modules()) else {})}
+    out, err = view.make_console(), view.make_console(stderr=True)
+    files = FileWatch(list(paths))
+    todo, saved_at, keys = files.spec_files(), None, sys.stdin
+    out.print(view.watch_banner(len(todo), list(paths), pool.jobs))
+    try:
+        while True:
+            if todo:
+                try:
+                    rerun = session.rerun(todo)
+                except EqcheckError as exc:
+                    err.print(view.watch_problem(exc.paragraph()))
+                except click.ClickException as exc:  # no case matches -k
+                    err.print(view.watch_problem(exc.format_message()))
+                else:
+                    document = doc.build_document(rerun.results, environment=pool.environment(), seed=settings.seed,
+                                                  settings=report_settings, wall_time_s=rerun.seconds, complete=True)
+                    if json_path:
+                        doc.write_atomic(json_path, document)
+                    if out.is_terminal:
+                        out.clear()
+                    view.render_document(out, document, quiet=quiet)
+                    out.print(view.watch_status(len({c.spec.path for c in rerun.cases}), len(rerun.cases), rerun.seconds,
+                                                time.time() - saved_at if saved_at else None))
+                    if out.is_terminal:  # the screen was cleared: say again how to drive it
+                        out.print(view.watch_banner(len(files.spec_files()), list(paths), pool.jobs))
+            change, keys = wait_for_change(files, keys)
+            for path in change.removed:
+                err.print(view.watch_problem(f"{path}: removed; its cases are no longer run"))
+            if change.code:  # a model spec's module changed: the workers imported the old one
+                session.restart()
+            todo = files.spec_files() if change.everything or change.code else change.specs
+            saved_at = change.saved_at
+    except KeyboardInterrupt:  # the way a watch ends
+        err.print("stopped watching")
+
+
+WATCH_OPTIONS = ("selection", "dtypes", "allow_module", "json_path", "seed", "device", "targets", "weights_file", "quiet", "jobs",
+                 "timeout", "threads", "grad", "reference", "error_budget", "strict_precision", "trials", "edges", "repeat")
+watch.params.extend(param for param in run.params if param.name in WATCH_OPTIONS)  # run's options, one definition
+
+
 for _command in GATE_COMMANDS:  # diff, merge, schema
     main.add_command(_command)
 

@@ -169,6 +169,25 @@ def summary_line(document: dict) -> Text:
     return text
 
 
+
+def watch_banner(spec_files: int, paths: list[str], workers: int) -> Text:
+    """`eqcheck watch`: what is watched and how to drive it."""
+    return Text(f"watching {spec_files} spec file{'s' * (spec_files != 1)} under {', '.join(paths)} ({workers} warm "
+                f"worker{'s' * (workers != 1)}): save a file to re-run its specs, Enter re-runs all, Ctrl-C quits", style="dim")
+
+
+def watch_status(specs: int, cases: int, seconds: float, after_save: float | None) -> Text:
+    """After each re-run: its size and cost, and the wall time from the file's save to this line."""
+    text = Text(f"re-ran {specs} spec{'s' * (specs != 1)} ({cases} case{'s' * (cases != 1)}) in {seconds:.2f} s", style="bold")
+    if after_save is not None:
+        text.append(f", answered {after_save:.2f} s after the change")
+    return text
+
+
+def watch_problem(message: str) -> Text:
+    """A spec error (or a removed file) while watching: shown, and the watch goes on."""
+    return Text(message + "\n(still watching: save the file again to re-run it)", style="bold red")
+
 GROWTH_WIDTH = 16  # characters of the deviation-growth bar
 
 
