@@ -349,8 +349,9 @@ class WorkerPoolExecutor:
                 for worker in self._workers[max(1, len(self._cases)):]:  # fewer cases than workers: spare the cores
                     self._workers.remove(worker)
                     worker.kill()
-            for worker in self._workers:
+            for worker in list(self._workers):
                 self._send_plan(worker)
+            self._replenish()
             while not any(w.plan == self._plan_id for w in self._workers):
                 self._poll()
                 self._replenish()  # a worker that died importing (kept warm) or was recycled is replaced
@@ -373,7 +374,11 @@ class WorkerPoolExecutor:
     def _send_plan(self, worker: _Worker) -> None:
         if worker.ready and self._plan_blob is not None and worker.plan_sent != self._plan_id:
             worker.plan_sent = self._plan_id
-            worker.conn.send_bytes(self._plan_blob)
+            try:
+                worker.conn.send_bytes(self._plan_blob)
+            except (OSError, ValueError):  # it died while idle (kept warm): a new one takes its place
+                self._workers.remove(worker)
+                worker.kill()
 
     # ---- running --------------------------------------------------------------------------------
 
@@ -389,6 +394,8 @@ class WorkerPoolExecutor:
                         self._feed(worker)
                     if not self.keep_warm and worker.plan == self._plan_id and not worker.queue and not self._unsent():
                         self._retire(worker)
+                if not any(w.queue for w in self._workers) and not self._unsent():  # a scheduling bug: fail, never hang
+                    raise RuntimeError(f"{remaining} cases were neither sent to a worker nor finished")
                 for result in self._poll():
                     remaining -= 1
                     yield result
