@@ -15,7 +15,8 @@ catalog, or on the edges catalog where there is no --explore)
 from __future__ import annotations
 
 import json
-import statistics
+import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -44,8 +45,16 @@ def _import_two_at_once() -> float:
 def catalog(name: str, flags: list[str], repeats: int, tmp: Path) -> float:
     run = lambda jobs, *extra: [EQCHECK, "run", "-q", "configs", "--grad", *flags, "--jobs", str(jobs), *extra]
     one, two = f"{name}: --jobs 1", f"{name}: --jobs 2"
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     medians = table(alternate({one: run(1), two: run(2)}, repeats, warmup=1 if repeats > 1 else 0), one)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     ratio = medians[two] / medians[one]
+    rounds = repeats + (1 if repeats > 1 else 0)
+    cpu = ((after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)) / rounds
+    # On a machine other jobs load, wall time stops scaling with --jobs long before CPU work does: the load says
+    # how far to trust the wall ratio.
+    print(f"{name}: CPU of one --jobs 1 and one --jobs 2 run together, all processes: {cpu:.2f} s; "
+          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
 
     report = tmp / f"{name}.json"
     wall(run(1, "--json", str(report)))

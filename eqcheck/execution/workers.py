@@ -319,6 +319,7 @@ class WorkerPoolExecutor:
         self._serial = 0
         self.history: list[tuple[str, int | None]] = []  # (case id, worker pid), for tests and debugging
         self.restarts = 0
+        self._spare = False  # after a first recycle: keep one more worker imported, ready to take the next one's place
 
     # ---- lifecycle ------------------------------------------------------------------------------
 
@@ -390,7 +391,8 @@ class WorkerPoolExecutor:
         try:
             while remaining:
                 for worker in list(self._workers):
-                    if worker.plan == self._plan_id and len(worker.queue) <= 1:
+                    busy = sum(bool(w.queue) for w in self._workers)
+                    if worker.plan == self._plan_id and len(worker.queue) <= 1 and (worker.queue or busy < self.jobs):
                         self._feed(worker)
                     if not self.keep_warm and worker.plan == self._plan_id and not worker.queue and not self._unsent():
                         self._retire(worker)
@@ -414,8 +416,12 @@ class WorkerPoolExecutor:
         return sum(len(q) for q in self._pending.values())
 
     def _replenish(self) -> None:
-        """Keep `jobs` workers while there is work for them (always, when kept warm)."""
-        wanted = self.jobs if self.keep_warm else min(self.jobs, self._unsent() + sum(bool(w.queue) for w in self._workers))
+        """Keep `jobs` workers while there is work for them (always, when kept warm), and a spare once one was recycled:
+        an `--edges` run recycles a worker after each of its error rows, and each replacement imports for ~2.2 s."""
+        busy = sum(bool(w.queue) for w in self._workers)
+        wanted = self.jobs if self.keep_warm else min(self.jobs, self._unsent() + busy)
+        if self._spare and not self.keep_warm and self._unsent():
+            wanted += 1
         for _ in range(wanted - len(self._workers)):
             self._send_plan(self._spawn())
 
@@ -462,6 +468,7 @@ class WorkerPoolExecutor:
         self._workers.remove(worker)
         worker.kill() if kill else worker.stop()
         self.restarts += 1
+        self._spare = True
 
     def _poll(self) -> list[CaseResult]:
         """Wait for the next message, death or deadline; return the results it produced."""
