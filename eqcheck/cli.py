@@ -79,7 +79,7 @@ def _load_cases(paths: tuple[str, ...], selection: str | None, dtypes: str | Non
 paths_argument = click.argument("paths", nargs=-1, required=True, type=SafePath())
 select_option = click.option("-k", "selection", metavar="EXPR", help="Select case ids: words match substrings; and/or/not, parentheses.")
 edges_option = click.option("--edges", is_flag=True, help="Also run edge variants of every case (NaN/Inf, integers, kinks, masked "
-                            "slices, zero batch, single-element reductions; docs/edges.md); implies --repeat 2 and, unless -j is given, -j 1.")
+                            "slices, zero batch, single-element reductions; docs/edges.md); implies --repeat 2.")
 
 
 def _allow_modules(ctx, param, values):
@@ -116,12 +116,13 @@ dtype_option = click.option("--dtype", "dtypes", metavar="LIST", help="Comma lis
 @click.option("--targets", default="torch,mindspore", show_default=True, metavar="A,B",
               help="The two targets to compare; an inline device compares one framework across devices: torch:gpu,torch:cpu.")
 @click.option("--weights", "weights_file", type=SafePath(dir_okay=False), help="A .npz of canonical weights to use instead of the seeded draw.")
-@click.option("-q", "--quiet", is_flag=True, help="Only failing rows and the summary (for CI logs).")
+@click.option("-q", "--quiet", is_flag=True, help="Only failing rows and the summary (for CI logs); declared differences "
+                                                  "are a count in the summary, the reports keep everything.")
 @click.option("-j", "--jobs", type=click.IntRange(min=0), default=None, metavar="N",
-              help="Run cases in N isolated worker processes (a crash or hang costs one case); 0: in this process "
-                   "[default: 0; 1 with --edges, whose inputs crash some MindSpore kernels].")
+              help="Run cases in N isolated worker processes (a crash or hang costs one case) [default: 1]; 0: in this "
+                   "process, for debugging (a native crash then ends the run).")
 @click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=None, metavar="S",
-              help="Per-case time limit in seconds for worker processes [default: 300]; implies --jobs 1 if --jobs is 0.")
+              help="Per-case time limit in seconds for worker processes [default: 300]; turns --jobs 0 into --jobs 1.")
 @click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True, metavar="N",
               help="Intra-op threads per framework and process; fixed, so a report does not depend on --jobs or the core count.")
 @click.option("--grad/--no-grad", default=None, help="Also compare gradients w.r.t. float inputs and parameters (spec: grad: true); --no-grad turns a spec's off.")
@@ -146,6 +147,9 @@ dtype_option = click.option("--dtype", "dtypes", metavar="LIST", help="Comma lis
 @click.option("--resources", default=None, metavar="T=R:N,...",
               help="With --executor ray: Ray resources a target needs, e.g. torch=GPU:1; targets asking for different ones "
                    "run on two actors (two nodes if need be).")
+@click.option("--strict-logs", "strict_logs", is_flag=True, default=None,
+              help="Fail a case during which a kernel logged an error line to the native log (e.g. MindSpore's [ERROR]), "
+                   "even if every row passed; the lines are on the case in the JSON report.")
 @edges_option
 @click.option("--repeat", type=click.IntRange(min=1), default=None, metavar="N",
               help="Call each side N times on the same inputs and compare the results bitwise (status nondeterministic).")
@@ -183,6 +187,7 @@ def run(paths, json_path, quiet, device, targets, export_side=None, against=None
 
         check_against(against, manifest, seed=settings.seed, settings=settings.shared(), cases=cases)
 
+    from eqcheck.execution import native_logs
     from eqcheck.report import console as view
     from eqcheck.report import document as doc
 
@@ -212,6 +217,8 @@ def run(paths, json_path, quiet, device, targets, export_side=None, against=None
     try:
         with view.progress_bar(err, len(cases), enabled=not quiet) as advance:
             for result in executor.run(cases):
+                if settings.strict_logs:
+                    native_logs.enforce_strict(result)
                 gating.on_result(result)
                 results.append(result)
                 advance(result.id)

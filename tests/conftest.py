@@ -18,6 +18,9 @@ ROOT = Path(__file__).resolve().parent.parent
 CONFIGS = ROOT / "configs"
 
 
+ISOLATING = {"-j", "--jobs", "--timeout", "--executor", "--edges", "-j0", "-j1", "-j2"}  # a run that asks for workers
+
+
 class Cli:
     def __init__(self):
         self.runner = CliRunner()
@@ -25,7 +28,12 @@ class Cli:
     def __call__(self, *args: str):
         from eqcheck.cli import main
 
-        result = self.runner.invoke(main, [str(a) for a in args], catch_exceptions=True)
+        args = [str(a) for a in args]
+        if args[:1] == ["run"] and not ISOLATING.intersection(args):
+            # This process already holds both frameworks, so a worker would only re-import them (5-8 s a run on the
+            # shared machine). The default isolation is tested on its own (test_isolation.py, test_workers.py).
+            args.append("-j0")
+        result = self.runner.invoke(main, args, catch_exceptions=True)
         result.text = result.output
         return result
 

@@ -76,6 +76,18 @@ def test_quiet_prints_only_the_summary_when_everything_passes(cli):
     assert "nn.Softmax[dim=0" not in result.text
 
 
+def test_quiet_counts_declared_differences_in_the_summary(cli, tmp_path):
+    result = cli("run", "configs/defaults/std.yaml", "configs/nn/Softmax.yaml", "--quiet", "--json", tmp_path / "r.json")
+    assert result.exit_code == 0, result.text
+    assert "divides by N-1" not in result.text and "ops.std.defaults[" not in result.text  # no row, no reason
+    lines = result.text.strip().splitlines()
+    assert len(lines) == 1 and " expected differences" in lines[0] and not lines[0].startswith("0 passed"), lines
+    declared = [c for c in json.loads((tmp_path / "r.json").read_text())["cases"] if c["status"] == "expected_difference"]
+    assert declared and all(c["expected_difference"]["reason"] for c in declared)  # the report keeps everything
+    shown = cli("show", tmp_path / "r.json")  # without -q the table shows them again
+    assert "divides by N-1" in shown.text
+
+
 def test_atomic_write_leaves_the_old_report_when_serialisation_fails(tmp_path):
     path = tmp_path / "r.json"
     write_atomic(path, {"schema_version": 1, "ok": True})

@@ -34,8 +34,9 @@ def _refused(result, *needles):
     ("torch.hub.load", "under 'torch.hub'"),
     ("torch.serialization.load", "under 'torch.serialization'"),
     ("torch.utils.cpp_extension.load_inline", "under 'torch.utils.cpp_extension'"),
-    ("torch.nn.Module.__subclasses__", "dunder"),
-    ("torch.__builtins__.get", "dunder"),
+    ("torch.nn.Module.__subclasses__", "private attribute '__subclasses__'"),
+    ("torch.__builtins__.get", "private attribute '__builtins__'"),
+    ("torch.os.system", "'torch.os.system' is not in a numerical namespace"),
 ])
 def test_validate_refuses_dangerous_callables(cli, write_spec, op, reason):
     _refused(cli("validate", _spec(write_spec, op)), reason, "field 'torch.op'")
@@ -55,14 +56,40 @@ def test_operator_narrows_the_allowlist_and_a_spec_cannot_widen_it(cli, write_sp
     _refused(cli("validate", widened), "allowed_prefixes")
 
 
-def test_framework_attribute_leading_out_of_the_package_is_refused_before_any_case(cli, write_spec, tmp_path):
-    """`torch.os.system` starts with `torch.` but lives in `os`: run refuses it in preflight, nothing runs."""
-    marker = tmp_path / "pwned"
-    spec = _spec(write_spec, "torch.os.system", keyword="true", torch_call=f"call: {{command: 'touch {marker}'}}")
+def test_framework_attribute_leading_out_of_the_package_is_refused_before_any_case(cli, write_spec):
+    """`torch.nn.functional.Callable` sits in an allowed namespace but is `collections.abc`'s: refused in preflight."""
+    spec = _spec(write_spec, "torch.nn.functional.Callable")
     assert cli("validate", spec).exit_code == 0  # the written path looks harmless; resolution shows where it lands
-    result = cli("run", "-q", spec)
-    _refused(result, "reaches module 'os' through 'torch.os'")
+    _refused(cli("run", "-q", spec), "defined in module 'collections.abc', outside the framework packages")
+
+
+@pytest.mark.parametrize("op, reason", [
+    ("torch.utils.collect_env.run", "is not in a numerical namespace a spec may name"),  # hands a string to a shell
+    ("torch.fx.graph_module._exec_with_source", "names the private attribute '_exec_with_source'"),  # exec of a string
+])
+@pytest.mark.parametrize("command", ["validate", "run"])
+def test_framework_callables_that_run_strings_are_refused(cli, write_spec, tmp_path, op, reason, command):
+    """Both resolve inside torch; literal positional arguments could hand them a string. Refused before any import."""
+    marker = tmp_path / "pwned"
+    spec = write_spec(f"""
+        name: ops.attack
+        inputs:
+          - {{name: x, shape: [2]}}
+        torch:
+          op: {op}
+          args: ["touch {marker}", x]
+        mindspore:
+          op: mindspore.ops.tanh
+    """)
+    _refused(cli(command, spec), reason, "field 'torch.op'")
     assert not marker.exists()
+
+
+def test_the_operator_widens_the_positive_list(cli, write_spec, monkeypatch):
+    spec = _spec(write_spec, "torch.nn.init.ones_")
+    _refused(cli("validate", spec), "'torch.nn.init.ones_' is not in a numerical namespace", "--allow-module torch.nn.init")
+    assert cli("validate", spec, "--allow-module", "torch.nn.init").exit_code == 0, "the operator's --allow-module widens it"
+    monkeypatch.delenv("EQCHECK_ALLOWED_MODULES", raising=False)
 
 
 @pytest.mark.parametrize("command", ["validate", "run"])

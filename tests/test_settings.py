@@ -24,10 +24,12 @@ def test_options_become_the_record():
     settings = RunSettings.from_options(("configs/nn",), {"grad": False, "trials": None, "edges": True, "seed": 7,
                                                           "baseline": "old.json", "executor": "local"})
     assert settings.grad is False and settings.trials is None and settings.seed == 7
-    assert settings.repeat == 2 and settings.jobs == 1  # --edges compares twice, isolated
+    assert settings.repeat == 2 and settings.jobs == 1  # --edges compares twice
     assert not hasattr(settings, "baseline")
     plain = RunSettings.from_options(("configs",), {"edges": False})
     assert plain.edges is None and plain.repeat is None  # recorded as absent, as before the record existed
+    assert plain.jobs == 1  # isolated by default
+    assert RunSettings.from_options((), {"jobs": 0}).jobs == 0  # -j 0: the explicit in-process opt-in
 
 
 def test_views_agree_with_the_fields():

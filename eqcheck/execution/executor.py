@@ -1,4 +1,4 @@
-"""How cases get run. In-process now; worker processes plug in behind the same `run` iterator."""
+"""How cases get run in this process (`--jobs 0`, for debugging); workers.py runs them isolated, the default."""
 
 from __future__ import annotations
 
@@ -23,6 +23,10 @@ class InProcessExecutor:
         self.runner = runner
 
     def start(self, cases: list[Case]) -> None:
+        import faulthandler
+
+        if not faulthandler.is_enabled():  # -j 0: a native crash ends the run; at least say where
+            faulthandler.enable()
         self.runner.start()
         self.runner.preflight(cases)
 

@@ -36,8 +36,9 @@ class RunSettings:
     error_budget: bool | None = _setting(spec=True)
     strict_precision: bool | None = _setting(spec=True)
     repeat: int | None = _setting(spec=True)
+    strict_logs: bool | None = _setting()  # a case whose kernel logged an error fails (execution/native_logs.py)
     # how cases are executed
-    jobs: int | None = _setting(report=NEVER)
+    jobs: int | None = _setting(report=NEVER)  # 0: in this process (debugging); None here means the same
     timeout: float | None = _setting(report=NEVER)
     executor: str = _setting("local", report=NEVER)  # reported only when not local (below)
     address: str | None = _setting(report=NEVER)
@@ -48,11 +49,11 @@ class RunSettings:
         """The record from `run`'s keyword options (those named like a field; the rest are the gate's)."""
         names = {f.name for f in dataclasses.fields(cls)}
         values = {k: v for k, v in options.items() if k in names and v is not None}
-        if values.get("edges"):  # edge inputs have ended the process (SIGFPE, SIGSEGV in MindSpore): compare twice, isolated
+        if values.get("edges"):  # edge variants are compared twice (nondeterminism shows on odd inputs)
             values["repeat"] = max(values.get("repeat") or 1, 2)
-            values.setdefault("jobs", 1)
         else:
             values.pop("edges", None)
+        values.setdefault("jobs", 1)  # a native crash costs one case: cases run in a worker unless -j 0 says otherwise
         return cls(paths=tuple(paths), **values)
 
     def replace(self, **changes) -> "RunSettings":

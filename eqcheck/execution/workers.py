@@ -16,7 +16,8 @@ framework import) that imports the frameworks once and then serves runs:
   row naming the cause; its unstarted cases go back to the queue and a new worker takes its place.
 - A case running longer than the timeout gets its worker killed and becomes an `error` row "timed out".
 - After any case whose status is `error` the worker ends itself (MindSpore PyNative can leave later,
-  unrelated ops failing after one kernel error in the same process) and is replaced.
+  unrelated ops failing after one kernel error in the same process) and is replaced; from the first
+  recycle on, the pool keeps a spare worker imported, so the next replacement costs no import wait.
 - A spec error raised in a worker (e.g. an op rejecting its init arguments) is sent back and raised again
   in the parent as the same EqcheckError class, so the CLI exits 2 as it would in-process.
 - Results are yielded as they finish; `order_results` puts them back in case order for the report.
@@ -25,7 +26,8 @@ framework import) that imports the frameworks once and then serves runs:
 
 Test-only fault fixture: the worker entry point (and nothing else) reads EQCHECK_TEST_FAULT, a
 ';'-separated list of `kind:substring` (kind: segv, abort, exit, hang) and plants that fault before running
-any case whose id contains the substring. Specs cannot reach it.
+any case whose id contains the substring (a hang also creates the file EQCHECK_TEST_FAULT_FLAG names, if set).
+Specs cannot reach it.
 """
 
 from __future__ import annotations
@@ -36,11 +38,13 @@ import os
 import pickle
 import signal
 import sys
+import tempfile
 import time
 import traceback
 from typing import Iterator
 
 from eqcheck import errors
+from eqcheck.execution import native_logs
 from eqcheck.errors import EqcheckError, TargetUnavailable
 from eqcheck.verdict.results import ERROR, CaseResult
 
@@ -71,7 +75,9 @@ def _planted_fault(case_id: str) -> None:
         elif kind.startswith("exit"):
             os._exit(int(kind[4:] or 3))
         elif kind == "hang":
-            print(f"eqcheck test fault: hanging before {case_id}", file=sys.stderr, flush=True)
+            print(f"eqcheck test fault: hanging before {case_id}", file=sys.stderr, flush=True)  # into the worker's log
+            if os.environ.get(FAULT_ENV + "_FLAG"):  # the worker's stderr is a log file: tell a waiting test this way
+                open(os.environ[FAULT_ENV + "_FLAG"], "w").close()
             while True:
                 time.sleep(3600)
 
@@ -103,12 +109,19 @@ def worker_main(conn, targets, seed: int, weights_file: str | None, threads: int
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     os.environ.setdefault("GLOG_v", "3")
+    from eqcheck.execution.native_logs import Capture
     from eqcheck.execution.runner import CaseRunner
+
+    capture = Capture()  # fds 1 and 2 are the parent's log files: each case's native lines go on its record
+    import faulthandler
+
+    faulthandler.enable()  # a native crash leaves its Python stack in the log, which the crashed case's row carries
 
     def fresh_runner() -> CaseRunner:
         # A new runner per plan: resolved ops, recorded sides and the last case's materials never reach the next run.
         runner = CaseRunner(targets, seed=seed, weights_file=weights_file, threads=threads)
         runner.start()
+        capture.attribute(runner)
         return runner
 
     try:
@@ -146,9 +159,11 @@ def worker_main(conn, targets, seed: int, weights_file: str | None, threads: int
             continue
         for index in payload:  # a batch
             case = cases[index]
+            capture.begin()
             _planted_fault(case.id)
             try:
                 result = runner.run(case)
+                capture.attach(result)
             except EqcheckError as exc:
                 conn.send(("eqcheck_error", index, _error_message(exc)))
                 _leave(0)
@@ -182,7 +197,7 @@ class _Process:
     __main__ module in the worker (a script without a main guard would start its own run there).
     """
 
-    def __init__(self, child_fd: int):
+    def __init__(self, child_fd: int, stdout=None, stderr=None):
         import subprocess
 
         import eqcheck
@@ -191,9 +206,10 @@ class _Process:
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
         env.setdefault("GLOG_v", "3")
+        flags = subprocess._args_from_interpreter_flags()  # the parent's -S, -I, -X, -W (as multiprocessing passes them)
         self.popen = subprocess.Popen(
-            [sys.executable, "-c", f"from eqcheck.execution.workers import _child_entry; _child_entry({child_fd})"],
-            pass_fds=(child_fd,), stdin=subprocess.DEVNULL, env=env, close_fds=True,
+            [sys.executable, *flags, "-c", f"from eqcheck.execution.workers import _child_entry; _child_entry({child_fd})"],
+            pass_fds=(child_fd,), stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr, env=env, close_fds=True,
             start_new_session=True,  # a terminal's Ctrl-C goes to the parent, which stops the workers
         )
 
@@ -244,8 +260,11 @@ class _Worker:
 
         parent_sock, child_sock = socket.socketpair()
         self.conn = Connection(parent_sock.detach())
+        # the worker's stdout and stderr: native log lines go on their case's record, never to the terminal
+        self.logs = {stream: tempfile.TemporaryFile(prefix=f"eqcheck-worker-{stream}-") for stream in ("stdout", "stderr")}
+        self.log_starts = {stream: 0 for stream in self.logs}
         try:
-            self.process = _Process(child_sock.fileno())
+            self.process = _Process(child_sock.fileno(), stdout=self.logs["stdout"], stderr=self.logs["stderr"])
         finally:
             child_sock.close()
         self.serial = serial
@@ -267,12 +286,25 @@ class _Worker:
         """The case running now, if any."""
         return self.queue[0] if self.queue else None
 
+    def case_begins(self) -> None:
+        """The next queued case starts now: its deadline and its share of the worker's logs count from here."""
+        self.case_started = time.monotonic()
+        self.log_starts = {stream: os.fstat(handle.fileno()).st_size for stream, handle in self.logs.items()}
+
     def send_batch(self, indexes: list[int], spec: str) -> None:
         if not self.queue:
-            self.case_started = time.monotonic()
+            self.case_begins()
         self.queue.extend(indexes)
         self.last_spec = spec
         self.conn.send(("batch", indexes))
+
+    def written(self) -> dict[str, str]:
+        """What the worker wrote since the case in flight began (the whole log while it was starting)."""
+        return {stream: native_logs.read_since(handle, self.log_starts[stream]) for stream, handle in self.logs.items()}
+
+    def close_logs(self) -> None:
+        for handle in self.logs.values():
+            handle.close()
 
     def stop(self, grace: float = 2.0) -> None:
         """Ask politely (an idle worker), then terminate, then kill."""
@@ -289,12 +321,14 @@ class _Worker:
             self.process.kill()
             self.process.join()
         self.conn.close()
+        self.close_logs()
 
     def kill(self) -> None:
         if self.process.is_alive():
             self.process.kill()
         self.process.join()
         self.conn.close()
+        self.close_logs()
 
 
 class WorkerPoolExecutor:
@@ -489,12 +523,13 @@ class WorkerPoolExecutor:
         now = time.monotonic()
         for worker in list(self._workers):
             if worker.queue and now >= worker.case_started + self.timeout:
-                index = worker.queue[0]
+                index, written = worker.queue[0], worker.written()
                 self.history.append((self._cases[index].id, worker.pid))
                 self._give_back(worker, skip_first=True)
                 self._replace(worker, kill=True)
-                results.append(self._error_row(index, f"timed out after {self.timeout:g} s; the worker process was killed"))
-            elif worker.plan is None and not worker.queue and now >= worker.started + STARTUP_TIMEOUT_S and not worker.ready:
+                results.append(self._error_row(index, f"timed out after {self.timeout:g} s; the worker process was killed",
+                                               written))
+            elif not worker.ready and now >= worker.started + STARTUP_TIMEOUT_S:
                 worker.kill()
                 raise TargetUnavailable(f"a worker process did not finish importing the frameworks within {STARTUP_TIMEOUT_S:g} s",
                                         field="--jobs")
@@ -527,7 +562,7 @@ class WorkerPoolExecutor:
                 now = time.monotonic()
                 worker.queue.popleft()
                 self._costs.setdefault(payload.spec, []).append(now - worker.case_started)
-                worker.case_started = now
+                worker.case_begins()
                 self.history.append((payload.id, worker.pid))
                 results.append(payload)
                 if payload.status == ERROR:
@@ -551,19 +586,28 @@ class WorkerPoolExecutor:
             cause = describe_exit(worker.process.exitcode)
             if not worker.queue:
                 if not worker.ready:
-                    raise TargetUnavailable(f"a worker process {cause} while importing the frameworks", field="--jobs")
+                    last = _last_line(worker.written())
+                    raise TargetUnavailable(f"a worker process {cause} while importing the frameworks"
+                                            + (f" (its last words: {last})" if last else ""), field="--jobs")
                 self._workers.remove(worker)
                 worker.conn.close()
                 return results
-            index = worker.queue[0]
+            index, written = worker.queue[0], worker.written()
             self.history.append((self._cases[index].id, worker.pid))
             self._give_back(worker, skip_first=True)
             self._replace(worker, kill=True)
-            results.append(self._error_row(index, f"the worker process {cause} while running this case"))
+            results.append(self._error_row(index, f"the worker process {cause} while running this case", written))
         return results
 
-    def _error_row(self, index: int, message: str) -> CaseResult:
-        return error_row(self._cases[index], self.targets, message)
+    def _error_row(self, index: int, message: str, written: dict[str, str] | None = None) -> CaseResult:
+        result = error_row(self._cases[index], self.targets, message)
+        result.details.update(native_logs.crash_log(written or {}))
+        return result
+
+
+def _last_line(written: dict[str, str]) -> str | None:
+    lines = [line.strip() for text in written.values() for line in text.splitlines() if line.strip()]
+    return lines[-1][:300] if lines else None
 
 
 def error_row(case, targets, message: str) -> CaseResult:

@@ -73,6 +73,10 @@ def _verdict(status: str) -> Text:
     return Text(STATUS_LABEL.get(status, status), style=style)
 
 
+# -q: rows a CI log needs no line for (declared differences stay a count in the summary; reports keep everything)
+QUIET_STATUSES = ("pass", "expected_difference")
+
+
 def results_table(document: dict, only_problems: bool = False) -> Table:
     targets = " vs ".join(document.get("environment", {}).get("targets", [])) or "deviations"
     table = Table(title=f"eqcheck: {targets}", box=box.SIMPLE_HEAD, show_lines=False, title_justify="left")
@@ -85,7 +89,7 @@ def results_table(document: dict, only_problems: bool = False) -> Table:
     table.add_column("worst element (index: ref vs cand)", overflow="fold")
     for case in document["cases"]:
         status = case["status"]
-        if only_problems and status == "pass":
+        if only_problems and status in QUIET_STATUSES:
             continue
         outputs = case.get("outputs") or []
         if not outputs:
@@ -117,7 +121,19 @@ def results_table(document: dict, only_problems: bool = False) -> Table:
         if status in ("expected_difference", "unexpected_pass") and case.get("expected_difference"):
             reason = case["expected_difference"]["reason"]
             table.add_row("", "", "", "", "", "", "", Text(f"expected: {reason}", style="dim"))
+        if case.get("native_errors"):
+            table.add_row("", "", "", "", "", "", "", Text(f"native log: {case['native_errors']['note']}", style="yellow"))
     return table
+
+
+def native_log_count(document: dict) -> Text | None:
+    """-q: the cases whose kernel logged an error, as one line (the table that names them is not printed)."""
+    cases = [c for c in document["cases"] if c.get("native_errors") and c["status"] in QUIET_STATUSES]
+    if not cases:
+        return None
+    sources = sorted({s for c in cases for s in c["native_errors"].get("sources", [])})
+    return Text(f"{len(cases)} passing or declared case(s) logged native kernel errors"
+                + (f" ({', '.join(sources)})" if sources else "") + "; the report's native_log has the lines", style="yellow")
 
 
 def failure_notes(document: dict) -> list[Text]:
@@ -265,10 +281,10 @@ def layer_notes(document: dict) -> list[Text]:
 
 
 def render_document(console: Console, document: dict, quiet: bool = False) -> None:
-    if not quiet or any(c["status"] != "pass" for c in document["cases"]):
+    if not quiet or any(c["status"] not in QUIET_STATUSES for c in document["cases"]):
         console.print(results_table(document, only_problems=quiet))
     for case in document["cases"]:
-        if quiet and case["status"] == "pass":
+        if quiet and case["status"] in QUIET_STATUSES:
             continue
         for direction in ("forward", "backward"):
             table = layers_table(case, direction)
@@ -280,6 +296,8 @@ def render_document(console: Console, document: dict, quiet: bool = False) -> No
         console.print(note)
     for note in skipped_edge_notes(document):
         console.print(note)
+    if quiet and (count := native_log_count(document)) is not None:
+        console.print(count)
     console.print(summary_line(document))
 
 

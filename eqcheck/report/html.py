@@ -74,7 +74,7 @@ details{background:#fff;border:1px solid #d0d7de;border-radius:6px;margin:6px 0;
 summary{cursor:pointer;font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:13px}
 table{border-collapse:collapse;margin:8px 0;font-size:13px} th,td{border-bottom:1px solid #eaeef2;padding:3px 8px;text-align:left;vertical-align:top}
 td.num{white-space:nowrap;text-align:right;font-family:ui-monospace,monospace} .bad{color:#cf222e;font-weight:600}.ok{color:#1a7f37}
-svg{background:#f6f8fa;border-radius:4px} .msg{color:#57606a;font-size:13px;margin:4px 0}
+svg{background:#f6f8fa;border-radius:4px} .msg{color:#57606a;font-size:13px;margin:4px 0} .native{color:#9a6700}
 body.only-problems details.st-pass{display:none}
 """
 
@@ -234,12 +234,14 @@ def render(document: dict, histograms: dict[str, dict[str, dict]] | None = None)
     for case in document["cases"]:
         status = case["status"]
         drift = any(e.get("status") == "drift" for e in (case.get("golden") or {}).values())
-        opened = " open" if status not in ("pass",) or drift else ""
+        opened = " open" if status not in ("pass",) or drift or case.get("native_errors") else ""
         out.append(f'<details class="st-{"problem" if drift else _e(status)}"{opened}><summary>'
                    f'<span class="badge s-{_e(status)}">{_e(status)}</span> {_e(case["id"])} '
                    f'<span class=msg>{float(case.get("duration_s", 0)) * 1000:.0f} ms</span></summary>')
         if case.get("message"):
             out.append(f'<div class=msg>{_e(case["message"])}</div>')
+        if case.get("native_errors"):
+            out.append(f'<div class="msg native">native log: {_e(case["native_errors"]["note"])}</div>')
         if case.get("expected_difference"):
             ed = case["expected_difference"]
             out.append(f'<div class=msg>expected difference: {_e(ed.get("reason"))}</div>')

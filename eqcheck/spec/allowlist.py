@@ -1,14 +1,19 @@
 """Which callables a spec may name. The operator decides, never the spec: specs may come from untrusted pull requests.
 
-Three layers, all refusing with a SpecError (exit 2):
+Four layers, all refusing with a SpecError (exit 2):
 
 1. The dotted path as written must start with an allowed module prefix. Default `torch.`, `mindspore.`,
    `numpy.`; the operator replaces the list with EQCHECK_ALLOWED_PREFIXES (comma-separated, e.g.
-   `torch.nn.,mindspore.nn.` to allow only layers). No path part may be a dunder (`__class__`, `__globals__`).
-2. A denylist of callables inside those namespaces that read or write files, load code or reach the network
+   `torch.nn.,mindspore.nn.` to allow only layers). No path part may be private (`_exec_with_source`,
+   `__globals__`).
+2. A positive list: the callable must sit directly in one of the numerical namespaces specs need (NAMESPACES:
+   `torch.nn.functional.gelu`, `mindspore.Tensor.add`; not `torch.utils.collect_env.run`). The operator widens
+   it with `--allow-module PREFIX` / EQCHECK_ALLOWED_MODULES (everything under PREFIX, the framework's own
+   subpackages included).
+3. A denylist of callables inside those namespaces that read or write files, load code or reach the network
    (`torch.load`, `torch.hub`, `mindspore.ops.Custom`, `numpy.load`, …), checked on the written path and, after
    resolution, on the module the object really lives in (so `torch.serialization.load` is caught too).
-3. After resolution (`check_resolved`, in `run`'s preflight): every module walked through and the module the
+4. After resolution (`check_resolved`, in `run`'s preflight): every module walked through and the module the
    object is defined in must belong to an allowed framework package. `torch.os.system`, `torch.ctypes.CDLL`
    and `torch.builtins.open` start with `torch.` but live in `os`, `ctypes` and `builtins`: refused.
 
@@ -30,6 +35,17 @@ from eqcheck.errors import SpecError
 ENV = "EQCHECK_ALLOWED_PREFIXES"
 MODULES_ENV = "EQCHECK_ALLOWED_MODULES"
 DEFAULT_PREFIXES = ("torch.", "mindspore.", "numpy.")
+
+# Where a spec's callable may live by default: its dotted path minus the last part is exactly one of these.
+NAMESPACES = (
+    "torch", "torch.Tensor", "torch.nn", "torch.nn.functional", "torch.linalg", "torch.special", "torch.fft",
+    "torch.optim", "torch.optim.lr_scheduler",
+    "mindspore.ops", "mindspore.Tensor", "mindspore.nn", "mindspore.nn.learning_rate_schedule", "mindspore.numpy",
+    "mindspore.mint", "mindspore.mint.nn", "mindspore.mint.nn.functional", "mindspore.mint.linalg",
+    "mindspore.mint.special", "mindspore.mint.optim", "mindspore.experimental.optim",
+    "mindspore.experimental.optim.lr_scheduler",
+    "numpy", "numpy.linalg", "numpy.fft",
+)
 
 # Callables that touch files, load native or pickled code, spawn processes or reach the network.
 DENIED = (
@@ -68,19 +84,30 @@ def denied(path: str) -> str | None:
     return next((d for d in DENIED if _under(path, d)), None)
 
 
+def opted_in(op: str) -> bool:
+    """The operator widened the positive list to cover `op` (--allow-module)."""
+    return any(_under(op, module) for module in allowed_modules())
+
+
 def check_op(op: str, file: str, field: str) -> None:
-    """Checks on the dotted path as written (validate and run): prefixes, dunders, the denylist."""
+    """Checks on the dotted path as written (validate and run): prefixes, private names, namespaces, the denylist."""
     parts = op.split(".")
-    if any(part.startswith("__") for part in parts):
-        raise SpecError(f"'{op}' names a dunder attribute; name a public callable of the framework", file=file, field=field)
+    private = next((part for part in parts if part.startswith("_")), None)
+    if private is not None:
+        raise SpecError(f"'{op}' names the private attribute '{private}'; name a public callable of the framework",
+                        file=file, field=field)
     prefixes = allowed_prefixes()
-    if not any(op.startswith(p) for p in prefixes):
+    if not any(op.startswith(p) for p in prefixes) and not opted_in(op):
         raise SpecError(f"'{op}' is outside the allowed module prefixes ({', '.join(prefixes)})", file=file, field=field,
                         hint=f"the operator of this run sets the list with {ENV}; a spec cannot widen it")
-    hit = denied(op)
+    hit = denied(op)  # even where the operator widened the namespaces
     if hit:
         raise SpecError(f"'{op}' is refused: it is under '{hit}', which can read or write files, load code or reach the network",
                         file=file, field=field)
+    if ".".join(parts[:-1]) not in NAMESPACES and not opted_in(op):
+        raise SpecError(f"'{op}' is not in a numerical namespace a spec may name ({', '.join(NAMESPACES)})", file=file,
+                        field=field, hint=f"the operator of this run can allow more with --allow-module "
+                                          f"{'.'.join(parts[:-1])} (or {MODULES_ENV}); a spec cannot widen it")
 
 
 def _home(obj: Any) -> str | None:
@@ -94,7 +121,7 @@ def _home(obj: Any) -> str | None:
 
 def check_resolved(op: str, obj: Any, file: str, field: str) -> None:
     """After resolution: the path must not leave the framework packages through a module attribute."""
-    roots = {p.split(".")[0] for p in allowed_prefixes()}
+    roots = {p.split(".")[0] for p in allowed_prefixes()} | {m.split(".")[0] for m in allowed_modules() if opted_in(op)}
     parts = op.split(".")
     current = sys.modules.get(parts[0])
     walked = parts[0]
@@ -146,8 +173,10 @@ def check_model(path: str, file: str, field: str) -> None:
     """A factory `package.module:attribute` as written: an opted-in module, no dunders, nothing on the denylist."""
     module, _, attribute = path.partition(":")
     parts = module.split(".") + attribute.split(".")
-    if any(part.startswith("__") for part in parts):
-        raise SpecError(f"'{path}' names a dunder attribute; name a model class or function", file=file, field=field)
+    private = next((part for part in parts if part.startswith("_")), None)
+    if private is not None:
+        raise SpecError(f"'{path}' names the private name '{private}'; name a public model class or function",
+                        file=file, field=field)
     prefixes = allowed_modules()
     if not any(_under(module, p) for p in prefixes):
         listed = f"allowed now: {', '.join(prefixes)}" if prefixes else "none is allowed now"

@@ -1,0 +1,94 @@
+"""Native log lines belong to their case: what a kernel writes to the worker's fds 1 and 2 lands on the case and
+side that wrote it, stays off the terminal, shows as a note, and fails the case under --strict-logs."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from conftest import CONFIGS, ROOT, read_json
+
+# MindSpore's GridSampler2DGrad CPU kernel logs "memcpy_s failed. errorno is: 34" on this small grid (2.10.0)
+# while its gradients still match torch's.
+GRID_SAMPLE = """
+name: native.grid_sample
+summary: grid_sample's gradient; MindSpore's CPU kernel logs a memcpy_s error and still returns the right values
+grad: true
+sweep:
+  align_corners: [false, true]
+inputs:
+  - {name: input, shape: [1, 1, 3, 3]}
+  - {name: grid, shape: [1, 2, 2, 2], distribution: uniform}
+torch:
+  op: torch.nn.functional.grid_sample
+  call: {mode: bilinear, padding_mode: zeros, align_corners: $align_corners}
+mindspore:
+  op: mindspore.ops.grid_sample
+  call: {mode: bilinear, padding_mode: zeros, align_corners: $align_corners}
+"""
+
+GLOG = ("[ERROR] KERNEL(30300,7fc87ec08b80,python):2026-12-01-07:04:28.631.602 "
+        "[mindspore/ops/kernel/cpu/native/grid_sampler_2d_grad_cpu_kernel.h:153] store] memcpy_s failed. errorno is: 34")
+
+
+def test_error_lines_are_counted_per_side_with_their_source():
+    from eqcheck.execution.native_logs import summarize
+
+    log = {"mindspore": {"stderr": f"{GLOG}\n{GLOG}\n[WARNING] ME(1,2,python):time [a/b.cc:3] f] only a warning\n"},
+           "torch": {"stderr": "[W1201 07:00:00.000] a torch C++ warning\n", "stdout": "plain output\n"}}
+    errors = summarize(log)
+    assert errors["count"] == 2 and errors["sides"] == {"mindspore": 2}
+    assert errors["first"] == "memcpy_s failed. errorno is: 34"
+    assert errors["sources"] == ["grid_sampler_2d_grad_cpu_kernel.h"]
+    assert "mindspore 2" in errors["note"] and "grid_sampler_2d_grad_cpu_kernel.h" in errors["note"]
+    assert summarize({"torch": {"stderr": "[W1201 07:00:00.000] warning only\n"}}) is None
+
+
+@pytest.mark.frameworks
+def test_a_kernel_error_is_on_its_case_not_on_the_terminal(tmp_path):
+    spec = tmp_path / "grid_sample.yaml"
+    spec.write_text(GRID_SAMPLE)
+    report, html = tmp_path / "r.json", tmp_path / "r.html"
+    proc = subprocess.run([sys.executable, "-m", "eqcheck", "run", str(spec), "--json", str(report), "--html", str(html)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=600, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "memcpy_s" not in proc.stderr and "[ERROR]" not in proc.stderr  # off the terminal (and the progress bar)
+    assert "native log: a kernel logged" in proc.stdout  # ... but in the table
+    for case in read_json(report)["cases"]:
+        assert case["status"] == "pass"
+        assert "memcpy_s failed" in case["native_log"]["mindspore"]["stderr"]
+        assert "torch" not in case["native_log"] or "memcpy_s" not in str(case["native_log"]["torch"])
+        assert case["native_errors"]["sides"] == {"mindspore": case["native_errors"]["count"]}
+    assert "native log: a kernel logged" in html.read_text()
+
+
+@pytest.mark.frameworks
+def test_strict_logs_fails_the_case(cli, tmp_path):
+    spec = tmp_path / "grid_sample.yaml"
+    spec.write_text(GRID_SAMPLE)
+    result = cli("run", spec, "-k", "align_corners=False", "--strict-logs", "--jobs", "1", "--json", tmp_path / "r.json")
+    assert result.exit_code == 1, result.output
+    [case] = read_json(tmp_path / "r.json")["cases"]
+    assert case["status"] == "fail" and "--strict-logs" in case["message"] and "memcpy_s" in case["message"]
+    assert read_json(tmp_path / "r.json")["settings"]["strict_logs"] is True
+
+
+@pytest.mark.frameworks
+def test_a_crashed_case_keeps_what_its_worker_wrote(monkeypatch):
+    from eqcheck.backends.targets import parse_targets
+    from eqcheck.cases import load_specs
+    from eqcheck.cases.sweep import expand
+    from eqcheck.execution.workers import WorkerPoolExecutor
+
+    monkeypatch.setenv("EQCHECK_TEST_FAULT", "segv:dim=1")
+    cases = [c for spec in load_specs([str(CONFIGS / "nn" / "Softmax.yaml")]) for c in expand(spec)][:2]
+    executor = WorkerPoolExecutor(parse_targets("torch,mindspore", "cpu"), seed=0, jobs=1)
+    executor.start(cases)
+    results = {r.id: r for r in executor.run(cases)}
+    crashed = results["nn.Softmax[dim=1,float32]"]
+    assert crashed.status == "error" and "SIGSEGV" in crashed.message
+    assert "Segmentation fault" in crashed.details["native_log"]["worker"]["stderr"]  # the worker's fault handler
+    assert "native_log" not in results["nn.Softmax[dim=0,float32]"].details
