@@ -54,7 +54,9 @@ def main() -> None:
     """
 
 
-def _load_cases(paths: tuple[str, ...], selection: str | None, dtypes: str | None, edges: bool = False):
+def _load_cases(paths: tuple[str, ...], selection: str | None, dtypes: str | None, edges: bool = False,
+                explore: dict | None = None):
+    """Specs and selected cases; with `explore` (a dict it fills with each spec's counts) also torch's samples."""
     from eqcheck.cases.edges import with_edges
     from eqcheck.cases.sweep import expand
     from eqcheck.dtypes import FLOAT_DTYPES
@@ -69,7 +71,13 @@ def _load_cases(paths: tuple[str, ...], selection: str | None, dtypes: str | Non
                 raise click.BadParameter(f"unknown dtype '{d}' (choose from {', '.join(FLOAT_DTYPES)})", param_hint="'--dtype'")
     matches = compile_selection(selection)
     specs = load_specs(list(paths))
-    cases = [case for spec in specs for case in expand(spec, dtype_list)]
+    explored: dict = {}
+    if explore is not None:
+        from eqcheck.cases.explore import explore_cases
+
+        explored, counts = explore_cases(specs, dtype_list)
+        explore.update(counts)
+    cases = [case for spec in specs for case in expand(spec, dtype_list) + explored.get(spec.name, [])]
     cases = [case for case in (with_edges(cases) if edges else cases) if matches(case.id)]
     if not cases:
         raise click.UsageError(f"no case id matches -k '{selection}'" if selection else "the specs define no cases")
@@ -92,6 +100,8 @@ def _override_cases(cases, **overrides):
 
 paths_argument = click.argument("paths", nargs=-1, required=True, type=SafePath())
 select_option = click.option("-k", "selection", metavar="EXPR", help="Select case ids: words match substrings; and/or/not, parentheses.")
+explore_option = click.option("--explore", is_flag=True, help="Also run torch's own test samples of each spec's op (OpInfo, "
+                              "ModuleInfo; ids ...,sample=K]) through its explore: argument map (docs/explore.md).")
 edges_option = click.option("--edges", is_flag=True, help="Also run edge variants of every case (NaN/Inf, integers, kinks, masked "
                             "slices, zero batch, single-element reductions; docs/edges.md); implies --repeat 2 and, unless -j is given, -j 1.")
 
@@ -161,12 +171,13 @@ dtype_option = click.option("--dtype", "dtypes", metavar="LIST", help="Comma lis
               help="With --executor ray: Ray resources a target needs, e.g. torch=GPU:1; targets asking for different ones "
                    "run on two actors (two nodes if need be).")
 @edges_option
+@explore_option
 @click.option("--repeat", type=click.IntRange(min=1), default=None, metavar="N",
               help="Call each side N times on the same inputs and compare the results bitwise (status nondeterministic).")
 @gate_options  # --baseline, --golden, --save-golden, --junit, --markdown, --html, --shard (eqcheck/gate/cli.py)
 def run(paths, selection, dtypes, json_path, seed, device, targets, weights_file, quiet, jobs, timeout, threads,
         grad=None, reference=None, trials=None, error_budget=None, strict_precision=None, edges=False, repeat=None,
-        export_side=None, against=None, executor_kind="local", address=None, resources=None, **gate):
+        export_side=None, against=None, executor_kind="local", address=None, resources=None, explore=False, **gate):
     """Run specs (files or folders) and report the deviations."""
     from eqcheck.cases.draws import DEFAULT_SEED
     from eqcheck.backends.targets import parse_targets
@@ -176,12 +187,13 @@ def run(paths, selection, dtypes, json_path, seed, device, targets, weights_file
         target_list = None  # one target here, the other recorded: _split_targets below
     else:
         target_list = parse_targets(targets, device)
-    _, cases = _load_cases(paths, selection, dtypes, edges)
+    explored = {} if explore else None
+    _, cases = _load_cases(paths, selection, dtypes, edges, explored)
     if edges:
         repeat = max(repeat or 1, 2)
     cases = _override_cases(cases, grad=grad, reference=reference, trials=trials, error_budget=error_budget,
                             strict_precision=strict_precision, repeat=repeat)
-    overrides = {"dtypes": dtypes, "edges": edges or None,
+    overrides = {"dtypes": dtypes, "edges": edges or None, "explore": explore or None,
                  **{k: v for k, v in (("grad", grad), ("reference", reference), ("trials", trials), ("repeat", repeat),
                                       ("error_budget", error_budget), ("strict_precision", strict_precision))}}
     if export_side or against:
@@ -228,6 +240,7 @@ def run(paths, selection, dtypes, json_path, seed, device, targets, weights_file
         **{k: v for k, v in (("grad", grad), ("reference", reference), ("trials", trials), ("error_budget", error_budget),
                              ("strict_precision", strict_precision), ("repeat", repeat)) if v is not None},
         **({"edges": True} if edges else {}),
+        **({"explore": True} if explore else {}),
         **gating.settings(),  # shard, golden
         **(split_settings if export_side or against else {}),  # export_side | against
         **({"executor": "ray"} if executor_kind == "ray" else {}),
@@ -240,7 +253,7 @@ def run(paths, selection, dtypes, json_path, seed, device, targets, weights_file
 
         results[:] = order_results(results, cases)
         document = doc.build_document(results, environment=executor.environment(), seed=seed, settings=settings,
-                                      wall_time_s=time.perf_counter() - started, complete=complete)
+                                      wall_time_s=time.perf_counter() - started, complete=complete, explore=explored)
         gating.annotate(document)
         if json_path:
             doc.write_atomic(json_path, document)
@@ -320,11 +333,19 @@ def _split_targets(targets, device, export_side, against, weights_file, seed):
 @dtype_option
 @allow_module_option
 @edges_option
-def list_cases(paths, selection, dtypes, edges):
+@explore_option
+def list_cases(paths, selection, dtypes, edges, explore=False):
     """Print every case id, one per line (imports no framework)."""
-    _, cases = _load_cases(paths, selection, dtypes, edges)
+    explored = {} if explore else None
+    _, cases = _load_cases(paths, selection, dtypes, edges, explored)
     for case in cases:
         click.echo(case.id)
+    for name, tally in (explored or {}).items():  # stderr: stdout stays one id per line
+        skipped = {**{f"unmapped ({a})": n for a, n in tally["unmapped"].items()},
+                   **{f"not supported ({a})": n for a, n in tally["not_supported"].items()}}
+        click.echo(f"{name}: {tally['run']} of {tally['samples']} samples of {tally['source']}:{tally['entry']}"
+                   + "".join(f"; {k} x{n}" for k, n in skipped.items()) + (f" ({tally['note']})" if tally.get("note") else ""),
+                   err=True)
 
 
 @main.command()

@@ -36,6 +36,8 @@ def edge_variants(case: Case) -> list[Case]:
     for edge in _edges(case):
         if edge.kind in case.spec.edges.skip:
             continue
+        if case.sample is not None and (edge.dims or edge.overrides):
+            continue  # a torch sample's tensors fix every size: only the value variants apply
         variant = dataclasses.replace(case, edge=edge)
         try:
             variant.resolve_everything()

@@ -30,6 +30,12 @@ from eqcheck.execution.trials import combine as combine_trials
 from eqcheck.execution.trials import trial_seeds
 
 
+def _layout_names(layout: Any) -> set[str]:
+    if isinstance(layout, tuple):
+        return set().union(*map(_layout_names, layout)) if layout else set()
+    return {layout} if isinstance(layout, str) else set()
+
+
 class CaseRunner:
     def __init__(self, targets: list[Target], seed: int = draws.DEFAULT_SEED, weights_file: str | None = None, threads: int = 1,
                  source: sides.Draws | None = None):
@@ -106,6 +112,8 @@ class CaseRunner:
             result.details["mode"] = case.spec.mode if len(set(modes.values())) == 1 else modes
         if case.edge is not None:
             result.details["edge"] = {"variant": case.edge.name, **describe_edge(case)}
+        if case.sample is not None:  # --explore: the torch sample this case runs, tensors as shape and dtype
+            result.details["sample"] = case.sample.describe()
         if case.skipped_edges:  # --edges: the variants the spec opts out, so the report says which and why
             result.details["edges_skipped"] = dict(case.skipped_edges)
         try:
@@ -284,7 +292,7 @@ class CaseRunner:
             return backend.build(obj, init_args, case.dtype, case.spec.side_mode(target.framework) == "train", seed)
         except TypeError as exc:
             text = str(exc)
-            if "unexpected keyword argument" in text or "required positional argument" in text:
+            if ("unexpected keyword argument" in text or "required positional argument" in text) and case.sample is None:
                 raise SpecError(f"{case.spec.sides[target.framework].op} rejects these arguments: {text}",
                                 file=case.spec.path, field=f"{target.framework}.init") from None
             raise
@@ -330,12 +338,12 @@ class CaseRunner:
         """This side's (args, kwargs) from tensors by canonical input name: nested args layout, keyword inputs, call args."""
         backend = self.backends[target.label]
         kwargs = {k: self.materialize(case, backend, v) for k, v in case.call_args(target.framework).items()}
-        for inp in case.spec.inputs:
-            if inp.keyword:
-                kwargs[inp.sides[target.framework].name] = tensors[inp.name]
         layout = case.spec.sides[target.framework].args
         if layout is None:
             layout = tuple(inp.name for inp in case.spec.inputs if not inp.keyword)
+        for inp in case.spec.inputs:  # an explored case's layout names the keyword inputs one side takes positionally
+            if inp.keyword and inp.name not in _layout_names(layout):
+                kwargs[inp.sides[target.framework].name] = tensors[inp.name]
 
         def pack(node):
             if isinstance(node, tuple):

@@ -146,6 +146,33 @@ def skipped_edge_notes(document: dict) -> list[Text]:
             for spec, variants, reason, cases in skipped_edges(document)]
 
 
+def _skips(counts: dict[str, int]) -> str:
+    return ", ".join(f"{arg} ×{n}" for arg, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+def explore_table(explore: dict[str, dict], only_skips: bool = False) -> Table | None:
+    """--explore: per spec, the sample source, samples run, and the arguments that kept the others from running."""
+    rows = [(name, t) for name, t in explore.items() if not only_skips or t["unmapped"] or t["not_supported"] or t.get("note")]
+    if not rows:
+        return None
+    table = Table(title="explored samples", box=box.SIMPLE_HEAD, title_justify="left")
+    for column in ("spec", "entry", "run", "unmapped (arg ×samples)", "not supported (arg ×samples)"):
+        table.add_column(column, justify="right" if column == "run" else "left", overflow="fold")
+    for name, t in rows:
+        entry = f"{t['source']}:{t['entry']}" if t["entry"] else Text(t.get("note") or "-", style="dim")
+        table.add_row(escape(name), entry if isinstance(entry, Text) else escape(entry), f"{t['run']}/{t['samples']}",
+                      escape(_skips(t["unmapped"])), escape(_skips(t["not_supported"])))
+    return table
+
+
+def explore_line(explore: dict[str, dict]) -> Text:
+    run = sum(t["run"] for t in explore.values())
+    total = sum(t["samples"] for t in explore.values())
+    unmapped = sum(1 for t in explore.values() if t["unmapped"])
+    return Text.assemble(("explore: ", "bold"), f"{run} of {total} torch samples run over {len(explore)} specs; ",
+                         (f"{unmapped} specs have unmapped arguments", "yellow" if unmapped else ""))
+
+
 def summary_line(document: dict) -> Text:
     s = document["summary"]
     parts = [
@@ -261,6 +288,11 @@ def render_document(console: Console, document: dict, quiet: bool = False) -> No
         console.print(note)
     for note in skipped_edge_notes(document):
         console.print(note)
+    if "explore" in document:
+        table = explore_table(document["explore"], only_skips=quiet)
+        if table is not None and not quiet:
+            console.print(table)
+        console.print(explore_line(document["explore"]))
     console.print(summary_line(document))
 
 

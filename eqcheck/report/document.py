@@ -102,6 +102,7 @@ def build_document(
     settings: dict[str, Any],
     wall_time_s: float,
     complete: bool = True,
+    explore: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     cases = [case_record(r) for r in results]
     summary = summarize(cases)
@@ -116,6 +117,7 @@ def build_document(
         "settings": settings,
         "summary": summary,
         "cases": cases,
+        **({"explore": explore} if explore is not None else {}),  # --explore: per spec, samples run and not run
     }
 
 
