@@ -198,8 +198,9 @@ def _ms_value(spec: OpSpec, arg: ArgumentMap, value: Any, rank: int, params: dic
                 value = mapped
                 break
         else:
-            raise Skip("unmapped", f"{arg.torch}={value}")
-    elif arg.value is not None:
+            if arg.others != "pass":
+                raise Skip("unmapped", f"{arg.torch}={value}")
+    if arg.value is not None:
         try:
             value = expressions.evaluate(arg.value[1:], {**params, "value": value})
         except expressions.ExpressionError as exc:
@@ -286,6 +287,10 @@ def translate(spec: OpSpec, record: dict, sample: dict, source: str) -> tuple[Op
                     dtype = _input_dtype(value, name)
                 except Skip as skip:
                     fail(skip.kind, skip.args[0])
+                    continue
+                limit = explore.unsupported_inputs.get(name)
+                if limit is not None and len(value["shape"]) in limit.ndim:
+                    fail("not_supported", f"{name} ndim={len(value['shape'])}")
                     continue
                 if inp is not None:
                     sides = {**inp.sides, "torch": SideName(name)}
@@ -383,5 +388,6 @@ def _place(spec: OpSpec, arg: ArgumentMap, value: Any, rank: int, params: dict, 
         ms_positional.append(Literal(mapped))
     else:
         ms[where][arg.name] = mapped
-    for name, fixed in arg.set.items():
+    extra = next((fixed for key, fixed in arg.value_sets.items() if key == value and type(key) is type(value)), {})
+    for name, fixed in {**arg.set, **extra}.items():
         ms[where][name] = fixed
