@@ -33,6 +33,8 @@ OVERLAYS = {
 def edge_variants(case: Case) -> list[Case]:
     """The edge variants of one case, in a fixed order; variants the spec skips (edges.skip) are left out."""
     variants = []
+    if case.sample is not None and case.sample.error is not None:
+        return variants  # an input torch refuses: no variants of it
     for edge in _edges(case):
         if edge.kind in case.spec.edges.skip:
             continue

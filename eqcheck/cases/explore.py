@@ -39,10 +39,14 @@ class Tally:
     unmapped: Counter = field(default_factory=Counter)  # ARG or ARG=VALUE -> samples
     not_supported: Counter = field(default_factory=Counter)
     note: str | None = None
+    errors: int = 0  # error inputs the entry has (OpInfo error_inputs: inputs torch refuses)
+    errors_run: int = 0  # those that became cases (once, at the first dtype)
 
     def as_dict(self) -> dict[str, Any]:
         out = {"source": self.source, "entry": self.entry, "samples": self.samples, "run": self.run,
                "unmapped": dict(sorted(self.unmapped.items())), "not_supported": dict(sorted(self.not_supported.items()))}
+        if self.errors:
+            out["error_inputs"] = {"total": self.errors, "run": self.errors_run}
         return {**out, "note": self.note} if self.note else out
 
 
@@ -110,6 +114,19 @@ class TorchSamples:
                                          "kwargs": {n: _describe(v) for n, v in sample["init"]["kwargs"].items()}}
                 info = Sample(self.source, record["entry"], k, arrays, tensors, described)
                 cases.extend(dataclasses.replace(case, sample=info) for case in expand(derived, dtypes))
+            tally.errors = len(record.get("errors", []))
+            for k, error in enumerate(record.get("errors", [])):
+                try:
+                    derived, tensors = translate(spec, record, error, self.source)
+                except Skip:
+                    continue  # an error input the map cannot carry to MindSpore: counted by total - run
+                tally.errors_run += 1
+                described = {"args": [_describe(v) for v in error["call"]["args"]],
+                             "kwargs": {n: _describe(v) for n, v in error["call"]["kwargs"].items()}}
+                info = Sample(self.source, record["entry"], k, arrays, tensors, described,
+                              error=(error["error_type"], error["error_regex"]))
+                first = expand(dataclasses.replace(derived, grad=False), dtypes)[:1]  # a refusal does not depend on dtype
+                cases.extend(dataclasses.replace(case, sample=info) for case in first)
         return cases
 
 
@@ -357,7 +374,7 @@ def translate(spec: OpSpec, record: dict, sample: dict, source: str) -> tuple[Op
     ms_call = {**_kept_ms_arguments(spec, old.call, params), **ms["call"]}
     if old.args is not None:  # the spec's own layout (literals in place), then positional tensors it does not name
         layout = _filter_layout(old.args, present)
-        layout += tuple(n for n in ms_tensor_positional if n not in _names_in(layout))
+        layout += tuple(n for n in ms_tensor_positional if n not in dataclasses.replace(old, args=layout).positional_names())
     else:
         layout = tuple(dict.fromkeys(n for n in spec_positional + ms_tensor_positional if n in ms_tensor_positional))
     sides = {
@@ -371,12 +388,6 @@ def translate(spec: OpSpec, record: dict, sample: dict, source: str) -> tuple[Op
     derived = dataclasses.replace(spec, params={}, sweep={}, inputs=tuple(inputs), sides=sides, edges=edges,
                                   expected_differences=expected)
     return derived, tuple(tensors)
-
-
-def _names_in(layout: Any) -> set[str]:
-    if isinstance(layout, tuple):
-        return set().union(*(_names_in(x) for x in layout)) if layout else set()
-    return {layout} if isinstance(layout, str) else set()
 
 
 def _place(spec: OpSpec, arg: ArgumentMap, value: Any, rank: int, params: dict, section: str, source: str,

@@ -49,9 +49,15 @@ class Sample:
     arrays: str  # the cached .npz holding its tensors
     tensors: tuple[tuple[str, str], ...]  # input name -> array key in `arrays`
     torch_args: dict = field(default_factory=dict, compare=False)  # JSON-safe: the torch call, tensors as shape/dtype
+    error: tuple[str, str] | None = None  # an error input: (exception type, message regex) torch must raise
+
+    @property
+    def label(self) -> str:
+        return f"{'error_input' if self.error else 'sample'}={self.index}"
 
     def describe(self) -> dict[str, Any]:
-        return {"source": self.source, "entry": self.entry, "index": self.index, **self.torch_args}
+        out = {"source": self.source, "entry": self.entry, "index": self.index, **self.torch_args}
+        return {**out, "error": {"type": self.error[0], "regex": self.error[1]}} if self.error else out
 
 
 @dataclass(frozen=True)
@@ -68,7 +74,7 @@ class Case:
     def id(self) -> str:
         parts = [f"{key}={_format_value(value)}" for key, value in self.point] + [self.dtype]
         if self.sample is not None:
-            parts.append(f"sample={self.sample.index}")
+            parts.append(self.sample.label)
         if self.edge is not None:
             parts.append(f"edge={self.edge.name}")
         return f"{self.spec.name}[{','.join(parts)}]"

@@ -13,7 +13,7 @@ from eqcheck.backends.base import Backend, ModelFactory
 from eqcheck.cases.edges import describe_edge
 from eqcheck.cases.sweep import Case
 from eqcheck.execution import sides
-from eqcheck.execution.checks import determinism, gradients, reference, state, training
+from eqcheck.execution.checks import determinism, gradients, reference, refusal, state, training
 from eqcheck.execution.layers import LayerSession, pair_layers
 from eqcheck.verdict import diagnosis
 from eqcheck.verdict.compare import compare, json_safe
@@ -30,12 +30,6 @@ from eqcheck.execution.trials import combine as combine_trials
 from eqcheck.execution.trials import trial_seeds
 
 
-def _layout_names(layout: Any) -> set[str]:
-    if isinstance(layout, tuple):
-        return set().union(*map(_layout_names, layout)) if layout else set()
-    return {layout} if isinstance(layout, str) else set()
-
-
 class CaseRunner:
     def __init__(self, targets: list[Target], seed: int = draws.DEFAULT_SEED, weights_file: str | None = None, threads: int = 1,
                  source: sides.Draws | None = None):
@@ -47,6 +41,7 @@ class CaseRunner:
         self.source = source or sides.source_for(targets, seed, weights_file)
         self.backends: dict[str, Backend] = {}
         self.resolved: dict[tuple[str, str], Any] = {}
+        self.checked: set[tuple[str, str]] = set()  # keys whose plain spec had its keywords checked
         # What the last case ran on (inputs, canonical weights, side arrays, cotangents): `eqcheck repro` saves it.
         self.materials: dict[str, Any] | None = None
         self.layers: LayerSession | None = None  # model specs: this case's layer hooks (execution/layers.py)
@@ -70,10 +65,12 @@ class CaseRunner:
         for case in cases:
             for target in self.targets:
                 key = (case.spec.path, target.framework)
-                if key in self.resolved:
+                if key in self.resolved and (case.sample is not None or key in self.checked):
                     continue
                 side = case.spec.sides[target.framework]
                 field = f"{target.framework}.{'model' if case.spec.is_model else 'op'}"
+                if case.sample is None:
+                    self.checked.add(key)
                 try:
                     self.resolved[key] = self.backends[target.label].resolve(side.op)
                 except (LookupError, ImportError) as exc:
@@ -85,7 +82,8 @@ class CaseRunner:
                     self.resolved[key] = ModelFactory(self.resolved[key], side.op)
                 else:
                     allowlist.check_resolved(side.op, self.resolved[key], case.spec.path, field)
-                    signature.check_keywords(case.spec, target.framework, *self.backends[target.label].signatures(self.resolved[key]))
+                    if case.sample is None:  # an explored case's keywords come from its map: a wrong one errs that case
+                        signature.check_keywords(case.spec, target.framework, *self.backends[target.label].signatures(self.resolved[key]))
 
     # ---- one case -------------------------------------------------------------------------------
 
@@ -117,7 +115,17 @@ class CaseRunner:
         if case.skipped_edges:  # --edges: the variants the spec opts out, so the report says which and why
             result.details["edges_skipped"] = dict(case.skipped_edges)
         try:
-            self._run(case, result, seed)
+            if case.sample is not None and case.sample.error is not None:  # --explore: an input torch must refuse
+                refusal.run_refusal(self, case, result, seed)
+            else:
+                self._run(case, result, seed)
+        except EqcheckError as exc:
+            if case.sample is None:
+                raise
+            # an explored sample the spec cannot describe (its weight map, a keyword): that case errs, the run goes on
+            result.status, result.message = ERROR, f"the spec cannot run this sample: {exc.paragraph()}"
+            for backend in self.backends.values():
+                backend.recover()
         except CaseFailure as failure:
             result.status, result.message = failure.status, failure.message
             if case.edge is not None and failure.status == ERROR and failure.target == self.targets[0].label:
@@ -341,8 +349,9 @@ class CaseRunner:
         layout = case.spec.sides[target.framework].args
         if layout is None:
             layout = tuple(inp.name for inp in case.spec.inputs if not inp.keyword)
+        positional = case.spec.sides[target.framework].positional_names()
         for inp in case.spec.inputs:  # an explored case's layout names the keyword inputs one side takes positionally
-            if inp.keyword and inp.name not in _layout_names(layout):
+            if inp.keyword and inp.name not in positional:
                 kwargs[inp.sides[target.framework].name] = tensors[inp.name]
 
         def pack(node):

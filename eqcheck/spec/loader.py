@@ -716,7 +716,7 @@ def _parse_explore(top: Fields, params: dict) -> ExploreSpec | None:
         twice = sorted({p for p in signature if signature.count(p) > 1})
         if twice:
             raise entry.error("signature", f"names {', '.join(twice)} twice")
-    raw = entry.optional("arguments", {}, dict)
+    raw = entry.optional("arguments", {}, dict, type(None)) or {}  # null: every line under it commented out
     arguments = {}
     for arg, value in raw.items():
         arguments[arg] = _parse_argument_map(arg, value, top.file, join(entry.field("arguments"), str(arg)), params)

@@ -110,6 +110,14 @@ class SideSpec:
     args: tuple | None = None  # positional arguments by input name or Literal; a nested list becomes a tuple: [x, [h0, c0]]
     mode: str | None = None  # eval | train for this side only; None: the spec's mode
 
+    def positional_names(self) -> set[str]:
+        """The input names `args` passes positionally (an explored case passes its keyword inputs so, per side)."""
+        def walk(node: Any) -> set[str]:
+            if isinstance(node, tuple):
+                return set().union(*map(walk, node)) if node else set()
+            return {node} if isinstance(node, str) else set()
+        return walk(self.args) if self.args is not None else set()
+
 
 @dataclass(frozen=True)
 class WeightEntry:
