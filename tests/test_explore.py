@@ -260,3 +260,14 @@ def test_list_explore_imports_no_framework(write_spec, sample_cache):
                           timeout=600, env={**os.environ, cache.CACHE_ENV: str(sample_cache)})
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip().splitlines()[-1] == "HEAVY=", proc.stdout
+
+
+def test_scaffold_takes_shapes_and_the_argument_map_from_torchs_samples(cli, sample_cache, tmp_path):
+    out = tmp_path / "draft.yaml"
+    result = cli("scaffold", "torch.sum", "mindspore.ops.sum", "-o", out)
+    assert result.exit_code == 0, result.text
+    text = out.read_text()
+    assert "explore:  # from torch's 20 opinfo samples of sum" in text
+    assert "dim: dim" in text and "keepdim: keepdim" in text  # renames from both signatures
+    assert "shape: [4, 16]" not in text  # a sample's shape, not the old guess
+    load_spec(out)  # the draft is a valid spec
