@@ -282,7 +282,8 @@ def draft(torch_path: str, mindspore_path: str) -> str:
             comments.append(f"# TODO: MindSpore's forward needs '{p.name}', which torch's does not take")
 
     samples = _torch_samples(torch_path, is_class["torch"])
-    sample_shapes = _sample_shapes(samples, [p.name for p, _ in inputs]) if samples else {}
+    # a module's input sizes depend on the constructor arguments drafted above, so only functions take a sample's shapes
+    sample_shapes = _sample_shapes(samples, [p.name for p, _ in inputs]) if samples and not is_class["torch"] else {}
     if params:
         doc.add("params:")
         for k, v in params.items():
