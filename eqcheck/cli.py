@@ -54,7 +54,9 @@ def main() -> None:
     """
 
 
-def _load_cases(paths: tuple[str, ...], selection: str | None, dtypes: str | None, edges: bool = False):
+def _load_cases(paths: tuple[str, ...], selection: str | None, dtypes: str | None, edges: bool = False,
+                explore: dict | None = None):
+    """Specs and selected cases; with `explore` (a dict it fills with each spec's counts) also torch's samples."""
     from eqcheck.cases.edges import with_edges
     from eqcheck.cases.sweep import expand
     from eqcheck.dtypes import FLOAT_DTYPES
@@ -69,7 +71,13 @@ def _load_cases(paths: tuple[str, ...], selection: str | None, dtypes: str | Non
                 raise click.BadParameter(f"unknown dtype '{d}' (choose from {', '.join(FLOAT_DTYPES)})", param_hint="'--dtype'")
     matches = compile_selection(selection)
     specs = load_specs(list(paths))
-    cases = [case for spec in specs for case in expand(spec, dtype_list)]
+    explored: dict = {}
+    if explore is not None:
+        from eqcheck.cases.explore import explore_cases
+
+        explored, counts = explore_cases(specs, dtype_list)
+        explore.update(counts)
+    cases = [case for spec in specs for case in expand(spec, dtype_list) + explored.get(spec.name, [])]
     cases = [case for case in (with_edges(cases) if edges else cases) if matches(case.id)]
     if not cases:
         raise click.UsageError(f"no case id matches -k '{selection}'" if selection else "the specs define no cases")
@@ -78,6 +86,8 @@ def _load_cases(paths: tuple[str, ...], selection: str | None, dtypes: str | Non
 
 paths_argument = click.argument("paths", nargs=-1, required=True, type=SafePath())
 select_option = click.option("-k", "selection", metavar="EXPR", help="Select case ids: words match substrings; and/or/not, parentheses.")
+explore_option = click.option("--explore", is_flag=True, default=None, help="Also run torch's own test samples of each spec's op (OpInfo, "
+                              "ModuleInfo; ids ...,sample=K]) through its explore: argument map (docs/explore.md).")
 edges_option = click.option("--edges", is_flag=True, help="Also run edge variants of every case (NaN/Inf, integers, kinks, masked "
                             "slices, zero batch, single-element reductions; docs/edges.md); implies --repeat 2.")
 
@@ -151,6 +161,7 @@ dtype_option = click.option("--dtype", "dtypes", metavar="LIST", help="Comma lis
               help="Fail a case during which a kernel logged an error line to the native log (e.g. MindSpore's [ERROR]), "
                    "even if every row passed; the lines are on the case in the JSON report.")
 @edges_option
+@explore_option
 @click.option("--repeat", type=click.IntRange(min=1), default=None, metavar="N",
               help="Call each side N times on the same inputs and compare the results bitwise (status nondeterministic).")
 @gate_options  # --baseline, --golden, --save-golden, --junit, --markdown, --html, --shard (eqcheck/gate/cli.py)
@@ -171,7 +182,8 @@ def run(paths, json_path, quiet, device, targets, export_side=None, against=None
         if hasattr(executor, "launch"):
             executor.launch()
             click.get_current_context().call_on_close(executor.close)  # also after a spec error or Ctrl-C
-    _, cases = _load_cases(paths, settings.selection, settings.dtypes, bool(settings.edges))
+    explored = {} if settings.explore else None
+    _, cases = _load_cases(paths, settings.selection, settings.dtypes, bool(settings.edges), explored)
     seed, split_settings, manifest = settings.seed, {}, None
     if split:
         target_list, seed, split_settings, manifest = _split_targets(targets, device, export_side, against,
@@ -208,7 +220,7 @@ def run(paths, json_path, quiet, device, targets, export_side=None, against=None
 
         results[:] = order_results(results, cases)
         document = doc.build_document(results, environment=executor.environment(), seed=settings.seed, settings=report_settings,
-                                      wall_time_s=time.perf_counter() - started, complete=complete)
+                                      wall_time_s=time.perf_counter() - started, complete=complete, explore=explored)
         gating.annotate(document)
         if json_path:
             doc.write_atomic(json_path, document)
@@ -290,11 +302,19 @@ def _split_targets(targets, device, export_side, against, weights_file, seed):
 @dtype_option
 @allow_module_option
 @edges_option
-def list_cases(paths, selection, dtypes, edges):
+@explore_option
+def list_cases(paths, selection, dtypes, edges, explore=False):
     """Print every case id, one per line (imports no framework)."""
-    _, cases = _load_cases(paths, selection, dtypes, edges)
+    explored = {} if explore else None
+    _, cases = _load_cases(paths, selection, dtypes, edges, explored)
     for case in cases:
         click.echo(case.id)
+    for name, tally in (explored or {}).items():  # stderr: stdout stays one id per line
+        skipped = {**{f"unmapped ({a})": n for a, n in tally["unmapped"].items()},
+                   **{f"not supported ({a})": n for a, n in tally["not_supported"].items()}}
+        click.echo(f"{name}: {tally['run']} of {tally['samples']} samples of {tally['source']}:{tally['entry']}"
+                   + "".join(f"; {k} x{n}" for k, n in skipped.items()) + (f" ({tally['note']})" if tally.get("note") else ""),
+                   err=True)
 
 
 @main.command()

@@ -29,6 +29,7 @@ class RunSettings:
     weights_file: str | None = _setting(report=ALWAYS)
     threads: int = _setting(1, report=ALWAYS)
     edges: bool | None = _setting(shared=True)  # True or None, as recorded in manifests
+    explore: bool | None = _setting(shared=True)  # True or None: torch's own samples too (docs/explore.md)
     # replace the spec's own keys (None: each spec keeps its own)
     grad: bool | None = _setting(spec=True)
     reference: str | None = _setting(spec=True)
