@@ -8,7 +8,7 @@ mindspore"` twice at once), loading is `eqcheck list` of the same catalog (parse
 of the report's per-case `duration_s`, and the parent's share is the --jobs 1 wall time left over once the first three
 are taken out (receiving results, building and writing the report, the table).
 
-Usage: .venv/bin/python benchmarks/bench_catalog.py [repeats]   (target: --jobs 2 <= 0.6x --jobs 1 on the explored
+Usage: .venv/bin/python benchmarks/bench_catalog.py [repeats] [plain|edges|explored ...]   (target: --jobs 2 <= 0.6x --jobs 1 on the explored
 catalog, or on the edges catalog where there is no --explore)
 """
 
@@ -77,12 +77,14 @@ def main() -> int:
     catalogs = [("plain", []), ("edges", ["--edges"])]
     if _has_explore():
         catalogs.append(("explored", ["--explore"]))
+    chosen = sys.argv[2:]  # e.g. `explored`: only those catalogs
+    catalogs = [(name, flags) for name, flags in catalogs if not chosen or name in chosen]
     with tempfile.TemporaryDirectory() as tmp:
         ratios = {name: catalog(name, flags, repeats, Path(tmp)) for name, flags in catalogs}
     print()
     for name, ratio in ratios.items():
         print(f"info  {name}: --jobs 2 / --jobs 1 = {ratio:.3f}x")
-    gated = "explored" if "explored" in ratios else "edges"
+    gated = next((name for name in ("explored", "edges", "plain") if name in ratios))
     return 0 if verdict(f"--jobs 2 / --jobs 1 ({gated} catalog, --grad)", ratios[gated], TARGET) else 1
 
 
