@@ -520,7 +520,7 @@ def watch(paths, json_path=None, quiet=False, device="cpu", targets="torch,minds
     pool = WorkerPoolExecutor(settings.targets, seed=settings.seed, weights_file=settings.weights_file, jobs=settings.jobs or 1,
                               timeout=settings.timeout, threads=settings.threads, keep_warm=True)
     session = WarmSession(pool, lambda files: settings.apply(
-        _load_cases(tuple(files), settings.selection, settings.dtypes, bool(settings.edges))[1]))
+        _load_cases(tuple(files), settings.selection, settings.dtypes, bool(settings.edges), {} if settings.explore else None)[1]))
     click.get_current_context().call_on_close(session.close)
     report_settings = {**settings.report(), **({"allowed_modules": list(modules)} if (modules := _allowed_modules()) else {})}
     out, err = view.make_console(), view.make_console(stderr=True)
@@ -537,6 +537,11 @@ def watch(paths, json_path=None, quiet=False, device="cpu", targets="torch,minds
                 except click.ClickException as exc:  # no case matches -k
                     err.print(view.watch_problem(exc.format_message()))
                 else:
+                    if settings.strict_logs:
+                        from eqcheck.execution import native_logs
+
+                        for result in rerun.results:
+                            native_logs.enforce_strict(result)
                     document = doc.build_document(rerun.results, environment=pool.environment(), seed=settings.seed,
                                                   settings=report_settings, wall_time_s=rerun.seconds, complete=True)
                     if json_path:
@@ -560,7 +565,8 @@ def watch(paths, json_path=None, quiet=False, device="cpu", targets="torch,minds
 
 
 WATCH_OPTIONS = ("selection", "dtypes", "allow_module", "json_path", "seed", "device", "targets", "weights_file", "quiet", "jobs",
-                 "timeout", "threads", "grad", "reference", "error_budget", "strict_precision", "trials", "edges", "repeat")
+                 "timeout", "threads", "grad", "reference", "error_budget", "strict_precision", "trials", "edges", "explore", "repeat",
+                 "strict_logs")
 watch.params.extend(param for param in run.params if param.name in WATCH_OPTIONS)  # run's options, one definition
 
 
