@@ -92,3 +92,22 @@ def test_a_crashed_case_keeps_what_its_worker_wrote(monkeypatch):
     assert crashed.status == "error" and "SIGSEGV" in crashed.message
     assert "Segmentation fault" in crashed.details["native_log"]["worker"]["stderr"]  # the worker's fault handler
     assert "native_log" not in results["nn.Softmax[dim=0,float32]"].details
+
+
+def test_quiet_output_names_native_errors_in_one_line():
+    import io
+
+    from rich.console import Console
+
+    from eqcheck.execution.native_logs import summarize
+    from eqcheck.report.console import render_document
+
+    errors = summarize({"mindspore": {"stderr": GLOG + "\n"}})
+    summary = {"total": 2, "passed": 2, "failed": 0, "errors": 0, "expected_differences": 0, "wall_time_s": 1.0}
+    document = {"summary": summary, "cases": [{"id": "a[float32]", "status": "pass", "outputs": [], "native_errors": errors},
+                                              {"id": "b[float32]", "status": "pass", "outputs": []}]}
+    buffer = io.StringIO()
+    render_document(Console(file=buffer, width=200), document, quiet=True)
+    lines = buffer.getvalue().strip().splitlines()
+    assert len(lines) == 2 and "a[float32]" not in lines[0], lines  # no table under -q; one line, then the summary
+    assert "1 passing or declared case(s) logged native kernel errors (grid_sampler_2d_grad_cpu_kernel.h)" in lines[0]

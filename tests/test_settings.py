@@ -30,6 +30,7 @@ def test_options_become_the_record():
     assert plain.edges is None and plain.repeat is None  # recorded as absent, as before the record existed
     assert plain.jobs == 1  # isolated by default
     assert RunSettings.from_options((), {"jobs": 0}).jobs == 0  # -j 0: the explicit in-process opt-in
+    assert RunSettings.from_options((), {"executor": "ray"}).jobs is None  # Ray sizes itself to the cluster
 
 
 def test_views_agree_with_the_fields():

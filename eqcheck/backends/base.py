@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import inspect
-import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any, Callable
 
 import numpy as np
 
+from eqcheck.backends import failure_kinds
+
 DEVICES = ("cpu", "gpu")
-_DTYPE_REFUSAL = re.compile(
-    r"(should|must) be (in|one of|a type of)|not implemented for|unsupported data ?type|float ?64|float ?16|bfloat ?16|half|double",
-    re.IGNORECASE,
-)
 
 
 @dataclass(frozen=True)
@@ -182,12 +179,15 @@ class Backend(ABC):
         """Write the module's current parameters in this framework's own checkpoint format."""
         raise UnsupportedCase(f"{self.target} cannot save checkpoints")
 
+    def failure_kind(self, exc: BaseException, dtype: str) -> str | None:
+        """The kind of this failure (failure_kinds: missing_kernel, missing_api, refused_dtype, wrong_arguments), or None."""
+        return failure_kinds.classify(type(exc).__name__, str(exc), dtype).kind
+
     def classify_failure(self, exc: BaseException, dtype: str) -> str:
-        """'unsupported' when the target refuses this dtype or lacks the kernel; otherwise 'error'."""
+        """'unsupported' when the target refuses this dtype, lacks the kernel or (this release) the API; else 'error'."""
         if isinstance(exc, UnsupportedCase):
             return "unsupported"
-        # A refusal that names a dtype, in a case that is not float32, is a missing dtype, not a bug.
-        return "unsupported" if dtype != "float32" and _DTYPE_REFUSAL.search(str(exc)) else "error"
+        return failure_kinds.classify(type(exc).__name__, str(exc), dtype).status
 
     def signatures(self, obj: Any) -> tuple[inspect.Signature | None, inspect.Signature | None]:
         """(constructor, call) signatures of a resolved op, each None where Python cannot tell (builtins, C)."""
@@ -197,7 +197,8 @@ class Backend(ABC):
 
     def missing_kernel(self, exc: BaseException) -> str | None:
         """The kernel this failure says the device lacks (named in the row), or None."""
-        return None
+        failure = failure_kinds.classify(type(exc).__name__, str(exc), "float32")
+        return failure.missing if failure.kind == failure_kinds.MISSING_KERNEL else None
 
     def recover(self) -> None:
         """Called after a case failed, so a framework's leftover error state cannot leak into the next case."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 import tempfile
 from typing import Any
 
@@ -12,16 +11,6 @@ import numpy as np
 from eqcheck.backends.base import Backend, Built, LayerWatch, ModelFactory, ParamInfo, UnsupportedCase, flatten_leaves, is_constructor
 from eqcheck.backends.resolve import resolve_dotted
 from eqcheck.errors import TargetUnavailable
-
-# MindSpore's ways of saying "this kernel or dtype does not exist on this device".
-_KERNEL_MISSING = re.compile(
-    r"unsupported op|unsupported data ?type|kernel select failed|kernel.*not (found|registered|exist)|can ?not find .*kernel"
-    r"|kernel \w+ unregistered|create kernelmod for op \w+ failed",
-    re.IGNORECASE,
-)
-# ... and the ones that name the kernel: "The kernel GeluExt unregistered." (most mindspore.mint ops on CPU),
-# "Create kernelmod for op LayerNormExt failed".
-_KERNEL_NAMED = re.compile(r"kernel (\w+) unregistered|create kernelmod for op (\w+) failed", re.IGNORECASE)
 
 
 class MindSporePyNativeBackend(Backend):
@@ -206,15 +195,6 @@ class MindSporePyNativeBackend(Backend):
 
     def devices(self) -> list[str]:
         return [self.ms.get_context("device_target")]
-
-    def classify_failure(self, exc, dtype) -> str:
-        if _KERNEL_MISSING.search(str(exc)):
-            return "unsupported"
-        return super().classify_failure(exc, dtype)
-
-    def missing_kernel(self, exc) -> str | None:
-        found = _KERNEL_NAMED.search(str(exc))
-        return next(name for name in found.groups() if name) if found else None
 
     def recover(self) -> None:
         # A failure inside value_and_grad leaves PyNative's grad executor mid-trace: the next case's gradient

@@ -6,11 +6,12 @@ from __future__ import annotations
 class CaseFailure(Exception):
     """A case that could not produce comparable outputs; `status` is error or unsupported."""
 
-    def __init__(self, status: str, message: str, target: str | None = None):
+    def __init__(self, status: str, message: str, target: str | None = None, kind: str | None = None):
         super().__init__(message)
         self.status = status
         self.message = message
         self.target = target  # the label of the target that failed, when one did
+        self.kind = kind  # backends.failure_kinds: missing_kernel, missing_api, refused_dtype, wrong_arguments
 
 
 def short_error(exc: BaseException) -> str:

@@ -128,6 +128,8 @@ class CaseRunner:
                 backend.recover()
         except CaseFailure as failure:
             result.status, result.message = failure.status, failure.message
+            if failure.kind:  # the same on every release, whatever its wording (backends/failure_kinds.py)
+                result.details["failure_kind"] = failure.kind
             if case.edge is not None and failure.status == ERROR and failure.target == self.targets[0].label:
                 # The reference side refuses these inputs (glu over an odd size, BCELoss on NaN): outside the op's
                 # domain, so no difference to report; the candidate refusing what the reference accepts stays an error.
@@ -320,12 +322,12 @@ class CaseRunner:
             raise
         except Exception as exc:  # noqa: BLE001 - frameworks raise anything; the report shows it
             backend = self.backends[target.label]
-            kernel = backend.missing_kernel(exc)
+            kernel, kind = backend.missing_kernel(exc), backend.failure_kind(exc, case.dtype)
             if kernel:
                 raise CaseFailure(UNSUPPORTED, f"{target.label} has no {kernel} kernel on {backend.device} "
-                                               f"(failed to {what}: {short_error(exc)})", target.label) from exc
+                                               f"(failed to {what}: {short_error(exc)})", target.label, kind) from exc
             raise CaseFailure(backend.classify_failure(exc, case.dtype), f"{target.label} failed to {what}: {short_error(exc)}",
-                              target.label) from exc
+                              target.label, kind) from exc
 
     def verify_loaded(self, target: Target, readback: dict[str, np.ndarray], loaded: dict[str, np.ndarray]) -> None:
         """The read-back proof: every loaded parameter holds exactly the shared value (a CaseFailure if not)."""

@@ -54,7 +54,8 @@ class RunSettings:
             values["repeat"] = max(values.get("repeat") or 1, 2)
         else:
             values.pop("edges", None)
-        values.setdefault("jobs", 1)  # a native crash costs one case: cases run in a worker unless -j 0 says otherwise
+        if values.get("executor", "local") == "local":  # (Ray: no --jobs means an actor per free share of the cluster)
+            values.setdefault("jobs", 1)  # a native crash costs one case: cases run in a worker unless -j 0 says otherwise
         return cls(paths=tuple(paths), **values)
 
     def replace(self, **changes) -> "RunSettings":
