@@ -311,3 +311,14 @@ def test_error_inputs_both_sides_refuse_pass(cli, copy_config, sample_cache, tmp
     cases = read_json(report)["cases"]
     assert len(cases) >= 5 and {c["status"] for c in cases} == {"pass"}
     assert all(c["refusal"]["torch"] and c["refusal"]["mindspore"] for c in cases)
+
+
+def test_a_difference_is_declared_narrowly_by_a_samples_torch_argument(write_spec):
+    from eqcheck.cases.sweep import Case
+
+    spec = load_spec(write_spec(SUM_MAPPED + "expected_difference: {reason: measured, when: {dim: [[]]}}\n"))
+    record = {"entry": "sum", "signature": ["input"]}
+    covered, _ = translate(spec, record, {"call": {"args": [_tensor("a", [])], "kwargs": {"dim": {"tuple": []}}}}, "opinfo")
+    other, _ = translate(spec, record, {"call": {"args": [_tensor("a", [3])], "kwargs": {"dim": 0}}}, "opinfo")
+    assert Case(covered, (), "float32").expected_difference is not None
+    assert Case(other, (), "float32").expected_difference is None
