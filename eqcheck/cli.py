@@ -182,7 +182,7 @@ def run(paths, json_path, quiet, device, targets, export_side=None, against=None
         if hasattr(executor, "launch"):
             executor.launch()
             click.get_current_context().call_on_close(executor.close)  # also after a spec error or Ctrl-C
-    explored = {} if settings.explore else None
+    explored = {} if settings.explore else None  # --explore: filled with each spec's sample counts
     _, cases = _load_cases(paths, settings.selection, settings.dtypes, bool(settings.edges), explored)
     seed, split_settings, manifest = settings.seed, {}, None
     if split:

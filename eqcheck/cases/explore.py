@@ -170,6 +170,10 @@ def _decode(value: Any, name: str) -> Any:
     return value
 
 
+def _tupled(value: Any) -> Any:
+    return tuple(_tupled(v) for v in value) if isinstance(value, (list, tuple)) else value
+
+
 def _describe(value: Any) -> Any:
     """The report's form of a sample value: tensors as {shape, dtype}."""
     if _is_tensor(value):
@@ -220,8 +224,8 @@ def _ms_value(spec: OpSpec, arg: ArgumentMap, value: Any, rank: int, params: dic
     if arg.value is not None:
         try:
             value = expressions.evaluate(arg.value[1:], {**params, "value": value})
-        except expressions.ExpressionError as exc:
-            raise SpecError(f"{exc} (sample value {value!r})", file=spec.path, field=f"explore.arguments.{arg.torch}.value") from None
+        except expressions.ExpressionError:  # e.g. momentum=None (a cumulative average) in `$1 - value`
+            raise Skip("not_supported", f"{arg.torch}={value}") from None
     if arg.cast in ("tuple", "list"):
         value = tuple(value) if isinstance(value, (list, tuple)) else (value,) * rank
         value = list(value) if arg.cast == "list" else value
@@ -309,8 +313,9 @@ def translate(spec: OpSpec, record: dict, sample: dict, source: str) -> tuple[Op
                 if limit is not None and len(value["shape"]) in limit.ndim:
                     fail("not_supported", f"{name} ndim={len(value['shape'])}")
                     continue
-                if inp is not None:
-                    sides = {**inp.sides, "torch": SideName(name)}
+                if inp is not None:  # the spec's names; its per-side dtype (int32 labels) only for a non-float sample
+                    sides = {fw: side if dtype != "float" else SideName(side.name) for fw, side in inp.sides.items()}
+                    sides["torch"] = SideName(name)
                     grad = inp.grad and dtype == "float"
                     if inp.name in spec_positional:
                         ms_tensor_positional.append(inp.name)
@@ -384,8 +389,13 @@ def translate(spec: OpSpec, record: dict, sample: dict, source: str) -> tuple[Op
     }
     edges = spec.edges
     edges = EdgeSettings(skip=edges.skip, input=edges.input if edges.input in present else None, kinks=edges.kinks)
-    expected = tuple(e for e in spec.expected_differences if set(e.when) <= {"dtype"})
-    derived = dataclasses.replace(spec, params={}, sweep={}, inputs=tuple(inputs), sides=sides, edges=edges,
+    # a declaration applies to a sample through `dtype` and the torch arguments of explore.arguments (`when: {dim: [[]]}`)
+    sample_values = {name: _tupled(value) for name, value in {**torch_init, **torch_call}.items() if name in arguments}
+    for name, value, position in bound_call:
+        if position is not None and name in arguments and not _is_tensor(value):
+            sample_values[name] = _tupled(_decode(value, name))
+    expected = tuple(e for e in spec.expected_differences if set(e.when) <= {"dtype", *sample_values})
+    derived = dataclasses.replace(spec, params=sample_values, sweep={}, inputs=tuple(inputs), sides=sides, edges=edges,
                                   expected_differences=expected)
     return derived, tuple(tensors)
 
