@@ -10,7 +10,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared" / "reference"
+# ../shared/reference beside the checkout (a worktree under /work/wt finds the one beside the main checkout)
+SHARED = next((p for p in (ROOT.parent / "shared" / "reference", ROOT.parent.parent / "shared" / "reference") if p.is_dir()),
+              ROOT.parent / "shared" / "reference")
 PYTHON = str(ROOT / ".venv" / "bin" / "python") if (ROOT / ".venv" / "bin" / "python").exists() else sys.executable
 EQCHECK = str(Path(PYTHON).parent / "eqcheck")
 ENV = dict(os.environ, GLOG_v="3")

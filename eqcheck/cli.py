@@ -54,7 +54,9 @@ def main() -> None:
     """
 
 
-def _load_cases(paths: tuple[str, ...], selection: str | None, dtypes: str | None, edges: bool = False):
+def _load_cases(paths: tuple[str, ...], selection: str | None, dtypes: str | None, edges: bool = False,
+                explore: dict | None = None):
+    """Specs and selected cases; with `explore` (a dict it fills with each spec's counts) also torch's samples."""
     from eqcheck.cases.edges import with_edges
     from eqcheck.cases.sweep import expand
     from eqcheck.dtypes import FLOAT_DTYPES
@@ -69,7 +71,13 @@ def _load_cases(paths: tuple[str, ...], selection: str | None, dtypes: str | Non
                 raise click.BadParameter(f"unknown dtype '{d}' (choose from {', '.join(FLOAT_DTYPES)})", param_hint="'--dtype'")
     matches = compile_selection(selection)
     specs = load_specs(list(paths))
-    cases = [case for spec in specs for case in expand(spec, dtype_list)]
+    explored: dict = {}
+    if explore is not None:
+        from eqcheck.cases.explore import explore_cases
+
+        explored, counts = explore_cases(specs, dtype_list)
+        explore.update(counts)
+    cases = [case for spec in specs for case in expand(spec, dtype_list) + explored.get(spec.name, [])]
     cases = [case for case in (with_edges(cases) if edges else cases) if matches(case.id)]
     if not cases:
         raise click.UsageError(f"no case id matches -k '{selection}'" if selection else "the specs define no cases")
@@ -78,6 +86,8 @@ def _load_cases(paths: tuple[str, ...], selection: str | None, dtypes: str | Non
 
 paths_argument = click.argument("paths", nargs=-1, required=True, type=SafePath())
 select_option = click.option("-k", "selection", metavar="EXPR", help="Select case ids: words match substrings; and/or/not, parentheses.")
+explore_option = click.option("--explore", is_flag=True, default=None, help="Also run torch's own test samples of each spec's op (OpInfo, "
+                              "ModuleInfo; ids ...,sample=K]) through its explore: argument map (docs/explore.md).")
 edges_option = click.option("--edges", is_flag=True, help="Also run edge variants of every case (NaN/Inf, integers, kinks, masked "
                             "slices, zero batch, single-element reductions; docs/edges.md); implies --repeat 2.")
 
@@ -151,6 +161,7 @@ dtype_option = click.option("--dtype", "dtypes", metavar="LIST", help="Comma lis
               help="Fail a case during which a kernel logged an error line to the native log (e.g. MindSpore's [ERROR]), "
                    "even if every row passed; the lines are on the case in the JSON report.")
 @edges_option
+@explore_option
 @click.option("--repeat", type=click.IntRange(min=1), default=None, metavar="N",
               help="Call each side N times on the same inputs and compare the results bitwise (status nondeterministic).")
 @gate_options  # --baseline, --golden, --save-golden, --junit, --markdown, --html, --shard (eqcheck/gate/cli.py)
@@ -164,7 +175,15 @@ def run(paths, json_path, quiet, device, targets, export_side=None, against=None
     settings = RunSettings.from_options(paths, options)  # the options named like its fields; the rest are the gate's
     split = export_side or against  # one target here, the other recorded: _split_targets below
     target_list = None if split else parse_targets(targets, device)
-    _, cases = _load_cases(paths, settings.selection, settings.dtypes, bool(settings.edges))
+    executor = None
+    if not split and settings.executor == "local":  # workers start now: their framework import overlaps spec loading
+        executor = settings.replace(targets=tuple(target_list), seed=DEFAULT_SEED if settings.seed is None else settings.seed
+                                    ).make_executor()
+        if hasattr(executor, "launch"):
+            executor.launch()
+            click.get_current_context().call_on_close(executor.close)  # also after a spec error or Ctrl-C
+    explored = {} if settings.explore else None  # --explore: filled with each spec's sample counts
+    _, cases = _load_cases(paths, settings.selection, settings.dtypes, bool(settings.edges), explored)
     seed, split_settings, manifest = settings.seed, {}, None
     if split:
         target_list, seed, split_settings, manifest = _split_targets(targets, device, export_side, against,
@@ -184,7 +203,7 @@ def run(paths, json_path, quiet, device, targets, export_side=None, against=None
     from eqcheck.report import console as view
     from eqcheck.report import document as doc
 
-    executor = settings.make_executor()
+    executor = executor or settings.make_executor()
     executor.start(cases)
     gating.start(executor.environment())
     report_settings = {
@@ -201,7 +220,7 @@ def run(paths, json_path, quiet, device, targets, export_side=None, against=None
 
         results[:] = order_results(results, cases)
         document = doc.build_document(results, environment=executor.environment(), seed=settings.seed, settings=report_settings,
-                                      wall_time_s=time.perf_counter() - started, complete=complete)
+                                      wall_time_s=time.perf_counter() - started, complete=complete, explore=explored)
         gating.annotate(document)
         if json_path:
             doc.write_atomic(json_path, document)
@@ -283,11 +302,19 @@ def _split_targets(targets, device, export_side, against, weights_file, seed):
 @dtype_option
 @allow_module_option
 @edges_option
-def list_cases(paths, selection, dtypes, edges):
+@explore_option
+def list_cases(paths, selection, dtypes, edges, explore=False):
     """Print every case id, one per line (imports no framework)."""
-    _, cases = _load_cases(paths, selection, dtypes, edges)
+    explored = {} if explore else None
+    _, cases = _load_cases(paths, selection, dtypes, edges, explored)
     for case in cases:
         click.echo(case.id)
+    for name, tally in (explored or {}).items():  # stderr: stdout stays one id per line
+        skipped = {**{f"unmapped ({a})": n for a, n in tally["unmapped"].items()},
+                   **{f"not supported ({a})": n for a, n in tally["not_supported"].items()}}
+        click.echo(f"{name}: {tally['run']} of {tally['samples']} samples of {tally['source']}:{tally['entry']}"
+                   + "".join(f"; {k} x{n}" for k, n in skipped.items()) + (f" ({tally['note']})" if tally.get("note") else ""),
+                   err=True)
 
 
 @main.command()
@@ -503,6 +530,81 @@ def export(spec, out_path, weights_file, target_name, seed):
     target = next(t for t in targets if t.framework == target_name)
     weight_map = runner.export(cases[0], target, out_path)
     click.echo(f"wrote {out_path}: {len(weight_map.weights)} weights of {cases[0].id} as {target_name} names")
+
+
+@main.command()
+@paths_argument
+def watch(paths, json_path=None, quiet=False, device="cpu", targets="torch,mindspore", **options):
+    """Keep worker processes with both frameworks imported and re-run the specs whose files change under PATHS
+    (Enter re-runs all; Ctrl-C quits). Takes run's options; docs/watch.md."""
+    from eqcheck.backends.targets import parse_targets
+    from eqcheck.cases.draws import DEFAULT_SEED
+    from eqcheck.execution.settings import RunSettings
+    from eqcheck.execution.watch import FileWatch, WarmSession, wait_for_change
+    from eqcheck.execution.workers import WorkerPoolExecutor
+    from eqcheck.report import console as view
+    from eqcheck.report import document as doc
+
+    for path in paths:
+        if not Path(path).exists():
+            raise click.BadParameter(f"{path}: no such file or folder", param_hint="'PATHS'")
+    settings = RunSettings.from_options(paths, options)
+    if settings.jobs == 0:
+        raise click.BadParameter("watch keeps the frameworks in worker processes (a failed kernel must not poison the "
+                                 "next run); give 1 or more", param_hint="'--jobs'")
+    settings = settings.replace(targets=tuple(parse_targets(targets, device)),
+                                seed=DEFAULT_SEED if settings.seed is None else settings.seed)
+    pool = WorkerPoolExecutor(settings.targets, seed=settings.seed, weights_file=settings.weights_file, jobs=settings.jobs or 1,
+                              timeout=settings.timeout, threads=settings.threads, keep_warm=True)
+    session = WarmSession(pool, lambda files: settings.apply(
+        _load_cases(tuple(files), settings.selection, settings.dtypes, bool(settings.edges), {} if settings.explore else None)[1]))
+    click.get_current_context().call_on_close(session.close)
+    report_settings = {**settings.report(), **({"allowed_modules": list(modules)} if (modules := _allowed_modules()) else {})}
+    out, err = view.make_console(), view.make_console(stderr=True)
+    files = FileWatch(list(paths))
+    todo, saved_at, keys = files.spec_files(), None, sys.stdin
+    out.print(view.watch_banner(len(todo), list(paths), pool.jobs))
+    try:
+        while True:
+            if todo:
+                try:
+                    rerun = session.rerun(todo)
+                except EqcheckError as exc:
+                    err.print(view.watch_problem(exc.paragraph()))
+                except click.ClickException as exc:  # no case matches -k
+                    err.print(view.watch_problem(exc.format_message()))
+                else:
+                    if settings.strict_logs:
+                        from eqcheck.execution import native_logs
+
+                        for result in rerun.results:
+                            native_logs.enforce_strict(result)
+                    document = doc.build_document(rerun.results, environment=pool.environment(), seed=settings.seed,
+                                                  settings=report_settings, wall_time_s=rerun.seconds, complete=True)
+                    if json_path:
+                        doc.write_atomic(json_path, document)
+                    if out.is_terminal:
+                        out.clear()
+                    view.render_document(out, document, quiet=quiet)
+                    out.print(view.watch_status(len({c.spec.path for c in rerun.cases}), len(rerun.cases), rerun.seconds,
+                                                time.time() - saved_at if saved_at else None))
+                    if out.is_terminal:  # the screen was cleared: say again how to drive it
+                        out.print(view.watch_banner(len(files.spec_files()), list(paths), pool.jobs))
+            change, keys = wait_for_change(files, keys)
+            for path in change.removed:
+                err.print(view.watch_problem(f"{path}: removed; its cases are no longer run"))
+            if change.code:  # a model spec's module changed: the workers imported the old one
+                session.restart()
+            todo = files.spec_files() if change.everything or change.code else change.specs
+            saved_at = change.saved_at
+    except KeyboardInterrupt:  # the way a watch ends
+        err.print("stopped watching")
+
+
+WATCH_OPTIONS = ("selection", "dtypes", "allow_module", "json_path", "seed", "device", "targets", "weights_file", "quiet", "jobs",
+                 "timeout", "threads", "grad", "reference", "error_budget", "strict_precision", "trials", "edges", "explore", "repeat",
+                 "strict_logs")
+watch.params.extend(param for param in run.params if param.name in WATCH_OPTIONS)  # run's options, one definition
 
 
 for _command in GATE_COMMANDS:  # diff, merge, schema

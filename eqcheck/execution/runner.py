@@ -15,7 +15,7 @@ from eqcheck.backends.base import Backend, ModelFactory, UnsupportedCase
 from eqcheck.cases.edges import describe_edge
 from eqcheck.cases.sweep import Case
 from eqcheck.execution import replay, sides
-from eqcheck.execution.checks import determinism, gradients, reference, state, training
+from eqcheck.execution.checks import determinism, gradients, reference, refusal, state, training
 from eqcheck.execution.layers import LayerSession, pair_layers
 from eqcheck.execution.checks import third_opinion  # an OpInfo ref where the sides disagree
 from eqcheck.verdict import diagnosis
@@ -44,6 +44,7 @@ class CaseRunner:
         self.source = source or sides.source_for(targets, seed, weights_file)
         self.backends: dict[str, Backend] = {}
         self.resolved: dict[tuple[str, str], Any] = {}
+        self.checked: set[tuple[str, str]] = set()  # keys whose plain spec had its keywords checked
         # What the last case ran on (inputs, canonical weights, side arrays, cotangents): `eqcheck repro` saves it.
         self.materials: dict[str, Any] | None = None
         self.layers: LayerSession | None = None  # model specs: this case's layer hooks (execution/layers.py)
@@ -67,10 +68,12 @@ class CaseRunner:
         for case in cases:
             for target in self.targets:
                 key = (case.spec.path, target.framework)
-                if key in self.resolved:
+                if key in self.resolved and (case.sample is not None or key in self.checked):
                     continue
                 side = case.spec.sides[target.framework]
                 field = f"{target.framework}.{'model' if case.spec.is_model else 'op'}"
+                if case.sample is None:
+                    self.checked.add(key)
                 try:
                     self.resolved[key] = self.backends[target.label].resolve(side.op)
                 except (LookupError, ImportError) as exc:
@@ -82,7 +85,8 @@ class CaseRunner:
                     self.resolved[key] = ModelFactory(self.resolved[key], side.op)
                 else:
                     allowlist.check_resolved(side.op, self.resolved[key], case.spec.path, field)
-                    signature.check_keywords(case.spec, target.framework, *self.backends[target.label].signatures(self.resolved[key]))
+                    if case.sample is None:  # an explored case's keywords come from its map: a wrong one errs that case
+                        signature.check_keywords(case.spec, target.framework, *self.backends[target.label].signatures(self.resolved[key]))
 
     # ---- one case -------------------------------------------------------------------------------
 
@@ -109,10 +113,22 @@ class CaseRunner:
             result.details["mode"] = case.spec.mode if len(set(modes.values())) == 1 else modes
         if case.edge is not None:
             result.details["edge"] = {"variant": case.edge.name, **describe_edge(case)}
+        if case.sample is not None:  # --explore: the torch sample this case runs, tensors as shape and dtype
+            result.details["sample"] = case.sample.describe()
         if case.skipped_edges:  # --edges: the variants the spec opts out, so the report says which and why
             result.details["edges_skipped"] = dict(case.skipped_edges)
         try:
-            self._run(case, result, seed)
+            if case.sample is not None and case.sample.error is not None:  # --explore: an input torch must refuse
+                refusal.run_refusal(self, case, result, seed)
+            else:
+                self._run(case, result, seed)
+        except EqcheckError as exc:
+            if case.sample is None:
+                raise
+            # an explored sample the spec cannot describe (its weight map, a keyword): that case errs, the run goes on
+            result.status, result.message = ERROR, f"the spec cannot run this sample: {exc.paragraph()}"
+            for backend in self.backends.values():
+                backend.recover()
         except CaseFailure as failure:
             result.status, result.message = failure.status, failure.message
             if failure.kind:  # the same on every release, whatever its wording (backends/failure_kinds.py)
@@ -125,7 +141,8 @@ class CaseRunner:
                 backend.recover()
         result.duration_s = time.perf_counter() - started
         # A declaration for the plain case that an edge variant does not reproduce is no reason to update the spec.
-        declared_here = expected is not None and expected.edge == (case.edge.kind if case.edge else None)
+        # Nor is an explored sample that does not reproduce it (the declaration names the spec's own points).
+        declared_here = expected is not None and expected.edge == (case.edge.kind if case.edge else None) and case.sample is None
         if result.status in (PASS, FAIL) and expected and (result.status == FAIL or declared_here):
             result.status = EXPECTED_DIFFERENCE if result.status == FAIL else UNEXPECTED_PASS
             if result.status == UNEXPECTED_PASS:
@@ -356,7 +373,7 @@ class CaseRunner:
             return built
         except TypeError as exc:
             text = str(exc)
-            if "unexpected keyword argument" in text or "required positional argument" in text:
+            if ("unexpected keyword argument" in text or "required positional argument" in text) and case.sample is None:
                 raise SpecError(f"{case.spec.sides[target.framework].op} rejects these arguments: {text}",
                                 file=case.spec.path, field=f"{target.framework}.init") from None
             if isinstance(obj, ModelFactory):
@@ -417,12 +434,13 @@ class CaseRunner:
         """This side's (args, kwargs) from tensors by canonical input name: nested args layout, keyword inputs, call args."""
         backend = self.backends[target.label]
         kwargs = {k: self.materialize(case, backend, v) for k, v in case.call_args(target.framework).items()}
-        for inp in case.spec.inputs:
-            if inp.keyword:
-                kwargs[inp.sides[target.framework].name] = tensors[inp.name]
         layout = case.spec.sides[target.framework].args
         if layout is None:
             layout = tuple(inp.name for inp in case.spec.inputs if not inp.keyword)
+        positional = case.spec.sides[target.framework].positional_names()
+        for inp in case.spec.inputs:  # an explored case's layout names the keyword inputs one side takes positionally
+            if inp.keyword and inp.name not in positional:
+                kwargs[inp.sides[target.framework].name] = tensors[inp.name]
 
         def pack(node):
             if isinstance(node, tuple):

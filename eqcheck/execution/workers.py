@@ -1,18 +1,28 @@
 """Worker processes: run cases so that a crash, an abort or a hang costs one case, not the run.
 
 `WorkerPoolExecutor` has the same interface as `executor.InProcessExecutor` (start, environment, run,
-close). Each worker is a *spawned* process (never forked after a framework import) that builds one
-`CaseRunner`, imports the frameworks once and runs many cases, one at a time, as the parent hands them
-out. The parent never imports a framework.
+close), plus `launch`: spawn the workers before the specs are loaded, so their framework import (~2.2 s)
+overlaps spec parsing and case expansion. Each worker is a *spawned* interpreter (never forked after a
+framework import) that imports the frameworks once and then serves runs:
 
+- `start(cases)` sends the run's plan (its cases) to every worker; a worker builds a fresh `CaseRunner` for
+  it (only the imported modules carry over from an earlier run) and resolves every op, so a typo is exit 2
+  before any case runs.
+- Cases go out in batches of one spec, so a worker stays on warm kernels (an op's first call costs MindSpore
+  ~0.1 s); a batch holds about `BATCH_S` of that spec's measured case cost, and the next batch is sent
+  before the current one ends, so a worker never waits for the parent. Once no spec is left untouched, an
+  idle worker takes the tail of the largest remaining spec: the run ends with both workers busy.
 - A worker that dies while running a case (signal, abort, non-zero exit) turns that case into an `error`
-  row naming the cause; a new worker takes its place and the run goes on.
+  row naming the cause; its unstarted cases go back to the queue and a new worker takes its place.
 - A case running longer than the timeout gets its worker killed and becomes an `error` row "timed out".
-- After any case whose status is `error`, the worker is recycled (MindSpore PyNative can leave later,
-  unrelated ops failing after one kernel error in the same process).
+- After any case whose status is `error` the worker ends itself (MindSpore PyNative can leave later,
+  unrelated ops failing after one kernel error in the same process) and is replaced; from the first
+  recycle on, the pool keeps a spare worker imported, so the next replacement costs no import wait.
 - A spec error raised in a worker (e.g. an op rejecting its init arguments) is sent back and raised again
   in the parent as the same EqcheckError class, so the CLI exits 2 as it would in-process.
 - Results are yielded as they finish; `order_results` puts them back in case order for the report.
+- `keep_warm=True` (`eqcheck watch`) keeps `jobs` workers imported between runs, replacing a recycled one
+  at once, so the next run starts warm.
 
 Test-only fault fixture: the worker entry point (and nothing else) reads EQCHECK_TEST_FAULT, a
 ';'-separated list of `kind:substring` (kind: segv, abort, exit, hang) and plants that fault before running
@@ -22,8 +32,10 @@ Specs cannot reach it.
 
 from __future__ import annotations
 
+import collections
 import json
 import os
+import pickle
 import signal
 import sys
 import tempfile
@@ -39,6 +51,9 @@ from eqcheck.verdict.results import ERROR, CaseResult
 DEFAULT_TIMEOUT_S = 300.0  # per case; generous: the slowest shipped case takes well under a second
 STARTUP_TIMEOUT_S = 600.0  # a worker importing both frameworks on a loaded machine
 FAULT_ENV = "EQCHECK_TEST_FAULT"
+BATCH_S = 0.05  # measured cost of one batch: small enough that the run's tail stays balanced
+MAX_BATCH = 64  # cases per batch, whatever their cost
+FIRST_GUESS_S = 0.01  # cost of a case before any of its spec (or of the run) was measured
 
 
 # ---- worker side --------------------------------------------------------------------------------
@@ -80,8 +95,18 @@ def raise_error_message(payload: tuple) -> None:
     raise cls(reason, file=file, field=field, hint=hint)
 
 
-def worker_main(conn, targets, seed: int, weights_file: str | None, cases: list, threads: int = 1) -> None:
-    """Entry point of a worker process: set up once, then run case indexes until told to stop."""
+def _leave(code: int = 0) -> None:
+    """End the worker without the interpreter's teardown: the frameworks' exit handlers take about half a second."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+def worker_main(conn, targets, seed: int, weights_file: str | None, threads: int = 1) -> None:
+    """Entry point of a worker process: import the frameworks once, then serve plans and batches until told to stop.
+
+    Messages from the parent: ("plan", (plan id, cases)), ("batch", [case indexes]), None (stop).
+    """
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     os.environ.setdefault("GLOG_v", "3")
     from eqcheck.execution.native_logs import Capture
@@ -91,43 +116,63 @@ def worker_main(conn, targets, seed: int, weights_file: str | None, cases: list,
     import faulthandler
 
     faulthandler.enable()  # a native crash leaves its Python stack in the log, which the crashed case's row carries
-    try:
+
+    def fresh_runner() -> CaseRunner:
+        # A new runner per plan: resolved ops, recorded sides and the last case's materials never reach the next run.
         runner = CaseRunner(targets, seed=seed, weights_file=weights_file, threads=threads)
         runner.start()
-        runner.preflight(cases)
         capture.attribute(runner)
-        # plain types only: torch's version string is a TorchVersion, and unpickling it would import torch here
-        conn.send(("ready", json.loads(json.dumps(runner.environment(), default=str))))
+        return runner
+
+    try:
+        runner = fresh_runner()
+        # plain types only: torch's version string is a TorchVersion, and unpickling it would import torch there
+        conn.send(("ready", None, json.loads(json.dumps(runner.environment(), default=str))))
     except EqcheckError as exc:
         conn.send(("eqcheck_error", None, _error_message(exc)))
         return
     except Exception:  # noqa: BLE001 - reported to the parent, which fails the run with it
         conn.send(("startup_failed", None, traceback.format_exc(limit=8)))
         return
+    cases: list = []
     while True:
         try:
             message = conn.recv()
         except EOFError:  # the parent went away
             return
         if message is None:
-            # Skip the interpreter's teardown: the frameworks' exit handlers take about half a second.
-            sys.stdout.flush()
-            sys.stderr.flush()
-            os._exit(0)
-        index = message
-        case = cases[index]
-        capture.begin()
-        _planted_fault(case.id)
-        try:
-            result = runner.run(case)
-            capture.attach(result)
-        except EqcheckError as exc:
-            conn.send(("eqcheck_error", index, _error_message(exc)))
-            return
-        except Exception:  # noqa: BLE001 - an eqcheck bug on one case: an error row, then a fresh worker
-            conn.send(("internal", index, traceback.format_exc(limit=8)))
-            return
-        conn.send(("result", index, result))
+            _leave(0)
+        kind, payload = message
+        if kind == "plan":
+            plan_id, cases = payload
+            try:
+                runner = fresh_runner()
+                runner.preflight(cases)
+            except EqcheckError as exc:  # a typo in a spec: nothing ran, the worker stays usable for the next plan
+                cases = []
+                conn.send(("plan_error", plan_id, _error_message(exc)))
+                continue
+            except Exception:  # noqa: BLE001
+                conn.send(("startup_failed", None, traceback.format_exc(limit=8)))
+                return
+            conn.send(("planned", plan_id, None))
+            continue
+        for index in payload:  # a batch
+            case = cases[index]
+            capture.begin()
+            _planted_fault(case.id)
+            try:
+                result = runner.run(case)
+                capture.attach(result)
+            except EqcheckError as exc:
+                conn.send(("eqcheck_error", index, _error_message(exc)))
+                _leave(0)
+            except Exception:  # noqa: BLE001 - an eqcheck bug on one case: an error row, then a fresh worker
+                conn.send(("internal", index, traceback.format_exc(limit=8)))
+                _leave(0)
+            conn.send(("result", index, result))
+            if result.status == ERROR:  # recycle: a kernel error may poison later ops in this process
+                _leave(0)
 
 
 # ---- parent side --------------------------------------------------------------------------------
@@ -225,22 +270,35 @@ class _Worker:
         self.serial = serial
         self.conn.send(args)
         self.started = time.monotonic()
-        self.ready = False
-        self.case: int | None = None  # index of the case in flight
-        self.last_spec: str | None = None  # spec of the last case sent: keep its cases here
+        self.ready = False  # frameworks imported
+        self.plan: int | None = None  # the plan it has resolved (start() numbers them)
+        self.plan_sent: int | None = None
+        self.queue: collections.deque[int] = collections.deque()  # case indexes sent; the first is running
+        self.case_started = 0.0  # when queue[0] began (the previous result's arrival)
+        self.last_spec: str | None = None  # spec of the last batch sent: keep its cases here
         self.ran_model = False  # it imported a model spec's user code: no other spec runs here afterwards
-        self.deadline: float | None = None
 
     @property
     def pid(self) -> int | None:
         return self.process.pid
 
-    def send(self, index: int, timeout: float, spec: str | None = None) -> None:
+    @property
+    def case(self) -> int | None:
+        """The case running now, if any."""
+        return self.queue[0] if self.queue else None
+
+    def case_begins(self) -> None:
+        """The next queued case starts now: its deadline and its share of the worker's logs count from here."""
+        self.case_started = time.monotonic()
         self.log_starts = {stream: os.fstat(handle.fileno()).st_size for stream, handle in self.logs.items()}
-        self.case = index
+
+    def send_batch(self, indexes: list[int], spec: str, is_model: bool = False) -> None:
+        if not self.queue:
+            self.case_begins()
+        self.queue.extend(indexes)
         self.last_spec = spec
-        self.deadline = time.monotonic() + timeout
-        self.conn.send(index)
+        self.ran_model = self.ran_model or is_model
+        self.conn.send(("batch", indexes))
 
     def written(self) -> dict[str, str]:
         """What the worker wrote since the case in flight began (the whole log while it was starting)."""
@@ -252,7 +310,7 @@ class _Worker:
 
     def stop(self, grace: float = 2.0) -> None:
         """Ask politely (an idle worker), then terminate, then kill."""
-        if self.process.is_alive() and self.case is None:
+        if self.process.is_alive() and not self.queue:
             try:
                 self.conn.send(None)
             except (OSError, ValueError):
@@ -279,36 +337,65 @@ class WorkerPoolExecutor:
     """Runs cases in `jobs` spawned worker processes; see the module docstring."""
 
     def __init__(self, targets, seed: int, weights_file: str | None = None, jobs: int = 1,
-                 timeout: float | None = None, threads: int = 1):
+                 timeout: float | None = None, threads: int = 1, keep_warm: bool = False):
         self.threads = threads
         self.targets = list(targets)
         self.seed = seed
         self.weights_file = weights_file
         self.jobs = max(1, int(jobs))
         self.timeout = DEFAULT_TIMEOUT_S if timeout is None else float(timeout)
+        self.keep_warm = keep_warm
         self._workers: list[_Worker] = []
         self._cases: list = []
+        self._plan_id = 0
+        self._plan_blob: bytes | None = None  # the pickled plan, sent to each worker as it becomes ready
+        self._pending: dict[str, collections.deque[int]] = {}  # spec path -> case indexes not yet sent
+        self._costs: dict[str, list[float]] = {}  # spec path -> measured seconds per case (this run)
         self._environment: dict = {}
         self._serial = 0
         self.history: list[tuple[str, int | None]] = []  # (case id, worker pid), for tests and debugging
         self.restarts = 0
+        self._spare = False  # after a first recycle: keep one more worker imported, ready to take the next one's place
 
     # ---- lifecycle ------------------------------------------------------------------------------
 
     def _spawn(self) -> _Worker:
         self._serial += 1
-        worker = _Worker(self._serial, (self.targets, self.seed, self.weights_file, self._cases, self.threads))
+        worker = _Worker(self._serial, (self.targets, self.seed, self.weights_file, self.threads))
         self._workers.append(worker)
         return worker
 
-    def start(self, cases: list) -> None:
-        """Start the workers and wait until each has imported the frameworks and resolved every op."""
-        self._cases = list(cases)
-        for _ in range(min(self.jobs, len(self._cases)) or 1):
+    def launch(self) -> None:
+        """Start the workers' framework import now; `start` hands them the cases once they are loaded."""
+        for _ in range(self.jobs - len(self._workers)):
             self._spawn()
+
+    def start(self, cases: list) -> None:
+        """Send the run's cases to every worker; return once one of them has imported the frameworks and
+        resolved every op (a spec error is raised here, before any case runs)."""
+        self._cases = list(cases)
+        self._plan_id += 1
+        self._plan_blob = pickle.dumps(("plan", (self._plan_id, self._cases)), protocol=pickle.HIGHEST_PROTOCOL)
+        self._pending = {}
+        for index, case in enumerate(self._cases):
+            self._pending.setdefault(case.spec.path, collections.deque()).append(index)
+        self._costs = {}
         try:
-            while not all(w.ready for w in self._workers):
-                self._poll(startup=True)
+            self.launch()
+            if not self.keep_warm:
+                for worker in self._workers[max(1, len(self._cases)):]:  # fewer cases than workers: spare the cores
+                    self._workers.remove(worker)
+                    worker.kill()
+            for worker in list(self._workers):
+                self._send_plan(worker)
+            self._replenish()
+            while not any(w.plan == self._plan_id for w in self._workers):
+                self._poll()
+                self._replenish()  # a worker that died importing (kept warm) or was recycled is replaced
+        except EqcheckError:
+            if not self.keep_warm:
+                self.close()
+            raise
         except BaseException:
             self.close()
             raise
@@ -321,88 +408,133 @@ class WorkerPoolExecutor:
         for worker in workers:
             worker.stop()
 
+    def _send_plan(self, worker: _Worker) -> None:
+        if worker.ready and self._plan_blob is not None and worker.plan_sent != self._plan_id:
+            worker.plan_sent = self._plan_id
+            try:
+                worker.conn.send_bytes(self._plan_blob)
+            except (OSError, ValueError):  # it died while idle (kept warm): a new one takes its place
+                self._workers.remove(worker)
+                worker.kill()
+
     # ---- running --------------------------------------------------------------------------------
 
     def run(self, cases: list) -> Iterator[CaseResult]:
         if [c.id for c in cases] != [c.id for c in self._cases]:
             raise ValueError("run() needs the cases start() was given")
-        pending = list(range(len(self._cases)))
-        remaining = len(pending)
+        remaining = len(self._cases)
+        finished = False
         try:
             while remaining:
                 for worker in list(self._workers):
-                    if worker.ready and worker.case is None and pending:
-                        index = self._next_case(pending, worker)
-                        if self._needs_fresh_worker(worker, index):
-                            pending.insert(0, index)
-                            self._retire(worker)
-                            self._spawn()  # now: the poll below needs a worker to wait for
-                            continue
-                        worker.send(index, self.timeout, self._cases[index].spec.path)
-                        worker.ran_model = worker.ran_model or self._cases[index].spec.is_model
-                    elif worker.ready and worker.case is None and not pending:
+                    busy = sum(bool(w.queue) for w in self._workers)
+                    if worker.plan == self._plan_id and len(worker.queue) <= 1 and (worker.queue or busy < self.jobs):
+                        self._feed(worker)
+                    if not self.keep_warm and worker.plan == self._plan_id and not worker.queue and not self._unsent():
                         self._retire(worker)
-                for result in self._poll(startup=False):
+                if not any(w.queue for w in self._workers) and not self._unsent():  # a scheduling bug: fail, never hang
+                    raise RuntimeError(f"{remaining} cases were neither sent to a worker nor finished")
+                for result in self._poll():
                     remaining -= 1
                     yield result
-                # keep `jobs` workers while there is work for them
-                busy_or_ready = len(self._workers)
-                for _ in range(min(self.jobs, len(pending)) - busy_or_ready):
-                    self._spawn()
+                self._replenish()
+            finished = True
         finally:
-            self.close()
+            if not self.keep_warm:
+                self.close()
+            elif not finished:  # interrupted: a worker still holding cases would answer the next run with them
+                for worker in [w for w in self._workers if w.queue]:
+                    self._workers.remove(worker)
+                    worker.kill()
+            self._plan_blob = None if not self.keep_warm else self._plan_blob
 
-    def _next_case(self, pending: list[int], worker: _Worker) -> int:
-        """Keep a spec's cases on one worker: each process pays an op's first-call cost (MindSpore ~0.1 s) once.
-        Measured on the shipped configs with --jobs 2: cases dealt in order 1.03x the time of --jobs 1, by spec 0.86x."""
-        spec_of = lambda index: self._cases[index].spec.path
-        others = {w.last_spec for w in self._workers if w is not worker}
-        for preferred in (lambda i: spec_of(i) == worker.last_spec, lambda i: spec_of(i) not in others):
-            for position, index in enumerate(pending):
-                if preferred(index):
-                    return pending.pop(position)
-        return pending.pop(0)
+    def _unsent(self) -> int:
+        return sum(len(q) for q in self._pending.values())
 
-    def _needs_fresh_worker(self, worker: _Worker, index: int) -> bool:
-        """A model spec gets a worker of its own: user code may patch a framework globally (mindnlp replaces
-        mindspore.nn.BatchNorm2d), which must not reach another spec's cases."""
-        spec = self._cases[index].spec
-        return worker.last_spec is not None and spec.path != worker.last_spec and (spec.is_model or worker.ran_model)
+    def _replenish(self) -> None:
+        """Keep `jobs` workers while there is work for them (always, when kept warm), and a spare once one was recycled:
+        an `--edges` run recycles a worker after each of its error rows, and each replacement imports for ~2.2 s."""
+        busy = sum(bool(w.queue) for w in self._workers)
+        wanted = self.jobs if self.keep_warm else min(self.jobs, self._unsent() + busy)
+        if self._spare and not self.keep_warm and self._unsent():
+            wanted += 1
+        for _ in range(wanted - len(self._workers)):
+            self._send_plan(self._spawn())
+
+    def _cost(self, spec: str) -> float:
+        measured = self._costs.get(spec)
+        if measured:
+            return sum(measured) / len(measured)
+        everything = [c for costs in self._costs.values() for c in costs]
+        return sum(everything) / len(everything) if everything else FIRST_GUESS_S
+
+    def _feed(self, worker: _Worker) -> None:
+        """Send the worker its next batch: more of its spec, else a spec nobody runs, else the tail of the largest."""
+        busy = {w.last_spec for w in self._workers if w is not worker and w.queue}
+        pending = {spec: queue for spec, queue in self._pending.items() if queue}
+        if not pending:
+            return
+        spec, steal = worker.last_spec, False
+        if spec not in pending:
+            spec = next((s for s in pending if s not in busy), None)
+        if spec is None:
+            spec, steal = max(pending, key=lambda s: len(pending[s]) * self._cost(s)), True
+        queue = pending[spec]
+        is_model = self._cases[queue[0]].spec.is_model
+        if worker.last_spec not in (None, spec) and (is_model or worker.ran_model):
+            # A model spec gets a worker of its own: user code may patch a framework globally (mindnlp replaces
+            # mindspore.nn.BatchNorm2d), which must not reach another spec's cases. A fresh one replaces this one.
+            if not worker.queue:
+                self._retire(worker)
+            return
+        size = max(1, min(len(queue), MAX_BATCH, round(BATCH_S / self._cost(spec))))
+        if steal:  # take the end, so the worker already on this spec keeps going from the front
+            size = max(1, min(size, len(queue) // 2 or 1))
+            batch = [queue.pop() for _ in range(size)][::-1]
+        else:
+            batch = [queue.popleft() for _ in range(size)]
+        worker.send_batch(batch, spec, is_model)
+
+    def _give_back(self, worker: _Worker, skip_first: bool) -> None:
+        """A worker's unstarted cases go back to the front of their specs' queues."""
+        unstarted = list(worker.queue)[1 if skip_first else 0:]
+        worker.queue.clear()
+        for index in reversed(unstarted):
+            self._pending.setdefault(self._cases[index].spec.path, collections.deque()).appendleft(index)
 
     def _retire(self, worker: _Worker) -> None:
         self._workers.remove(worker)
         worker.stop()
 
     def _replace(self, worker: _Worker, *, kill: bool) -> None:
+        self._give_back(worker, skip_first=False)
         self._workers.remove(worker)
         worker.kill() if kill else worker.stop()
         self.restarts += 1
+        self._spare = True
 
-    def _poll(self, startup: bool) -> list[CaseResult]:
+    def _poll(self) -> list[CaseResult]:
         """Wait for the next message, death or deadline; return the results it produced."""
         from multiprocessing.connection import wait
 
         now = time.monotonic()
-        deadlines = [w.deadline if w.case is not None else (w.started + STARTUP_TIMEOUT_S if not w.ready else None)
+        deadlines = [w.case_started + self.timeout if w.queue else (w.started + STARTUP_TIMEOUT_S if w.plan is None else None)
                      for w in self._workers]
         upcoming = [d for d in deadlines if d is not None]
         wait_for = max(0.0, min(upcoming) - now) if upcoming else None
-        handles = {}
-        for worker in self._workers:
-            handles[worker.conn] = worker  # a dead worker's end reads EOF
+        handles = {worker.conn: worker for worker in self._workers}  # a dead worker's end reads EOF
         ready = wait(list(handles), timeout=wait_for)
         results: list[CaseResult] = []
-        seen = set()
         for handle in ready:
             worker = handles[handle]
-            if id(worker) in seen or worker not in self._workers:
-                continue
-            seen.add(id(worker))
-            results.extend(self._service(worker))
+            if worker in self._workers:
+                results.extend(self._service(worker))
         now = time.monotonic()
         for worker in list(self._workers):
-            if worker.case is not None and worker.deadline is not None and now >= worker.deadline:
-                index, written = worker.case, worker.written()
+            if worker.queue and now >= worker.case_started + self.timeout:
+                index, written = worker.queue[0], worker.written()
+                self.history.append((self._cases[index].id, worker.pid))
+                self._give_back(worker, skip_first=True)
                 self._replace(worker, kill=True)
                 results.append(self._error_row(index, f"timed out after {self.timeout:g} s; the worker process was killed",
                                                written))
@@ -419,37 +551,49 @@ class WorkerPoolExecutor:
             try:
                 if not worker.conn.poll():
                     break
-                message = worker.conn.recv()
+                kind, index, payload = worker.conn.recv()
             except (EOFError, OSError):  # the worker is gone or going: reap it
                 worker.process.join(5)
                 worker.process.kill()
                 worker.process.join()
                 break
-            kind, index, payload = message if len(message) == 3 else (message[0], None, message[1])
             if kind == "ready":
                 worker.ready = True
                 self._environment = self._environment or payload
+                self._send_plan(worker)
+            elif kind == "planned":
+                worker.plan = index
+            elif kind == "plan_error":
+                worker.plan = None
+                if index == self._plan_id:  # an older plan's error was already raised by the worker that answered first
+                    raise_error_message(payload)
             elif kind == "result":
-                worker.case, worker.deadline = None, None
+                now = time.monotonic()
+                worker.queue.popleft()
+                self._costs.setdefault(payload.spec, []).append(now - worker.case_started)
+                worker.case_begins()
                 self.history.append((payload.id, worker.pid))
                 results.append(payload)
                 if payload.status == ERROR:
-                    self._replace(worker, kill=False)  # recycle: a kernel error may poison later ops
+                    self._replace(worker, kill=False)  # it ends itself: a kernel error may poison later ops
                     return results
             elif kind == "eqcheck_error":
+                if index is not None:
+                    self._replace(worker, kill=True)
                 raise_error_message(payload)
             elif kind == "startup_failed":
                 raise TargetUnavailable(f"a worker process failed to start: {payload.strip().splitlines()[-1]}",
                                         field="--jobs")
             elif kind == "internal":
                 self.history.append((self._cases[index].id, worker.pid))
+                self._give_back(worker, skip_first=True)
                 self._replace(worker, kill=False)
                 last = payload.strip().splitlines()[-1] if payload.strip() else "unknown error"
                 results.append(self._error_row(index, f"eqcheck failed inside the worker: {last}"))
                 return results
         if not worker.process.is_alive() and worker in self._workers:
             cause = describe_exit(worker.process.exitcode)
-            if worker.case is None:
+            if not worker.queue:
                 if not worker.ready:
                     last = _last_line(worker.written())
                     raise TargetUnavailable(f"a worker process {cause} while importing the frameworks"
@@ -457,8 +601,9 @@ class WorkerPoolExecutor:
                 self._workers.remove(worker)
                 worker.conn.close()
                 return results
-            index, written = worker.case, worker.written()
+            index, written = worker.queue[0], worker.written()
             self.history.append((self._cases[index].id, worker.pid))
+            self._give_back(worker, skip_first=True)
             self._replace(worker, kill=True)
             results.append(self._error_row(index, f"the worker process {cause} while running this case", written))
         return results

@@ -25,6 +25,7 @@ STATUS_STYLE = {
     "unexpected_pass": "bold magenta",
     "unsupported": "cyan",
     "nondeterministic": "bold red",
+    "accepts_invalid": "magenta",
 }
 STATUS_LABEL = {
     "pass": "pass",
@@ -34,6 +35,7 @@ STATUS_LABEL = {
     "unexpected_pass": "UNEXPECTED PASS",
     "unsupported": "unsupported",
     "nondeterministic": "NONDETERMINISTIC",
+    "accepts_invalid": "accepts invalid",
 }
 PLAIN_WIDTH = 200  # logs are not terminals: keep rows on one line
 
@@ -142,7 +144,7 @@ def failure_notes(document: dict) -> list[Text]:
     """One line per failing output saying what failed and against which tolerance."""
     notes = []
     for case in document["cases"]:
-        if case["status"] in ("error", "unsupported", "unexpected_pass", "nondeterministic") and case.get("message"):
+        if case["status"] in ("error", "unsupported", "unexpected_pass", "nondeterministic", "accepts_invalid") and case.get("message"):
             notes.append(Text.assemble((f"{case['id']}: ", "bold"), (case["message"], STATUS_STYLE[case["status"]])))
         for out in case.get("outputs") or []:
             if out.get("passed") is False and case["status"] == "fail":
@@ -164,6 +166,45 @@ def skipped_edge_notes(document: dict) -> list[Text]:
             for spec, variants, reason, cases in skipped_edges(document)]
 
 
+def _skips(counts: dict[str, int]) -> str:
+    return ", ".join(f"{arg} ×{n}" for arg, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+def explore_table(document: dict, only_skips: bool = False) -> Table | None:
+    """--explore: per spec, the sample source, samples run, the arguments that kept the others from running, and the
+    error inputs (run of total, and how many MindSpore accepted although torch refuses them)."""
+    explore = document["explore"]
+    accepted: dict[str, int] = {}
+    for case in document["cases"]:
+        if case["status"] == "accepts_invalid":
+            name = case["id"].split("[")[0]
+            accepted[name] = accepted.get(name, 0) + 1
+    rows = [(name, t) for name, t in explore.items()
+            if not only_skips or t["unmapped"] or t["not_supported"] or t.get("note") or accepted.get(name)]
+    if not rows:
+        return None
+    table = Table(title="explored samples", box=box.SIMPLE_HEAD, title_justify="left")
+    for column in ("spec", "entry", "run", "unmapped (arg ×samples)", "not supported (arg ×samples)", "error inputs"):
+        table.add_column(column, justify="right" if column == "run" else "left", overflow="fold")
+    for name, t in rows:
+        entry = f"{t['source']}:{t['entry']}" if t["entry"] else Text(t.get("note") or "-", style="dim")
+        errors = t.get("error_inputs")
+        shown = f"{errors['run']}/{errors['total']}" if errors else ""
+        if accepted.get(name):
+            shown += f", {accepted[name]} accepted by the candidate"
+        table.add_row(escape(name), entry if isinstance(entry, Text) else escape(entry), f"{t['run']}/{t['samples']}",
+                      escape(_skips(t["unmapped"])), escape(_skips(t["not_supported"])), escape(shown))
+    return table
+
+
+def explore_line(explore: dict[str, dict]) -> Text:
+    run = sum(t["run"] for t in explore.values())
+    total = sum(t["samples"] for t in explore.values())
+    unmapped = sum(1 for t in explore.values() if t["unmapped"])
+    return Text.assemble(("explore: ", "bold"), f"{run} of {total} torch samples run over {len(explore)} specs; ",
+                         (f"{unmapped} specs have unmapped arguments", "yellow" if unmapped else ""))
+
+
 def summary_line(document: dict) -> Text:
     s = document["summary"]
     parts = [
@@ -178,6 +219,8 @@ def summary_line(document: dict) -> Text:
         parts.append((f"{s['unsupported']} unsupported", "cyan"))
     if s.get("nondeterministic"):
         parts.append((f"{s['nondeterministic']} nondeterministic", "bold red"))
+    if s.get("accepts_invalid"):
+        parts.append((f"{s['accepts_invalid']} accepted an input torch refuses", "magenta"))
     text = Text()
     for i, (chunk, style) in enumerate(parts):
         text.append(("" if i == 0 else ", ") + chunk, style=style)
@@ -186,6 +229,25 @@ def summary_line(document: dict) -> Text:
         text.append(" — interrupted, partial report", style="bold yellow")
     return text
 
+
+
+def watch_banner(spec_files: int, paths: list[str], workers: int) -> Text:
+    """`eqcheck watch`: what is watched and how to drive it."""
+    return Text(f"watching {spec_files} spec file{'s' * (spec_files != 1)} under {', '.join(paths)} ({workers} warm "
+                f"worker{'s' * (workers != 1)}): save a file to re-run its specs, Enter re-runs all, Ctrl-C quits", style="dim")
+
+
+def watch_status(specs: int, cases: int, seconds: float, after_save: float | None) -> Text:
+    """After each re-run: its size and cost, and the wall time from the file's save to this line."""
+    text = Text(f"re-ran {specs} spec{'s' * (specs != 1)} ({cases} case{'s' * (cases != 1)}) in {seconds:.2f} s", style="bold")
+    if after_save is not None:
+        text.append(f", answered {after_save:.2f} s after the change")
+    return text
+
+
+def watch_problem(message: str) -> Text:
+    """A spec error (or a removed file) while watching: shown, and the watch goes on."""
+    return Text(message + "\n(still watching: save the file again to re-run it)", style="bold red")
 
 GROWTH_WIDTH = 16  # characters of the deviation-growth bar
 
@@ -295,6 +357,11 @@ def render_document(console: Console, document: dict, quiet: bool = False) -> No
         console.print(note)
     if quiet and (count := native_log_count(document)) is not None:
         console.print(count)
+    if "explore" in document:
+        table = explore_table(document, only_skips=quiet)
+        if table is not None and not quiet:
+            console.print(table)
+        console.print(explore_line(document["explore"]))
     console.print(summary_line(document))
 
 
