@@ -54,7 +54,9 @@ def main() -> None:
     """
 
 
-def _load_cases(paths: tuple[str, ...], selection: str | None, dtypes: str | None, edges: bool = False):
+def _load_cases(paths: tuple[str, ...], selection: str | None, dtypes: str | None, edges: bool = False,
+                boundary: bool = False):
+    from eqcheck.cases.boundary import with_boundary
     from eqcheck.cases.edges import with_edges
     from eqcheck.cases.sweep import expand
     from eqcheck.dtypes import FLOAT_DTYPES
@@ -70,7 +72,8 @@ def _load_cases(paths: tuple[str, ...], selection: str | None, dtypes: str | Non
     matches = compile_selection(selection)
     specs = load_specs(list(paths))
     cases = [case for spec in specs for case in expand(spec, dtype_list)]
-    cases = [case for case in (with_edges(cases) if edges else cases) if matches(case.id)]
+    cases = with_edges(cases) if edges else cases
+    cases = [case for case in (with_boundary(cases, specs) if boundary else cases) if matches(case.id)]
     if not cases:
         raise click.UsageError(f"no case id matches -k '{selection}'" if selection else "the specs define no cases")
     return specs, cases
@@ -92,6 +95,9 @@ def _override_cases(cases, **overrides):
 
 paths_argument = click.argument("paths", nargs=-1, required=True, type=SafePath())
 select_option = click.option("-k", "selection", metavar="EXPR", help="Select case ids: words match substrings; and/or/not, parentheses.")
+boundary_option = click.option("--boundary", is_flag=True, help="Also run boundary variants of every spec (argument values, "
+                               "empty/size-1/odd shapes, a larger batch, non-contiguous and channels-last inputs, domain tails, "
+                               "a stale-memory decoy; docs/boundary.md); unless -j is given, -j 1.")
 edges_option = click.option("--edges", is_flag=True, help="Also run edge variants of every case (NaN/Inf, integers, kinks, masked "
                             "slices, zero batch, single-element reductions; docs/edges.md); implies --repeat 2 and, unless -j is given, -j 1.")
 
@@ -161,11 +167,12 @@ dtype_option = click.option("--dtype", "dtypes", metavar="LIST", help="Comma lis
               help="With --executor ray: Ray resources a target needs, e.g. torch=GPU:1; targets asking for different ones "
                    "run on two actors (two nodes if need be).")
 @edges_option
+@boundary_option
 @click.option("--repeat", type=click.IntRange(min=1), default=None, metavar="N",
               help="Call each side N times on the same inputs and compare the results bitwise (status nondeterministic).")
 @gate_options  # --baseline, --golden, --save-golden, --junit, --markdown, --html, --shard (eqcheck/gate/cli.py)
 def run(paths, selection, dtypes, json_path, seed, device, targets, weights_file, quiet, jobs, timeout, threads,
-        grad=None, reference=None, trials=None, error_budget=None, strict_precision=None, edges=False, repeat=None,
+        grad=None, reference=None, trials=None, error_budget=None, strict_precision=None, edges=False, boundary=False, repeat=None,
         export_side=None, against=None, executor_kind="local", address=None, resources=None, **gate):
     """Run specs (files or folders) and report the deviations."""
     from eqcheck.cases.draws import DEFAULT_SEED
@@ -176,12 +183,12 @@ def run(paths, selection, dtypes, json_path, seed, device, targets, weights_file
         target_list = None  # one target here, the other recorded: _split_targets below
     else:
         target_list = parse_targets(targets, device)
-    _, cases = _load_cases(paths, selection, dtypes, edges)
+    _, cases = _load_cases(paths, selection, dtypes, edges, boundary)
     if edges:
         repeat = max(repeat or 1, 2)
     cases = _override_cases(cases, grad=grad, reference=reference, trials=trials, error_budget=error_budget,
                             strict_precision=strict_precision, repeat=repeat)
-    overrides = {"dtypes": dtypes, "edges": edges or None,
+    overrides = {"dtypes": dtypes, "edges": edges or None, "boundary": boundary or None,
                  **{k: v for k, v in (("grad", grad), ("reference", reference), ("trials", trials), ("repeat", repeat),
                                       ("error_budget", error_budget), ("strict_precision", strict_precision))}}
     if export_side or against:
@@ -200,7 +207,7 @@ def run(paths, selection, dtypes, json_path, seed, device, targets, weights_file
     from eqcheck.execution.runner import CaseRunner
 
     if jobs is None:  # edge inputs have ended the process (SIGFPE, SIGSEGV in MindSpore): isolate them unless told not to
-        jobs = 1 if edges else 0
+        jobs = 1 if edges or boundary else 0
     if executor_kind == "ray":
         from eqcheck.execution.ray_executor import RayExecutor
 
@@ -228,6 +235,7 @@ def run(paths, selection, dtypes, json_path, seed, device, targets, weights_file
         **{k: v for k, v in (("grad", grad), ("reference", reference), ("trials", trials), ("error_budget", error_budget),
                              ("strict_precision", strict_precision), ("repeat", repeat)) if v is not None},
         **({"edges": True} if edges else {}),
+        **({"boundary": True} if boundary else {}),
         **gating.settings(),  # shard, golden
         **(split_settings if export_side or against else {}),  # export_side | against
         **({"executor": "ray"} if executor_kind == "ray" else {}),
@@ -320,9 +328,10 @@ def _split_targets(targets, device, export_side, against, weights_file, seed):
 @dtype_option
 @allow_module_option
 @edges_option
-def list_cases(paths, selection, dtypes, edges):
+@boundary_option
+def list_cases(paths, selection, dtypes, edges, boundary):
     """Print every case id, one per line (imports no framework)."""
-    _, cases = _load_cases(paths, selection, dtypes, edges)
+    _, cases = _load_cases(paths, selection, dtypes, edges, boundary)
     for case in cases:
         click.echo(case.id)
 

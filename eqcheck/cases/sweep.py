@@ -6,7 +6,7 @@ import itertools
 import math
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import Any, ClassVar
 
 from eqcheck._lazy import numpy as np  # imported on first use: `list` and `validate` never load numpy
 
@@ -33,6 +33,7 @@ class Edge:
     distributions: tuple[tuple[int, Distribution], ...] = ()  # input index -> the distribution drawn instead
     overrides: tuple[tuple[str, Any], ...] = ()  # param or sweep name -> value (batch=0)
     dims: tuple[tuple[int, int, int], ...] = ()  # (input index, axis, size) replacing one input dimension
+    FAMILY: ClassVar[str] = "edge"  # the case id says `edge=NAME`; cases/boundary.py's variants say `boundary=NAME`
 
     @property
     def kind(self) -> str:
@@ -52,7 +53,7 @@ class Case:
     def id(self) -> str:
         parts = [f"{key}={_format_value(value)}" for key, value in self.point] + [self.dtype]
         if self.edge is not None:
-            parts.append(f"edge={self.edge.name}")
+            parts.append(f"{self.edge.FAMILY}={self.edge.name}")
         return f"{self.spec.name}[{','.join(parts)}]"
 
     @cached_property

@@ -39,7 +39,7 @@ from eqcheck.verdict.results import ERROR
 MANIFEST = "manifest.json"
 FORMAT = 2  # 2: each recorded step names the runner's check it belongs to
 # Run settings the two halves must share (the CLI's overrides of the specs' own keys; the specs are hashed).
-SHARED_SETTINGS = ("dtypes", "edges", "grad", "reference", "trials", "repeat", "error_budget", "strict_precision")
+SHARED_SETTINGS = ("dtypes", "edges", "boundary", "grad", "reference", "trials", "repeat", "error_budget", "strict_precision")
 
 
 def real_backend(target: Target, threads: int) -> Backend:
