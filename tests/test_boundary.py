@@ -140,3 +140,26 @@ def test_the_decoy_call_exposes_output_memory_the_port_never_writes(cli, write_s
         statuses[case["id"]] = case["status"]
     assert statuses == {"stale[float32]": "pass", "stale[float32,boundary=stale]": "fail"}
     assert "decoy" in case["boundary"]
+
+
+DEFAULTS = """
+name: defaults
+inputs: [{name: x, shape: [4, 6]}]
+torch: {op: torch.nn.LeakyReLU}
+mindspore: {op: mindspore.nn.LeakyReLU, init: {alpha: 0.01}}
+explore:
+  arguments:
+    negative_slope: {name: alpha, default: 0.01}
+    inplace: {drop: "in-place flag; the output is the same", default: false}
+"""
+
+
+def test_arguments_left_at_their_default_are_varied_through_the_explore_map(cli, write_spec, tmp_path):
+    spec = write_spec(DEFAULTS)
+    names = boundary_of(ids(cli, spec))
+    assert [n for n in names if ":" in n] == [
+        "negative_slope:0.0", "negative_slope:1.0", "negative_slope:-1.0", "negative_slope:1000000.0", "negative_slope:1e-07"]
+    cli("run", "-j", "0", spec, "--boundary", "-k", "boundary=negative_slope:-1.0", "--json", tmp_path / "d.json")
+    (case,) = read_json(tmp_path / "d.json")["cases"]
+    assert case["status"] == "pass"
+    assert case["sides"]["torch"]["init"] == {"negative_slope": -1.0} and case["sides"]["mindspore"]["init"] == {"alpha": -1.0}

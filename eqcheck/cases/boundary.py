@@ -1,9 +1,9 @@
 """--boundary: variants of a spec beyond its own sweep (docs/boundary.md), derived without a framework import.
 
 From each spec's first sweep point (one case per dtype):
-- arg: one sweep axis or param that feeds an argument on every side, set to a boundary value of its type
-  (0, 1, -1, large, tiny; a dim's first, last, most negative and first out-of-range index; another documented choice
-  of a string argument);
+- arg: one sweep axis or param that feeds an argument on every side, or one torch argument the spec leaves at its
+  default that `explore.arguments` maps (with its `default:`), set to a boundary value of its type (0, 1, -1, large,
+  tiny; a dim's first, last, most negative and first out-of-range index; another documented choice of a string);
 - empty@A / one@A / odd / batch: input 0's axis A of size 0 or 1, every even size made odd, a larger batch;
 - noncontig / channels_last: identical values, laid out as a strided view or with NHWC (NDHWC) strides;
 - large / tiny / bounds: the tails of each drawn float input's domain, and the exact edges of a bounded one;
@@ -23,8 +23,9 @@ from eqcheck.cases.edges import REDUCTION_ARGUMENTS, _resize, reduced_axes
 from eqcheck.cases.sweep import Case, Edge, expand
 from eqcheck.dtypes import is_float
 from eqcheck.errors import SpecError
+from eqcheck.spec import expressions
 from eqcheck.spec.loader import BOUNDARY_KINDS
-from eqcheck.spec.model import Distribution, Special
+from eqcheck.spec.model import ArgumentMap, Distribution, OpSpec, Special
 
 # The documented choices of torch's string arguments (torch.nn / torch.nn.functional docs), by argument name;
 # an argument gets the one set holding every value its spec already uses.
@@ -67,11 +68,11 @@ def boundary_cases(spec, dtypes: tuple[str, ...] | None = None) -> list[Case]:
             bases.append(case)
     out = []
     for base in bases:
-        for variant in _variants(base):
+        for variant_spec, variant in _variants(base):
             assert variant.group in BOUNDARY_KINDS, variant.group
             if variant.group in spec.edges.skip:
                 continue
-            case = dataclasses.replace(base, edge=variant)
+            case = dataclasses.replace(base, spec=variant_spec or base.spec, edge=variant)
             try:
                 case.resolve_everything()
             except SpecError:
@@ -117,9 +118,12 @@ def describe_boundary(case: Case) -> dict[str, Any]:
 # ---- the variants -----------------------------------------------------------------------------
 
 
-def _variants(case: Case) -> list[Boundary]:
-    return [*_argument_variants(case), *_shape_variants(case), *_layout_variants(case), *_domain_variants(case),
-            *_stale_variants(case)]
+def _variants(case: Case) -> list[tuple[OpSpec | None, Boundary]]:
+    """(the spec the variant runs, None for the case's own; the variant)."""
+    own = [*_argument_variants(case), *_shape_variants(case), *_layout_variants(case), *_domain_variants(case),
+           *_stale_variants(case)]
+    return [*((None, v) for v in own[:len(_argument_variants(case))]), *_default_argument_variants(case),
+            *((None, v) for v in own[len(_argument_variants(case)):])]
 
 
 def _argument_variants(case: Case) -> list[Boundary]:
@@ -131,6 +135,54 @@ def _argument_variants(case: Case) -> list[Boundary]:
         for value in _boundary_values(case, name, torch_key, existing):
             out.append(Boundary(f"{name}:{_format(value)}", overrides=((name, value),), group="arg"))
     return out
+
+
+def _default_argument_variants(case: Case) -> list[tuple[OpSpec, Boundary]]:
+    """Torch arguments the spec leaves at their default that `explore.arguments` maps with a scalar `default:`: each
+    boundary value of its type, written into both sides (MindSpore's through the map: rename, `values`, `value`,
+    `set`, an int/float `cast`). Arguments the map marks unsupported, dropped, positional or cast to a tuple are left."""
+    spec = case.spec
+    if spec.explore is None or "torch" not in spec.sides or "mindspore" not in spec.sides:
+        return []
+    torch_side, ms_side = spec.sides["torch"], spec.sides["mindspore"]
+    given = {*torch_side.init, *torch_side.call}
+    out = []
+    for name, arg in spec.explore.arguments.items():
+        if (name in given or not arg.has_default or arg.unsupported or arg.drop or arg.positional
+                or arg.cast in ("tuple", "list") or isinstance(arg.default, (list, tuple, dict)) or arg.default is None):
+            continue
+        for value in _boundary_values(case, name, name, [arg.default]):
+            translated = _mindspore_value(case, arg, value)
+            if translated is _UNMAPPED:
+                continue
+            sides = dict(spec.sides)
+            for framework, key, side_value, extra in (("torch", name, value, {}), ("mindspore", arg.name, translated, arg.set)):
+                side = spec.sides[framework]
+                where = arg.where or ("init" if _is_class(side.op) else "call")
+                sides[framework] = dataclasses.replace(side, **{where: {**getattr(side, where), key: side_value, **extra}})
+            out.append((dataclasses.replace(spec, sides=sides), Boundary(f"{name}:{_format(value)}", group="arg")))
+    return out
+
+
+_UNMAPPED = object()
+
+
+def _mindspore_value(case: Case, arg: ArgumentMap, value: Any) -> Any:
+    if arg.values is not None:
+        return arg.values.get(value, _UNMAPPED)
+    if arg.value is not None:
+        try:
+            value = expressions.evaluate(arg.value[1:], {**case.values, "value": value})
+        except expressions.ExpressionError:
+            return _UNMAPPED
+    if arg.cast in ("int", "float") and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return int(value) if arg.cast == "int" else float(value)
+    return value
+
+
+def _is_class(op: str) -> bool:
+    """torch.nn.Conv2d, mindspore.nn.Dense: constructed with `init`; functions take `call` (what the name says)."""
+    return op.rsplit(".", 1)[-1][:1].isupper()
 
 
 def _fed_names(case: Case) -> dict[str, str | None]:
