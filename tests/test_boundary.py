@@ -82,7 +82,7 @@ def test_boundary_kinds_are_declared_and_skipped_like_edge_variants(cli, write_s
     assert result.exit_code == 2 and "edge_differences[0].edge" in result.text and "did you mean 'stale'" in result.text
 
 
-def test_both_sides_refusing_is_agreement_and_one_side_refusing_a_finding(cli, tmp_path):
+def test_both_sides_refusing_is_agreement_and_one_side_refusing_a_finding(cli, copy_config, tmp_path):
     cli("run", "-j", "0", CONFIGS / "nn" / "Softmax.yaml", "--boundary", "-k", "boundary=dim:3", "--json", tmp_path / "s.json")
     (case,) = read_json(tmp_path / "s.json")["cases"]
     assert case["status"] == "pass" and case["message"].startswith("both sides refuse this boundary variant: torch failed")
@@ -93,6 +93,11 @@ def test_both_sides_refusing_is_agreement_and_one_side_refusing_a_finding(cli, t
     (case,) = read_json(tmp_path / "l.json")["cases"]
     assert case["status"] == "error" and case["message"].startswith("only mindspore refuses this boundary variant")
     assert case["message"].endswith("torch returns a value")
+    declared = copy_config("nn/Linear.yaml", {"\ninputs:": "\nedge_differences: [{edge: arg, reason: MindSpore's Dense refuses 0 "
+                                                               "features, when: {out_features: [0]}}]\ninputs:"})
+    result = cli("run", "-j", "0", declared, "--boundary", "-k", "boundary=out_features", "--json", tmp_path / "d.json")
+    statuses = {c["id"].split("boundary=")[1]: c["status"] for c in read_json(tmp_path / "d.json")["cases"]}
+    assert statuses["out_features:0]"] == "expected_difference" and statuses["out_features:1]"] == "pass", result.text
 
 
 def test_layouts_reach_both_frameworks_with_identical_values():

@@ -1,7 +1,8 @@
 """--boundary: when a side refuses a boundary variant (raises while building or calling), ask the other side too.
 
 Both refusing is agreement: the case passes, its message and `details.boundary.refused` give each side's error.
-Only one refusing is a finding: the case stays an `error`, its message says which side accepted the inputs.
+Only one refusing is a finding: the case stays an `error`, its message says which side accepted the inputs; an
+`edge_differences` entry for the variant's kind that covers it makes it an `expected_difference` instead.
 (--edges treats the reference refusing as `unsupported` instead: its variants are outside the op's domain by design.)
 """
 
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 from eqcheck.cases.sweep import Case
 from eqcheck.execution.failures import CaseFailure
-from eqcheck.verdict.results import ERROR, PASS, CaseResult
+from eqcheck.verdict.results import ERROR, FAIL, PASS, CaseResult
 
 
 def judge(runner, case: Case, result: CaseResult, failure: CaseFailure, seed: int) -> None:
@@ -21,6 +22,9 @@ def judge(runner, case: Case, result: CaseResult, failure: CaseFailure, seed: in
     answer = refusal(runner, case, other, seed)
     if answer is None:
         result.message = f"only {refusing.label} refuses this boundary variant ({failure.message}); {other.label} returns a value"
+        declared = case.expected_difference
+        if declared is not None and declared.edge == case.edge.kind:
+            result.status = FAIL  # a declared difference: the runner reports it as expected_difference
         return
     result.status = PASS
     result.message = f"both sides refuse this boundary variant: {failure.message}; {answer}"
