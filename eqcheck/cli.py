@@ -55,7 +55,8 @@ def main() -> None:
 
 
 def _load_cases(paths: tuple[str, ...], selection: str | None, dtypes: str | None, edges: bool = False,
-                boundary: bool = False):
+                boundary: bool = False, explore: dict | None = None):
+    """Specs and selected cases; with `explore` (a dict it fills with each spec's counts) also torch's samples."""
     from eqcheck.cases.boundary import with_boundary
     from eqcheck.cases.edges import with_edges
     from eqcheck.cases.sweep import expand
@@ -71,7 +72,13 @@ def _load_cases(paths: tuple[str, ...], selection: str | None, dtypes: str | Non
                 raise click.BadParameter(f"unknown dtype '{d}' (choose from {', '.join(FLOAT_DTYPES)})", param_hint="'--dtype'")
     matches = compile_selection(selection)
     specs = load_specs(list(paths))
-    cases = [case for spec in specs for case in expand(spec, dtype_list)]
+    explored: dict = {}
+    if explore is not None:
+        from eqcheck.cases.explore import explore_cases
+
+        explored, counts = explore_cases(specs, dtype_list)
+        explore.update(counts)
+    cases = [case for spec in specs for case in expand(spec, dtype_list) + explored.get(spec.name, [])]
     cases = with_edges(cases) if edges else cases
     cases = [case for case in (with_boundary(cases, specs) if boundary else cases) if matches(case.id)]
     if not cases:
@@ -84,6 +91,8 @@ select_option = click.option("-k", "selection", metavar="EXPR", help="Select cas
 boundary_option = click.option("--boundary", is_flag=True, help="Also run boundary variants of every spec (argument values, "
                                "empty/size-1/odd shapes, a larger batch, non-contiguous and channels-last inputs, domain tails, "
                                "a stale-memory decoy; docs/boundary.md); unless -j is given, -j 1.")
+explore_option = click.option("--explore", is_flag=True, help="Also run torch's own test samples of each spec's op (OpInfo, "
+                              "ModuleInfo; ids ...,sample=K]) through its explore: argument map (docs/explore.md).")
 edges_option = click.option("--edges", is_flag=True, help="Also run edge variants of every case (NaN/Inf, integers, kinks, masked "
                             "slices, zero batch, single-element reductions; docs/edges.md); implies --repeat 2 and, unless -j is given, -j 1.")
 
@@ -154,6 +163,7 @@ dtype_option = click.option("--dtype", "dtypes", metavar="LIST", help="Comma lis
                    "run on two actors (two nodes if need be).")
 @edges_option
 @boundary_option
+@explore_option
 @click.option("--repeat", type=click.IntRange(min=1), default=None, metavar="N",
               help="Call each side N times on the same inputs and compare the results bitwise (status nondeterministic).")
 @gate_options  # --baseline, --golden, --save-golden, --junit, --markdown, --html, --shard (eqcheck/gate/cli.py)
@@ -167,7 +177,9 @@ def run(paths, json_path, quiet, device, targets, export_side=None, against=None
     settings = RunSettings.from_options(paths, options)  # the options named like its fields; the rest are the gate's
     split = export_side or against  # one target here, the other recorded: _split_targets below
     target_list = None if split else parse_targets(targets, device)
-    _, cases = _load_cases(paths, settings.selection, settings.dtypes, bool(settings.edges), bool(settings.boundary))
+    explored = {} if settings.explore else None  # --explore: torch's samples, and the boundary variants with them
+    _, cases = _load_cases(paths, settings.selection, settings.dtypes, bool(settings.edges),
+                           bool(settings.boundary or settings.explore), explored)
     seed, split_settings, manifest = settings.seed, {}, None
     if split:
         target_list, seed, split_settings, manifest = _split_targets(targets, device, export_side, against,
@@ -203,7 +215,7 @@ def run(paths, json_path, quiet, device, targets, export_side=None, against=None
 
         results[:] = order_results(results, cases)
         document = doc.build_document(results, environment=executor.environment(), seed=settings.seed, settings=report_settings,
-                                      wall_time_s=time.perf_counter() - started, complete=complete)
+                                      wall_time_s=time.perf_counter() - started, complete=complete, explore=explored)
         gating.annotate(document)
         if json_path:
             doc.write_atomic(json_path, document)
@@ -284,11 +296,19 @@ def _split_targets(targets, device, export_side, against, weights_file, seed):
 @allow_module_option
 @edges_option
 @boundary_option
-def list_cases(paths, selection, dtypes, edges, boundary):
+@explore_option
+def list_cases(paths, selection, dtypes, edges, boundary, explore=False):
     """Print every case id, one per line (imports no framework)."""
-    _, cases = _load_cases(paths, selection, dtypes, edges, boundary)
+    explored = {} if explore else None
+    _, cases = _load_cases(paths, selection, dtypes, edges, boundary or explore, explored)
     for case in cases:
         click.echo(case.id)
+    for name, tally in (explored or {}).items():  # stderr: stdout stays one id per line
+        skipped = {**{f"unmapped ({a})": n for a, n in tally["unmapped"].items()},
+                   **{f"not supported ({a})": n for a, n in tally["not_supported"].items()}}
+        click.echo(f"{name}: {tally['run']} of {tally['samples']} samples of {tally['source']}:{tally['entry']}"
+                   + "".join(f"; {k} x{n}" for k, n in skipped.items()) + (f" ({tally['note']})" if tally.get("note") else ""),
+                   err=True)
 
 
 @main.command()

@@ -109,12 +109,34 @@ def derived(values: np.ndarray, kind: str, args: dict) -> np.ndarray:
     raise ValueError(f"unknown derive step {kind}")
 
 
+def sample_arrays(case) -> dict[str, np.ndarray]:
+    """--explore: the torch sample's tensors by input name, from the cached .npz (nothing for other cases)."""
+    if case.sample is None:
+        return {}
+    try:
+        with np.load(case.sample.arrays, allow_pickle=False) as data:
+            return {name: data[key] for name, key in case.sample.tensors}
+    except (OSError, KeyError, ValueError) as exc:
+        from eqcheck.errors import EqcheckError
+
+        raise EqcheckError(f"the cached sample arrays of {case.id} cannot be read ({type(exc).__name__}: {exc}); delete "
+                           "the cache folder to rebuild it", file=case.sample.arrays) from None
+
+
 def make_inputs(case, seed: int) -> dict[str, np.ndarray]:
     """Canonical inputs of one case, in declaration order; each side casts ints to its own dtype if the spec says so.
     A `special` overlay draws from its own stream per input, so adding one leaves every other input's bytes alone."""
     rng = case_rng(seed, case.id, "inputs")
     arrays = {}
+    stored = sample_arrays(case)
     for i, inp in enumerate(case.spec.inputs):
+        if inp.name in stored and case.input_distribution(i).kind == inp.distribution.kind:  # an edge may redraw it
+            dtype = case.input_dtype(inp)
+            arrays[inp.name] = cast(stored[inp.name], dtype)
+            special = case.input_distribution(i).special
+            if special is not None:
+                arrays[inp.name] = apply_special(arrays[inp.name], special, case_rng(seed, case.id, f"special:{inp.name}"), dtype)
+            continue
         dist = case.input_distribution(i)
         args = case.distribution_args(dist, join(join("inputs", i), "distribution"))
         derive = tuple((step.kind, case.derive_args(step, join(join(join("inputs", i), "derive"), j)))

@@ -33,9 +33,13 @@ OVERLAYS = {
 def edge_variants(case: Case) -> list[Case]:
     """The edge variants of one case, in a fixed order; variants the spec skips (edges.skip) are left out."""
     variants = []
+    if case.sample is not None and case.sample.error is not None:
+        return variants  # an input torch refuses: no variants of it
     for edge in _edges(case):
         if edge.kind in case.spec.edges.skip:
             continue
+        if case.sample is not None and (edge.dims or edge.overrides):
+            continue  # a torch sample's tensors fix every size: only the value variants apply
         variant = dataclasses.replace(case, edge=edge)
         try:
             variant.resolve_everything()

@@ -41,6 +41,27 @@ class Edge:
 
 
 @dataclass(frozen=True)
+class Sample:
+    """--explore: the torch test sample a case runs (eqcheck/cases/explore.py); its tensors are the shared inputs."""
+
+    source: str  # opinfo | module (eqcheck/backends/samples)
+    entry: str  # the op_db / module_db entry
+    index: int  # position in that entry's sample list: the `sample=K` of the case id
+    arrays: str  # the cached .npz holding its tensors
+    tensors: tuple[tuple[str, str], ...]  # input name -> array key in `arrays`
+    torch_args: dict = field(default_factory=dict, compare=False)  # JSON-safe: the torch call, tensors as shape/dtype
+    error: tuple[str, str] | None = None  # an error input: (exception type, message regex) torch must raise
+
+    @property
+    def label(self) -> str:
+        return f"{'error_input' if self.error else 'sample'}={self.index}"
+
+    def describe(self) -> dict[str, Any]:
+        out = {"source": self.source, "entry": self.entry, "index": self.index, **self.torch_args}
+        return {**out, "error": {"type": self.error[0], "regex": self.error[1]}} if self.error else out
+
+
+@dataclass(frozen=True)
 class Case:
     spec: OpSpec
     point: tuple[tuple[str, Any], ...]  # the sweep values of this case, in declared order
@@ -48,10 +69,13 @@ class Case:
     edge: Edge | None = None
     # --edges: (variant, reason) for the variants of this plain case that the spec's edges.skip opts out
     skipped_edges: tuple[tuple[str, str], ...] = field(default=(), compare=False)
+    sample: Sample | None = None  # --explore: the torch sample whose tensors and arguments this case runs
 
     @property
     def id(self) -> str:
         parts = [f"{key}={_format_value(value)}" for key, value in self.point] + [self.dtype]
+        if self.sample is not None:
+            parts.append(self.sample.label)
         if self.edge is not None:
             parts.append(f"{self.edge.FAMILY}={self.edge.name}")
         return f"{self.spec.name}[{','.join(parts)}]"

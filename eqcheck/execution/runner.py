@@ -42,6 +42,7 @@ class CaseRunner:
         self.source = source or sides.source_for(targets, seed, weights_file)
         self.backends: dict[str, Backend] = {}
         self.resolved: dict[tuple[str, str], Any] = {}
+        self.checked: set[tuple[str, str]] = set()  # keys whose plain spec had its keywords checked
         # What the last case ran on (inputs, canonical weights, side arrays, cotangents): `eqcheck repro` saves it.
         self.materials: dict[str, Any] | None = None
         self.layers: LayerSession | None = None  # model specs: this case's layer hooks (execution/layers.py)
@@ -65,10 +66,12 @@ class CaseRunner:
         for case in cases:
             for target in self.targets:
                 key = (case.spec.path, target.framework)
-                if key in self.resolved:
+                if key in self.resolved and (case.sample is not None or key in self.checked):
                     continue
                 side = case.spec.sides[target.framework]
                 field = f"{target.framework}.{'model' if case.spec.is_model else 'op'}"
+                if case.sample is None:
+                    self.checked.add(key)
                 try:
                     self.resolved[key] = self.backends[target.label].resolve(side.op)
                 except (LookupError, ImportError) as exc:
@@ -80,7 +83,8 @@ class CaseRunner:
                     self.resolved[key] = ModelFactory(self.resolved[key], side.op)
                 else:
                     allowlist.check_resolved(side.op, self.resolved[key], case.spec.path, field)
-                    signature.check_keywords(case.spec, target.framework, *self.backends[target.label].signatures(self.resolved[key]))
+                    if case.sample is None:  # an explored case's keywords come from its map: a wrong one errs that case
+                        signature.check_keywords(case.spec, target.framework, *self.backends[target.label].signatures(self.resolved[key]))
 
     # ---- one case -------------------------------------------------------------------------------
 
@@ -107,11 +111,23 @@ class CaseRunner:
             result.details["mode"] = case.spec.mode if len(set(modes.values())) == 1 else modes
         if case.edge is not None:  # details.edge, or details.boundary for a --boundary variant
             result.details[case.edge.FAMILY] = {"variant": case.edge.name, **describe_edge(case), **describe_boundary(case)}
+        if case.sample is not None:  # --explore: the torch sample this case runs, tensors as shape and dtype
+            result.details["sample"] = case.sample.describe()
         if case.skipped_edges:  # --edges: the variants the spec opts out, so the report says which and why
             result.details["edges_skipped"] = dict(case.skipped_edges)
         try:
-            stale.run_decoy(self, case, seed)  # --boundary stale: the op first runs on other data
-            self._run(case, result, seed)
+            if case.sample is not None and case.sample.error is not None:  # --explore: an input torch must refuse
+                refusal.run_refusal(self, case, result, seed)
+            else:
+                stale.run_decoy(self, case, seed)  # --boundary stale: the op first runs on other data
+                self._run(case, result, seed)
+        except EqcheckError as exc:
+            if case.sample is None:
+                raise
+            # an explored sample the spec cannot describe (its weight map, a keyword): that case errs, the run goes on
+            result.status, result.message = ERROR, f"the spec cannot run this sample: {exc.paragraph()}"
+            for backend in self.backends.values():
+                backend.recover()
         except CaseFailure as failure:
             result.status, result.message = failure.status, failure.message
             if isinstance(case.edge, Boundary):  # both sides refusing is agreement, one side alone a finding
@@ -288,7 +304,7 @@ class CaseRunner:
             return backend.build(obj, init_args, case.dtype, case.spec.side_mode(target.framework) == "train", seed)
         except TypeError as exc:
             text = str(exc)
-            if "unexpected keyword argument" in text or "required positional argument" in text:
+            if ("unexpected keyword argument" in text or "required positional argument" in text) and case.sample is None:
                 raise SpecError(f"{case.spec.sides[target.framework].op} rejects these arguments: {text}",
                                 file=case.spec.path, field=f"{target.framework}.init") from None
             raise
@@ -339,12 +355,13 @@ class CaseRunner:
         """This side's (args, kwargs) from tensors by canonical input name: nested args layout, keyword inputs, call args."""
         backend = self.backends[target.label]
         kwargs = {k: self.materialize(case, backend, v) for k, v in case.call_args(target.framework).items()}
-        for inp in case.spec.inputs:
-            if inp.keyword:
-                kwargs[inp.sides[target.framework].name] = tensors[inp.name]
         layout = case.spec.sides[target.framework].args
         if layout is None:
             layout = tuple(inp.name for inp in case.spec.inputs if not inp.keyword)
+        positional = case.spec.sides[target.framework].positional_names()
+        for inp in case.spec.inputs:  # an explored case's layout names the keyword inputs one side takes positionally
+            if inp.keyword and inp.name not in positional:
+                kwargs[inp.sides[target.framework].name] = tensors[inp.name]
 
         def pack(node):
             if isinstance(node, tuple):

@@ -30,6 +30,7 @@ class RunSettings:
     threads: int = _setting(1, report=ALWAYS)
     edges: bool | None = _setting(shared=True)  # True or None, as recorded in manifests
     boundary: bool | None = _setting(shared=True)  # --boundary (cases/boundary.py); True or None
+    explore: bool | None = _setting(shared=True)  # --explore (cases/explore.py, with the boundary variants); True or None
     # replace the spec's own keys (None: each spec keeps its own)
     grad: bool | None = _setting(spec=True)
     reference: str | None = _setting(spec=True)
@@ -54,10 +55,11 @@ class RunSettings:
             values.setdefault("jobs", 1)
         else:
             values.pop("edges", None)
-        if values.get("boundary"):  # empty and huge boundary inputs can end the process too: isolated
-            values.setdefault("jobs", 1)
-        else:
-            values.pop("boundary", None)
+        for flag in ("boundary", "explore"):  # boundary inputs (empty, huge, refused) can end the process too: isolated
+            if values.get(flag):
+                values.setdefault("jobs", 1)
+            else:
+                values.pop(flag, None)
         return cls(paths=tuple(paths), **values)
 
     def replace(self, **changes) -> "RunSettings":

@@ -25,6 +25,7 @@ STATUS_STYLE = {
     "unexpected_pass": "bold magenta",
     "unsupported": "cyan",
     "nondeterministic": "bold red",
+    "accepts_invalid": "magenta",
 }
 STATUS_LABEL = {
     "pass": "pass",
@@ -34,6 +35,7 @@ STATUS_LABEL = {
     "unexpected_pass": "UNEXPECTED PASS",
     "unsupported": "unsupported",
     "nondeterministic": "NONDETERMINISTIC",
+    "accepts_invalid": "accepts invalid",
 }
 PLAIN_WIDTH = 200  # logs are not terminals: keep rows on one line
 
@@ -124,7 +126,7 @@ def failure_notes(document: dict) -> list[Text]:
     """One line per failing output saying what failed and against which tolerance."""
     notes = []
     for case in document["cases"]:
-        if case["status"] in ("error", "unsupported", "unexpected_pass", "nondeterministic") and case.get("message"):
+        if case["status"] in ("error", "unsupported", "unexpected_pass", "nondeterministic", "accepts_invalid") and case.get("message"):
             notes.append(Text.assemble((f"{case['id']}: ", "bold"), (case["message"], STATUS_STYLE[case["status"]])))
         for out in case.get("outputs") or []:
             if out.get("passed") is False and case["status"] == "fail":
@@ -146,6 +148,45 @@ def skipped_edge_notes(document: dict) -> list[Text]:
             for spec, variants, reason, cases in skipped_edges(document)]
 
 
+def _skips(counts: dict[str, int]) -> str:
+    return ", ".join(f"{arg} ×{n}" for arg, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+def explore_table(document: dict, only_skips: bool = False) -> Table | None:
+    """--explore: per spec, the sample source, samples run, the arguments that kept the others from running, and the
+    error inputs (run of total, and how many MindSpore accepted although torch refuses them)."""
+    explore = document["explore"]
+    accepted: dict[str, int] = {}
+    for case in document["cases"]:
+        if case["status"] == "accepts_invalid":
+            name = case["id"].split("[")[0]
+            accepted[name] = accepted.get(name, 0) + 1
+    rows = [(name, t) for name, t in explore.items()
+            if not only_skips or t["unmapped"] or t["not_supported"] or t.get("note") or accepted.get(name)]
+    if not rows:
+        return None
+    table = Table(title="explored samples", box=box.SIMPLE_HEAD, title_justify="left")
+    for column in ("spec", "entry", "run", "unmapped (arg ×samples)", "not supported (arg ×samples)", "error inputs"):
+        table.add_column(column, justify="right" if column == "run" else "left", overflow="fold")
+    for name, t in rows:
+        entry = f"{t['source']}:{t['entry']}" if t["entry"] else Text(t.get("note") or "-", style="dim")
+        errors = t.get("error_inputs")
+        shown = f"{errors['run']}/{errors['total']}" if errors else ""
+        if accepted.get(name):
+            shown += f", {accepted[name]} accepted by the candidate"
+        table.add_row(escape(name), entry if isinstance(entry, Text) else escape(entry), f"{t['run']}/{t['samples']}",
+                      escape(_skips(t["unmapped"])), escape(_skips(t["not_supported"])), escape(shown))
+    return table
+
+
+def explore_line(explore: dict[str, dict]) -> Text:
+    run = sum(t["run"] for t in explore.values())
+    total = sum(t["samples"] for t in explore.values())
+    unmapped = sum(1 for t in explore.values() if t["unmapped"])
+    return Text.assemble(("explore: ", "bold"), f"{run} of {total} torch samples run over {len(explore)} specs; ",
+                         (f"{unmapped} specs have unmapped arguments", "yellow" if unmapped else ""))
+
+
 def summary_line(document: dict) -> Text:
     s = document["summary"]
     parts = [
@@ -160,6 +201,8 @@ def summary_line(document: dict) -> Text:
         parts.append((f"{s['unsupported']} unsupported", "cyan"))
     if s.get("nondeterministic"):
         parts.append((f"{s['nondeterministic']} nondeterministic", "bold red"))
+    if s.get("accepts_invalid"):
+        parts.append((f"{s['accepts_invalid']} accepted an input torch refuses", "magenta"))
     text = Text()
     for i, (chunk, style) in enumerate(parts):
         text.append(("" if i == 0 else ", ") + chunk, style=style)
@@ -261,6 +304,11 @@ def render_document(console: Console, document: dict, quiet: bool = False) -> No
         console.print(note)
     for note in skipped_edge_notes(document):
         console.print(note)
+    if "explore" in document:
+        table = explore_table(document, only_skips=quiet)
+        if table is not None and not quiet:
+            console.print(table)
+        console.print(explore_line(document["explore"]))
     console.print(summary_line(document))
 
 

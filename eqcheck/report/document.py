@@ -15,7 +15,7 @@ import numpy as np
 from eqcheck import __version__
 from eqcheck.errors import EqcheckError
 from eqcheck.verdict.results import (
-    ERROR, EXPECTED_DIFFERENCE, FAIL, FAILING, NONDETERMINISTIC, PASS, UNEXPECTED_PASS, UNSUPPORTED, CaseResult,
+    ACCEPTS_INVALID, ERROR, EXPECTED_DIFFERENCE, FAIL, FAILING, NONDETERMINISTIC, PASS, UNEXPECTED_PASS, UNSUPPORTED, CaseResult,
 )
 
 # 2: optional `golden` sections, settings.shard, merged_from (eqcheck/report/schema.json). A version-1 report is a
@@ -48,6 +48,7 @@ def summarize(cases: list[dict]) -> dict[str, int]:
         "unexpected_passes": count(UNEXPECTED_PASS),
         "unsupported": count(UNSUPPORTED),
         "nondeterministic": count(NONDETERMINISTIC),
+        **({"accepts_invalid": n} if (n := count(ACCEPTS_INVALID)) else {}),  # --explore error inputs only
     }
 
 
@@ -102,6 +103,7 @@ def build_document(
     settings: dict[str, Any],
     wall_time_s: float,
     complete: bool = True,
+    explore: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     cases = [case_record(r) for r in results]
     summary = summarize(cases)
@@ -116,6 +118,7 @@ def build_document(
         "settings": settings,
         "summary": summary,
         "cases": cases,
+        **({"explore": explore} if explore is not None else {}),  # --explore: per spec, samples run and not run
     }
 
 

@@ -15,7 +15,7 @@ from eqcheck.report.document import skipped_edges
 from eqcheck.report.numbers import deviation
 
 STEP_SUMMARY_ENV = "GITHUB_STEP_SUMMARY"
-ICON = {"pass": "✅", "fail": "❌", "error": "💥", "expected_difference": "🟡", "unexpected_pass": "❗", "unsupported": "⏭️", "nondeterministic": "🎲"}
+ICON = {"pass": "✅", "fail": "❌", "error": "💥", "expected_difference": "🟡", "unexpected_pass": "❗", "unsupported": "⏭️", "nondeterministic": "🎲", "accepts_invalid": "🔓"}
 MAX_ROWS = 200  # a step summary is capped at 1 MiB; a few hundred rows stay far below
 
 

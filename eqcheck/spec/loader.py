@@ -18,6 +18,7 @@ from eqcheck.spec.model import (
     CASTS,
     WHERE,
     ArgumentMap,
+    InputLimit,
     Derive,
     ExploreSpec,
     OPTIMIZERS,
@@ -693,8 +694,9 @@ def _parse_edges(top: Fields, params: dict, sweep: dict, inputs: tuple[InputSpec
     return EdgeSettings(dict(skip), input_name, axes, batch, kinks)
 
 
-EXPLORE_KEYS = ("opinfo", "module", "signature", "arguments")
-ARGUMENT_KEYS = ("name", "default", "set", "value", "values", "cast", "unsupported", "drop", "positional", "where")
+EXPLORE_KEYS = ("opinfo", "module", "signature", "arguments", "unsupported_inputs")
+ARGUMENT_KEYS = ("name", "default", "set", "value", "values", "others", "cast", "unsupported", "drop", "positional", "where")
+OTHERS = ("unmapped", "pass")
 _ENTRY = re.compile(r"^[A-Za-z_][\w.]*$")  # op_db names hold dots: nn.functional.conv2d, max_pool2d_with_indices
 
 
@@ -718,11 +720,22 @@ def _parse_explore(top: Fields, params: dict) -> ExploreSpec | None:
         twice = sorted({p for p in signature if signature.count(p) > 1})
         if twice:
             raise entry.error("signature", f"names {', '.join(twice)} twice")
-    raw = entry.optional("arguments", {}, dict)
+    raw = entry.optional("arguments", {}, dict, type(None)) or {}  # null: every line under it commented out
     arguments = {}
     for arg, value in raw.items():
         arguments[arg] = _parse_argument_map(arg, value, top.file, join(entry.field("arguments"), str(arg)), params)
-    return ExploreSpec(names["opinfo"], names["module"], tuple(signature) if signature is not None else None, arguments)
+    limits = {}
+    for name, item in entry.optional("unsupported_inputs", {}, dict).items():
+        field = join(entry.field("unsupported_inputs"), str(name))
+        _check_name(name, top.file, field)
+        limit = Fields(item, top.file, field, ("ndim", "reason"))
+        ndim = _int_list(limit.required("ndim", list), top.file, limit.field("ndim"))
+        reason = limit.required("reason", str)
+        if not ndim or not reason.strip():
+            raise limit.error("ndim" if not ndim else "reason", "list the refused ranks and give the reason")
+        limits[name] = InputLimit(tuple(ndim), reason)
+    return ExploreSpec(names["opinfo"], names["module"], tuple(signature) if signature is not None else None, arguments,
+                       limits)
 
 
 def _parse_argument_map(arg: Any, value: Any, file: str, field: str, params: dict) -> ArgumentMap:
@@ -759,13 +772,29 @@ def _parse_argument_map(arg: Any, value: Any, file: str, field: str, params: dic
             raise entry.error("value", f"'{expr}' refers to '{unknown[0]}', which is neither `value` nor a param",
                               hint=suggest(unknown[0], ["value", *params]))
     values = entry.optional("values", None, dict)
+    value_sets = {}
     if values is not None:
         if not values:
             raise entry.error("values", "list at least one torch value and its MindSpore value")
+        values = dict(values)
         for key, item in values.items():
             if key is not None and not isinstance(key, (str, int, float, bool)):
                 raise entry.error("values", f"a torch value is a scalar, got {type(key).__name__}")
-            _check_scalar_tree(item, file, join(entry.field("values"), str(key)))
+            field = join(entry.field("values"), str(key))
+            if isinstance(item, dict):  # long form: {value: V, set: {pad_mode: same}}
+                long = Fields(item, file, field, ("value", "set"))
+                values[key] = long.required("value", str, int, float, bool, list)
+                value_sets[key] = long.optional("set", {}, dict)
+                for extra in value_sets[key]:
+                    _check_name(extra, file, join(long.field("set"), str(extra)))
+                _check_scalar_tree(item, file, field)
+            else:
+                _check_scalar_tree(item, file, field)
+    others = entry.optional("others", "unmapped", str)
+    if others not in OTHERS:
+        raise entry.error("others", f"must be one of {', '.join(OTHERS)}, got '{others}'", hint=suggest(others, OTHERS))
+    if entry.has("others") and values is None:
+        raise entry.error("others", "says what happens to a value missing from 'values'; give 'values' too")
     if expr is not None and values is not None:
         raise entry.error("value", "give either 'value' (an expression) or 'values' (a table), not both")
     cast = entry.optional("cast", None, str)
@@ -778,7 +807,7 @@ def _parse_argument_map(arg: Any, value: Any, file: str, field: str, params: dic
         torch=arg, name=name, has_default=entry.has("default"), default=entry.data.get("default"), set=dict(fixed),
         value=expr, values=dict(values) if values is not None else None, cast=cast,
         unsupported=entry.optional("unsupported", None, str), drop=entry.optional("drop", None, str),
-        positional=entry.optional("positional", False, bool), where=where,
+        positional=entry.optional("positional", False, bool), where=where, others=others, value_sets=value_sets,
     )
 
 

@@ -110,6 +110,14 @@ class SideSpec:
     args: tuple | None = None  # positional arguments by input name or Literal; a nested list becomes a tuple: [x, [h0, c0]]
     mode: str | None = None  # eval | train for this side only; None: the spec's mode
 
+    def positional_names(self) -> set[str]:
+        """The input names `args` passes positionally (an explored case passes its keyword inputs so, per side)."""
+        def walk(node: Any) -> set[str]:
+            if isinstance(node, tuple):
+                return set().union(*map(walk, node)) if node else set()
+            return {node} if isinstance(node, str) else set()
+        return walk(self.args) if self.args is not None else set()
+
 
 @dataclass(frozen=True)
 class WeightEntry:
@@ -189,6 +197,16 @@ class ArgumentMap:
     drop: str | None = None  # reason: never passed to MindSpore
     positional: bool = False  # passed positionally after the inputs, in the order of `arguments`
     where: str | None = None  # init | call; None: constructor arguments of a ModuleInfo go to init, others to call
+    others: str = "unmapped"  # a value not in `values`: unmapped | pass (unchanged, through the rest of the rule)
+    value_sets: dict[Any, dict[str, Any]] = field(default_factory=dict)  # torch value -> fixed arguments it adds
+
+
+@dataclass(frozen=True)
+class InputLimit:
+    """`explore.unsupported_inputs.NAME`: tensor ranks MindSpore cannot take; such samples count as not supported."""
+
+    ndim: tuple[int, ...]
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -199,6 +217,7 @@ class ExploreSpec:
     module: str | None = None  # module_db entry; None: torch.op when it is an nn.Module class
     signature: tuple[str, ...] | None = None  # torch's positional parameter names where inspect cannot tell
     arguments: dict[str, ArgumentMap] = field(default_factory=dict)  # in the order written (positional order)
+    unsupported_inputs: dict[str, InputLimit] = field(default_factory=dict)  # torch tensor argument -> ranks refused
 
 
 @dataclass(frozen=True)

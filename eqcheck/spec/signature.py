@@ -28,7 +28,7 @@ def accepted(signature: inspect.Signature | None) -> set[str] | None:
 def check_keywords(spec: OpSpec, framework: str, init_signature, call_signature) -> None:
     """SpecError naming the first keyword the op does not take, in `framework.init` or `framework.call`."""
     side = spec.sides[framework]
-    keyword_inputs = [inp.sides[framework].name for inp in spec.inputs if inp.keyword]
+    keyword_inputs = [inp.sides[framework].name for inp in spec.inputs if inp.keyword and inp.name not in side.positional_names()]
     for section, names, signature in (("init", side.init, init_signature),
                                       ("call", [*side.call, *keyword_inputs], call_signature)):
         _check(spec, framework, section, names, accepted(signature))

@@ -15,7 +15,8 @@ EXPECTED_DIFFERENCE = "expected_difference"
 UNEXPECTED_PASS = "unexpected_pass"  # declared as differing, yet it passed: the spec is stale
 UNSUPPORTED = "unsupported"
 NONDETERMINISTIC = "nondeterministic"  # a side gave bitwise different results for identical calls (--repeat)
-STATUSES = (PASS, FAIL, ERROR, EXPECTED_DIFFERENCE, UNEXPECTED_PASS, UNSUPPORTED, NONDETERMINISTIC)
+ACCEPTS_INVALID = "accepts_invalid"  # --explore error input: torch refuses it, MindSpore returns a value
+STATUSES = (PASS, FAIL, ERROR, EXPECTED_DIFFERENCE, UNEXPECTED_PASS, UNSUPPORTED, NONDETERMINISTIC, ACCEPTS_INVALID)
 FAILING = (FAIL, ERROR, UNEXPECTED_PASS, NONDETERMINISTIC)  # any of these makes the run exit 1
 
 

@@ -1,16 +1,63 @@
-"""--boundary: when a side refuses a boundary variant (raises while building or calling), ask the other side too.
+"""Refusals: where a side raises on an input, does the other side refuse it too? Both refusing is agreement (a pass).
 
-Both refusing is agreement: the case passes, its message and `details.boundary.refused` give each side's error.
-Only one refusing is a finding: the case stays an `error`, its message says which side accepted the inputs; an
-`edge_differences` entry for the variant's kind that covers it makes it an `expected_difference` instead.
+--explore error inputs (`run_refusal`): torch's OpInfo `error_inputs` are inputs torch must refuse. Torch refusing
+while MindSpore returns a value is `accepts_invalid` (reported and counted per spec; the exit code is unaffected, like
+`unsupported`: nothing MindSpore computes on valid input is wrong); torch accepting its own error input is an error
+(the installed torch no longer behaves as its test says).
+
+--boundary variants (`judge`): when a side raises while building or calling one, the other side is asked on its own.
+Both refusing passes, its message and `details.boundary.refused` giving each side's error. The reference refusing
+what the candidate accepts is `accepts_invalid`, as above; the candidate refusing what the reference accepts stays an
+`error` (an `edge_differences` entry for the variant's kind that covers it makes it an `expected_difference`).
 (--edges treats the reference refusing as `unsupported` instead: its variants are outside the op's domain by design.)
 """
 
+
 from __future__ import annotations
 
+import re
+
 from eqcheck.cases.sweep import Case
-from eqcheck.execution.failures import CaseFailure
-from eqcheck.verdict.results import ERROR, FAIL, PASS, CaseResult
+from eqcheck.errors import EqcheckError
+from eqcheck.execution.failures import CaseFailure, short_error
+from eqcheck.verdict.compare import json_safe
+from eqcheck.verdict.results import ACCEPTS_INVALID, ERROR, FAIL, PASS, CaseResult
+
+
+def run_refusal(runner, case, result, seed: int) -> None:
+    """Call each target on the error input; the case's status says who refused."""
+    error_type, error_regex = case.sample.error
+    inputs = runner.source.inputs(case, seed)
+    refusals: dict[str, str | None] = {}
+    for target in runner.targets:
+        backend = runner.backends[target.label]
+        try:
+            built = runner.build(target, case, seed)
+            args, kwargs, described = runner._arguments(case, target, backend, inputs)
+            result.sides[target.label] = {"op": case.spec.sides[target.framework].op,
+                                          "init": json_safe(case.init_args(target.framework)),
+                                          "call": json_safe(case.call_args(target.framework)), "inputs": described}
+            runner.flatten(backend, backend.call(built, args, kwargs), target.label)  # MindSpore raises on reading
+            refusals[target.label] = None
+        except EqcheckError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - the refusal is the result
+            refusals[target.label] = short_error(exc)
+            backend.recover()
+    reference, candidate = (t.label for t in runner.targets)
+    expected = f"{error_type} matching {error_regex!r}" if error_regex else error_type
+    result.details["refusal"] = {"expected": expected, **{label: refusals[label] for label in refusals}}
+    if refusals[reference] is None:
+        result.status = ERROR
+        result.message = f"{reference} accepted an input its own error_inputs say it refuses ({expected})"
+    elif refusals[candidate] is None:
+        result.status = ACCEPTS_INVALID
+        result.message = f"{candidate} returned a value where {reference} refuses the input: {refusals[reference]}"
+    else:
+        result.status = PASS
+        matches = not error_regex or re.search(error_regex, refusals[reference] or "") is not None
+        result.message = (f"both refuse; {reference}: {refusals[reference]}" + ("" if matches else f" (expected {expected})")
+                          + f"; {candidate}: {refusals[candidate]}")
 
 
 def judge(runner, case: Case, result: CaseResult, failure: CaseFailure, seed: int) -> None:
@@ -22,6 +69,9 @@ def judge(runner, case: Case, result: CaseResult, failure: CaseFailure, seed: in
     answer = refusal(runner, case, other, seed)
     if answer is None:
         result.message = f"only {refusing.label} refuses this boundary variant ({failure.message}); {other.label} returns a value"
+        if refusing is runner.targets[0]:  # the candidate computes a value where the reference refuses: accepts_invalid
+            result.status = ACCEPTS_INVALID
+            return
         declared = case.expected_difference
         if declared is not None and declared.edge == case.edge.kind:
             result.status = FAIL  # a declared difference: the runner reports it as expected_difference

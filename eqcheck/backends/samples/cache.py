@@ -1,0 +1,85 @@
+"""Where built samples live and how missing ones get built (a child process: op_db costs 4-6 s to import).
+
+Layout: CACHE/torch-VERSION/SOURCE/index.json (every entry name the source has) and SOURCE/ENTRY.json + ENTRY.npz
+(its samples). CACHE is $EQCHECK_SAMPLES_CACHE, else $XDG_CACHE_HOME/eqcheck/samples, else ~/.cache/eqcheck/samples.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from eqcheck.errors import EqcheckError
+
+CACHE_ENV = "EQCHECK_SAMPLES_CACHE"
+FORMAT = 1  # bump when the record layout changes: older caches are rebuilt, never misread
+BUILD_TIMEOUT_S = 1800
+
+
+def cache_root() -> Path:
+    if os.environ.get(CACHE_ENV):
+        return Path(os.environ[CACHE_ENV])
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "eqcheck" / "samples"
+
+
+def torch_version() -> str:
+    """The installed torch's version, read from its metadata (no import)."""
+    try:
+        return metadata.version("torch")
+    except metadata.PackageNotFoundError:
+        raise EqcheckError("--explore uses torch's own test samples, but torch is not installed in this environment",
+                           field="--explore") from None
+
+
+def folder(source: str) -> Path:
+    return cache_root() / f"torch-{torch_version()}-f{FORMAT}" / source
+
+
+def entry_file(source: str, entry: str) -> Path:
+    return folder(source) / f"{entry}.json"
+
+
+def read_json(path: Path) -> Any | None:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def entries(source: str, names: list[str]) -> dict[str, dict]:
+    """Each named entry's record (samples, error inputs, signature; `missing` where the source has no such entry,
+    `entry` the real name where the asked one is an alias), building the missing ones in one child."""
+    missing = [n for n in names if read_json(entry_file(source, n)) is None]
+    if missing:
+        _build(source, missing)
+    out = {}
+    for name in names:
+        record = read_json(entry_file(source, name))
+        if record is None:
+            raise EqcheckError(f"the {source} samples of '{name}' were not built", file=str(entry_file(source, name)))
+        out[name] = record
+    return out
+
+
+def _build(source: str, names: list[str]) -> None:
+    command = [sys.executable, "-m", "eqcheck.backends.samples.build", str(folder(source)), source, *names]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(Path(__file__).resolve().parents[3]),
+                                                                      os.environ.get("PYTHONPATH")]))}
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=BUILD_TIMEOUT_S, env=env)
+    except subprocess.TimeoutExpired:
+        raise EqcheckError(f"building torch's {source} samples took over {BUILD_TIMEOUT_S} s", field="--explore") from None
+    if done.returncode != 0:
+        lines = [line for line in done.stderr.strip().splitlines() if line.strip()]
+        last = lines[-1] if lines else f"exit code {done.returncode}"
+        raise EqcheckError(
+            f"--explore needs torch's own test samples (torch.testing._internal: op_db and module_db), and the installed "
+            f"torch {torch_version()} could not provide them ({last[:300]}); they import only with the small package "
+            f"'expecttest' installed (pip install 'eqcheck[explore]'), and are an internal torch API that a torch other "
+            f"than the pinned one may have moved; a run without --explore does not need them", field="--explore")

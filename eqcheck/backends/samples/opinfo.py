@@ -1,0 +1,83 @@
+"""OpInfo entries of torch's op_db: `sample_inputs` and `error_inputs` of one entry, at float32 on the CPU."""
+
+from __future__ import annotations
+
+import inspect
+import re
+from typing import Any
+
+import torch
+
+from eqcheck.backends.samples.encoding import encode
+
+BUILD_DTYPE = torch.float32  # the case's dtype casts float tensors afterwards (docs/explore.md)
+_OVERLOAD = re.compile(r"^\s*(?:\.\. function:: )?([\w.]+)\((.*?)\)\s*(->|$)")
+
+
+def load() -> dict[str, Any]:
+    from torch.testing._internal.common_methods_invocations import op_db
+
+    return {op.name + (f".{op.variant_test_name}" if op.variant_test_name else ""): op for op in op_db}
+
+
+def index(catalog: dict[str, Any]) -> dict[str, Any]:
+    aliases = {alias.name: name for name, op in catalog.items() for alias in getattr(op, "aliases", ()) or ()
+               if "." not in name or not op.variant_test_name}
+    return {"names": sorted(catalog), "aliases": dict(sorted(aliases.items()))}
+
+
+def signature(op: Any) -> list[str] | None:
+    """Positional parameter names: inspect where it can, else the longest overload in a C builtin's docstring."""
+    try:
+        params = inspect.signature(op).parameters.values()
+        return [p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    except (TypeError, ValueError):
+        pass
+    best: list[str] | None = None
+    for line in (getattr(op, "__doc__", None) or "").splitlines():
+        match = _OVERLOAD.match(line)
+        if not match:
+            continue
+        names = []
+        for part in match.group(2).split(","):
+            part = part.strip()
+            if part.startswith("*"):
+                break
+            name = part.split("=")[0].split(":")[0].strip()
+            if name.isidentifier():
+                names.append(name)
+        if best is None or len(names) > len(best):
+            best = names
+    return best
+
+
+def _call(sample, arrays, prefix: str) -> dict[str, Any]:
+    return {"args": [encode(sample.input, arrays, prefix), *(encode(a, arrays, prefix) for a in sample.args)],
+            "kwargs": {k: encode(v, arrays, prefix) for k, v in sample.kwargs.items()}}
+
+
+def build(catalog: dict[str, Any], name: str, seed: int) -> tuple[dict[str, Any], dict]:
+    op = catalog.get(name) or catalog.get(index(catalog)["aliases"].get(name, ""))
+    if op is None:
+        return {"entry": name, "missing": True, "samples": [], "errors": []}, {}
+    arrays: dict = {}
+    record: dict[str, Any] = {"entry": op.name + (f".{op.variant_test_name}" if op.variant_test_name else ""), "signature": signature(op.op), "ref": op.ref is not None,
+                              "samples": [], "errors": []}
+    if BUILD_DTYPE not in op.supported_dtypes("cpu"):
+        record["note"] = f"no float32 samples (supported: {sorted(str(d) for d in op.supported_dtypes('cpu'))[:6]})"
+        return record, arrays
+    torch.manual_seed(seed)
+    try:
+        for k, sample in enumerate(op.sample_inputs("cpu", BUILD_DTYPE, requires_grad=False)):
+            record["samples"].append({"call": _call(sample, arrays, f"s{k}_")})
+    except Exception as exc:  # noqa: BLE001 - torch's own generator failing is recorded, not fatal
+        record["note"] = f"sample_inputs failed: {type(exc).__name__}: {str(exc)[:200]}"
+    torch.manual_seed(seed)
+    try:
+        for k, error in enumerate(op.error_inputs("cpu") if op.error_inputs_func is not None else ()):
+            record["errors"].append({"call": _call(error.sample_input, arrays, f"e{k}_"),
+                                     "error_type": getattr(error.error_type, "__name__", str(error.error_type)),
+                                     "error_regex": str(error.error_regex)})
+    except Exception as exc:  # noqa: BLE001
+        record["note_errors"] = f"error_inputs failed: {type(exc).__name__}: {str(exc)[:200]}"
+    return record, arrays

@@ -1,0 +1,404 @@
+"""--explore: torch's own test samples as cases (docs/explore.md).
+
+Each sample of a spec's OpInfo or ModuleInfo entry becomes a Case (id `...,sample=K]`) whose spec is derived from
+the original: the sample's tensors are the shared inputs (exact values from the cache), its arguments replace the
+torch side's init/call, and reach MindSpore only through the spec's `explore.arguments` map. A sample setting an
+argument the map does not cover is counted `unmapped (ARG)`; one the map marks unsupported `not supported (ARG)`.
+Neither is run. Sources are a list: `SOURCES`, each `(specs, dtypes) -> list[Case]` with optional `tallies`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from eqcheck.backends.samples import cache
+from eqcheck.cases.sweep import Case, Sample, expand
+from eqcheck.dtypes import ALL_DTYPES
+from eqcheck.errors import SpecError
+from eqcheck.spec import expressions
+from eqcheck.spec.model import (ArgumentMap, Distribution, EdgeSettings, ExploreSpec, InputSpec, Literal, OpSpec,
+                                SideName, SideSpec)
+
+_MODULE_CLASS = re.compile(r"^torch\.nn\.(modules\.[\w.]+\.)?[A-Z]\w*$")
+_SPATIAL = re.compile(r"(\d)d(_|$)", re.IGNORECASE)
+_NORMAL = Distribution("normal", {"mean": 0.0, "std": 1.0})  # a marker: the values come from the sample
+
+
+@dataclass
+class Tally:
+    """One spec's explore counts, for the console and the JSON report."""
+
+    source: str
+    entry: str | None
+    samples: int = 0  # samples the entry has
+    run: int = 0  # samples that became cases (each once per dtype)
+    unmapped: Counter = field(default_factory=Counter)  # ARG or ARG=VALUE -> samples
+    not_supported: Counter = field(default_factory=Counter)
+    note: str | None = None
+    errors: int = 0  # error inputs the entry has (OpInfo error_inputs: inputs torch refuses)
+    errors_run: int = 0  # those that became cases (once, at the first dtype)
+
+    def as_dict(self) -> dict[str, Any]:
+        out = {"source": self.source, "entry": self.entry, "samples": self.samples, "run": self.run,
+               "unmapped": dict(sorted(self.unmapped.items())), "not_supported": dict(sorted(self.not_supported.items()))}
+        if self.errors:
+            out["error_inputs"] = {"total": self.errors, "run": self.errors_run}
+        return {**out, "note": self.note} if self.note else out
+
+
+class Skip(Exception):
+    """A sample that is not run: kind is `unmapped` or `not_supported`, args what it names."""
+
+    def __init__(self, kind: str, *args: str):
+        super().__init__(kind)
+        self.kind, self.args = kind, args
+
+
+class TorchSamples:
+    """One sample source of eqcheck/backends/samples (opinfo, module) turned into cases."""
+
+    def __init__(self, source: str):
+        self.source = source
+        self.tallies: dict[str, Tally] = {}
+
+    def entry_name(self, spec: OpSpec) -> str | None:
+        explore = spec.explore or ExploreSpec()
+        op = spec.sides["torch"].op
+        is_class = bool(_MODULE_CLASS.match(op))
+        if self.source == "module":
+            if explore.module:
+                return explore.module
+            return f"torch.nn.{op.rsplit('.', 1)[1]}" if is_class and not explore.opinfo else None
+        if explore.opinfo:
+            return explore.opinfo
+        if is_class or explore.module:
+            return None
+        return op.removeprefix("torch.").removeprefix("Tensor.")
+
+    def __call__(self, specs: list[OpSpec], dtypes: tuple[str, ...] | None) -> list[Case]:
+        wanted = {spec.name: self.entry_name(spec) for spec in specs if not spec.is_model and "torch" in spec.sides}
+        wanted = {k: v for k, v in wanted.items() if v}
+        if not wanted:
+            return []
+        records = cache.entries(self.source, sorted(set(wanted.values())))
+        cases: list[Case] = []
+        for spec in specs:
+            if spec.name not in wanted:
+                continue
+            record = records[wanted[spec.name]]
+            tally = self.tallies[spec.name] = Tally(self.source, None if record.get("missing") else record["entry"])
+            if record.get("missing"):
+                tally.note = f"no {self.source} entry '{wanted[spec.name]}'"
+                continue
+            key = "samples_train" if self.source == "module" and spec.mode == "train" else "samples"
+            samples = record.get(key, [])
+            tally.samples, tally.note = len(samples), record.get("note") or record.get(f"note_{key}")
+            arrays = str(cache.entry_file(self.source, wanted[spec.name]).with_suffix(".npz"))
+            for k, sample in enumerate(samples):
+                try:
+                    derived, tensors = translate(spec, record, sample, self.source)
+                except Skip as skip:
+                    target = tally.unmapped if skip.kind == "unmapped" else tally.not_supported
+                    for arg in dict.fromkeys(skip.args):
+                        target[arg] += 1
+                    continue
+                tally.run += 1
+                described = {"args": [_describe(v) for v in sample["call"]["args"]],
+                             "kwargs": {n: _describe(v) for n, v in sample["call"]["kwargs"].items()}}
+                if "init" in sample:
+                    described["init"] = {"args": [_describe(v) for v in sample["init"]["args"]],
+                                         "kwargs": {n: _describe(v) for n, v in sample["init"]["kwargs"].items()}}
+                info = Sample(self.source, record["entry"], k, arrays, tensors, described)
+                cases.extend(dataclasses.replace(case, sample=info) for case in expand(derived, dtypes))
+            tally.errors = len(record.get("errors", []))
+            for k, error in enumerate(record.get("errors", [])):
+                try:
+                    derived, tensors = translate(spec, record, error, self.source)
+                except Skip:
+                    continue  # an error input the map cannot carry to MindSpore: counted by total - run
+                tally.errors_run += 1
+                described = {"args": [_describe(v) for v in error["call"]["args"]],
+                             "kwargs": {n: _describe(v) for n, v in error["call"]["kwargs"].items()}}
+                info = Sample(self.source, record["entry"], k, arrays, tensors, described,
+                              error=(error["error_type"], error["error_regex"]))
+                first = expand(dataclasses.replace(derived, grad=False), dtypes)[:1]  # a refusal does not depend on dtype
+                cases.extend(dataclasses.replace(case, sample=info) for case in first)
+        return cases
+
+
+# The sources --explore expands, in order; a new source is one more entry (boundary cases join here).
+SOURCES: list[Callable[[list[OpSpec], tuple[str, ...] | None], list[Case]]] = [TorchSamples("opinfo"), TorchSamples("module")]
+
+
+def explore_cases(specs: list[OpSpec], dtypes: tuple[str, ...] | None = None,
+                  sources: list | None = None) -> tuple[dict[str, list[Case]], dict[str, dict]]:
+    """Explored cases per spec name, and each spec's counts (samples, run, unmapped, not supported)."""
+    by_spec: dict[str, list[Case]] = {}
+    tallies: dict[str, dict] = {}
+    for source in SOURCES if sources is None else sources:
+        if hasattr(source, "tallies"):
+            source.tallies.clear()
+        for case in source(specs, dtypes):
+            by_spec.setdefault(case.spec.name, []).append(case)
+        for name, tally in getattr(source, "tallies", {}).items():
+            tallies[name] = tally.as_dict()
+    return by_spec, tallies
+
+
+# ---- one sample -> a derived spec ----------------------------------------------------------------
+
+
+def _is_tensor(value: Any) -> bool:
+    return isinstance(value, dict) and "tensor" in value
+
+
+def _decode(value: Any, name: str) -> Any:
+    """A cached non-tensor value as Python; torch-only objects (a dtype, a memory format) cannot reach MindSpore."""
+    if isinstance(value, dict):
+        if "tuple" in value or "list" in value:
+            items = [_decode(v, name) for v in value.get("tuple", value.get("list"))]
+            return tuple(items) if "tuple" in value else items
+        if "float" in value:
+            return float(value["float"])
+        if _is_tensor(value):
+            raise Skip("not_supported", f"{name}: a tensor inside a sequence")
+        raise Skip("not_supported", f"{name}={value.get('torch')}")
+    return value
+
+
+def _describe(value: Any) -> Any:
+    """The report's form of a sample value: tensors as {shape, dtype}."""
+    if _is_tensor(value):
+        return {"shape": value["shape"], "dtype": value["dtype"]}
+    if isinstance(value, dict) and ("tuple" in value or "list" in value):
+        return [_describe(v) for v in value.get("tuple", value.get("list"))]
+    if isinstance(value, dict):
+        return value.get("float", value.get("torch"))
+    return value
+
+
+def _bind(values: list, kwargs: dict, names: list[str] | None, where: str) -> list[tuple[str, Any, int | None]]:
+    """(torch name, value, position or None) for a call's arguments; a positional one past the signature is unmapped."""
+    bound = []
+    for i, value in enumerate(values):
+        if names is None or i >= len(names):
+            raise Skip("unmapped", f"{where} positional #{i} (give explore.signature)")
+        bound.append((names[i], value, i))
+    bound.extend((name, value, None) for name, value in kwargs.items())
+    return bound
+
+
+def _spatial_rank(spec: OpSpec, shapes: list[list[int]]) -> int:
+    match = _SPATIAL.search(spec.sides["torch"].op.rsplit(".", 1)[-1])
+    if match:
+        return int(match.group(1))
+    return max(1, len(shapes[0]) - 2) if shapes else 1
+
+
+def _params(spec: OpSpec) -> dict[str, Any]:
+    """The spec's params at its first sweep point (a `value:` expression may use them)."""
+    try:
+        first = expand(spec)[0]
+        return {k: first.values[k] for k in spec.params}
+    except SpecError:
+        return {}
+
+
+def _ms_value(spec: OpSpec, arg: ArgumentMap, value: Any, rank: int, params: dict) -> Any:
+    if arg.values is not None:
+        for key, mapped in arg.values.items():
+            if key == value and type(key) is type(value):
+                value = mapped
+                break
+        else:
+            if arg.others != "pass":
+                raise Skip("unmapped", f"{arg.torch}={value}")
+    if arg.value is not None:
+        try:
+            value = expressions.evaluate(arg.value[1:], {**params, "value": value})
+        except expressions.ExpressionError as exc:
+            raise SpecError(f"{exc} (sample value {value!r})", file=spec.path, field=f"explore.arguments.{arg.torch}.value") from None
+    if arg.cast in ("tuple", "list"):
+        value = tuple(value) if isinstance(value, (list, tuple)) else (value,) * rank
+        value = list(value) if arg.cast == "list" else value
+    elif arg.cast in ("int", "float") and isinstance(value, (int, float, bool)):
+        value = int(value) if arg.cast == "int" else float(value)
+    return value
+
+
+def _input_dtype(value: dict, name: str) -> str:
+    dtype = value["dtype"]
+    if dtype.startswith("float"):
+        return "float"
+    if dtype not in ALL_DTYPES:
+        raise Skip("not_supported", f"{name}: a {dtype} tensor")
+    return dtype
+
+
+def _filter_layout(layout: Any, present: set[str]) -> Any:
+    if isinstance(layout, tuple):
+        return tuple(x for x in (_filter_layout(item, present) for item in layout) if x is not None and x != ())
+    if isinstance(layout, Literal) or layout in present:
+        return layout
+    return None
+
+
+def _kept_ms_arguments(spec: OpSpec, section: dict[str, Any], params: dict) -> dict[str, Any]:
+    """MindSpore init/call entries that stay in an explored case: literals, and expressions over params only."""
+    kept = {}
+    for name, value in section.items():
+        if isinstance(value, str) and value.startswith("$"):
+            if expressions.names(value[1:]) <= set(params):
+                kept[name] = expressions.evaluate(value[1:], params)
+            continue
+        kept[name] = value
+    return kept
+
+
+def translate(spec: OpSpec, record: dict, sample: dict, source: str) -> tuple[OpSpec, tuple[tuple[str, str], ...]]:
+    """One sample -> (the derived spec its case runs, input name -> array key). Raises Skip for a sample not run."""
+    explore = spec.explore or ExploreSpec()
+    arguments = explore.arguments
+    call_names = list(explore.signature) if explore.signature else record.get("signature")
+    bound_call = _bind(sample["call"]["args"], sample["call"]["kwargs"], call_names, "call")
+    bound_init = _bind(sample["init"]["args"], sample["init"]["kwargs"], record.get("init_signature"), "init") \
+        if "init" in sample else []
+    params = _params(spec)
+    by_name = {inp.name: inp for inp in spec.inputs}
+    spec_positional = [inp.name for inp in spec.inputs if not inp.keyword]
+    problems: list[tuple[str, str]] = []
+    inputs: list[InputSpec] = []
+    tensors: list[tuple[str, str]] = []
+    torch_layout: list[Any] = []
+    torch_call: dict[str, Any] = {}
+    torch_init: dict[str, Any] = {}
+    ms: dict[str, dict[str, Any]] = {"init": {}, "call": {}}
+    ms_positional: list[Any] = []
+    ms_tensor_positional: list[str] = []
+    shapes = [v["shape"] for _, v, _ in bound_call if _is_tensor(v)]
+    rank = _spatial_rank(spec, shapes)
+    passed = set()
+
+    def fail(kind: str, what: str) -> None:
+        problems.append((kind, what))
+
+    for section, bound in (("init", bound_init), ("call", bound_call)):
+        tensor_position = 0
+        for name, value, position in bound:
+            passed.add(name)
+            arg = arguments.get(name)
+            if _is_tensor(value):
+                if section == "init":
+                    fail("not_supported", f"{name}: a tensor constructor argument")
+                    continue
+                inp = by_name.get(name)
+                if inp is None and arg is None and position is not None and tensor_position < len(spec_positional) \
+                        and spec_positional[tensor_position] not in {n for n, _, _ in bound}:
+                    inp = by_name[spec_positional[tensor_position]]  # matched by position: the spec names it otherwise
+                tensor_position += position is not None
+                try:
+                    dtype = _input_dtype(value, name)
+                except Skip as skip:
+                    fail(skip.kind, skip.args[0])
+                    continue
+                limit = explore.unsupported_inputs.get(name)
+                if limit is not None and len(value["shape"]) in limit.ndim:
+                    fail("not_supported", f"{name} ndim={len(value['shape'])}")
+                    continue
+                if inp is not None:
+                    sides = {**inp.sides, "torch": SideName(name)}
+                    grad = inp.grad and dtype == "float"
+                    if inp.name in spec_positional:
+                        ms_tensor_positional.append(inp.name)
+                elif arg is not None and not (arg.unsupported or arg.drop):
+                    sides = {fw: SideName(name) for fw in spec.sides}
+                    sides["mindspore"] = SideName(arg.name)
+                    grad = dtype == "float"
+                    if arg.positional:
+                        ms_tensor_positional.append(name)
+                elif arg is not None:
+                    fail("not_supported", name)
+                    continue
+                else:
+                    fail("unmapped", name)
+                    continue
+                canonical = inp.name if inp is not None else name
+                inputs.append(InputSpec(canonical, tuple(value["shape"]), dtype, _NORMAL, sides, keyword=True, grad=grad))
+                tensors.append((canonical, value["tensor"]))
+                if position is not None:
+                    torch_layout.append(canonical)
+                continue
+            try:
+                plain = _decode(value, name)
+            except Skip as skip:
+                fail(skip.kind, skip.args[0])
+                continue
+            if section == "init":
+                torch_init[name] = plain
+            elif position is not None:
+                torch_layout.append(Literal(plain))
+            else:
+                torch_call[name] = plain
+            if arg is None:
+                fail("unmapped", name)
+                continue
+            if arg.unsupported:
+                if not (arg.has_default and plain == arg.default):
+                    fail("not_supported", name)
+                continue
+            if arg.drop:
+                continue
+            try:
+                _place(spec, arg, plain, rank, params, section, source, ms, ms_positional)
+            except Skip as skip:
+                fail(skip.kind, skip.args[0])
+    for name, arg in arguments.items():  # torch's default where MindSpore's differs
+        if name not in passed and arg.has_default and not (arg.unsupported or arg.drop):
+            section = "init" if source == "module" and name in (record.get("init_signature") or ()) else "call"
+            try:
+                _place(spec, arg, arg.default, rank, params, section, source, ms, ms_positional)
+            except Skip as skip:
+                fail(skip.kind, skip.args[0])
+    if problems:
+        kind = "unmapped" if any(k == "unmapped" for k, _ in problems) else "not_supported"
+        raise Skip(kind, *(what for k, what in problems if k == kind))
+    if not inputs:
+        raise Skip("not_supported", "no tensor input")
+    present = {inp.name for inp in inputs}
+    old = spec.sides["mindspore"]
+    ms_init = {**_kept_ms_arguments(spec, old.init, params), **ms["init"]}
+    ms_call = {**_kept_ms_arguments(spec, old.call, params), **ms["call"]}
+    if old.args is not None:  # the spec's own layout (literals in place), then positional tensors it does not name
+        layout = _filter_layout(old.args, present)
+        layout += tuple(n for n in ms_tensor_positional if n not in dataclasses.replace(old, args=layout).positional_names())
+    else:
+        layout = tuple(dict.fromkeys(n for n in spec_positional + ms_tensor_positional if n in ms_tensor_positional))
+    sides = {
+        "torch": dataclasses.replace(spec.sides["torch"], init=torch_init if source == "module" else {}, call=torch_call,
+                                     args=tuple(torch_layout)),
+        "mindspore": dataclasses.replace(old, init=ms_init, call=ms_call, args=layout + tuple(ms_positional)),
+    }
+    edges = spec.edges
+    edges = EdgeSettings(skip=edges.skip, input=edges.input if edges.input in present else None, kinks=edges.kinks)
+    expected = tuple(e for e in spec.expected_differences if set(e.when) <= {"dtype"})
+    derived = dataclasses.replace(spec, params={}, sweep={}, inputs=tuple(inputs), sides=sides, edges=edges,
+                                  expected_differences=expected)
+    return derived, tuple(tensors)
+
+
+def _place(spec: OpSpec, arg: ArgumentMap, value: Any, rank: int, params: dict, section: str, source: str,
+           ms: dict[str, dict[str, Any]], ms_positional: list) -> None:
+    """A torch argument's MindSpore form, in init or call (or positional), with its `set` companions."""
+    mapped = _ms_value(spec, arg, value, rank, params)
+    where = arg.where or ("init" if source == "module" and section == "init" else "call")
+    if arg.positional:
+        ms_positional.append(Literal(mapped))
+    else:
+        ms[where][arg.name] = mapped
+    extra = next((fixed for key, fixed in arg.value_sets.items() if key == value and type(key) is type(value)), {})
+    for name, fixed in {**arg.set, **extra}.items():
+        ms[where][name] = fixed
