@@ -168,3 +168,12 @@ def test_arguments_left_at_their_default_are_varied_through_the_explore_map(cli,
     (case,) = read_json(tmp_path / "d.json")["cases"]
     assert case["status"] == "pass"
     assert case["sides"]["torch"]["init"] == {"negative_slope": -1.0} and case["sides"]["mindspore"]["init"] == {"alpha": -1.0}
+
+
+def test_integer_bounds_and_an_empty_softmax_axis_draw(cli, tmp_path):
+    """Two draws the variants reach first: an exact-value overlay on integer indices, log_softmax over an empty axis."""
+    result = cli("run", "-j", "0", CONFIGS / "indexing" / "gather.yaml", CONFIGS / "losses" / "NLLLoss.yaml", "--boundary",
+                 "-k", "gather and boundary=bounds or NLLLoss and reduction=none and boundary=empty@1", "--json", tmp_path / "r.json")
+    cases = read_json(tmp_path / "r.json")["cases"]
+    assert [c["status"] for c in cases] == ["pass", "pass"], result.text
+    assert cases[0]["boundary"]["inputs"]["index"] == "integers(low=0, high=6) + special(values=[0.0, 5.0]@0.5)"
