@@ -254,17 +254,34 @@ def _shape_variants(case: Case) -> list[Boundary]:
         if size != 0 and axis not in batch_axes:
             resized = _resize(case, 0, axis, 0, f"empty@{axis}")
             if resized is not None:
-                out.append(_as_boundary(resized, "empty"))
+                out.append(_as_boundary(_shared(case, resized), "empty"))
         if size > 1 and axis not in reduced:
             resized = _resize(case, 0, axis, 1, f"one@{axis}")
             if resized is not None:
-                out.append(_as_boundary(resized, "one"))
+                out.append(_as_boundary(_shared(case, resized), "one"))
     odd = _odd_sizes(case)
     if odd is not None:
         out.append(odd)
     if batch is not None and isinstance(case.values.get(batch), int) and case.values[batch] > 0:
         out.append(Boundary("batch", overrides=((batch, BATCH_FACTOR * case.values[batch] + 1),), group="batch"))
     return out
+
+
+def _shared(case: Case, edge: Edge) -> Edge:
+    """A literal size of input 0 set directly: the same literal at the same axis of every input of its rank changes
+    with it (a loss's input and target stay alike; one of them alone would test broadcasting instead)."""
+    if not edge.dims:
+        return edge
+    (_, axis, size), = edge.dims
+    inputs = case.spec.inputs
+    first = inputs[0].shape
+    literal = first[axis] if isinstance(first, tuple) else None
+    dims = [(0, axis, size)]
+    for index, inp in enumerate(inputs[1:], start=1):
+        raw = inp.shape
+        if isinstance(literal, int) and isinstance(raw, tuple) and len(raw) == len(first) and raw[axis] == literal:
+            dims.append((index, axis, size))
+    return dataclasses.replace(edge, dims=tuple(dims))
 
 
 def _odd_sizes(case: Case) -> Boundary | None:
