@@ -232,10 +232,11 @@ class Case:
 
     @property
     def expected_difference(self) -> ExpectedDifference | None:
-        """The first declaration for this case's edge variant, else the first one covering every variant."""
-        kind = self.edge.kind if self.edge else None
-        matching = [e for e in self.spec.expected_differences if e.edge in (None, kind) and e.applies(self.values)]
-        return next((e for e in matching if e.edge == kind), matching[0] if matching else None)
+        """The first declaration for this case's variant by name (empty@1), else by kind (empty), else the first one
+        covering every variant."""
+        kind, name = (self.edge.kind, self.edge.name) if self.edge else (None, None)
+        matching = [e for e in self.spec.expected_differences if e.edge in (None, kind, name) and e.applies(self.values)]
+        return next((e for e in matching if e.edge == name), next((e for e in matching if e.edge == kind), matching[0] if matching else None))
 
     def resolve_everything(self) -> None:
         """Evaluate every expression of this case; raises SpecError naming the first bad field."""

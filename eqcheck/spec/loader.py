@@ -650,7 +650,7 @@ def _parse_expected(top: Fields, params: dict, sweep: dict, edges: bool = False)
         field = key if isinstance(raw, dict) else join(key, i)
         entry = Fields(item, top.file, field, ("reason", "link", "when", *(("edge",) if edges else ())))
         edge = entry.required("edge", str) if edges else None
-        if edges and edge not in VARIANT_KINDS:
+        if edges and edge.split("@")[0] not in VARIANT_KINDS:  # a kind (empty) or one variant of it (empty@1)
             raise entry.error("edge", f"unknown edge or boundary variant '{edge}' (choose from {', '.join(VARIANT_KINDS)})",
                               hint=suggest(edge, VARIANT_KINDS))
         reason = entry.required("reason", str)
