@@ -32,15 +32,14 @@ def main() -> int:
     }
     times = alternate(commands, repeats)
     medians = table(times, "eqcheck run")
-    cases = {name: json.loads((out / f"{name}.json").read_text())["cases"] for name in ("plain", "boundary")}
-    seconds = {name: sum(c["duration_s"] for c in records) for name, records in cases.items()}
-    count = {name: len(records) for name, records in cases.items()}
-    print(f"cases: plain {count['plain']}, --boundary {count['boundary']} ({count['boundary'] / count['plain']:.2f}x)")
-    print(f"case time (sum of duration_s, last round): plain {seconds['plain']:.2f}s, --boundary {seconds['boundary']:.2f}s "
-          f"({seconds['boundary'] / seconds['plain']:.2f}x)")
-    print(f"wall clock, process included: --boundary / plain = {medians['eqcheck run --boundary'] / medians['eqcheck run']:.2f}x, "
-          f"in process {medians['eqcheck run --boundary -j 0'] / medians['eqcheck run']:.2f}x (median of {repeats})")
-    print(f"per case: plain {seconds['plain'] / count['plain'] * 1e3:.1f} ms, --boundary {seconds['boundary'] / count['boundary'] * 1e3:.1f} ms")
+    ratio = lambda name: medians[name] / medians["eqcheck run"]
+    records = {name: json.loads((out / f"{name}.json").read_text())["cases"] for name in ("plain", "boundary")}
+    for name, cases in records.items():
+        total = sum(c["duration_s"] for c in cases)
+        print(f"{name}: {len(cases)} cases, {total:.2f}s summed case time (last round), {total / len(cases) * 1e3:.1f} ms per case")
+    print(f"cases: --boundary / plain = {len(records['boundary']) / len(records['plain']):.2f}x")
+    print(f"wall clock, process included: --boundary / plain = {ratio('eqcheck run --boundary'):.2f}x, "
+          f"in process {ratio('eqcheck run --boundary -j 0'):.2f}x (median of {repeats})")
     return 0
 
 
