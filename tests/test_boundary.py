@@ -82,22 +82,31 @@ def test_boundary_kinds_are_declared_and_skipped_like_edge_variants(cli, write_s
     assert result.exit_code == 2 and "edge_differences[0].edge" in result.text and "did you mean 'stale'" in result.text
 
 
-def test_both_sides_refusing_is_agreement_and_one_side_refusing_a_finding(cli, copy_config, tmp_path):
+def test_both_sides_refusing_is_agreement_and_one_side_refusing_a_finding(cli, write_spec, tmp_path):
     cli("run", "-j", "0", CONFIGS / "nn" / "Softmax.yaml", "--boundary", "-k", "boundary=dim:3", "--json", tmp_path / "s.json")
     (case,) = read_json(tmp_path / "s.json")["cases"]
     assert case["status"] == "pass" and case["message"].startswith("both sides refuse this boundary variant: torch failed")
     assert set(case["boundary"]["refused"]) == {"torch", "mindspore"} and case["boundary"]["kind"] == "arg"
-    result = cli("run", "-j", "0", CONFIGS / "nn" / "Linear.yaml", "--boundary", "-k", "boundary=out_features:0",
-                 "--json", tmp_path / "l.json")
+    shipped = (CONFIGS / "nn" / "Linear.yaml").read_text()
+    undeclared = write_spec(shipped.split("\n# --boundary")[0], "linear.yaml")  # without its edge_differences
+    result = cli("run", "-j", "0", undeclared, "--boundary", "-k", "boundary=out_features:0", "--json", tmp_path / "l.json")
     assert result.exit_code == 1
     (case,) = read_json(tmp_path / "l.json")["cases"]
     assert case["status"] == "error" and case["message"].startswith("only mindspore refuses this boundary variant")
     assert case["message"].endswith("torch returns a value")
-    declared = copy_config("nn/Linear.yaml", {"\ninputs:": "\nedge_differences: [{edge: arg, reason: MindSpore's Dense refuses 0 "
-                                                               "features, when: {out_features: [0]}}]\ninputs:"})
-    result = cli("run", "-j", "0", declared, "--boundary", "-k", "boundary=out_features", "--json", tmp_path / "d.json")
+    # the shipped spec declares it (edge: arg, when: {out_features: [0]}): an expected difference; out_features=1 passes
+    result = cli("run", "-j", "0", CONFIGS / "nn" / "Linear.yaml", "--boundary", "-k", "boundary=out_features",
+                 "--json", tmp_path / "d.json")
     statuses = {c["id"].split("boundary=")[1]: c["status"] for c in read_json(tmp_path / "d.json")["cases"]}
     assert statuses["out_features:0]"] == "expected_difference" and statuses["out_features:1]"] == "pass", result.text
+
+
+def test_torch_alone_refusing_is_mindspore_accepting_invalid_input(cli, tmp_path):
+    # a kernel longer than the input: torch refuses, MindSpore's default pad_mode='same' computes a value
+    result = cli("run", "-j", "0", CONFIGS / "defaults" / "Conv1d.yaml", "--boundary", "-k", "boundary=one@2", "--json", tmp_path / "c.json")
+    (case,) = read_json(tmp_path / "c.json")["cases"]
+    assert case["status"] == "accepts_invalid" and result.exit_code == 0, result.text
+    assert case["message"].startswith("only torch refuses this boundary variant") and case["message"].endswith("mindspore returns a value")
 
 
 def test_layouts_reach_both_frameworks_with_identical_values():
