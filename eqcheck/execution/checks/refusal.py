@@ -63,7 +63,11 @@ def run_refusal(runner, case, result, seed: int) -> None:
 def judge(runner, case: Case, result: CaseResult, failure: CaseFailure, seed: int) -> None:
     """Turn a side's refusal into agreement (both refuse) or a one-sided refusal; other failures stay as they are."""
     refusing = next((t for t in runner.targets if t.label == failure.target), None)
+    declared = case.expected_difference
+    declared = declared if declared is not None and declared.edge in (case.edge.kind, case.edge.name) else None
     if failure.status != ERROR or refusing is None:
+        if failure.status == ERROR and declared is not None:  # both ran, the outputs differ in structure, as declared
+            result.status = FAIL
         return
     other = next(t for t in runner.targets if t is not refusing)
     answer = refusal(runner, case, other, seed)
@@ -72,8 +76,7 @@ def judge(runner, case: Case, result: CaseResult, failure: CaseFailure, seed: in
         if refusing is runner.targets[0]:  # the candidate computes a value where the reference refuses: accepts_invalid
             result.status = ACCEPTS_INVALID
             return
-        declared = case.expected_difference
-        if declared is not None and declared.edge in (case.edge.kind, case.edge.name):
+        if declared is not None:
             result.status = FAIL  # a declared difference: the runner reports it as expected_difference
         return
     result.status = PASS
