@@ -44,7 +44,7 @@ def sample_cache(tmp_path_factory):
     folder = tmp_path_factory.mktemp("samples")
     old = os.environ.get(cache.CACHE_ENV)
     os.environ[cache.CACHE_ENV] = str(folder)
-    cache.entries("opinfo", ["nn.functional.relu", "sum"])
+    cache.entries("opinfo", ["nn.functional.relu", "sum", "amax", "nn.functional.conv2d"])
     yield folder
     if old is None:
         os.environ.pop(cache.CACHE_ENV, None)
@@ -261,3 +261,65 @@ def test_list_explore_imports_no_framework(write_spec, sample_cache):
                           timeout=600, env={**os.environ, cache.CACHE_ENV: str(sample_cache)})
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip().splitlines()[-1] == "HEAVY=", proc.stdout
+
+
+def test_scaffold_takes_shapes_and_the_argument_map_from_torchs_samples(cli, sample_cache, tmp_path):
+    out = tmp_path / "draft.yaml"
+    result = cli("scaffold", "torch.sum", "mindspore.ops.sum", "-o", out)
+    assert result.exit_code == 0, result.text
+    text = out.read_text()
+    assert "explore:  # from torch's 20 opinfo samples of sum" in text
+    assert "dim: dim" in text and "keepdim: keepdim" in text  # renames from both signatures
+    assert "shape: [4, 16]" not in text  # a sample's shape, not the old guess
+    load_spec(out)  # the draft is a valid spec
+
+
+def test_a_sample_not_reproducing_a_declared_difference_is_a_pass(cli, write_spec, sample_cache, tmp_path):
+    report = tmp_path / "r.json"
+    declared = SUM_MAPPED + "expected_difference: {reason: 'declared for the spec point only'}\n"
+    cli("run", write_spec(declared), "--explore", "--json", report, "-k", "sample")
+    statuses = {c["status"] for c in read_json(report)["cases"]}
+    assert statuses == {"pass"}  # not unexpected_pass: the declaration names the spec's own point
+
+
+AMAX = """
+name: t.amax
+inputs: [{name: input, shape: [4, 5]}]
+torch: {op: torch.amax, call: {dim: 1}}
+mindspore: {op: mindspore.ops.amax, call: {axis: 1}}
+explore: {arguments: {dim: {name: axis, default: []}, keepdim: keepdims}}
+"""
+
+
+@pytest.mark.frameworks
+def test_an_error_input_mindspore_accepts_is_its_own_class(cli, write_spec, sample_cache, tmp_path):
+    """torch.amax refuses an empty input without dim; mindspore.ops.amax returns a value (found by --explore)."""
+    report = tmp_path / "r.json"
+    result = cli("run", write_spec(AMAX), "--explore", "--json", report, "-k", "error_input")
+    assert result.exit_code == 0, result.text  # reported, not gating
+    document = read_json(report)
+    [case] = document["cases"]
+    assert case["id"] == "t.amax[float32,error_input=0]" and case["status"] == "accepts_invalid"
+    assert case["refusal"]["torch"] and case["refusal"]["mindspore"] is None
+    assert document["summary"]["accepts_invalid"] == 1 and "accepted an input torch refuses" in result.text
+
+
+@pytest.mark.frameworks
+def test_error_inputs_both_sides_refuse_pass(cli, copy_config, sample_cache, tmp_path):
+    report = tmp_path / "r.json"
+    result = cli("run", copy_config("nn/F.conv2d.yaml"), "--explore", "--json", report, "-k", "error_input")
+    assert result.exit_code == 0, result.text
+    cases = read_json(report)["cases"]
+    assert len(cases) >= 5 and {c["status"] for c in cases} == {"pass"}
+    assert all(c["refusal"]["torch"] and c["refusal"]["mindspore"] for c in cases)
+
+
+def test_a_difference_is_declared_narrowly_by_a_samples_torch_argument(write_spec):
+    from eqcheck.cases.sweep import Case
+
+    spec = load_spec(write_spec(SUM_MAPPED + "expected_difference: {reason: measured, when: {dim: [[]]}}\n"))
+    record = {"entry": "sum", "signature": ["input"]}
+    covered, _ = translate(spec, record, {"call": {"args": [_tensor("a", [])], "kwargs": {"dim": {"tuple": []}}}}, "opinfo")
+    other, _ = translate(spec, record, {"call": {"args": [_tensor("a", [3])], "kwargs": {"dim": 0}}}, "opinfo")
+    assert Case(covered, (), "float32").expected_difference is not None
+    assert Case(other, (), "float32").expected_difference is None

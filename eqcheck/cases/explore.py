@@ -170,6 +170,10 @@ def _decode(value: Any, name: str) -> Any:
     return value
 
 
+def _tupled(value: Any) -> Any:
+    return tuple(_tupled(v) for v in value) if isinstance(value, (list, tuple)) else value
+
+
 def _describe(value: Any) -> Any:
     """The report's form of a sample value: tensors as {shape, dtype}."""
     if _is_tensor(value):
@@ -384,8 +388,13 @@ def translate(spec: OpSpec, record: dict, sample: dict, source: str) -> tuple[Op
     }
     edges = spec.edges
     edges = EdgeSettings(skip=edges.skip, input=edges.input if edges.input in present else None, kinks=edges.kinks)
-    expected = tuple(e for e in spec.expected_differences if set(e.when) <= {"dtype"})
-    derived = dataclasses.replace(spec, params={}, sweep={}, inputs=tuple(inputs), sides=sides, edges=edges,
+    # a declaration applies to a sample through `dtype` and the torch arguments of explore.arguments (`when: {dim: [[]]}`)
+    sample_values = {name: _tupled(value) for name, value in {**torch_init, **torch_call}.items() if name in arguments}
+    for name, value, position in bound_call:
+        if position is not None and name in arguments and not _is_tensor(value):
+            sample_values[name] = _tupled(_decode(value, name))
+    expected = tuple(e for e in spec.expected_differences if set(e.when) <= {"dtype", *sample_values})
+    derived = dataclasses.replace(spec, params=sample_values, sweep={}, inputs=tuple(inputs), sides=sides, edges=edges,
                                   expected_differences=expected)
     return derived, tuple(tensors)
 

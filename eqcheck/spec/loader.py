@@ -644,7 +644,9 @@ def _parse_expected(top: Fields, params: dict, sweep: dict, edges: bool = False)
     key = "edge_differences" if edges else "expected_difference"
     raw = top.optional(key, [], list, dict)
     items = [raw] if isinstance(raw, dict) else raw
-    known = set(params) | set(sweep) | {"dtype"}
+    explore = top.data.get("explore") if isinstance(top.data.get("explore"), dict) else {}
+    arguments = explore.get("arguments") if isinstance(explore.get("arguments"), dict) else {}
+    known = set(params) | set(sweep) | {"dtype"} | {str(a) for a in arguments}  # explored samples: torch arguments
     out = []
     for i, item in enumerate(items):
         field = key if isinstance(raw, dict) else join(key, i)
@@ -661,7 +663,7 @@ def _parse_expected(top: Fields, params: dict, sweep: dict, edges: bool = False)
             if key not in known:
                 raise SpecError(f"'{key}' is not a param, sweep axis or 'dtype'", file=top.file, field=join(entry.field("when"), key),
                                 hint=suggest(key, known))
-            when[key] = tuple(values) if isinstance(values, list) else (values,)
+            when[key] = tuple(_tupled(v) for v in values) if isinstance(values, list) else (values,)
         out.append(ExpectedDifference(reason, entry.optional("link", None, str), when, edge))
     return tuple(out)
 
@@ -853,6 +855,11 @@ def _int_list(value: Any, file: str, field: str) -> list[int]:
     for i, item in enumerate(value):
         check_type(item, (int,), file, join(field, i))
     return list(value)
+
+
+def _tupled(value: Any) -> Any:
+    """A `when` value as a case holds it: YAML lists are tuples ([] is the empty dim tuple)."""
+    return tuple(_tupled(v) for v in value) if isinstance(value, list) else value
 
 
 def _number(value: Any, file: str | None = None, field: str | None = None) -> float | int:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import difflib
 import inspect
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -280,6 +281,9 @@ def draft(torch_path: str, mindspore_path: str) -> str:
         if p.name not in fwd_map.values() and p.required:
             comments.append(f"# TODO: MindSpore's forward needs '{p.name}', which torch's does not take")
 
+    samples = _torch_samples(torch_path, is_class["torch"])
+    # a module's input sizes depend on the constructor arguments drafted above, so only functions take a sample's shapes
+    sample_shapes = _sample_shapes(samples, [p.name for p, _ in inputs]) if samples and not is_class["torch"] else {}
     if params:
         doc.add("params:")
         for k, v in params.items():
@@ -290,6 +294,8 @@ def draft(torch_path: str, mindspore_path: str) -> str:
     ms_positional = [p.name for p in forward["mindspore"] if not p.keyword_only]
     for p, other in inputs:
         shape, sure = _guess_shape(p.name, params)
+        if p.name in sample_shapes:
+            shape, sure = sample_shapes[p.name], True  # the shape torch's own test sample uses
         doc.add(f"  - name: {p.name}")
         doc.add(f"    shape: {_yaml(shape)}{'' if sure else '  # TODO: shape guessed'}")
         if other is None:
@@ -310,6 +316,9 @@ def draft(torch_path: str, mindspore_path: str) -> str:
     if is_class["torch"]:
         _weights(doc, objs, init, side_init, params)
     doc.add("grad: true  # TODO: false if the op is not differentiable")
+    if samples:
+        ms_names = [p.name for p in init["mindspore"] + forward["mindspore"]]
+        _explore_map(doc, samples, {**init_map, **fwd_map}, {p.name for p, _ in inputs}, ms_names)
     if comments:
         doc.add("# Argument notes:")
         doc.lines.extend(comments)
@@ -398,3 +407,71 @@ def _weights(doc: Draft, objs: dict, init: dict, side_init: dict, params: dict) 
                 doc.add(f"  {fw}:")
                 for n in names:
                     doc.add(f"    {n}: TODO say why it is not shared, or map it under weights")
+
+
+# ---- torch's own samples (docs/explore.md): shapes, and the arguments the explore map must carry --------------
+
+
+def _torch_samples(torch_path: str, is_class: bool) -> dict | None:
+    """The OpInfo/ModuleInfo record of the torch op (built in a child, cached), or None when it has none or the
+    installed torch cannot provide them: the draft then guesses as before."""
+    from eqcheck.backends.samples import cache
+    from eqcheck.errors import EqcheckError
+
+    source, entry = ("module", f"torch.nn.{torch_path.rsplit('.', 1)[1]}") if is_class else \
+        ("opinfo", torch_path.removeprefix("torch.").removeprefix("Tensor."))
+    try:
+        record = cache.entries(source, [entry])[entry]
+    except EqcheckError:
+        return None
+    return None if record.get("missing") or not record.get("samples") else {**record, "source": source}
+
+
+def _tensor_args(record: dict, sample: dict) -> dict[str, list[int]]:
+    names = record.get("signature") or []
+    call = sample["call"]
+    found = {names[i]: v["shape"] for i, v in enumerate(call["args"]) if i < len(names) and isinstance(v, dict) and "tensor" in v}
+    found.update({k: v["shape"] for k, v in call["kwargs"].items() if isinstance(v, dict) and "tensor" in v})
+    return found
+
+
+def _sample_shapes(record: dict, input_names: list[str]) -> dict[str, list[int]]:
+    """Input shapes from the richest sample that has every input: most dimensions, then fewest elements."""
+    best, key = {}, None
+    for sample in record["samples"]:
+        shapes = _tensor_args(record, sample)
+        if not all(n in shapes for n in input_names):
+            continue
+        rank = sum(len(s) for s in shapes.values())
+        size = sum(math.prod(s) for s in shapes.values())
+        if key is None or (rank, -size) > key:
+            best, key = {n: shapes[n] for n in input_names}, (rank, -size)
+    return best
+
+
+def _explore_map(doc: Draft, record: dict, renames: dict[str, str], input_names: set[str], ms_names: list[str]) -> None:
+    """An `explore:` section: every non-tensor argument the samples set, renamed where the signatures match."""
+    used: dict[str, int] = {}
+    names = {"call": record.get("signature") or [], "init": record.get("init_signature") or []}
+    for sample in record["samples"]:
+        for section in ("init", "call"):
+            call = sample.get(section)
+            if not call:
+                continue
+            positional = [names[section][i] for i, v in enumerate(call["args"])
+                          if i < len(names[section]) and not (isinstance(v, dict) and "tensor" in v)]
+            for name in positional + [k for k, v in call["kwargs"].items() if not (isinstance(v, dict) and "tensor" in v)]:
+                used[name] = used.get(name, 0) + 1
+    used = {k: n for k, n in used.items() if k not in input_names and k not in PLUMBING}
+    # a C builtin's docstring may show one overload only: match what the samples set against MindSpore's names too
+    renames = {**match([k for k in used if k not in renames], [n for n in ms_names if n not in renames.values()]), **renames}
+    doc.add(f"explore:  # from torch's {len(record['samples'])} {record['source']} samples of {record['entry']}")
+    if not any(k in renames for k in used):
+        doc.add("  arguments: {}")
+    else:
+        doc.add("  arguments:")
+    for name, count in sorted(used.items(), key=lambda kv: -kv[1]):
+        if name in renames:
+            doc.add(f"    {name}: {renames[name]}  # TODO: check values and defaults ({count} samples)")
+        else:
+            doc.add(f"    # {name}: ?  ({count} samples set it; no MindSpore counterpart found: unmapped until mapped)")
