@@ -224,8 +224,8 @@ def _ms_value(spec: OpSpec, arg: ArgumentMap, value: Any, rank: int, params: dic
     if arg.value is not None:
         try:
             value = expressions.evaluate(arg.value[1:], {**params, "value": value})
-        except expressions.ExpressionError as exc:
-            raise SpecError(f"{exc} (sample value {value!r})", file=spec.path, field=f"explore.arguments.{arg.torch}.value") from None
+        except expressions.ExpressionError:  # e.g. momentum=None (a cumulative average) in `$1 - value`
+            raise Skip("not_supported", f"{arg.torch}={value}") from None
     if arg.cast in ("tuple", "list"):
         value = tuple(value) if isinstance(value, (list, tuple)) else (value,) * rank
         value = list(value) if arg.cast == "list" else value
@@ -313,8 +313,9 @@ def translate(spec: OpSpec, record: dict, sample: dict, source: str) -> tuple[Op
                 if limit is not None and len(value["shape"]) in limit.ndim:
                     fail("not_supported", f"{name} ndim={len(value['shape'])}")
                     continue
-                if inp is not None:
-                    sides = {**inp.sides, "torch": SideName(name)}
+                if inp is not None:  # the spec's names; its per-side dtype (int32 labels) only for a non-float sample
+                    sides = {fw: side if dtype != "float" else SideName(side.name) for fw, side in inp.sides.items()}
+                    sides["torch"] = SideName(name)
                     grad = inp.grad and dtype == "float"
                     if inp.name in spec_positional:
                         ms_tensor_positional.append(inp.name)
