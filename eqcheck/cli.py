@@ -55,8 +55,9 @@ def main() -> None:
 
 
 def _load_cases(paths: tuple[str, ...], selection: str | None, dtypes: str | None, edges: bool = False,
-                explore: dict | None = None):
+                boundary: bool = False, explore: dict | None = None):
     """Specs and selected cases; with `explore` (a dict it fills with each spec's counts) also torch's samples."""
+    from eqcheck.cases.boundary import with_boundary
     from eqcheck.cases.edges import with_edges
     from eqcheck.cases.sweep import expand
     from eqcheck.dtypes import FLOAT_DTYPES
@@ -78,7 +79,8 @@ def _load_cases(paths: tuple[str, ...], selection: str | None, dtypes: str | Non
         explored, counts = explore_cases(specs, dtype_list)
         explore.update(counts)
     cases = [case for spec in specs for case in expand(spec, dtype_list) + explored.get(spec.name, [])]
-    cases = [case for case in (with_edges(cases) if edges else cases) if matches(case.id)]
+    cases = with_edges(cases) if edges else cases
+    cases = [case for case in (with_boundary(cases, specs) if boundary else cases) if matches(case.id)]
     if not cases:
         raise click.UsageError(f"no case id matches -k '{selection}'" if selection else "the specs define no cases")
     return specs, cases
@@ -86,6 +88,9 @@ def _load_cases(paths: tuple[str, ...], selection: str | None, dtypes: str | Non
 
 paths_argument = click.argument("paths", nargs=-1, required=True, type=SafePath())
 select_option = click.option("-k", "selection", metavar="EXPR", help="Select case ids: words match substrings; and/or/not, parentheses.")
+boundary_option = click.option("--boundary", is_flag=True, help="Also run boundary variants of every spec (argument values, "
+                               "empty/size-1/odd shapes, a larger batch, non-contiguous and channels-last inputs, domain tails, "
+                               "a stale-memory decoy; docs/boundary.md).")
 explore_option = click.option("--explore", is_flag=True, default=None, help="Also run torch's own test samples of each spec's op (OpInfo, "
                               "ModuleInfo; ids ...,sample=K]) through its explore: argument map (docs/explore.md).")
 edges_option = click.option("--edges", is_flag=True, help="Also run edge variants of every case (NaN/Inf, integers, kinks, masked "
@@ -161,6 +166,7 @@ dtype_option = click.option("--dtype", "dtypes", metavar="LIST", help="Comma lis
               help="Fail a case during which a kernel logged an error line to the native log (e.g. MindSpore's [ERROR]), "
                    "even if every row passed; the lines are on the case in the JSON report.")
 @edges_option
+@boundary_option
 @explore_option
 @click.option("--repeat", type=click.IntRange(min=1), default=None, metavar="N",
               help="Call each side N times on the same inputs and compare the results bitwise (status nondeterministic).")
@@ -182,8 +188,9 @@ def run(paths, json_path, quiet, device, targets, export_side=None, against=None
         if hasattr(executor, "launch"):
             executor.launch()
             click.get_current_context().call_on_close(executor.close)  # also after a spec error or Ctrl-C
-    explored = {} if settings.explore else None  # --explore: filled with each spec's sample counts
-    _, cases = _load_cases(paths, settings.selection, settings.dtypes, bool(settings.edges), explored)
+    explored = {} if settings.explore else None  # --explore: torch's samples, and the boundary variants with them
+    _, cases = _load_cases(paths, settings.selection, settings.dtypes, bool(settings.edges),
+                           bool(settings.boundary or settings.explore), explored)
     seed, split_settings, manifest = settings.seed, {}, None
     if split:
         target_list, seed, split_settings, manifest = _split_targets(targets, device, export_side, against,
@@ -302,11 +309,12 @@ def _split_targets(targets, device, export_side, against, weights_file, seed):
 @dtype_option
 @allow_module_option
 @edges_option
+@boundary_option
 @explore_option
-def list_cases(paths, selection, dtypes, edges, explore=False):
+def list_cases(paths, selection, dtypes, edges, boundary, explore=False):
     """Print every case id, one per line (imports no framework)."""
     explored = {} if explore else None
-    _, cases = _load_cases(paths, selection, dtypes, edges, explored)
+    _, cases = _load_cases(paths, selection, dtypes, edges, boundary or explore, explored)
     for case in cases:
         click.echo(case.id)
     for name, tally in (explored or {}).items():  # stderr: stdout stays one id per line
@@ -368,12 +376,13 @@ def repro(case_id, paths, out_dir, seed, threads, grad):
     from eqcheck.backends.targets import parse_targets
 
     edges = ",edge=" in case_id  # an --edges variant
-    _, cases = _load_cases(paths or ("configs",), None, None, edges)
+    boundary = ",boundary=" in case_id  # a --boundary variant (its layout and decoy call are not in the script)
+    _, cases = _load_cases(paths or ("configs",), None, None, edges, boundary)
     matching = [c for c in cases if c.id == case_id]
     if not matching:
-        dtype = case_id.split(",edge=")[0].rsplit(",", 1)[-1].rstrip("]") if "[" in case_id else None
+        dtype = case_id.split(",edge=")[0].split(",boundary=")[0].rsplit(",", 1)[-1].rstrip("]") if "[" in case_id else None
         if dtype and dtype in ("float16", "bfloat16", "float64"):  # a --dtype case id
-            _, cases = _load_cases(paths or ("configs",), None, dtype, edges)
+            _, cases = _load_cases(paths or ("configs",), None, dtype, edges, boundary)
             matching = [c for c in cases if c.id == case_id]
     if not matching:
         raise click.BadParameter(f"no case '{case_id}' (see `eqcheck list {' '.join(paths) or 'configs'}`)", param_hint="'CASE_ID'")

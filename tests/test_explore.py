@@ -155,7 +155,8 @@ def test_list_explore_names_each_sample_and_counts_unmapped(cli, write_spec, sam
 
 def test_run_explore_records_each_sample_and_the_counts(cli, write_spec, sample_cache, tmp_path):
     report = tmp_path / "r.json"
-    result = cli("run", write_spec(SUM_MAPPED), "--explore", "--json", report)
+    # not its --boundary variants: t.sum over an empty input is MindSpore returning memory it never wrote (docs/boundary.md)
+    result = cli("run", write_spec(SUM_MAPPED), "--explore", "--json", report, "-k", "not boundary")
     assert result.exit_code == 0, result.text
     document = read_json(report)
     explored = [c for c in document["cases"] if "sample" in c]

@@ -21,7 +21,7 @@ print("HEAVY=" + ",".join(heavy))
 """
 
 
-@pytest.mark.parametrize("args", [["--help"], ["--version"], ["run", "--help"], ["list", "configs"], ["list", "configs", "--edges"], ["validate", "configs"]],
+@pytest.mark.parametrize("args", [["--help"], ["--version"], ["run", "--help"], ["list", "configs"], ["list", "configs", "--edges"], ["list", "configs", "--boundary"], ["validate", "configs"]],
                          ids=lambda a: " ".join(a))
 def test_cheap_commands_import_no_framework(args):
     proc = subprocess.run([sys.executable, "-c", PROBE.format(args=args)], cwd=ROOT, capture_output=True, text=True, timeout=60)

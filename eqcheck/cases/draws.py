@@ -69,7 +69,8 @@ def apply_special(values: np.ndarray, special: Special, rng: np.random.Generator
     start = 0
     for fraction, value in ((special.nan, np.nan), (special.posinf, np.inf), (special.neginf, -np.inf), (special.negzero, -0.0)):
         k = min(_count(fraction, n), n - start)
-        flat[order[start:start + k]] = value
+        if k:  # NaN into an integer array raises even for no positions
+            flat[order[start:start + k]] = value
         start += k
     if special.values_fraction:
         k = min(_count(special.values_fraction, n), n - start)
@@ -86,8 +87,9 @@ def apply_special(values: np.ndarray, special: Special, rng: np.random.Generator
 def derived(values: np.ndarray, kind: str, args: dict) -> np.ndarray:
     """One `derive` step (loader.DERIVE_STEPS), on float64 values or integer labels."""
     if kind in ("softmax", "log_softmax"):
-        shifted = values - values.max(axis=args["axis"], keepdims=True)
-        log = shifted - np.log(np.exp(shifted).sum(axis=args["axis"], keepdims=True))
+        shifted = values - values.max(axis=args["axis"], keepdims=True, initial=-np.inf)  # initial: an empty axis
+        with np.errstate(divide="ignore"):  # the log of an empty axis's sum: an empty result, no warning
+            log = shifted - np.log(np.exp(shifted).sum(axis=args["axis"], keepdims=True))
         return log if kind == "log_softmax" else np.exp(log)
     if kind == "keep_away":  # a value within `margin` of a pole moves to the nearer edge of that margin
         period, offset, margin = float(args["period"]), float(args["offset"]), float(args["margin"])

@@ -6,7 +6,7 @@ import itertools
 import math
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import Any, ClassVar
 
 from eqcheck._lazy import numpy as np  # imported on first use: `list` and `validate` never load numpy
 
@@ -33,6 +33,7 @@ class Edge:
     distributions: tuple[tuple[int, Distribution], ...] = ()  # input index -> the distribution drawn instead
     overrides: tuple[tuple[str, Any], ...] = ()  # param or sweep name -> value (batch=0)
     dims: tuple[tuple[int, int, int], ...] = ()  # (input index, axis, size) replacing one input dimension
+    FAMILY: ClassVar[str] = "edge"  # the case id says `edge=NAME`; cases/boundary.py's variants say `boundary=NAME`
 
     @property
     def kind(self) -> str:
@@ -76,7 +77,7 @@ class Case:
         if self.sample is not None:
             parts.append(self.sample.label)
         if self.edge is not None:
-            parts.append(f"edge={self.edge.name}")
+            parts.append(f"{self.edge.FAMILY}={self.edge.name}")
         return f"{self.spec.name}[{','.join(parts)}]"
 
     @cached_property
@@ -231,10 +232,11 @@ class Case:
 
     @property
     def expected_difference(self) -> ExpectedDifference | None:
-        """The first declaration for this case's edge variant, else the first one covering every variant."""
-        kind = self.edge.kind if self.edge else None
-        matching = [e for e in self.spec.expected_differences if e.edge in (None, kind) and e.applies(self.values)]
-        return next((e for e in matching if e.edge == kind), matching[0] if matching else None)
+        """The first declaration for this case's variant by name (empty@1), else by kind (empty), else the first one
+        covering every variant."""
+        kind, name = (self.edge.kind, self.edge.name) if self.edge else (None, None)
+        matching = [e for e in self.spec.expected_differences if e.edge in (None, kind, name) and e.applies(self.values)]
+        return next((e for e in matching if e.edge == name), next((e for e in matching if e.edge == kind), matching[0] if matching else None))
 
     def resolve_everything(self) -> None:
         """Evaluate every expression of this case; raises SpecError naming the first bad field."""

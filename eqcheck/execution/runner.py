@@ -12,10 +12,11 @@ import numpy as np
 
 from eqcheck.cases import draws, weights
 from eqcheck.backends.base import Backend, ModelFactory, UnsupportedCase
+from eqcheck.cases.boundary import Boundary, describe_boundary
 from eqcheck.cases.edges import describe_edge
 from eqcheck.cases.sweep import Case
-from eqcheck.execution import replay, sides
-from eqcheck.execution.checks import determinism, gradients, reference, refusal, state, training
+from eqcheck.execution import layouts, replay, sides
+from eqcheck.execution.checks import determinism, gradients, reference, refusal, stale, state, training
 from eqcheck.execution.layers import LayerSession, pair_layers
 from eqcheck.execution.checks import third_opinion  # an OpInfo ref where the sides disagree
 from eqcheck.verdict import diagnosis
@@ -111,8 +112,8 @@ class CaseRunner:
         if case.spec.trains:
             modes = {t.framework: case.spec.side_mode(t.framework) for t in self.targets}
             result.details["mode"] = case.spec.mode if len(set(modes.values())) == 1 else modes
-        if case.edge is not None:
-            result.details["edge"] = {"variant": case.edge.name, **describe_edge(case)}
+        if case.edge is not None:  # details.edge, or details.boundary for a --boundary variant
+            result.details[case.edge.FAMILY] = {"variant": case.edge.name, **describe_edge(case), **describe_boundary(case)}
         if case.sample is not None:  # --explore: the torch sample this case runs, tensors as shape and dtype
             result.details["sample"] = case.sample.describe()
         if case.skipped_edges:  # --edges: the variants the spec opts out, so the report says which and why
@@ -121,6 +122,7 @@ class CaseRunner:
             if case.sample is not None and case.sample.error is not None:  # --explore: an input torch must refuse
                 refusal.run_refusal(self, case, result, seed)
             else:
+                stale.run_decoy(self, case, seed)  # --boundary stale: the op first runs on other data
                 self._run(case, result, seed)
         except EqcheckError as exc:
             if case.sample is None:
@@ -133,7 +135,9 @@ class CaseRunner:
             result.status, result.message = failure.status, failure.message
             if failure.kind:  # the same on every release, whatever its wording (backends/failure_kinds.py)
                 result.details["failure_kind"] = failure.kind
-            if case.edge is not None and failure.status == ERROR and failure.target == self.targets[0].label:
+            if isinstance(case.edge, Boundary):  # both sides refusing is agreement, one side alone a finding
+                refusal.judge(self, case, result, failure, seed)
+            elif case.edge is not None and failure.status == ERROR and failure.target == self.targets[0].label:
                 # The reference side refuses these inputs (glu over an odd size, BCELoss on NaN): outside the op's
                 # domain, so no difference to report; the candidate refusing what the reference accepts stays an error.
                 result.status, result.message = UNSUPPORTED, f"the edge variant does not apply: {failure.message}"
@@ -142,7 +146,8 @@ class CaseRunner:
         result.duration_s = time.perf_counter() - started
         # A declaration for the plain case that an edge variant does not reproduce is no reason to update the spec.
         # Nor is an explored sample that does not reproduce it (the declaration names the spec's own points).
-        declared_here = expected is not None and expected.edge == (case.edge.kind if case.edge else None) and case.sample is None
+        declared_here = (expected is not None and expected.edge in ((case.edge.kind, case.edge.name) if case.edge else (None,))
+                         and case.sample is None)
         if result.status in (PASS, FAIL) and expected and (result.status == FAIL or declared_here):
             result.status = EXPECTED_DIFFERENCE if result.status == FAIL else UNEXPECTED_PASS
             if result.status == UNEXPECTED_PASS:
@@ -425,10 +430,15 @@ class CaseRunner:
         for inp in case.spec.inputs:
             side = inp.sides[target.framework]
             dtype = case.input_dtype(inp, target.framework)
-            tensors[inp.name] = backend.tensor(inputs[inp.name], dtype)
+            tensors[inp.name] = self.input_tensor(case, backend, inputs[inp.name], dtype)
             described.append({"name": side.name, "shape": list(inputs[inp.name].shape), "dtype": dtype})
         args, kwargs = self.pack(case, target, tensors)
         return args, kwargs, described
+
+    @staticmethod
+    def input_tensor(case: Case, backend: Backend, array: np.ndarray, dtype: str):
+        """A shared input as `backend`'s tensor, in the memory layout a --boundary variant asks for."""
+        return layouts.place(backend, array, dtype, getattr(case.edge, "layout", None))
 
     def pack(self, case: Case, target: Target, tensors: dict[str, Any]) -> tuple[list, dict]:
         """This side's (args, kwargs) from tensors by canonical input name: nested args layout, keyword inputs, call args."""

@@ -29,7 +29,8 @@ class RunSettings:
     weights_file: str | None = _setting(report=ALWAYS)
     threads: int = _setting(1, report=ALWAYS)
     edges: bool | None = _setting(shared=True)  # True or None, as recorded in manifests
-    explore: bool | None = _setting(shared=True)  # --explore (docs/explore.md): True or None, as edges
+    boundary: bool | None = _setting(shared=True)  # --boundary (cases/boundary.py); True or None
+    explore: bool | None = _setting(shared=True)  # --explore (cases/explore.py, with the boundary variants); True or None
     # replace the spec's own keys (None: each spec keeps its own)
     grad: bool | None = _setting(spec=True)
     reference: str | None = _setting(spec=True)
@@ -56,8 +57,9 @@ class RunSettings:
             values.pop("edges", None)
         if values.get("executor", "local") == "local":  # (Ray: no --jobs means an actor per free share of the cluster)
             values.setdefault("jobs", 1)  # a native crash costs one case: cases run in a worker unless -j 0 says otherwise
-        if not values.get("explore"):
-            values.pop("explore", None)
+        for flag in ("boundary", "explore"):
+            if not values.get(flag):
+                values.pop(flag, None)
         return cls(paths=tuple(paths), **values)
 
     def replace(self, **changes) -> "RunSettings":

@@ -48,6 +48,9 @@ TOP_KEYS = (
 KINDS = ("op", "model")
 # --edges variant kinds (eqcheck/cases/edges.py); `edges.skip` and `edge_differences` name them.
 EDGE_KINDS = ("int", "nan", "inf", "kink", "masked", "single", "zero_batch")
+# --boundary variant kinds (eqcheck/cases/boundary.py); named the same way.
+BOUNDARY_KINDS = ("arg", "empty", "one", "odd", "batch", "noncontig", "channels_last", "large", "tiny", "bounds", "stale")
+VARIANT_KINDS = EDGE_KINDS + BOUNDARY_KINDS
 REFERENCES = ("float64",)
 DISTRIBUTIONS = {
     "normal": {"mean": 0.0, "std": 1.0},
@@ -685,8 +688,9 @@ def _parse_expected(top: Fields, params: dict, sweep: dict, edges: bool = False)
         field = key if isinstance(raw, dict) else join(key, i)
         entry = Fields(item, top.file, field, ("reason", "link", "when", *(("edge",) if edges else ())))
         edge = entry.required("edge", str) if edges else None
-        if edges and edge not in EDGE_KINDS:
-            raise entry.error("edge", f"unknown edge variant '{edge}' (choose from {', '.join(EDGE_KINDS)})", hint=suggest(edge, EDGE_KINDS))
+        if edges and edge.split("@")[0] not in VARIANT_KINDS:  # a kind (empty) or one variant of it (empty@1)
+            raise entry.error("edge", f"unknown edge or boundary variant '{edge}' (choose from {', '.join(VARIANT_KINDS)})",
+                              hint=suggest(edge, VARIANT_KINDS))
         reason = entry.required("reason", str)
         if not reason.strip():
             raise entry.error("reason", "say why the two sides are expected to differ")
@@ -704,9 +708,9 @@ def _parse_edges(top: Fields, params: dict, sweep: dict, inputs: tuple[InputSpec
     entry = Fields(top.optional("edges", {}, dict), top.file, "edges", ("skip", "input", "axes", "batch", "kinks"))
     skip = entry.optional("skip", {}, dict)
     for kind, reason in skip.items():
-        if kind not in EDGE_KINDS:
-            raise SpecError(f"unknown edge variant '{kind}' (choose from {', '.join(EDGE_KINDS)})", file=top.file,
-                            field=join(entry.field("skip"), str(kind)), hint=suggest(str(kind), EDGE_KINDS))
+        if kind not in VARIANT_KINDS:
+            raise SpecError(f"unknown edge or boundary variant '{kind}' (choose from {', '.join(VARIANT_KINDS)})", file=top.file,
+                            field=join(entry.field("skip"), str(kind)), hint=suggest(str(kind), VARIANT_KINDS))
         check_type(reason, (str,), top.file, join(entry.field("skip"), kind))
         if not reason.strip():
             raise SpecError("give the reason this variant does not apply", file=top.file, field=join(entry.field("skip"), kind))

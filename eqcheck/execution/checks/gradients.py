@@ -39,7 +39,8 @@ def side_gradients(runner, case: Case, t, built, side_weights, inputs, wrt, cota
     train-mode forward's buffer updates do not leak into the gradient pass."""
     backend = runner.backends[t.label]
     backend.load(built, side_weights)
-    tensors = {inp.name: backend.tensor(inputs[inp.name], case.input_dtype(inp, t.framework)) for inp in case.spec.inputs}
+    tensors = {inp.name: runner.input_tensor(case, backend, inputs[inp.name], case.input_dtype(inp, t.framework))
+               for inp in case.spec.inputs}
     return backend.grad(built, lambda ts: runner.pack(case, t, ts), tensors, wrt, cotangents)
 
 

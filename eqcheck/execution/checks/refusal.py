@@ -1,17 +1,27 @@
-"""--explore error inputs: torch's OpInfo `error_inputs` are inputs torch must refuse. Does MindSpore refuse them too?
+"""Refusals: where a side raises on an input, does the other side refuse it too? Both refusing is agreement (a pass).
 
-Both refusing is a pass; torch refusing while MindSpore returns a value is `accepts_invalid` (reported and counted per
-spec; the exit code is unaffected, like `unsupported`: nothing MindSpore computes on valid input is wrong); torch
-accepting its own error input is an error (the installed torch no longer behaves as its test says)."""
+--explore error inputs (`run_refusal`): torch's OpInfo `error_inputs` are inputs torch must refuse. Torch refusing
+while MindSpore returns a value is `accepts_invalid` (reported and counted per spec; the exit code is unaffected, like
+`unsupported`: nothing MindSpore computes on valid input is wrong); torch accepting its own error input is an error
+(the installed torch no longer behaves as its test says).
+
+--boundary variants (`judge`): when a side raises while building or calling one, the other side is asked on its own.
+Both refusing passes, its message and `details.boundary.refused` giving each side's error. The reference refusing
+what the candidate accepts is `accepts_invalid`, as above; the candidate refusing what the reference accepts stays an
+`error` (an `edge_differences` entry for the variant's kind that covers it makes it an `expected_difference`).
+(--edges treats the reference refusing as `unsupported` instead: its variants are outside the op's domain by design.)
+"""
+
 
 from __future__ import annotations
 
 import re
 
+from eqcheck.cases.sweep import Case
 from eqcheck.errors import EqcheckError
-from eqcheck.execution.failures import short_error
+from eqcheck.execution.failures import CaseFailure, short_error
 from eqcheck.verdict.compare import json_safe
-from eqcheck.verdict.results import ACCEPTS_INVALID, ERROR, PASS
+from eqcheck.verdict.results import ACCEPTS_INVALID, ERROR, FAIL, PASS, CaseResult
 
 
 def run_refusal(runner, case, result, seed: int) -> None:
@@ -48,3 +58,43 @@ def run_refusal(runner, case, result, seed: int) -> None:
         matches = not error_regex or re.search(error_regex, refusals[reference] or "") is not None
         result.message = (f"both refuse; {reference}: {refusals[reference]}" + ("" if matches else f" (expected {expected})")
                           + f"; {candidate}: {refusals[candidate]}")
+
+
+def judge(runner, case: Case, result: CaseResult, failure: CaseFailure, seed: int) -> None:
+    """Turn a side's refusal into agreement (both refuse) or a one-sided refusal; other failures stay as they are."""
+    refusing = next((t for t in runner.targets if t.label == failure.target), None)
+    declared = case.expected_difference
+    declared = declared if declared is not None and declared.edge in (case.edge.kind, case.edge.name) else None
+    if failure.status != ERROR or refusing is None:
+        if failure.status == ERROR and declared is not None:  # both ran, the outputs differ in structure, as declared
+            result.status = FAIL
+        return
+    other = next(t for t in runner.targets if t is not refusing)
+    answer = refusal(runner, case, other, seed)
+    if answer is None:
+        result.message = f"only {refusing.label} refuses this boundary variant ({failure.message}); {other.label} returns a value"
+        if refusing is runner.targets[0]:  # the candidate computes a value where the reference refuses: accepts_invalid
+            result.status = ACCEPTS_INVALID
+            return
+        if declared is not None:
+            result.status = FAIL  # a declared difference: the runner reports it as expected_difference
+        return
+    result.status = PASS
+    result.message = f"both sides refuse this boundary variant: {failure.message}; {answer}"
+    result.details.setdefault("boundary", {})["refused"] = {refusing.label: failure.message, other.label: answer}
+
+
+def refusal(runner, case: Case, target, seed: int) -> str | None:
+    """`target`'s error when it builds and calls the case on its own (its own initial weights: only whether it
+    accepts the inputs matters), None when it returns a value."""
+    backend = runner.backends[target.label]
+    try:
+        inputs = runner.source.inputs(case, seed)
+        built = runner.step(target, case, "build", lambda: runner.build(target, case, seed))
+        args, kwargs, _ = runner._arguments(case, target, backend, inputs)
+        value = runner.step(target, case, "call", lambda: backend.call(built, args, kwargs))
+        runner.step(target, case, "call", lambda: runner.flatten(backend, value, target.label))
+    except CaseFailure as exc:
+        backend.recover()
+        return exc.message
+    return None
