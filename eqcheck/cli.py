@@ -442,6 +442,25 @@ def catalog(report, out_file, root):
     click.echo(f"wrote {out_file} ({len(catalog_page.rows(document, root))} pairs)")
 
 
+@main.command()
+@click.argument("report", type=SafePath())
+@click.option("-o", "--output", "out_file", type=SafePath(dir_okay=False), default="docs/coverage.md", show_default=True,
+              help="Where to write the coverage page.")
+@click.option("--configs", default="configs", show_default=True, help="The specs that cover the table's rows.")
+@click.option("--mapping", "mapping_dir", default="mapping", show_default=True,
+              help="The parsed mapping tables, reasons.yaml and table_errors.yaml.")
+def coverage(report, out_file, configs, mapping_dir):
+    """Write the coverage page: every row of MindSpore's PyTorch API mapping tables, its spec and status, or why none."""
+    from eqcheck.report import coverage as coverage_page
+    from eqcheck.report import document as doc
+    from eqcheck.report.markdown import write
+
+    document = doc.read(report)
+    text = coverage_page.render(document, mapping_dir, configs, command=f"eqcheck coverage REPORT.json -o {out_file}")
+    write(out_file, text)
+    click.echo(f"wrote {out_file} ({len(coverage_page.page_rows(text))} rows)")
+
+
 @main.command(name="map")
 @paths_argument
 @allow_module_option
