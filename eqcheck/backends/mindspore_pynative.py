@@ -16,12 +16,13 @@ from eqcheck.errors import TargetUnavailable
 # MindSpore's ways of saying "this kernel or dtype does not exist on this device".
 _KERNEL_MISSING = re.compile(
     r"unsupported op|unsupported data ?type|kernel select failed|kernel.*not (found|registered|exist)|can ?not find .*kernel"
-    r"|kernel \w+ unregistered|create kernelmod for op \w+ failed",
+    r"|kernel \w+ unregistered|create kernelmod for op \w+ failed|not found op \w+ on device|only supports ascend",
     re.IGNORECASE,
 )
 # ... and the ones that name the kernel: "The kernel GeluExt unregistered." (most mindspore.mint ops on CPU),
 # "Create kernelmod for op LayerNormExt failed".
-_KERNEL_NAMED = re.compile(r"kernel (\w+) unregistered|create kernelmod for op (\w+) failed", re.IGNORECASE)
+_KERNEL_NAMED = re.compile(r"kernel (\w+) unregistered|create kernelmod for op (\w+) failed|not found op (\w+) on device",
+                           re.IGNORECASE)
 
 
 class MindSporePyNativeBackend(Backend):
