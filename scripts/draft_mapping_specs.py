@@ -1,6 +1,7 @@
 """Draft specs for mapping-table rows that have none, from a shipped spec of the same torch API.
 
     PYTHONPATH=. python scripts/draft_mapping_specs.py [--write]
+    PYTHONPATH=. python scripts/draft_mapping_specs.py --explore configs/mint/*.yaml   # add explore: sections
 
 A row qualifies when a spec (outside defaults/) already compares its torch API, or an alias of it
 (torch.special.x -> torch.x, torch.arccos -> torch.acos, ...), with some MindSpore API. The draft keeps that
@@ -115,5 +116,71 @@ def main(write: bool) -> None:
             path.write_text(yaml.dump(spec, Dumper=_NoAliases, sort_keys=False, width=110), encoding="utf-8")
 
 
+
+
+
+_GENERAL = {  # the mapping table's general difference parameters
+    "out": '{unsupported: "MindSpore has no out= argument", default: null}',
+    "size_average": '{unsupported: "deprecated in torch; reduction says it", default: null}',
+    "reduce": '{unsupported: "deprecated in torch; reduction says it", default: null}',
+    "inplace": '{drop: "in-place flag; the output is the same"}',
+    "device": '{drop: "device placement; eqcheck places both sides itself"}',
+}
+
+
+def explore_section(torch_api: str, input_names: set[str]) -> str:
+    """An `explore:` section for a mint draft: every keyword torch's signature has passes under its own name
+    (mint follows torch's signatures); `out` is refused. Needs torch; '' where inspect cannot tell."""
+    import inspect
+
+    import torch  # noqa: F401 - the drafting script may import frameworks; the CLI's list/validate never do
+
+    from eqcheck.backends.resolve import resolve_dotted as resolve
+
+    try:
+        target = resolve(torch_api)
+        is_class = inspect.isclass(target)
+        params = inspect.signature(target.__init__ if is_class else target).parameters
+        names = [n for n, p in params.items() if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+    except Exception:  # noqa: BLE001 - C builtins have no signature; a missing API has none either
+        names = _schema_names(torch_api.rsplit(".", 1)[-1])
+    # a, b: the scalar overloads (aten::add.int); the explore engine feeds tensors
+    names = [n for n in names if n not in ("self", "input", "a", "b", *input_names)]
+    lines = ["explore:", "  arguments:"]
+    for name in names:
+        if name in _GENERAL:
+            lines.append(f"    {name}: {_GENERAL[name]}")
+        else:
+            lines.append(f"    {name}: {name}")
+    return "\n".join(lines) + "\n" if names else ""
+
+
+def _schema_names(leaf: str) -> list[str]:
+    """Argument names over every overload of aten::LEAF (C builtins such as torch.var have no signature)."""
+    import torch
+
+    names: list[str] = []
+    for schema in torch._C._jit_get_schemas_for_operator(f"aten::{leaf}"):
+        if schema.overload_name.endswith("out") or "dimname" in str(schema).lower() and "Dimname" in str(schema):
+            continue
+        names += [a.name for a in schema.arguments if a.name not in names]
+    return names
+
+
+def add_explore(paths: list[str]) -> None:
+    for raw in paths:
+        path = Path(raw)
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        if "explore" in data or not str(data["mindspore"]["op"]).startswith("mindspore.mint."):
+            continue
+        section = explore_section(data["torch"]["op"], {i["name"] for i in data.get("inputs", [])})
+        if section:
+            path.write_text(path.read_text(encoding="utf-8").rstrip("\n") + "\n" + section, encoding="utf-8")
+            print(f"explore: {path}")
+
+
 if __name__ == "__main__":
-    main("--write" in sys.argv[1:])
+    if sys.argv[1:2] == ["--explore"]:
+        add_explore(sys.argv[2:])
+    else:
+        main("--write" in sys.argv[1:])
