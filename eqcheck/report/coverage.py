@@ -96,11 +96,11 @@ def spec_index(configs: str | Path) -> dict[tuple[str, str], list[str]]:
     return index
 
 
-def _covering(row: dict, index: dict[tuple[str, str], list[str]]) -> list[str]:
-    torch = normalize(row["torch"])
+def _covering(row: dict, index: dict[tuple[str, str], list[str]], names: dict[str, str]) -> list[str]:
+    torch = normalize(names.get(row["torch"], row["torch"]))
     files: list[str] = []
     for ms in [row["mindspore"], *row.get("also", [])]:
-        files += [f for f in index.get((torch, normalize(ms)), []) if f not in files]
+        files += [f for f in index.get((torch, normalize(names.get(ms, ms))), []) if f not in files]
     return files
 
 
@@ -113,11 +113,12 @@ def expected_rows(mapping_dir: str | Path, configs: str | Path) -> list[dict[str
     mapping_dir = Path(mapping_dir)
     reasons = read_yaml_data(mapping_dir / "reasons.yaml", "rows")
     sections = read_yaml_data(mapping_dir / "reasons.yaml", "sections")
+    names = read_yaml_data(mapping_dir / "table_errors.yaml", "names")  # the table's misspelt API names
     index = spec_index(configs)
     out = []
     for table in read_tables(mapping_dir):
         for n, row in enumerate(table.rows, 1):
-            specs = _covering(row, index)
+            specs = _covering(row, index, names)
             out.append({**row, "table": table.branch, "n": n, "specs": specs,
                         "reason": "" if specs else _reason(row, sections, reasons)})
     return out
