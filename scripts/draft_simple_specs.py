@@ -87,7 +87,9 @@ def _spec(row: dict, kind: str, family: str, literals: list | None) -> tuple[Pat
     side_args = [names] if literals is None and kind == "stack" else [*names, *(literals or [])]
     ms_api = row["mindspore"]
     short = ms_api.removeprefix("mindspore.")
-    spec = {"name": short, "summary": f"{row['torch']} -> {ms_api} (mapping table {row['table']}: {row['label']})",
+    functional = row["torch"].startswith("torch.nn.functional.") and not short.startswith("mint.")
+    name = "F." + row["torch"].rsplit(".", 1)[-1] if functional else short  # ops.sigmoid is torch.sigmoid's
+    spec = {"name": name, "summary": f"{row['torch']} -> {ms_api} (mapping table {row['table']}: {row['label']})",
             "source": row.get("diff") or f"https://www.mindspore.cn/docs/en/{row['table']}/note/api_mapping/pytorch_api_mapping.html"}
     if grad:
         spec["grad"] = True
@@ -96,7 +98,7 @@ def _spec(row: dict, kind: str, family: str, literals: list | None) -> tuple[Pat
     spec["mindspore"] = {"op": ms_api, "args": side_args}
     leaf = short.removeprefix("mint.").removeprefix("ops.")
     folder = "mint" if short.startswith("mint.") else family
-    return CONFIGS / folder / f"{leaf}.yaml", spec
+    return CONFIGS / folder / f"{name if functional else leaf}.yaml", spec
 
 
 def main(write: bool) -> None:

@@ -210,8 +210,11 @@ def render(document: dict[str, Any], mapping_dir: str | Path, configs: str = "co
                 whole.update(counts)
                 lines.append(_total_row(branch, section, counts))
         lines.append(_total_row(t.branch, "**all**", whole))
-    consistent = [r for r in table if r["label"] == "consistent" and r["bucket"] not in ("pass", "no spec")]
-    lines += ["", f"Rows labelled consistent whose spec does not pass with default flags: {len(consistent)}.", ""]
+    consistent = Counter(r["bucket"] for r in table if r["label"] == "consistent")
+    differing = consistent["expected_difference"] + consistent["fail / error"]
+    lines += ["", f"Rows labelled consistent whose spec does not pass with default flags: {differing} "
+              f"({consistent['expected_difference']} declared differences, {consistent['fail / error']} fail or error); "
+              f"{consistent['unsupported']} more have no kernel on this device (unsupported).", ""]
     wrong = [r for r in table if r["table_error"]]
     lines += ["## Where the table is wrong", "",
               "Rows whose label or documented defaults a run contradicts (`mapping/table_errors.yaml`, measured).", "",
@@ -255,5 +258,6 @@ def page_rows(markdown: str) -> list[tuple[str, int, str, str, tuple[str, ...], 
 
 
 def expected_page_rows(mapping_dir: str | Path, configs: str | Path) -> list[tuple[str, int, str, str, tuple[str, ...], str]]:
-    return [(r["table"], r["n"], r["torch"], r["mindspore"], tuple(r["specs"]), cell(r["reason"][:160]) if r["reason"] else "-")
+    return [(r["table"], r["n"], r["torch"], r["mindspore"], tuple(r["specs"]),
+             "" if r["specs"] else cell(r["reason"][:160]) if r["reason"] else "-")
             for r in expected_rows(mapping_dir, configs)]
