@@ -278,9 +278,18 @@ def _split_targets(targets, device, export_side, against, weights_file, seed):
 @edges_option
 def list_cases(paths, selection, dtypes, edges):
     """Print every case id, one per line (imports no framework)."""
-    _, cases = _load_cases(paths, selection, dtypes, edges)
-    for case in cases:
-        click.echo(case.id)
+    if dtypes or edges:
+        _, cases = _load_cases(paths, selection, dtypes, edges)
+        ids = [case.id for case in cases]
+    else:  # the spec's own dtypes: unchanged files answer from the cache (eqcheck/cases/spec_cache.py)
+        from eqcheck.cases.selection import compile_selection
+        from eqcheck.cases.spec_cache import summaries
+
+        matches = compile_selection(selection)
+        ids = [i for summary in summaries(list(paths)) for i in summary.ids if matches(i)]
+        if not ids:
+            raise click.UsageError(f"no case id matches -k '{selection}'" if selection else "the specs define no cases")
+    click.echo("\n".join(ids))
 
 
 @main.command()
@@ -288,12 +297,10 @@ def list_cases(paths, selection, dtypes, edges):
 @allow_module_option
 def validate(paths):
     """Check specs against the schema and evaluate every size expression (imports no framework)."""
-    from eqcheck.cases.sweep import expand
-    from eqcheck.cases import load_specs
+    from eqcheck.cases.spec_cache import summaries
 
-    specs = load_specs(list(paths))
-    for spec in specs:
-        click.echo(f"ok  {spec.path}  ({spec.name}, {len(expand(spec))} cases)")
+    specs = summaries(list(paths))
+    click.echo("\n".join(f"ok  {spec.path}  ({spec.name}, {len(spec.ids)} cases)" for spec in specs))
     click.echo(f"{len(specs)} specs valid")
 
 

@@ -13,6 +13,7 @@ from eqcheck.dtypes import ALL_DTYPES, FLOAT_DTYPES, Tolerance
 from eqcheck.errors import SpecError
 from eqcheck.spec.layout import ReorderChunks, Reshape, Transpose
 from eqcheck.spec import allowlist, expressions
+from eqcheck.spec.discovery import SPEC_SUFFIXES, check_unique_names, discover_spec_files  # noqa: F401 - re-exported
 from eqcheck.spec.fields import Fields, check_type, join, suggest
 from eqcheck.spec.model import (
     CASTS,
@@ -36,7 +37,6 @@ from eqcheck.spec.model import (
     WeightEntry,
 )
 
-SPEC_SUFFIXES = (".yaml", ".yml")
 TOP_KEYS = (
     "name", "summary", "source", "params", "sweep", "dtypes", "mode", "inputs", *FRAMEWORKS,
     "weights", "unmapped", "outputs", "tolerance", "expected_difference",
@@ -75,34 +75,10 @@ _FACTORY = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(\.[A-Za-z_]\
 _RESERVED = {"dtype"}
 
 
-def discover_spec_files(paths: list[str]) -> list[Path]:
-    """Spec files under the given files and folders, sorted, each once."""
-    found: list[Path] = []
-    for raw in paths:
-        path = Path(raw)
-        try:
-            if path.is_dir():
-                found.extend(sorted(p for p in path.rglob("*") if p.suffix in SPEC_SUFFIXES and p.is_file()))
-            elif path.exists():
-                found.append(path)
-            else:
-                raise SpecError("no such file or folder", file=raw)
-        except OSError as exc:  # a name too long, a folder we may not list, ...
-            raise SpecError(f"cannot read this path ({exc.strerror or type(exc).__name__})", file=raw[:200]) from None
-    unique = list(dict.fromkeys(found))
-    if not unique:
-        raise SpecError(f"no spec files (*.yaml, *.yml) found under {', '.join(paths)}")
-    return unique
-
-
 def load_specs(paths: list[str]) -> list[OpSpec]:
     """Parse and validate each spec file's structure. `eqcheck.cases.load_specs` also evaluates every case."""
     specs = [load_spec(path) for path in discover_spec_files(paths)]
-    seen: dict[str, str] = {}
-    for spec in specs:
-        if spec.name in seen:
-            raise SpecError(f"spec name '{spec.name}' is also used by {seen[spec.name]}", file=spec.path, field="name")
-        seen[spec.name] = spec.path
+    check_unique_names([(spec.name, spec.path) for spec in specs])
     return specs
 
 
