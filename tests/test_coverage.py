@@ -122,3 +122,12 @@ def test_coverage_page_from_a_run(cli, tmp_path):
     (tmp_path / "bad.json").write_text("{")
     bad = cli("coverage", tmp_path / "bad.json", "-o", page, "--configs", root, "--mapping", mapping)
     assert bad.exit_code == 2 and "Traceback" not in bad.text
+
+
+def test_each_owners_reasons_file_counts_and_wins(tmp_path):
+    (tmp_path / "reasons.yaml").write_text("sections:\n  torch.Tensor: 'no spec yet'\nrows:\n  torch.a -> ms.a: 'no spec yet'\n")
+    (tmp_path / "reasons-tensor-optim.yaml").write_text("rows:\n  torch.a -> ms.a: 'random numbers: not comparable'\n"
+                                                       "  torch.b -> ms.b: 'API absent in MindSpore 2.10'\n")
+    rows, sections = coverage.read_reasons(tmp_path)
+    assert rows == {"torch.a -> ms.a": "random numbers: not comparable", "torch.b -> ms.b": "API absent in MindSpore 2.10"}
+    assert sections == {"torch.Tensor": "no spec yet"}

@@ -81,6 +81,22 @@ def read_yaml_data(path: str | Path, top: str) -> dict[str, Any]:
     return value
 
 
+def reason_files(mapping_dir: str | Path) -> list[Path]:
+    """reasons.yaml first, then every reasons-*.yaml (one per owner, e.g. reasons-tensor-optim.yaml), which win."""
+    mapping_dir = Path(mapping_dir)
+    return [mapping_dir / "reasons.yaml", *sorted(mapping_dir.glob("reasons-*.yaml"))]
+
+
+def read_reasons(mapping_dir: str | Path) -> tuple[dict[str, str], dict[str, str]]:
+    """(row key -> reason, section -> reason) over every reasons file."""
+    rows: dict[str, str] = {}
+    sections: dict[str, str] = {}
+    for path in reason_files(mapping_dir):
+        rows.update(read_yaml_data(path, "rows"))
+        sections.update(read_yaml_data(path, "sections"))
+    return rows, sections
+
+
 def spec_index(configs: str | Path) -> dict[tuple[str, str], list[str]]:
     """(torch op, MindSpore op), normalized -> the spec files (relative to configs) that compare them."""
     root = Path(configs)
@@ -111,8 +127,7 @@ def _reason(row: dict, section_reasons: dict, row_reasons: dict) -> str:
 def expected_rows(mapping_dir: str | Path, configs: str | Path) -> list[dict[str, Any]]:
     """Every row of every table with its covering specs or its reason; no run needed."""
     mapping_dir = Path(mapping_dir)
-    reasons = read_yaml_data(mapping_dir / "reasons.yaml", "rows")
-    sections = read_yaml_data(mapping_dir / "reasons.yaml", "sections")
+    reasons, sections = read_reasons(mapping_dir)
     names = read_yaml_data(mapping_dir / "table_errors.yaml", "names")  # the table's misspelt API names
     index = spec_index(configs)
     out = []
@@ -192,7 +207,7 @@ def render(document: dict[str, Any], mapping_dir: str | Path, configs: str = "co
         + ", ".join(f"{t.branch} at {t.commit[:12]}, {len(t.rows)} rows" for t in sources)
         + "). Do not edit by hand: regenerate it ([the catalog](catalog.md#coverage-of-the-mapping-table)). "
         "A row is covered by the specs whose `torch.op` and `mindspore.op` are the row's pair (aliases such as "
-        "`F.x` normalized); a row without a spec gives its reason (`mapping/reasons.yaml`). "
+        "`F.x` normalized); a row without a spec gives its reason (`mapping/reasons*.yaml`). "
         "`samples` counts the explored cases (ids with `sample=`).",
         "",
         "## Totals per section",
