@@ -11,6 +11,7 @@ the table lists it.
 
 from __future__ import annotations
 
+import copy
 import sys
 from pathlib import Path
 
@@ -38,6 +39,37 @@ KINDS = {  # kind -> (inputs, grad)
     "stack": ([{"name": "a", "shape": [4, 6]}, {"name": "b", "shape": [4, 6]}], True),
     "vector": ([{"name": "input", "shape": [7]}], True),
     "mv": ([{"name": "input", "shape": [6, 5]}, {"name": "vec", "shape": [5]}], True),
+    "addmv": ([{"name": "input", "shape": [6]}, {"name": "mat", "shape": [6, 5]}, {"name": "vec", "shape": [5]}], True),
+    "addbmm": ([{"name": "input", "shape": [3, 5]}, {"name": "batch1", "shape": [4, 3, 2]},
+                {"name": "batch2", "shape": [4, 2, 5]}], True),
+    "addr": ([{"name": "input", "shape": [6, 5]}, {"name": "vec1", "shape": [6]}, {"name": "vec2", "shape": [5]}], True),
+    "ger": ([{"name": "input", "shape": [6]}, {"name": "vec2", "shape": [5]}], True),
+    "counts": ([{"name": "input", "shape": [20], "dtype": "int32", "distribution": {"integers": {"low": 0, "high": 8}}}], False),
+    "like": ([{"name": "input", "shape": [6, 5]}], False),
+    "positive2": ([{"name": "input", **FLOAT, "distribution": "positive"},
+                   {"name": "other", **FLOAT, "distribution": "positive"}], False),
+    "ldexp": ([{"name": "input", **FLOAT}, {"name": "other", **FLOAT, "dtype": "int32",
+                                            "distribution": {"integers": {"low": -3, "high": 4}}}], False),
+    "blocks": ([{"name": "a", "shape": [2, 3]}, {"name": "b", "shape": [3, 2]}], True),
+    "vectors": ([{"name": "a", "shape": [4]}, {"name": "b", "shape": [3]}], False),
+    "square": ([{"name": "input", "shape": [5, 5]}], False),
+    "nonzero": ([{"name": "input", "shape": [6, 5], "dtype": "int32", "distribution": {"integers": {"low": 0, "high": 3}}}], False),
+    "seq": ([{"name": "input", "shape": [2, 3, 8]}], True),
+    "image": ([{"name": "input", "shape": [2, 3, 8, 8]}], True),
+    "volume": ([{"name": "input", "shape": [2, 3, 6, 6, 6]}], True),
+    "bce": ([{"name": "input", "shape": [16, 5], "distribution": {"uniform": {"low": 0.05, "high": 0.95}}},
+             {"name": "target", "shape": [16, 5], "grad": False, "distribution": {"uniform": {"low": 0.0, "high": 1.0}}}], True),
+    "conv3d": ([{"name": "input", "shape": [2, 3, 6, 6, 6]}, {"name": "weight", "shape": [4, 3, 3, 3, 3]}], True),
+    "convt2d": ([{"name": "input", "shape": [2, 3, 6, 6]}, {"name": "weight", "shape": [3, 4, 3, 3]}], True),
+    "ranking": ([{"name": "input1", "shape": [16]}, {"name": "input2", "shape": [16]},
+                 {"name": "target", "shape": [16], "grad": False, "derive": [{"sign": {}}]}], True),
+    "signed": ([{"name": "input", "shape": [16, 5]},
+                {"name": "target", "shape": [16, 5], "grad": False, "derive": [{"sign": {}}]}], True),
+    "cosine": ([{"name": "input1", "shape": [16, 8]}, {"name": "input2", "shape": [16, 8]},
+                {"name": "target", "shape": [16], "grad": False, "derive": [{"sign": {}}]}], True),
+    "classes": ([{"name": "input", "shape": [16, 5]}, {"name": "target", "shape": [16], "dtype": "int64", "grad": False,
+                                                      "distribution": {"integers": {"low": 0, "high": 5}}}], True),
+    "inplace": ([{"name": "input", **FLOAT}], False),
 }
 OPS = {  # torch API -> (kind, family, literal positional arguments after the inputs)
     "torch.eq": ("compare", "math", []), "torch.ne": ("compare", "math", []), "torch.not_equal": ("compare", "math", []),
@@ -77,6 +109,42 @@ OPS = {  # torch API -> (kind, family, literal positional arguments after the in
     "torch.dstack": ("stack", "indexing", None), "torch.column_stack": ("stack", "indexing", None),
     "torch.row_stack": ("stack", "indexing", None),
     "torch.mv": ("mv", "linalg", []), "torch.trapz": ("matrix", "math", []),
+    "torch.addmv": ("addmv", "linalg", []), "torch.addbmm": ("addbmm", "linalg", []), "torch.addr": ("addr", "linalg", []),
+    "torch.ger": ("ger", "linalg", []), "torch.bincount": ("counts", "reductions", []),
+    "torch.histc": ("like", "reductions", []), "torch.zeros_like": ("like", "indexing", []),
+    "torch.ones_like": ("like", "indexing", []), "torch.full_like": ("like", "indexing", [{"value": 2.5}]),
+    "torch.igamma": ("positive2", "math", []), "torch.igammac": ("positive2", "math", []),
+    "torch.ldexp": ("ldexp", "math", []), "torch.sub": ("binary", "math", []), "torch.true_divide": ("binary", "math", []),
+    "torch.isclose": ("compare", "math", []),
+    "torch.mvlgamma": ("positive", "math", [{"value": 1}]),
+    "torch.renorm": ("matrix", "math", [{"value": 2}, {"value": 0}, {"value": 1.0}]),
+    "torch.diff": ("matrix", "math", []), "torch.block_diag": ("blocks", "indexing", []),
+    "torch.meshgrid": ("vectors", "indexing", []),
+    "torch.broadcast_to": ("matrix", "indexing", [{"value": [4, 6, 5]}]),
+    "torch.tensor_split": ("matrix", "indexing", [{"value": 3}]), "torch.hsplit": ("matrix", "indexing", [{"value": 5}]),
+    "torch.vsplit": ("matrix", "indexing", [{"value": 3}]), "torch.unbind": ("three", "indexing", []),
+    "torch.vander": ("vector", "linalg", []), "torch.nonzero": ("nonzero", "indexing", []),
+    "torch.slogdet": ("square", "linalg", []), "torch.linalg.cond": ("square", "linalg", []),
+    "torch.linalg.inv": ("square", "linalg", []),
+    "torch.special.log_softmax": ("unary", "activations", [{"value": 1}]),
+    "torch.nn.functional.relu_": ("inplace", "activations", []),
+    "torch.nn.functional.adaptive_avg_pool1d": ("seq", "pooling", [{"value": 4}]),
+    "torch.nn.functional.adaptive_max_pool1d": ("seq", "pooling", [{"value": 4}]),
+    "torch.nn.functional.avg_pool1d": ("seq", "pooling", [{"value": 2}, {"value": 2}]),
+    "torch.nn.functional.lp_pool1d": ("seq", "pooling", [{"value": 2.0}, {"value": 2}]),
+    "torch.nn.functional.adaptive_max_pool2d": ("image", "pooling", [{"value": [4, 4]}]),
+    "torch.nn.functional.lp_pool2d": ("image", "pooling", [{"value": 2.0}, {"value": 2}]),
+    "torch.nn.functional.adaptive_avg_pool3d": ("volume", "pooling", [{"value": [3, 3, 3]}]),
+    "torch.nn.functional.avg_pool3d": ("volume", "pooling", [{"value": 2}, {"value": 2}]),
+    "torch.nn.functional.max_pool3d": ("volume", "pooling", [{"value": 2}, {"value": 2}]),
+    "torch.nn.functional.binary_cross_entropy": ("bce", "losses", []),
+    "torch.nn.functional.conv3d": ("conv3d", "nn", []), "torch.nn.functional.conv_transpose2d": ("convt2d", "nn", []),
+    "torch.nn.functional.pdist": ("matrix", "linalg", []),
+    "torch.nn.functional.margin_ranking_loss": ("ranking", "losses", []),
+    "torch.nn.functional.soft_margin_loss": ("signed", "losses", []),
+    "torch.nn.functional.hinge_embedding_loss": ("signed", "losses", []),
+    "torch.nn.functional.cosine_embedding_loss": ("cosine", "losses", []),
+    "torch.nn.functional.multi_margin_loss": ("classes", "losses", []),
     "torch.dist": ("binary", "linalg", []),
 }
 
@@ -84,7 +152,10 @@ OPS = {  # torch API -> (kind, family, literal positional arguments after the in
 def _spec(row: dict, kind: str, family: str, literals: list | None) -> tuple[Path, dict]:
     inputs, grad = KINDS[kind]
     names = [i["name"] for i in inputs]
-    side_args = [names] if literals is None and kind == "stack" else [*names, *(literals or [])]
+    if literals is None and kind == "stack":
+        side_args = [names]
+    else:
+        side_args = [*names, *(literals or [])]
     ms_api = row["mindspore"]
     short = ms_api.removeprefix("mindspore.")
     functional = row["torch"].startswith("torch.nn.functional.") and not short.startswith("mint.")
@@ -94,8 +165,8 @@ def _spec(row: dict, kind: str, family: str, literals: list | None) -> tuple[Pat
     if grad:
         spec["grad"] = True
     spec["inputs"] = [dict(i) for i in inputs]
-    spec["torch"] = {"op": row["torch"], "args": side_args}
-    spec["mindspore"] = {"op": ms_api, "args": side_args}
+    spec["torch"] = {"op": row["torch"], "args": copy.deepcopy(side_args)}
+    spec["mindspore"] = {"op": ms_api, "args": copy.deepcopy(side_args)}
     leaf = short.removeprefix("mint.").removeprefix("ops.")
     folder = "mint" if short.startswith("mint.") else family
     return CONFIGS / folder / f"{name if functional else leaf}.yaml", spec
