@@ -17,6 +17,8 @@ from eqcheck.spec.fields import Fields, check_type, join, suggest
 from eqcheck.spec.model import (
     Derive,
     OPTIMIZERS,
+    OptimizerRun,
+    ScheduleRun,
     TrainSpec,
     Distribution,
     EdgeSettings,
@@ -37,9 +39,11 @@ TOP_KEYS = (
     "name", "summary", "source", "params", "sweep", "dtypes", "mode", "inputs", *FRAMEWORKS,
     "weights", "unmapped", "outputs", "tolerance", "expected_difference",
     "grad", "grad_tolerance", "compare_state", "reference", "trials", "kind", "layers", "train",
-    "repeat", "edges", "edge_differences",
+    "optimizer", "schedule", "repeat", "edges", "edge_differences",
 )
-KINDS = ("op", "model")
+KINDS = ("op", "model", "optimizer", "schedule")
+STEP_KINDS = ("optimizer", "schedule")  # kinds whose section (named like the kind) says how many steps to run
+MAX_STEPS = 1000
 # --edges variant kinds (eqcheck/cases/edges.py); `edges.skip` and `edge_differences` name them.
 EDGE_KINDS = ("int", "nan", "inf", "kink", "masked", "single", "zero_batch")
 REFERENCES = ("float64",)
@@ -142,7 +146,7 @@ def _parse(data: dict, file: str) -> OpSpec:
     if len(sides) < 2:
         missing = [fw for fw in FRAMEWORKS if fw not in sides]
         raise top.error(missing[0], "this field is required: a spec compares one callable per framework")
-    inputs = _parse_inputs(top, sides)
+    inputs = _parse_inputs(top, sides, allow_none=kind == "schedule")
     _check_call_args(top, sides, inputs)
     unmapped = _parse_unmapped(top, sides)
     spec = OpSpec(
@@ -167,7 +171,14 @@ def _parse(data: dict, file: str) -> OpSpec:
         kind=kind,
         layers=top.optional("layers", kind == "model", bool),
         train=_parse_train(top, mode),
+        optimizer=_parse_optimizer_run(top, kind),
+        schedule=_parse_schedule_run(top, kind),
     )
+    for other in STEP_KINDS:
+        if top.has(other) and kind != other:
+            raise top.error(other, f"this section belongs to specs of kind: {other} (this spec is kind: {kind})")
+    if kind in STEP_KINDS and top.has("train"):
+        raise top.error("train", f"a {kind} spec runs its own steps (its `{kind}:` section); `train:` is for op and model specs")
     if spec.layers and kind != "model":
         raise top.error("layers", "layer-by-layer comparison needs a model spec (kind: model)")
     return spec
@@ -225,6 +236,50 @@ def _parse_train(top: Fields, mode: str) -> TrainSpec | None:
     if merged["lr"] is None:
         raise given.error("lr", "the learning rate is required: the two frameworks' defaults differ (torch SGD 1e-3, MindSpore SGD 0.1)")
     return TrainSpec(steps, name, merged)
+
+
+def _steps(section: Fields, kind: str) -> int:
+    steps = section.required("steps", int)
+    if not 1 <= steps <= MAX_STEPS:
+        raise section.error("steps", f"must be between 1 and {MAX_STEPS}, got {steps}")
+    return steps
+
+
+def _parse_optimizer_run(top: Fields, kind: str) -> OptimizerRun | None:
+    """kind: optimizer: `optimizer: {steps, state, gradients}` (docs/optimizers.md)."""
+    if kind != "optimizer":
+        return None
+    if not top.has("optimizer"):
+        raise top.error("optimizer", "a spec of kind: optimizer needs this section, e.g. optimizer: {steps: 3}")
+    section = Fields(top.data["optimizer"], top.file, "optimizer", ("steps", "state", "gradients"))
+    state = {}
+    for key, attribute in section.optional("state", {}, dict).items():
+        _check_name(key, top.file, join(section.field("state"), key))
+        check_type(attribute, (str,), top.file, join(section.field("state"), key))
+        _check_name(attribute, top.file, join(section.field("state"), key))
+        state[key] = attribute
+    gradients = _parse_distribution(section.optional("gradients", "normal", str, dict), top.file, section.field("gradients"))
+    if gradients.kind not in ("normal", "uniform", "positive", "constant"):
+        raise section.error("gradients", f"gradients are floats: use normal, uniform, positive or constant, not '{gradients.kind}'")
+    return OptimizerRun(_steps(section, kind), state, gradients)
+
+
+def _parse_schedule_run(top: Fields, kind: str) -> ScheduleRun | None:
+    """kind: schedule: `schedule: {steps, lr, metrics}` (docs/optimizers.md)."""
+    if kind != "schedule":
+        return None
+    if not top.has("schedule"):
+        raise top.error("schedule", "a spec of kind: schedule needs this section, e.g. schedule: {steps: 20, lr: 0.1}")
+    section = Fields(top.data["schedule"], top.file, "schedule", ("steps", "lr", "metrics"))
+    steps = _steps(section, kind)
+    lr = float(_number(section.required("lr", int, float, str), top.file, section.field("lr")))
+    if lr <= 0:
+        raise section.error("lr", f"must be positive, got {lr}")
+    metrics = tuple(float(_number(v, top.file, join(section.field("metrics"), i)))
+                    for i, v in enumerate(section.optional("metrics", [], list)))
+    if metrics and len(metrics) != steps:
+        raise section.error("metrics", f"one value per step: {steps} steps but {len(metrics)} values")
+    return ScheduleRun(steps, lr, metrics)
 
 
 def _parse_params(top: Fields) -> dict[str, Any]:
@@ -401,9 +456,9 @@ def _parse_transforms(entry: Fields) -> tuple:
     return tuple(transforms)
 
 
-def _parse_inputs(top: Fields, sides: dict[str, SideSpec]) -> tuple[InputSpec, ...]:
-    raw = top.required("inputs", list)
-    if not raw:
+def _parse_inputs(top: Fields, sides: dict[str, SideSpec], allow_none: bool = False) -> tuple[InputSpec, ...]:
+    raw = top.optional("inputs", [], list) if allow_none else top.required("inputs", list)
+    if not raw and not allow_none:
         raise top.error("inputs", "needs at least one input")
     inputs, names = [], set()
     for i, item in enumerate(raw):
