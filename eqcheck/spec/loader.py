@@ -15,7 +15,11 @@ from eqcheck.spec.layout import ReorderChunks, Reshape, Transpose
 from eqcheck.spec import allowlist, expressions
 from eqcheck.spec.fields import Fields, check_type, join, suggest
 from eqcheck.spec.model import (
+    CASTS,
+    WHERE,
+    ArgumentMap,
     Derive,
+    ExploreSpec,
     OPTIMIZERS,
     OptimizerRun,
     ScheduleRun,
@@ -39,7 +43,11 @@ TOP_KEYS = (
     "name", "summary", "source", "params", "sweep", "dtypes", "mode", "inputs", *FRAMEWORKS,
     "weights", "unmapped", "outputs", "tolerance", "expected_difference",
     "grad", "grad_tolerance", "compare_state", "reference", "trials", "kind", "layers", "train",
+<<<<<<< HEAD
     "optimizer", "schedule", "repeat", "edges", "edge_differences",
+=======
+    "repeat", "edges", "edge_differences", "explore",
+>>>>>>> explore
 )
 KINDS = ("op", "model", "optimizer", "schedule")
 STEP_KINDS = ("optimizer", "schedule")  # kinds whose section (named like the kind) says how many steps to run
@@ -171,8 +179,12 @@ def _parse(data: dict, file: str) -> OpSpec:
         kind=kind,
         layers=top.optional("layers", kind == "model", bool),
         train=_parse_train(top, mode),
+<<<<<<< HEAD
         optimizer=_parse_optimizer_run(top, kind),
         schedule=_parse_schedule_run(top, kind),
+=======
+        explore=_parse_explore(top, params),
+>>>>>>> explore
     )
     for other in STEP_KINDS:
         if top.has(other) and kind != other:
@@ -737,6 +749,95 @@ def _parse_edges(top: Fields, params: dict, sweep: dict, inputs: tuple[InputSpec
             raise entry.error("kinks", "list at least one value, e.g. [0, 6]")
         kinks = tuple(_exact_value(v, top.file, join(entry.field("kinks"), i)) for i, v in enumerate(kinks))
     return EdgeSettings(dict(skip), input_name, axes, batch, kinks)
+
+
+EXPLORE_KEYS = ("opinfo", "module", "signature", "arguments")
+ARGUMENT_KEYS = ("name", "default", "set", "value", "values", "cast", "unsupported", "drop", "positional", "where")
+_ENTRY = re.compile(r"^[A-Za-z_][\w.]*$")  # op_db names hold dots: nn.functional.conv2d, max_pool2d_with_indices
+
+
+def _parse_explore(top: Fields, params: dict) -> ExploreSpec | None:
+    """`explore:` (docs/spec-reference.md#explore): where torch's samples come from, how each argument reaches MindSpore."""
+    if not top.has("explore"):
+        return None
+    entry = Fields(top.data["explore"] if top.data["explore"] is not None else {}, top.file, "explore", EXPLORE_KEYS)
+    names = {}
+    for key in ("opinfo", "module"):
+        value = entry.optional(key, None, str)
+        if value is not None and not _ENTRY.match(value):
+            raise entry.error(key, f"'{value}' is not an entry name such as nn.functional.conv2d or torch.nn.Conv2d")
+        names[key] = value
+    if names["module"] is not None and not names["module"].startswith("torch."):
+        raise entry.error("module", f"'{names['module']}' is not a torch module class such as torch.nn.Conv2d")
+    signature = entry.optional("signature", None, list)
+    if signature is not None:
+        for i, param in enumerate(signature):
+            _check_name(param, top.file, join(entry.field("signature"), i))
+        twice = sorted({p for p in signature if signature.count(p) > 1})
+        if twice:
+            raise entry.error("signature", f"names {', '.join(twice)} twice")
+    raw = entry.optional("arguments", {}, dict)
+    arguments = {}
+    for arg, value in raw.items():
+        arguments[arg] = _parse_argument_map(arg, value, top.file, join(entry.field("arguments"), str(arg)), params)
+    return ExploreSpec(names["opinfo"], names["module"], tuple(signature) if signature is not None else None, arguments)
+
+
+def _parse_argument_map(arg: Any, value: Any, file: str, field: str, params: dict) -> ArgumentMap:
+    """`dim: axis` or the long form `{name, default, set, value, values, cast, unsupported, drop, positional, where}`."""
+    _check_name(arg, file, field)
+    if isinstance(value, str):
+        _check_name(value, file, field)
+        return ArgumentMap(arg, value)
+    entry = Fields(value, file, field, ARGUMENT_KEYS)
+    for reason_key in ("unsupported", "drop"):
+        if entry.has(reason_key):
+            reason = entry.required(reason_key, str)
+            if not reason.strip():
+                raise entry.error(reason_key, "give the reason")
+            others = sorted(set(entry.data) - {reason_key, "default"})
+            if others:
+                raise entry.error(others[0], f"an argument that is '{reason_key}' reaches MindSpore in no form; "
+                                             f"only 'default' may stand beside it")
+    name = entry.optional("name", arg, str)
+    _check_name(name, file, entry.field("name"))
+    if entry.has("default"):
+        _check_scalar_tree(entry.data["default"], file, entry.field("default"))
+    fixed = entry.optional("set", {}, dict)
+    for key, item in fixed.items():
+        _check_name(key, file, join(entry.field("set"), str(key)))
+        _check_scalar_tree(item, file, join(entry.field("set"), key))
+    expr = entry.optional("value", None, str)
+    if expr is not None:
+        if not expr.startswith("$"):
+            raise entry.error("value", f"'{expr}' is not a $expression over `value` such as \"$1 - value\"")
+        _check_scalar_tree(expr, file, entry.field("value"))
+        unknown = sorted(expressions.names(expr[1:]) - {"value"} - set(params))
+        if unknown:
+            raise entry.error("value", f"'{expr}' refers to '{unknown[0]}', which is neither `value` nor a param",
+                              hint=suggest(unknown[0], ["value", *params]))
+    values = entry.optional("values", None, dict)
+    if values is not None:
+        if not values:
+            raise entry.error("values", "list at least one torch value and its MindSpore value")
+        for key, item in values.items():
+            if key is not None and not isinstance(key, (str, int, float, bool)):
+                raise entry.error("values", f"a torch value is a scalar, got {type(key).__name__}")
+            _check_scalar_tree(item, file, join(entry.field("values"), str(key)))
+    if expr is not None and values is not None:
+        raise entry.error("value", "give either 'value' (an expression) or 'values' (a table), not both")
+    cast = entry.optional("cast", None, str)
+    if cast is not None and cast not in CASTS:
+        raise entry.error("cast", f"must be one of {', '.join(CASTS)}, got '{cast}'", hint=suggest(cast, CASTS))
+    where = entry.optional("where", None, str)
+    if where is not None and where not in WHERE:
+        raise entry.error("where", f"must be one of {', '.join(WHERE)}, got '{where}'", hint=suggest(where, WHERE))
+    return ArgumentMap(
+        torch=arg, name=name, has_default=entry.has("default"), default=entry.data.get("default"), set=dict(fixed),
+        value=expr, values=dict(values) if values is not None else None, cast=cast,
+        unsupported=entry.optional("unsupported", None, str), drop=entry.optional("drop", None, str),
+        positional=entry.optional("positional", False, bool), where=where,
+    )
 
 
 # ---- cross-field checks -----------------------------------------------------------------------

@@ -188,6 +188,38 @@ class EdgeSettings:
     kinks: tuple[float, ...] | None = None  # exact values at the op's kinks; default: common ones for weightless ops
 
 
+CASTS = ("tuple", "list", "int", "float")  # explore argument casts; tuple/list repeat an int over the spatial rank
+WHERE = ("init", "call")
+
+
+@dataclass(frozen=True)
+class ArgumentMap:
+    """How one torch argument of a sample reaches MindSpore (the spec's `explore.arguments`, docs/spec-reference.md)."""
+
+    torch: str  # torch's parameter name
+    name: str  # MindSpore's name (the torch name when not renamed)
+    has_default: bool = False  # `default:` given (it may be null)
+    default: Any = None  # torch's default: passed to MindSpore when a sample leaves the argument out
+    set: dict[str, Any] = field(default_factory=dict)  # fixed MindSpore arguments added whenever this one is passed
+    value: str | None = None  # "$expr" over `value` and the spec's params
+    values: dict[Any, Any] | None = None  # torch value -> MindSpore value; others are unmapped
+    cast: str | None = None  # one of CASTS
+    unsupported: str | None = None  # reason: a sample setting it (to anything but default) is not run
+    drop: str | None = None  # reason: never passed to MindSpore
+    positional: bool = False  # passed positionally after the inputs, in the order of `arguments`
+    where: str | None = None  # init | call; None: constructor arguments of a ModuleInfo go to init, others to call
+
+
+@dataclass(frozen=True)
+class ExploreSpec:
+    """The spec's `explore:` section: where torch's own samples come from and how their arguments translate."""
+
+    opinfo: str | None = None  # op_db entry, "name" or "name.variant"; None: derived from torch.op
+    module: str | None = None  # module_db entry; None: torch.op when it is an nn.Module class
+    signature: tuple[str, ...] | None = None  # torch's positional parameter names where inspect cannot tell
+    arguments: dict[str, ArgumentMap] = field(default_factory=dict)  # in the order written (positional order)
+
+
 @dataclass(frozen=True)
 class OpSpec:
     name: str
@@ -232,6 +264,7 @@ class OpSpec:
     train: TrainSpec | None = None  # optimizer steps (needs mode: train)
     optimizer: OptimizerRun | None = None  # kind: optimizer
     schedule: ScheduleRun | None = None  # kind: schedule
+    explore: ExploreSpec | None = None  # --explore: torch's OpInfo/ModuleInfo samples (None: no section written)
 
     @property
     def is_model(self) -> bool:
