@@ -43,11 +43,7 @@ TOP_KEYS = (
     "name", "summary", "source", "params", "sweep", "dtypes", "mode", "inputs", *FRAMEWORKS,
     "weights", "unmapped", "outputs", "tolerance", "expected_difference",
     "grad", "grad_tolerance", "compare_state", "reference", "trials", "kind", "layers", "train",
-<<<<<<< HEAD
-    "optimizer", "schedule", "repeat", "edges", "edge_differences",
-=======
-    "repeat", "edges", "edge_differences", "explore",
->>>>>>> explore
+    "optimizer", "schedule", "repeat", "edges", "edge_differences", "explore",
 )
 KINDS = ("op", "model", "optimizer", "schedule")
 STEP_KINDS = ("optimizer", "schedule")  # kinds whose section (named like the kind) says how many steps to run
@@ -179,12 +175,9 @@ def _parse(data: dict, file: str) -> OpSpec:
         kind=kind,
         layers=top.optional("layers", kind == "model", bool),
         train=_parse_train(top, mode),
-<<<<<<< HEAD
         optimizer=_parse_optimizer_run(top, kind),
         schedule=_parse_schedule_run(top, kind),
-=======
         explore=_parse_explore(top, params),
->>>>>>> explore
     )
     for other in STEP_KINDS:
         if top.has(other) and kind != other:
