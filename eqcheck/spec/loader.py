@@ -28,6 +28,7 @@ from eqcheck.spec.model import (
     EdgeSettings,
     ExpectedDifference,
     InputSpec,
+    ListArg,
     Literal,
     OpSpec,
     OutputSpec,
@@ -282,8 +283,9 @@ def _parse_schedule_run(top: Fields, kind: str) -> ScheduleRun | None:
         raise section.error("lr", f"must be positive, got {lr}")
     metrics = tuple(float(_number(v, top.file, join(section.field("metrics"), i)))
                     for i, v in enumerate(section.optional("metrics", [], list)))
-    if metrics and len(metrics) != steps:
-        raise section.error("metrics", f"one value per step: {steps} steps but {len(metrics)} values")
+    if metrics and len(metrics) != steps - 1:
+        raise section.error("metrics", f"one value per scheduler.step() call, steps - 1 of them: {steps} steps need "
+                                       f"{steps - 1} values, got {len(metrics)}")
     return ScheduleRun(steps, lr, metrics)
 
 
@@ -373,6 +375,11 @@ def _parse_argument(value: Any, file: str, field: str) -> Any:
             raise entry.error("dtype", f"unknown dtype '{dtype}' (use 'float' to follow the case dtype, or one of "
                                        f"{', '.join(ALL_DTYPES)})", hint=suggest(dtype, ALL_DTYPES))
         return TensorArg(values, dtype)
+    if isinstance(value, dict) and "list" in value:
+        entry = Fields(value, file, field, ("list",))
+        values = entry.required("list", list)
+        _check_scalar_tree(values, file, entry.field("list"))
+        return ListArg(values)
     _check_scalar_tree(value, file, field)
     return value
 

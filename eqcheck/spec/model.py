@@ -81,6 +81,14 @@ class TensorArg:
 
 
 @dataclass(frozen=True)
+class ListArg:
+    """An init/call argument that must reach the op as a Python list, not the tuple YAML lists become: `{list: [..]}`
+    (mindspore.experimental.optim.lr_scheduler.MultiStepLR refuses a tuple of milestones)."""
+
+    values: list
+
+
+@dataclass(frozen=True)
 class Literal:
     """A positional argument that is a value, not an input: `args: [{value: "ij,jk->ik"}, a, b]`."""
 
@@ -174,7 +182,7 @@ class ScheduleRun:
 
     steps: int
     lr: float  # the wrapped optimizer's learning rate on both sides
-    metrics: tuple[float, ...] = ()  # ReduceLROnPlateau: the value passed to step() at each step
+    metrics: tuple[float, ...] = ()  # ReduceLROnPlateau: the value passed to each of the steps - 1 step() calls
 
 
 @dataclass(frozen=True)
