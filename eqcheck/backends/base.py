@@ -189,10 +189,11 @@ class Backend(ABC):
         raise UnsupportedCase(f"{self.target} does not run optimizers on their own")
 
     def parameter_values(self, parameters: list[Any]) -> list[np.ndarray]:
+        """Copies of the parameters' current values (the next step updates them in place)."""
         raise UnsupportedCase(f"{self.target} does not run optimizers on their own")
 
     def optimizer_state(self, optimizer: Any, parameters: list[Any], key: str) -> list[np.ndarray]:
-        """The optimizer's state `key` for each parameter, in order; KeyError when it keeps no such state."""
+        """Copies of the optimizer's state `key` for each parameter, in order; KeyError when it keeps no such state."""
         raise UnsupportedCase(f"{self.target} does not run optimizers on their own")
 
     def learning_rates(self, obj: Any, init_args: dict[str, Any], steps: int, lr: float,

@@ -176,13 +176,13 @@ class MindSporePyNativeBackend(Backend):
         optimizer(tuple(self.ms.Tensor(np.array(g, order="C")).astype(p.dtype) for p, g in zip(parameters, gradients)))
 
     def parameter_values(self, parameters):
-        return [self.to_numpy(p) for p in parameters]
+        return [self.to_numpy(p).copy() for p in parameters]  # a snapshot: the next step updates in place
 
     def optimizer_state(self, optimizer, parameters, key):
         values = getattr(optimizer, key, None)
         if values is None:
             raise KeyError(key)
-        return [self.to_numpy(v) for v in list(values)[:len(parameters)]]
+        return [self.to_numpy(v).copy() for v in list(values)[:len(parameters)]]
 
     def learning_rates(self, obj, init_args, steps, lr, metrics):
         if not is_constructor(obj):

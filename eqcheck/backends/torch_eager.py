@@ -138,10 +138,10 @@ class TorchEagerBackend(Backend):
         optimizer.step()
 
     def parameter_values(self, parameters):
-        return [self.to_numpy(p) for p in parameters]
+        return [self.to_numpy(p).copy() for p in parameters]  # a snapshot: the next step updates in place
 
     def optimizer_state(self, optimizer, parameters, key):
-        return [self.to_numpy(optimizer.state[p][key]) for p in parameters]
+        return [self.to_numpy(optimizer.state[p][key]).copy() for p in parameters]
 
     def learning_rates(self, obj, init_args, steps, lr, metrics):
         if not is_constructor(obj):
