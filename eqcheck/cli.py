@@ -76,20 +76,6 @@ def _load_cases(paths: tuple[str, ...], selection: str | None, dtypes: str | Non
     return specs, cases
 
 
-def _override_cases(cases, **overrides):
-    """--grad/--reference/--trials replace the spec's own keys; the cases carry them, worker processes included."""
-    import dataclasses
-
-    changes = {k: v for k, v in overrides.items() if v is not None}
-    if not changes:
-        return cases
-    specs = {}
-    for case in cases:
-        if id(case.spec) not in specs:
-            specs[id(case.spec)] = dataclasses.replace(case.spec, **changes)
-    return [dataclasses.replace(case, spec=specs[id(case.spec)]) for case in cases]
-
-
 paths_argument = click.argument("paths", nargs=-1, required=True, type=SafePath())
 select_option = click.option("-k", "selection", metavar="EXPR", help="Select case ids: words match substrings; and/or/not, parentheses.")
 edges_option = click.option("--edges", is_flag=True, help="Also run edge variants of every case (NaN/Inf, integers, kinks, masked "
@@ -152,7 +138,7 @@ dtype_option = click.option("--dtype", "dtypes", metavar="LIST", help="Comma lis
                    "for --against on another machine.")
 @click.option("--against", type=SafePath(file_okay=False), default=None, metavar="DIR",
               help="Compare the one target of --targets, run here, with the side recorded in DIR by --export-side.")
-@click.option("--executor", "executor_kind", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+@click.option("--executor", "executor", type=click.Choice(["local", "ray"]), default="local", show_default=True,
               help="local: this process or --jobs worker processes; ray: Ray actors on a cluster (pip install 'eqcheck[ray]').")
 @click.option("--address", default=None, metavar="ADDR",
               help="With --executor ray: auto (the running cluster this node belongs to), ray://HOST:PORT, or local (a new "
@@ -164,73 +150,43 @@ dtype_option = click.option("--dtype", "dtypes", metavar="LIST", help="Comma lis
 @click.option("--repeat", type=click.IntRange(min=1), default=None, metavar="N",
               help="Call each side N times on the same inputs and compare the results bitwise (status nondeterministic).")
 @gate_options  # --baseline, --golden, --save-golden, --junit, --markdown, --html, --shard (eqcheck/gate/cli.py)
-def run(paths, selection, dtypes, json_path, seed, device, targets, weights_file, quiet, jobs, timeout, threads,
-        grad=None, reference=None, trials=None, error_budget=None, strict_precision=None, edges=False, repeat=None,
-        export_side=None, against=None, executor_kind="local", address=None, resources=None, **gate):
+def run(paths, json_path, quiet, device, targets, export_side=None, against=None, **options):
     """Run specs (files or folders) and report the deviations."""
     from eqcheck.cases.draws import DEFAULT_SEED
     from eqcheck.backends.targets import parse_targets
+    from eqcheck.execution.settings import RunSettings
 
     started = time.perf_counter()
-    if export_side or against:
-        target_list = None  # one target here, the other recorded: _split_targets below
-    else:
-        target_list = parse_targets(targets, device)
-    _, cases = _load_cases(paths, selection, dtypes, edges)
-    if edges:
-        repeat = max(repeat or 1, 2)
-    cases = _override_cases(cases, grad=grad, reference=reference, trials=trials, error_budget=error_budget,
-                            strict_precision=strict_precision, repeat=repeat)
-    overrides = {"dtypes": dtypes, "edges": edges or None,
-                 **{k: v for k, v in (("grad", grad), ("reference", reference), ("trials", trials), ("repeat", repeat),
-                                      ("error_budget", error_budget), ("strict_precision", strict_precision))}}
-    if export_side or against:
-        target_list, seed, split_settings, manifest = _split_targets(targets, device, export_side, against, weights_file, seed)
-    seed = DEFAULT_SEED if seed is None else seed
-    gating = gate_session(gate, seed)  # reads --baseline/--golden now: a bad file is exit 2 before any case runs
+    settings = RunSettings.from_options(paths, options)  # the options named like its fields; the rest are the gate's
+    split = export_side or against  # one target here, the other recorded: _split_targets below
+    target_list = None if split else parse_targets(targets, device)
+    _, cases = _load_cases(paths, settings.selection, settings.dtypes, bool(settings.edges))
+    seed, split_settings, manifest = settings.seed, {}, None
+    if split:
+        target_list, seed, split_settings, manifest = _split_targets(targets, device, export_side, against,
+                                                                     settings.weights_file, seed)
+    if settings.executor != "ray" and (settings.address or settings.resources):
+        raise click.UsageError("--address and --resources need --executor ray")
+    settings = settings.replace(targets=tuple(target_list), seed=DEFAULT_SEED if seed is None else seed)
+    cases = settings.apply(cases)
+    gating = gate_session(options, settings.seed)  # reads --baseline/--golden now: a bad file is exit 2 before any case runs
     cases = gating.select(cases)  # --shard K/N
     if against:
         from eqcheck.execution.sides import check_against
 
-        check_against(against, manifest, seed=seed, settings=overrides, cases=cases)
+        check_against(against, manifest, seed=settings.seed, settings=settings.shared(), cases=cases)
 
-    from eqcheck.execution.executor import InProcessExecutor
     from eqcheck.report import console as view
     from eqcheck.report import document as doc
-    from eqcheck.execution.runner import CaseRunner
 
-    if jobs is None:  # edge inputs have ended the process (SIGFPE, SIGSEGV in MindSpore): isolate them unless told not to
-        jobs = 1 if edges else 0
-    if executor_kind == "ray":
-        from eqcheck.execution.ray_executor import RayExecutor
-
-        executor = RayExecutor(target_list, seed=seed, weights_file=weights_file, jobs=jobs, timeout=timeout, threads=threads,
-                               address=address, resources=resources)
-    elif address or resources:
-        raise click.UsageError("--address and --resources need --executor ray")
-    elif jobs or timeout is not None:
-        from eqcheck.execution.workers import WorkerPoolExecutor
-
-        executor = WorkerPoolExecutor(target_list, seed=seed, weights_file=weights_file, jobs=jobs or 1, timeout=timeout,
-                                      threads=threads)
-    else:
-        executor = InProcessExecutor(CaseRunner(target_list, seed=seed, weights_file=weights_file, threads=threads))
+    executor = settings.make_executor()
     executor.start(cases)
     gating.start(executor.environment())
-    settings = {
-        "targets": [t.label for t in target_list],
-        "selection": selection,
-        "dtypes": dtypes,
-        "weights_file": weights_file,
-        "paths": list(paths),
-        "threads": threads,
+    report_settings = {
+        **settings.report(),
         **({"allowed_modules": list(modules)} if (modules := _allowed_modules()) else {}),
-        **{k: v for k, v in (("grad", grad), ("reference", reference), ("trials", trials), ("error_budget", error_budget),
-                             ("strict_precision", strict_precision), ("repeat", repeat)) if v is not None},
-        **({"edges": True} if edges else {}),
         **gating.settings(),  # shard, golden
-        **(split_settings if export_side or against else {}),  # export_side | against
-        **({"executor": "ray"} if executor_kind == "ray" else {}),
+        **split_settings,  # export_side | against
     }
     out, err = view.make_console(), view.make_console(stderr=True)
     results = []
@@ -239,7 +195,7 @@ def run(paths, selection, dtypes, json_path, seed, device, targets, weights_file
         from eqcheck.execution.workers import order_results  # workers finish out of order; reports keep case order
 
         results[:] = order_results(results, cases)
-        document = doc.build_document(results, environment=executor.environment(), seed=seed, settings=settings,
+        document = doc.build_document(results, environment=executor.environment(), seed=settings.seed, settings=report_settings,
                                       wall_time_s=time.perf_counter() - started, complete=complete)
         gating.annotate(document)
         if json_path:
@@ -272,7 +228,7 @@ def run(paths, selection, dtypes, json_path, seed, device, targets, weights_file
         from eqcheck.execution.sides import write_manifest
 
         recorded, ran = target_list[0], executor.environment()
-        manifest = write_manifest(export_side, target=recorded, seed=seed, settings=overrides, cases=cases, environment={
+        manifest = write_manifest(export_side, target=recorded, seed=settings.seed, settings=settings.shared(), cases=cases, environment={
             **doc.base_environment(), "host": platform.node(), "versions": ran.get("versions", {}),
             "devices": {recorded.label: ran.get("devices", {}).get(recorded.label, [])}})
         if not quiet:
@@ -387,7 +343,9 @@ def repro(case_id, paths, out_dir, seed, threads, grad):
             matching = [c for c in cases if c.id == case_id]
     if not matching:
         raise click.BadParameter(f"no case '{case_id}' (see `eqcheck list {' '.join(paths) or 'configs'}`)", param_hint="'CASE_ID'")
-    case = _override_cases(matching, grad=grad, trials=1)[0]
+    from eqcheck.execution.settings import RunSettings
+
+    case = RunSettings(grad=grad, trials=1).apply(matching)[0]
 
     from eqcheck.report import repro as repro_module
     from eqcheck.execution.runner import CaseRunner

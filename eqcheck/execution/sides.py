@@ -38,8 +38,6 @@ from eqcheck.verdict.results import ERROR
 
 MANIFEST = "manifest.json"
 FORMAT = 2  # 2: each recorded step names the runner's check it belongs to
-# Run settings the two halves must share (the CLI's overrides of the specs' own keys; the specs are hashed).
-SHARED_SETTINGS = ("dtypes", "edges", "grad", "reference", "trials", "repeat", "error_budget", "strict_precision")
 
 
 def real_backend(target: Target, threads: int) -> Backend:
@@ -243,7 +241,7 @@ def write_manifest(folder: str, *, target: Target, seed: int, settings: dict, ca
         "eqcheck_version": __version__,
         "seed": seed,
         "target": {"name": target.name, "device": target.device, "label": target.label, "framework": target.framework},
-        "settings": {key: settings.get(key) for key in SHARED_SETTINGS},
+        "settings": dict(settings),  # RunSettings.shared(): what both halves must agree on
         "environment": environment,
         "specs": spec_hashes(cases),
         "cases": {case.id: case_file(case.id) for case in cases},
@@ -279,8 +277,9 @@ def check_against(folder: str, manifest: dict, *, seed: int, settings: dict, cas
         refuse("eqcheck_version", f"recorded by eqcheck {manifest.get('eqcheck_version')}, this is eqcheck {__version__}")
     if manifest.get("seed") != seed:
         refuse("seed", f"recorded with seed {manifest.get('seed')}, this run uses --seed {seed}")
-    for key in SHARED_SETTINGS:
-        recorded, here = manifest.get("settings", {}).get(key), settings.get(key)
+    recorded_settings = manifest.get("settings", {})
+    for key in sorted(set(settings) | set(recorded_settings)):
+        recorded, here = recorded_settings.get(key), settings.get(key)
         if recorded != here:
             refuse(f"settings.{key}", f"recorded with {key} = {recorded!r}, this run has {here!r}")
     recorded_specs = manifest.get("specs", {})
