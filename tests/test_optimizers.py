@@ -147,3 +147,35 @@ def test_a_bad_optimizer_section_is_one_paragraph_exit_2(cli, copy_config, edit,
 def test_a_bad_schedule_section_is_one_paragraph_exit_2(cli, copy_config, edit, message):
     result = cli("validate", copy_config(STEP_LR, {edit[0]: edit[1]}))
     assert result.exit_code == 2 and message in result.text, result.text
+
+
+def test_a_list_argument_reaches_the_op_as_a_list(cli, copy_config, tmp_path):
+    # MindSpore's MultiStepLR refuses a tuple of milestones: {list: [..]} is what makes the spec run at all.
+    result, document = run(cli, copy_config("lr_scheduler/MultiStepLR.yaml"), tmp_path)
+    assert result.exit_code == 0, result.text
+    text = (tmp_path / "MultiStepLR.yaml").read_text()
+    assert text.count("milestones:\n      list: [3, 7]") == 2
+    (tmp_path / "MultiStepLR.yaml").write_text(text.replace("milestones:\n      list: [3, 7]", "milestones: [3, 7]"))
+    result, document = run(cli, tmp_path / "MultiStepLR.yaml", tmp_path)
+    assert result.exit_code == 1 and "'milestones' should be 'list', but got type 'tuple'" in document["cases"][0]["message"]
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(text.replace("milestones:\n      list: [3, 7]", "milestones: {list: 3}", 1))
+    result = cli("validate", bad)
+    assert result.exit_code == 2 and "field 'torch.init.milestones.list'" in result.text, result.text
+
+
+def test_a_property_is_read_from_the_input_and_still_judged_by_the_allowlist(cli, tmp_path, write_spec):
+    from conftest import CONFIGS
+
+    result, document = run(cli, CONFIGS / "tensor/T.property.yaml", tmp_path)
+    assert result.exit_code == 0, result.text
+    (case,) = document["cases"]
+    assert [o["shape"] for o in case["outputs"]] == [[8, 6], [6, 8]]  # the transpose, and its gradient
+    spec = write_spec("""
+        name: leak
+        inputs: [{name: x, shape: [2]}]
+        torch: {op: torch.Tensor.T}
+        mindspore: {op: mindspore.Tensor.T.fget.__globals__}
+    """)
+    result = cli("run", spec)
+    assert result.exit_code == 2 and "Traceback" not in result.text, result.text
