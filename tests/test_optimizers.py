@@ -124,29 +124,22 @@ def test_a_plateau_schedule_follows_the_metrics(cli, tmp_path):
     assert falling == [0.1] * 14 and flat[-1] < 0.1
 
 
-@pytest.mark.parametrize("edit, message", [
-    (("kind: optimizer\n", ""), "field 'optimizer': this section belongs to specs of kind: optimizer"),
-    (("optimizer:\n  steps: 3\n", "optimizer:\n  stepz: 3\n"), "unknown key 'stepz'"),
-    (("steps: 3\n", "steps: 0\n"), "field 'optimizer.steps': must be between 1 and 1000"),
-    (("state: {momentum_buffer: accum}", "state: {momentum_buffer: 3}"), "field 'optimizer.state.momentum_buffer'"),
-    (("optimizer:\n  steps: 3\n  state: {momentum_buffer: accum}\n", ""), "a spec of kind: optimizer needs this section"),
-    (("kind: optimizer\n", "kind: optimiser\n"), "field 'kind': must be one of"),
+@pytest.mark.parametrize("config, edit, message", [
+    (SGD, ("kind: optimizer\n", ""), "field 'optimizer': this section belongs to specs of kind: optimizer"),
+    (SGD, ("optimizer:\n  steps: 3\n", "optimizer:\n  stepz: 3\n"), "unknown key 'stepz'"),
+    (SGD, ("steps: 3\n", "steps: 0\n"), "field 'optimizer.steps': must be between 1 and 1000"),
+    (SGD, ("state: {momentum_buffer: accum}", "state: {momentum_buffer: 3}"), "field 'optimizer.state.momentum_buffer'"),
+    (SGD, ("optimizer:\n  steps: 3\n  state: {momentum_buffer: accum}\n", ""), "a spec of kind: optimizer needs this section"),
+    (SGD, ("kind: optimizer\n", "kind: optimiser\n"), "field 'kind': must be one of"),
+    (STEP_LR, ("schedule: {steps: 12, lr: 0.1}", "schedule: {steps: 12}"), "field 'schedule.lr'"),
+    (STEP_LR, ("schedule: {steps: 12, lr: 0.1}", "schedule: {steps: 12, lr: -1}"), "must be positive"),
+    (STEP_LR, ("schedule: {steps: 12, lr: 0.1}", "schedule: {steps: 3, lr: 0.1, metrics: [1, 2, 3]}"), "3 steps need 2 values, got 3"),
+    (STEP_LR, ("kind: schedule\n", ""), "inputs"),
 ])
-def test_a_bad_optimizer_section_is_one_paragraph_exit_2(cli, copy_config, edit, message):
-    result = cli("validate", copy_config(SGD, {edit[0]: edit[1]}))
+def test_a_bad_optimizer_or_schedule_section_is_one_paragraph_exit_2(cli, copy_config, config, edit, message):
+    result = cli("validate", copy_config(config, {edit[0]: edit[1]}))
     assert result.exit_code == 2 and message in result.text, result.text
     assert "Traceback" not in result.text
-
-
-@pytest.mark.parametrize("edit, message", [
-    (("schedule: {steps: 12, lr: 0.1}", "schedule: {steps: 12}"), "field 'schedule.lr'"),
-    (("schedule: {steps: 12, lr: 0.1}", "schedule: {steps: 12, lr: -1}"), "must be positive"),
-    (("schedule: {steps: 12, lr: 0.1}", "schedule: {steps: 3, lr: 0.1, metrics: [1, 2, 3]}"), "3 steps need 2 values, got 3"),
-    (("kind: schedule\n", ""), "inputs"),
-])
-def test_a_bad_schedule_section_is_one_paragraph_exit_2(cli, copy_config, edit, message):
-    result = cli("validate", copy_config(STEP_LR, {edit[0]: edit[1]}))
-    assert result.exit_code == 2 and message in result.text, result.text
 
 
 def test_a_list_argument_reaches_the_op_as_a_list(cli, copy_config, tmp_path):

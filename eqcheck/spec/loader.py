@@ -244,20 +244,25 @@ def _parse_train(top: Fields, mode: str) -> TrainSpec | None:
     return TrainSpec(steps, name, merged)
 
 
-def _steps(section: Fields, kind: str) -> int:
+def _step_section(top: Fields, kind: str, wanted: str, keys: tuple[str, ...], example: str) -> tuple[Fields, int] | None:
+    """The section of a spec of kind optimizer or schedule (named like the kind) and its `steps`; None for other kinds."""
+    if kind != wanted:
+        return None
+    if not top.has(wanted):
+        raise top.error(wanted, f"a spec of kind: {wanted} needs this section, e.g. {example}")
+    section = Fields(top.data[wanted], top.file, wanted, keys)
     steps = section.required("steps", int)
     if not 1 <= steps <= MAX_STEPS:
         raise section.error("steps", f"must be between 1 and {MAX_STEPS}, got {steps}")
-    return steps
+    return section, steps
 
 
 def _parse_optimizer_run(top: Fields, kind: str) -> OptimizerRun | None:
     """kind: optimizer: `optimizer: {steps, state, gradients}` (docs/optimizers.md)."""
-    if kind != "optimizer":
+    found = _step_section(top, kind, "optimizer", ("steps", "state", "gradients"), "optimizer: {steps: 3}")
+    if found is None:
         return None
-    if not top.has("optimizer"):
-        raise top.error("optimizer", "a spec of kind: optimizer needs this section, e.g. optimizer: {steps: 3}")
-    section = Fields(top.data["optimizer"], top.file, "optimizer", ("steps", "state", "gradients"))
+    section, steps = found
     state = {}
     for key, attribute in section.optional("state", {}, dict).items():
         _check_name(key, top.file, join(section.field("state"), key))
@@ -267,17 +272,15 @@ def _parse_optimizer_run(top: Fields, kind: str) -> OptimizerRun | None:
     gradients = _parse_distribution(section.optional("gradients", "normal", str, dict), top.file, section.field("gradients"))
     if gradients.kind not in ("normal", "uniform", "positive", "constant"):
         raise section.error("gradients", f"gradients are floats: use normal, uniform, positive or constant, not '{gradients.kind}'")
-    return OptimizerRun(_steps(section, kind), state, gradients)
+    return OptimizerRun(steps, state, gradients)
 
 
 def _parse_schedule_run(top: Fields, kind: str) -> ScheduleRun | None:
     """kind: schedule: `schedule: {steps, lr, metrics}` (docs/optimizers.md)."""
-    if kind != "schedule":
+    found = _step_section(top, kind, "schedule", ("steps", "lr", "metrics"), "schedule: {steps: 20, lr: 0.1}")
+    if found is None:
         return None
-    if not top.has("schedule"):
-        raise top.error("schedule", "a spec of kind: schedule needs this section, e.g. schedule: {steps: 20, lr: 0.1}")
-    section = Fields(top.data["schedule"], top.file, "schedule", ("steps", "lr", "metrics"))
-    steps = _steps(section, kind)
+    section, steps = found
     lr = float(_number(section.required("lr", int, float, str), top.file, section.field("lr")))
     if lr <= 0:
         raise section.error("lr", f"must be positive, got {lr}")
