@@ -128,6 +128,10 @@ def test_each_owners_reasons_file_counts_and_wins(tmp_path):
     (tmp_path / "reasons.yaml").write_text("sections:\n  torch.Tensor: 'no spec yet'\nrows:\n  torch.a -> ms.a: 'no spec yet'\n")
     (tmp_path / "reasons-tensor-optim.yaml").write_text("rows:\n  torch.a -> ms.a: 'random numbers: not comparable'\n"
                                                        "  torch.b -> ms.b: 'API absent in MindSpore 2.10'\n")
+    (tmp_path / "table_errors.yaml").write_text("rows:\n  torch.c -> ms.c: {table: consistent, measured: differs, spec: x}\n")
+    with (tmp_path / "reasons-tensor-optim.yaml").open("a") as extra:
+        extra.write("table_errors:\n  torch.d -> ms.d: {table: consistent, measured: refused, spec: y}\n")
+    assert set(coverage.read_table_errors(tmp_path)) == {"torch.c -> ms.c", "torch.d -> ms.d"}
     rows, sections = coverage.read_reasons(tmp_path)
     assert rows == {"torch.a -> ms.a": "random numbers: not comparable", "torch.b -> ms.b": "API absent in MindSpore 2.10"}
     assert sections == {"torch.Tensor": "no spec yet"}

@@ -97,6 +97,14 @@ def read_reasons(mapping_dir: str | Path) -> tuple[dict[str, str], dict[str, str
     return rows, sections
 
 
+def read_table_errors(mapping_dir: str | Path) -> dict[str, dict]:
+    """Row key -> {table, measured, spec}: table_errors.yaml's `rows`, and each owner's reasons-*.yaml `table_errors`."""
+    errors = dict(read_yaml_data(Path(mapping_dir) / "table_errors.yaml", "rows"))
+    for path in reason_files(mapping_dir)[1:]:
+        errors.update(read_yaml_data(path, "table_errors"))
+    return errors
+
+
 def spec_index(configs: str | Path) -> dict[tuple[str, str], list[str]]:
     """(torch op, MindSpore op), normalized -> the spec files (relative to configs) that compare them."""
     root = Path(configs)
@@ -175,7 +183,7 @@ def _bucket(cases: list[dict]) -> str:
 
 def rows(document: dict[str, Any], mapping_dir: str | Path, configs: str = "configs") -> list[dict[str, Any]]:
     by_spec = _by_spec(document, configs)
-    errors = read_yaml_data(Path(mapping_dir) / "table_errors.yaml", "rows")
+    errors = read_table_errors(mapping_dir)
     out = []
     for row in expected_rows(mapping_dir, configs):
         cases = [c for f in row["specs"] for c in by_spec.get(f, [])]
@@ -227,7 +235,7 @@ def render(document: dict[str, Any], mapping_dir: str | Path, configs: str = "co
               f"{consistent['unsupported']} more have no kernel on this device (unsupported).", ""]
     wrong = [r for r in table if r["table_error"]]
     lines += ["## Where the table is wrong", "",
-              "Rows whose label or documented defaults a run contradicts (`mapping/table_errors.yaml`, measured).", "",
+              "Rows whose label or documented defaults a run contradicts (`mapping/table_errors.yaml` and the owners' `reasons-*.yaml` `table_errors:`, measured).", "",
               "| table | # | torch API | MindSpore API | the table says | measured | spec |", "| --- | ---: | --- | --- | --- | --- | --- |"]
     for r in wrong:
         e = r["table_error"]
