@@ -37,6 +37,8 @@ RULES = (  # (pattern over the torch API, reason)
     (r"\.empty_like$", "uninitialized memory: nothing to compare"),
     (r"functional\.ctc_loss$", "MindSpore returns (loss, log_alpha), torch one tensor: the outputs differ in structure "
      "(table_errors.yaml); nn.CTCLoss is compared"),
+    (r"^torch\.nn\.Transformer(Encoder|Decoder)$", "takes a layer module as an argument (encoder_layer / decoder_layer); "
+     "a spec holds data only: nn.TransformerEncoderLayer is compared"),
     (r"^torch\.nn\.Flatten$", "the table pairs a module with a function; torch.flatten -> mint.flatten is compared"),
 )
 
