@@ -12,7 +12,7 @@ from eqcheck.cases import draws, weights
 from eqcheck.backends.base import Backend, ModelFactory
 from eqcheck.cases.edges import describe_edge
 from eqcheck.cases.sweep import Case
-from eqcheck.execution import optimizer_steps, schedules, sides
+from eqcheck.execution import sides
 from eqcheck.execution.checks import determinism, gradients, reference, state, training
 from eqcheck.execution.layers import LayerSession, pair_layers
 from eqcheck.verdict import diagnosis
@@ -28,6 +28,7 @@ from eqcheck.spec.model import Literal, OutputSpec, TensorArg
 from eqcheck.backends.targets import Target
 from eqcheck.execution.trials import combine as combine_trials
 from eqcheck.execution.trials import trial_seeds
+from eqcheck.execution import optimizer_steps, schedules
 
 # Spec kinds with their own execution path (no module built, no forward call): kind -> run(runner, case, result, seed)
 STEP_PATHS = {"optimizer": optimizer_steps.run_optimizer, "schedule": schedules.run_schedule}
