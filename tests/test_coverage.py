@@ -54,6 +54,8 @@ def test_aliases_and_the_tables_misspellings_reach_their_spec(tmp_path):
     assert by_key[("r2.4.1", "torch.nn.functional.grid_sample -> mindspore.ops.grid_sample")]["specs"] == ["nn/F.grid_sample.yaml"]
     # the table writes torch.nn.SeLU; the spec compares torch.nn.SELU (mapping/table_errors.yaml names:)
     assert by_key[("r2.4.1", "torch.nn.SeLU -> mindspore.nn.SeLU")]["specs"] == ["activations/SELU.yaml"]
+    # both sides misspelt: torch.nn.LogSoftMax -> mindspore.nn.LogSoftMax is the LogSoftmax pair
+    assert by_key[("r2.4.1", "torch.nn.LogSoftMax -> mindspore.nn.LogSoftMax")]["specs"] == ["activations/LogSoftmax.yaml"]
 
 
 def test_labels_from_the_tables_wording():
@@ -65,7 +67,7 @@ def test_labels_from_the_tables_wording():
         f"| [torch.nn.ReLU](https://pytorch.org/r.html) | [mindspore.nn.ReLU](https://mindspore.cn/r.html) | {link} |",
         "| [torch.nn.GELU](https://p/g.html) | [mindspore.nn.GELU]( https://m/g.html ) | [diff](https://m/pytorch_diff/GELU.html) |",
         "| [torch.split](https://p/s.html) | [mindspore.ops.split](https://m/s.html) | The functions are consistent, but the parameter names are inconsistent. |",
-        "| [torch.nn.ReLU6](https://p/r6.html) | [mindspore.nn.ReLU6](https://m/r6.html) | Consistent functions, MindSpore has no parameter inplace. |",
+        "| [torch.nn.ReLU6](https://p/r6.html) | [mindspore.nn.ReLU6](https://m/r6.html) | The functions are consistent, but PyTorch has some optimization parameters |",
         "| [torch.arange](https://p/a.html) | [mindspore.mint.arange](https://m/a.html) | The functions are consistent, but the default value of end is different. |",
     ])
     rows = script.parse(text)
@@ -73,7 +75,7 @@ def test_labels_from_the_tables_wording():
         ("torch.nn", "torch.nn.ReLU", "mindspore.nn.ReLU", "consistent"),
         ("torch.nn", "torch.nn.GELU", "mindspore.nn.GELU", "differs"),
         ("torch.nn", "torch.split", "mindspore.ops.split", "parameter names differ"),
-        ("torch.nn", "torch.nn.ReLU6", "mindspore.nn.ReLU6", "consistent"),  # inplace: a general difference parameter
+        ("torch.nn", "torch.nn.ReLU6", "mindspore.nn.ReLU6", "consistent"),  # only general difference parameters
         ("torch.nn", "torch.arange", "mindspore.mint.arange", "differs"),
     ]
     assert rows[1]["diff"] == "https://m/pytorch_diff/GELU.html"
