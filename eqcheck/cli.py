@@ -313,10 +313,20 @@ def _split_targets(targets, device, export_side, against, weights_file, seed):
 @explore_option
 def list_cases(paths, selection, dtypes, edges, boundary, explore=False):
     """Print every case id, one per line (imports no framework)."""
-    explored = {} if explore else None
-    _, cases = _load_cases(paths, selection, dtypes, edges, boundary or explore, explored)
-    for case in cases:
-        click.echo(case.id)
+    if dtypes or edges or boundary or explore:
+        explored = {} if explore else None
+        _, cases = _load_cases(paths, selection, dtypes, edges, boundary or explore, explored)
+        ids = [case.id for case in cases]
+    else:  # the spec's own dtypes: unchanged files answer from the cache (eqcheck/cases/spec_cache.py)
+        from eqcheck.cases.selection import compile_selection
+        from eqcheck.cases.spec_cache import summaries
+
+        explored = None
+        matches = compile_selection(selection)
+        ids = [i for summary in summaries(list(paths)) for i in summary.ids if matches(i)]
+        if not ids:
+            raise click.UsageError(f"no case id matches -k '{selection}'" if selection else "the specs define no cases")
+    click.echo("\n".join(ids))
     for name, tally in (explored or {}).items():  # stderr: stdout stays one id per line
         skipped = {**{f"unmapped ({a})": n for a, n in tally["unmapped"].items()},
                    **{f"not supported ({a})": n for a, n in tally["not_supported"].items()}}
@@ -330,12 +340,10 @@ def list_cases(paths, selection, dtypes, edges, boundary, explore=False):
 @allow_module_option
 def validate(paths):
     """Check specs against the schema and evaluate every size expression (imports no framework)."""
-    from eqcheck.cases.sweep import expand
-    from eqcheck.cases import load_specs
+    from eqcheck.cases.spec_cache import summaries
 
-    specs = load_specs(list(paths))
-    for spec in specs:
-        click.echo(f"ok  {spec.path}  ({spec.name}, {len(expand(spec))} cases)")
+    specs = summaries(list(paths))
+    click.echo("\n".join(f"ok  {spec.path}  ({spec.name}, {len(spec.ids)} cases)" for spec in specs))
     click.echo(f"{len(specs)} specs valid")
 
 
@@ -469,6 +477,25 @@ def findings(report, out_file, commentary, shrink):
     write(out_file, findings_page.render(document, text, found=found,
                                          command=f"eqcheck findings REPORT.json -o {out_file}"))
     click.echo(f"wrote {out_file} ({len(found)} findings from {sum(len(f.cases) for f in found)} cases)")
+
+
+@main.command()
+@click.argument("report", type=SafePath())
+@click.option("-o", "--output", "out_file", type=SafePath(dir_okay=False), default="docs/coverage.md", show_default=True,
+              help="Where to write the coverage page.")
+@click.option("--configs", default="configs", show_default=True, help="The specs that cover the table's rows.")
+@click.option("--mapping", "mapping_dir", default="mapping", show_default=True,
+              help="The parsed mapping tables, reasons.yaml and table_errors.yaml.")
+def coverage(report, out_file, configs, mapping_dir):
+    """Write the coverage page: every row of MindSpore's PyTorch API mapping tables, its spec and status, or why none."""
+    from eqcheck.report import coverage as coverage_page
+    from eqcheck.report import document as doc
+    from eqcheck.report.markdown import write
+
+    document = doc.read(report)
+    text = coverage_page.render(document, mapping_dir, configs, command=f"eqcheck coverage REPORT.json -o {out_file}")
+    write(out_file, text)
+    click.echo(f"wrote {out_file} ({len(coverage_page.page_rows(text))} rows)")
 
 
 @main.command(name="map")

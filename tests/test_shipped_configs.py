@@ -11,7 +11,8 @@ from eqcheck.cases.sweep import expand
 from eqcheck.cases import load_specs
 
 pytestmark = pytest.mark.frameworks
-KERNEL_MISSING = re.compile(r"mindspore .*(Kernel select failed|The kernel \w+ unregistered|Create kernelmod for op \w+ failed)")
+KERNEL_MISSING = re.compile(r"mindspore .*(Kernel select failed|The kernel \w+ unregistered|Create kernelmod for op \w+ failed"
+                            r"|Not found op \w+ on device|only supports Ascend)")
 
 SPECS = load_specs([str(CONFIGS)])
 

@@ -186,6 +186,30 @@ class Backend(ABC):
         Returns the step's gradients by this side's parameter name."""
         raise UnsupportedCase(f"{self.target} does not train")
 
+    # ---- optimizers and learning-rate schedules on their own (spec kinds optimizer, schedule) -------------
+
+    def optimizer_over(self, cls: Any, arrays: list[np.ndarray], init_args: dict[str, Any]) -> tuple[Any, list[Any]]:
+        """(cls(parameters, **init_args), parameters): fresh trainable parameters holding exactly `arrays`."""
+        raise UnsupportedCase(f"{self.target} does not run optimizers on their own")
+
+    def optimizer_step(self, optimizer: Any, parameters: list[Any], gradients: list[np.ndarray]) -> None:
+        """One update of `parameters` with these gradients (one per parameter, this side's dtype)."""
+        raise UnsupportedCase(f"{self.target} does not run optimizers on their own")
+
+    def parameter_values(self, parameters: list[Any]) -> list[np.ndarray]:
+        """Copies of the parameters' current values (the next step updates them in place)."""
+        raise UnsupportedCase(f"{self.target} does not run optimizers on their own")
+
+    def optimizer_state(self, optimizer: Any, parameters: list[Any], key: str) -> list[np.ndarray]:
+        """Copies of the optimizer's state `key` for each parameter, in order; KeyError when it keeps no such state."""
+        raise UnsupportedCase(f"{self.target} does not run optimizers on their own")
+
+    def learning_rates(self, obj: Any, init_args: dict[str, Any], steps: int, lr: float,
+                       metrics: tuple[float, ...]) -> list[float]:
+        """The learning rate of each of `steps` steps: a scheduler class wraps a one-parameter optimizer at `lr`
+        and steps (with `metrics[i]` when given); a function returns the list itself."""
+        raise UnsupportedCase(f"{self.target} does not run learning-rate schedules")
+
     def save(self, built: Built, path: str) -> None:
         """Write the module's current parameters in this framework's own checkpoint format."""
         raise UnsupportedCase(f"{self.target} cannot save checkpoints")

@@ -27,9 +27,11 @@ UNSUPPORTED_KINDS = (MISSING_KERNEL, MISSING_API, REFUSED_DTYPE)
 # torch: "Could not run 'aten::foo' with arguments from the 'CPU' backend".
 _KERNEL_NAMED = re.compile(r"kernel (\w+) unregistered|create kernelmod for op (\w+) failed|not found op (\w+) on device"
                            r"|could not run '([\w:.]+)' with arguments from the", re.IGNORECASE)
-# ... and those that do not: "Kernel select failed", "Select CPU operator[MatMul] fail! Unsupported data type!"
+# ... and those that do not: "Kernel select failed", "Select CPU operator[MatMul] fail! Unsupported data type!",
+# "... only supports Ascend" (an op with no CPU implementation at all)
 _KERNEL_MISSING = re.compile(
-    r"unsupported op|unsupported data ?type|kernel select failed|kernel.*not (found|registered|exist)|can ?not find .*kernel",
+    r"unsupported op|unsupported data ?type|kernel select failed|kernel.*not (found|registered|exist)|can ?not find .*kernel"
+    r"|only supports ascend",
     re.IGNORECASE,
 )
 _API_MISSING = re.compile(r"module '((?:mindspore|torch)(?:\.\w+)*)' has no attribute '(\w+)'")

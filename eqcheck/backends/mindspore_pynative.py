@@ -155,6 +155,42 @@ class MindSporePyNativeBackend(Backend):
         by_id = {id(p): n for n, p in built.module.parameters_and_names()}
         return {by_id.get(id(p), p.name): self.to_numpy(g) for p, g in zip(optimizer.parameters, grads)}
 
+    def optimizer_over(self, cls, arrays, init_args):
+        ms = self.ms
+        params = [ms.Parameter(ms.Tensor(np.array(a, order="C")), name=f"p{i}") for i, a in enumerate(arrays)]
+        return cls(params, **init_args), params
+
+    def optimizer_step(self, optimizer, parameters, gradients) -> None:
+        # nn.Optimizer and mindspore.experimental.optim both take the gradient tuple as their call
+        optimizer(tuple(self.ms.Tensor(np.array(g, order="C")).astype(p.dtype) for p, g in zip(parameters, gradients)))
+
+    def parameter_values(self, parameters):
+        return [self.to_numpy(p).copy() for p in parameters]  # a snapshot: the next step updates in place
+
+    def optimizer_state(self, optimizer, parameters, key):
+        values = getattr(optimizer, key, None)
+        if values is None:
+            raise KeyError(key)
+        return [self.to_numpy(v).copy() for v in list(values)[:len(parameters)]]
+
+    def learning_rates(self, obj, init_args, steps, lr, metrics):
+        if not is_constructor(obj):
+            return [float(v) for v in list(obj(**init_args))[:steps]]
+        ms = self.ms
+        from mindspore.experimental import optim  # the optimizers its lr_scheduler classes wrap
+        optimizer = optim.SGD([ms.Parameter(ms.Tensor(np.zeros(1, np.float32)), name="lr_probe")], lr=lr)
+        scheduler = obj(optimizer, **init_args)
+
+        def read() -> float:
+            value = scheduler.get_last_lr()[0]
+            return float(self.to_numpy(value).reshape(-1)[0]) if self.is_tensor(value) else float(value)
+
+        rates = [read()]
+        for i in range(steps - 1):
+            scheduler.step(ms.Tensor(metrics[i], ms.float32)) if metrics else scheduler.step()
+            rates.append(read())
+        return rates
+
     def save(self, built, path) -> None:
         """A .ckpt that mindspore.load_checkpoint reads: parameters and buffers (moving_mean, ...) by cell name."""
         self.ms.save_checkpoint(built.module, path)

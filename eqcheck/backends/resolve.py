@@ -30,12 +30,29 @@ def resolve_factory(path: str) -> Any:
     return obj
 
 
+class AttributeRead:
+    """A property named as an op (torch.Tensor.T, mindspore.Tensor.shape): calling it with a tensor reads the attribute.
+    It reports its owner's module, so the allowlist judges it like the class it belongs to."""
+
+    def __init__(self, owner: type, name: str):
+        self.owner, self.name = owner, name
+        self.__module__ = owner.__module__
+        self.__objclass__ = owner
+
+    def __call__(self, tensor):
+        return getattr(tensor, self.name)
+
+    def __repr__(self) -> str:
+        return f"<attribute {self.owner.__name__}.{self.name}>"
+
+
 def resolve_dotted(path: str) -> Any:
     if ":" in path:
         return resolve_factory(path)
     parts = path.split(".")
-    obj = importlib.import_module(parts[0])
+    obj = parent = importlib.import_module(parts[0])
     for i, part in enumerate(parts[1:], start=1):
+        parent = obj
         try:
             obj = getattr(obj, part)
             continue
@@ -46,5 +63,7 @@ def resolve_dotted(path: str) -> Any:
         except ImportError:
             raise LookupError(f"'{'.'.join(parts[:i])}' has no attribute '{part}'") from None
     if not callable(obj):
+        if isinstance(parent, type) and hasattr(obj, "__get__"):  # a property or C attribute of a class
+            return AttributeRead(parent, parts[-1])
         raise LookupError(f"'{path}' is a {type(obj).__name__}, not a callable")
     return obj

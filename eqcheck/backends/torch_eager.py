@@ -132,6 +132,35 @@ class TorchEagerBackend(Backend):
         optimizer.step()
         return grads
 
+    def optimizer_over(self, cls, arrays, init_args):
+        torch = self.torch
+        params = [torch.nn.Parameter(torch.from_numpy(np.array(a, order="C"))) for a in arrays]
+        return cls(params, **init_args), params
+
+    def optimizer_step(self, optimizer, parameters, gradients) -> None:
+        for p, g in zip(parameters, gradients):
+            p.grad = self.torch.from_numpy(np.array(g, order="C")).to(p.dtype)
+        optimizer.step()
+
+    def parameter_values(self, parameters):
+        return [self.to_numpy(p).copy() for p in parameters]  # a snapshot: the next step updates in place
+
+    def optimizer_state(self, optimizer, parameters, key):
+        return [self.to_numpy(optimizer.state[p][key]).copy() for p in parameters]
+
+    def learning_rates(self, obj, init_args, steps, lr, metrics):
+        if not is_constructor(obj):
+            return [float(v) for v in list(obj(**init_args))[:steps]]
+        torch = self.torch
+        optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=lr)
+        scheduler = obj(optimizer, **init_args)
+        rates = [float(optimizer.param_groups[0]["lr"])]
+        for i in range(steps - 1):
+            optimizer.step()  # before scheduler.step(), as torch expects (it warns otherwise)
+            scheduler.step(metrics[i]) if metrics else scheduler.step()
+            rates.append(float(optimizer.param_groups[0]["lr"]))
+        return rates
+
     def save(self, built, path) -> None:
         """A state_dict file that torch.load(weights_only=True) reads."""
         self.torch.save(built.module.state_dict(), path)

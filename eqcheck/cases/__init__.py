@@ -6,6 +6,13 @@ May import: `eqcheck.spec`, `eqcheck.backends` (the parameter records a backend 
 `errors`, `dtypes`, `_lazy`. Never `verdict`, `execution`, `report` or `gate`.
 """
 
-from eqcheck.cases.sweep import Case, expand, load_spec, load_specs
-
 __all__ = ["Case", "expand", "load_spec", "load_specs"]
+
+
+def __getattr__(name: str):
+    # Loaded on first use, so that eqcheck.cases.spec_cache can answer `list`/`validate` without the spec parser.
+    if name in __all__:
+        from eqcheck.cases import sweep
+
+        return getattr(sweep, name)
+    raise AttributeError(f"module 'eqcheck.cases' has no attribute {name!r}")

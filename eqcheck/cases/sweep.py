@@ -16,7 +16,7 @@ from eqcheck.spec import expressions
 from eqcheck.spec.fields import join
 from eqcheck.spec import loader
 from eqcheck.spec.loader import MAX_INPUT_ELEMENTS
-from eqcheck.spec.model import Derive, Distribution, ExpectedDifference, InputSpec, OpSpec, TensorArg
+from eqcheck.spec.model import Derive, Distribution, ExpectedDifference, InputSpec, ListArg, OpSpec, TensorArg
 
 
 def _format_value(value: Any) -> str:
@@ -103,6 +103,8 @@ class Case:
                 raise SpecError(f"{exc} (case {self.id})", file=self.spec.path, field=field) from None
         if isinstance(raw, TensorArg):
             return self._tensor_arg(raw, field, namespace)
+        if isinstance(raw, ListArg):  # {list: [..]}: an op that refuses a tuple
+            return [self._resolve(v, join(join(field, "list"), i), namespace) for i, v in enumerate(raw.values)]
         if isinstance(raw, list):
             # Lists become tuples: MindSpore often accepts only tuples (kernel_size, normalized_shape); torch takes both.
             return tuple(self._resolve(v, join(field, i), namespace) for i, v in enumerate(raw))

@@ -32,6 +32,10 @@ from eqcheck.spec.model import Literal, OutputSpec, TensorArg
 from eqcheck.backends.targets import Target
 from eqcheck.execution.trials import combine as combine_trials
 from eqcheck.execution.trials import trial_seeds
+from eqcheck.execution import optimizer_steps, schedules
+
+# Spec kinds with their own execution path (no module built, no forward call): kind -> run(runner, case, result, seed)
+STEP_PATHS = {"optimizer": optimizer_steps.run_optimizer, "schedule": schedules.run_schedule}
 
 
 class CaseRunner:
@@ -162,6 +166,8 @@ class CaseRunner:
     def _run(self, case: Case, result: CaseResult, seed: int) -> None:
         spec = case.spec
         self.source.open(case, seed)
+        if spec.kind in STEP_PATHS:
+            return STEP_PATHS[spec.kind](self, case, result, seed)
         inputs = self.source.inputs(case, seed)
         built = {t.label: self.step(t, case, "build", lambda t=t: self.build(t, case, seed)) for t in self.targets}
 

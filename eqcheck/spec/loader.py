@@ -14,6 +14,7 @@ from eqcheck.dtypes import ALL_DTYPES, FLOAT_DTYPES, Tolerance
 from eqcheck.errors import SpecError
 from eqcheck.spec.layout import ReorderChunks, Reshape, Transpose
 from eqcheck.spec import allowlist, expressions
+from eqcheck.spec.discovery import SPEC_SUFFIXES, check_unique_names, discover_spec_files  # noqa: F401 - re-exported
 from eqcheck.spec.fields import Fields, check_type, join, suggest
 from eqcheck.spec.model import (
     CASTS,
@@ -23,11 +24,14 @@ from eqcheck.spec.model import (
     Derive,
     ExploreSpec,
     OPTIMIZERS,
+    OptimizerRun,
+    ScheduleRun,
     TrainSpec,
     Distribution,
     EdgeSettings,
     ExpectedDifference,
     InputSpec,
+    ListArg,
     Literal,
     OpSpec,
     OutputSpec,
@@ -38,14 +42,15 @@ from eqcheck.spec.model import (
     WeightEntry,
 )
 
-SPEC_SUFFIXES = (".yaml", ".yml")
 TOP_KEYS = (
     "name", "summary", "source", "params", "sweep", "dtypes", "mode", "inputs", *FRAMEWORKS,
     "weights", "unmapped", "outputs", "tolerance", "expected_difference",
     "grad", "grad_tolerance", "compare_state", "reference", "trials", "kind", "layers", "train",
-    "repeat", "edges", "edge_differences", "explore",
+    "optimizer", "schedule", "repeat", "edges", "edge_differences", "explore",
 )
-KINDS = ("op", "model")
+KINDS = ("op", "model", "optimizer", "schedule")
+STEP_KINDS = ("optimizer", "schedule")  # kinds whose section (named like the kind) says how many steps to run
+MAX_STEPS = 1000
 # --edges variant kinds (eqcheck/cases/edges.py); `edges.skip` and `edge_differences` name them.
 EDGE_KINDS = ("int", "nan", "inf", "kink", "masked", "single", "zero_batch")
 # --boundary variant kinds (eqcheck/cases/boundary.py); named the same way.
@@ -81,34 +86,10 @@ _FACTORY = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(\.[A-Za-z_]\
 _RESERVED = {"dtype"}
 
 
-def discover_spec_files(paths: list[str]) -> list[Path]:
-    """Spec files under the given files and folders, sorted, each once."""
-    found: list[Path] = []
-    for raw in paths:
-        path = Path(raw)
-        try:
-            if path.is_dir():
-                found.extend(sorted(p for p in path.rglob("*") if p.suffix in SPEC_SUFFIXES and p.is_file()))
-            elif path.exists():
-                found.append(path)
-            else:
-                raise SpecError("no such file or folder", file=raw)
-        except OSError as exc:  # a name too long, a folder we may not list, ...
-            raise SpecError(f"cannot read this path ({exc.strerror or type(exc).__name__})", file=raw[:200]) from None
-    unique = list(dict.fromkeys(found))
-    if not unique:
-        raise SpecError(f"no spec files (*.yaml, *.yml) found under {', '.join(paths)}")
-    return unique
-
-
 def load_specs(paths: list[str]) -> list[OpSpec]:
     """Parse and validate each spec file's structure. `eqcheck.cases.load_specs` also evaluates every case."""
     specs = [load_spec(path) for path in discover_spec_files(paths)]
-    seen: dict[str, str] = {}
-    for spec in specs:
-        if spec.name in seen:
-            raise SpecError(f"spec name '{spec.name}' is also used by {seen[spec.name]}", file=spec.path, field="name")
-        seen[spec.name] = spec.path
+    check_unique_names([(spec.name, spec.path) for spec in specs])
     return specs
 
 
@@ -152,7 +133,7 @@ def _parse(data: dict, file: str) -> OpSpec:
     if len(sides) < 2:
         missing = [fw for fw in FRAMEWORKS if fw not in sides]
         raise top.error(missing[0], "this field is required: a spec compares one callable per framework")
-    inputs = _parse_inputs(top, sides)
+    inputs = _parse_inputs(top, sides, allow_none=kind == "schedule")
     _check_call_args(top, sides, inputs)
     unmapped = _parse_unmapped(top, sides)
     layers, layer_pairs = _parse_layer_pairs(top, sides)
@@ -179,8 +160,15 @@ def _parse(data: dict, file: str) -> OpSpec:
         layers=layers,
         layer_pairs=layer_pairs,
         train=_parse_train(top, mode),
+        optimizer=_parse_optimizer_run(top, kind),
+        schedule=_parse_schedule_run(top, kind),
         explore=_parse_explore(top, params),
     )
+    for other in STEP_KINDS:
+        if top.has(other) and kind != other:
+            raise top.error(other, f"this section belongs to specs of kind: {other} (this spec is kind: {kind})")
+    if kind in STEP_KINDS and top.has("train"):
+        raise top.error("train", f"a {kind} spec runs its own steps (its `{kind}:` section); `train:` is for op and model specs")
     if spec.layers and kind != "model":
         raise top.error("layers", "layer-by-layer comparison needs a model spec (kind: model)")
     return spec
@@ -238,6 +226,54 @@ def _parse_train(top: Fields, mode: str) -> TrainSpec | None:
     if merged["lr"] is None:
         raise given.error("lr", "the learning rate is required: the two frameworks' defaults differ (torch SGD 1e-3, MindSpore SGD 0.1)")
     return TrainSpec(steps, name, merged)
+
+
+def _step_section(top: Fields, kind: str, wanted: str, keys: tuple[str, ...], example: str) -> tuple[Fields, int] | None:
+    """The section of a spec of kind optimizer or schedule (named like the kind) and its `steps`; None for other kinds."""
+    if kind != wanted:
+        return None
+    if not top.has(wanted):
+        raise top.error(wanted, f"a spec of kind: {wanted} needs this section, e.g. {example}")
+    section = Fields(top.data[wanted], top.file, wanted, keys)
+    steps = section.required("steps", int)
+    if not 1 <= steps <= MAX_STEPS:
+        raise section.error("steps", f"must be between 1 and {MAX_STEPS}, got {steps}")
+    return section, steps
+
+
+def _parse_optimizer_run(top: Fields, kind: str) -> OptimizerRun | None:
+    """kind: optimizer: `optimizer: {steps, state, gradients}` (docs/optimizers.md)."""
+    found = _step_section(top, kind, "optimizer", ("steps", "state", "gradients"), "optimizer: {steps: 3}")
+    if found is None:
+        return None
+    section, steps = found
+    state = {}
+    for key, attribute in section.optional("state", {}, dict).items():
+        _check_name(key, top.file, join(section.field("state"), key))
+        check_type(attribute, (str,), top.file, join(section.field("state"), key))
+        _check_name(attribute, top.file, join(section.field("state"), key))
+        state[key] = attribute
+    gradients = _parse_distribution(section.optional("gradients", "normal", str, dict), top.file, section.field("gradients"))
+    if gradients.kind not in ("normal", "uniform", "positive", "constant"):
+        raise section.error("gradients", f"gradients are floats: use normal, uniform, positive or constant, not '{gradients.kind}'")
+    return OptimizerRun(steps, state, gradients)
+
+
+def _parse_schedule_run(top: Fields, kind: str) -> ScheduleRun | None:
+    """kind: schedule: `schedule: {steps, lr, metrics}` (docs/optimizers.md)."""
+    found = _step_section(top, kind, "schedule", ("steps", "lr", "metrics"), "schedule: {steps: 20, lr: 0.1}")
+    if found is None:
+        return None
+    section, steps = found
+    lr = float(_number(section.required("lr", int, float, str), top.file, section.field("lr")))
+    if lr <= 0:
+        raise section.error("lr", f"must be positive, got {lr}")
+    metrics = tuple(float(_number(v, top.file, join(section.field("metrics"), i)))
+                    for i, v in enumerate(section.optional("metrics", [], list)))
+    if metrics and len(metrics) != steps - 1:
+        raise section.error("metrics", f"one value per scheduler.step() call, steps - 1 of them: {steps} steps need "
+                                       f"{steps - 1} values, got {len(metrics)}")
+    return ScheduleRun(steps, lr, metrics)
 
 
 def _parse_params(top: Fields) -> dict[str, Any]:
@@ -358,6 +394,11 @@ def _parse_argument(value: Any, file: str, field: str) -> Any:
             raise entry.error("dtype", f"unknown dtype '{dtype}' (use 'float' to follow the case dtype, or one of "
                                        f"{', '.join(ALL_DTYPES)})", hint=suggest(dtype, ALL_DTYPES))
         return TensorArg(values, dtype)
+    if isinstance(value, dict) and "list" in value:
+        entry = Fields(value, file, field, ("list",))
+        values = entry.required("list", list)
+        _check_scalar_tree(values, file, entry.field("list"))
+        return ListArg(values)
     _check_scalar_tree(value, file, field)
     return value
 
@@ -446,9 +487,9 @@ def _parse_transforms(entry: Fields) -> tuple:
     return tuple(transforms)
 
 
-def _parse_inputs(top: Fields, sides: dict[str, SideSpec]) -> tuple[InputSpec, ...]:
-    raw = top.required("inputs", list)
-    if not raw:
+def _parse_inputs(top: Fields, sides: dict[str, SideSpec], allow_none: bool = False) -> tuple[InputSpec, ...]:
+    raw = top.optional("inputs", [], list) if allow_none else top.required("inputs", list)
+    if not raw and not allow_none:
         raise top.error("inputs", "needs at least one input")
     inputs, names = [], set()
     for i, item in enumerate(raw):

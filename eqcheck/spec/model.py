@@ -81,6 +81,14 @@ class TensorArg:
 
 
 @dataclass(frozen=True)
+class ListArg:
+    """An init/call argument that must reach the op as a Python list, not the tuple YAML lists become: `{list: [..]}`
+    (mindspore.experimental.optim.lr_scheduler.MultiStepLR refuses a tuple of milestones)."""
+
+    values: list
+
+
+@dataclass(frozen=True)
 class Literal:
     """A positional argument that is a value, not an input: `args: [{value: "ij,jk->ik"}, a, b]`."""
 
@@ -165,6 +173,25 @@ class TrainSpec:
     steps: int
     optimizer: str  # a key of OPTIMIZERS
     args: dict[str, Any]  # every hyperparameter of that optimizer, defaults filled in
+
+
+@dataclass(frozen=True)
+class OptimizerRun:
+    """`kind: optimizer`: the inputs are the parameters; both optimizers apply the same seeded gradients each step."""
+
+    steps: int
+    state: dict[str, str] = field(default_factory=dict)  # torch state key -> MindSpore optimizer attribute (one entry per parameter)
+    gradients: Distribution = field(default_factory=lambda: Distribution("normal", {"mean": 0.0, "std": 1.0}))
+
+
+@dataclass(frozen=True)
+class ScheduleRun:
+    """`kind: schedule`: the learning rate of each of `steps` steps, from a scheduler wrapping an optimizer or a
+    function returning the list."""
+
+    steps: int
+    lr: float  # the wrapped optimizer's learning rate on both sides
+    metrics: tuple[float, ...] = ()  # ReduceLROnPlateau: the value passed to each of the steps - 1 step() calls
 
 
 @dataclass(frozen=True)
@@ -260,10 +287,12 @@ class OpSpec:
         """Any side runs in train mode (buffers may move, so the state is compared)."""
         return any(self.side_mode(fw) == "train" for fw in self.sides)
     # Whole models (docs/models.md): each side's `op` is a user factory "package.module:attribute".
-    kind: str = "op"  # op | model
+    kind: str = "op"  # op | model | optimizer | schedule
     layers: bool = False  # model specs: record and compare every paired submodule's output (and gradient)
     layer_pairs: tuple[dict[str, str], ...] = ()  # `layers:` as a list: explicit pairs, framework -> module path
     train: TrainSpec | None = None  # optimizer steps (needs mode: train)
+    optimizer: OptimizerRun | None = None  # kind: optimizer
+    schedule: ScheduleRun | None = None  # kind: schedule
     explore: ExploreSpec | None = None  # --explore: torch's OpInfo/ModuleInfo samples (None: no section written)
 
     @property

@@ -1,0 +1,81 @@
+"""`kind: optimizer`: one optimizer pair over shared parameters, fed the same seeded gradients for a few steps.
+
+The spec's inputs are the parameters (drawn once, identical bytes on both sides); each step draws one gradient per
+parameter from the case's "gradients" stream, both optimizers apply it, and every parameter (and each optimizer
+state the spec maps, e.g. Adam's exp_avg) is compared after every step. No loss and no model: an optimizer's
+update rule is judged on its own, so a difference is the optimizer's, never a gradient's.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from eqcheck.cases import draws
+from eqcheck.cases.sweep import Case
+from eqcheck.execution.failures import CaseFailure
+from eqcheck.spec.fields import join
+from eqcheck.verdict.compare import json_safe
+from eqcheck.verdict.results import ERROR, FAIL, PASS, CaseResult
+
+
+def draw_gradients(case: Case, seed: int, shapes: list[tuple[int, ...]]) -> list[list[np.ndarray]]:
+    """steps x parameters gradients, in the case dtype, from their own seeded stream (the same on every side)."""
+    run = case.spec.optimizer
+    rng = draws.case_rng(seed, case.id, "gradients")
+    args = case.distribution_args(run.gradients, join("optimizer", "gradients"))
+    return [[draws.draw(rng, run.gradients.kind, args, shape, case.dtype) for shape in shapes] for _ in range(run.steps)]
+
+
+def run_optimizer(runner, case: Case, result: CaseResult, seed: int) -> None:
+    spec, run = case.spec, case.spec.optimizer
+    initial = runner.source.inputs(case, seed)
+    names = [inp.name for inp in spec.inputs]
+    gradients = draw_gradients(case, seed, [initial[n].shape for n in names])
+    built = {}
+    for t in runner.targets:
+        backend, obj = runner.backends[t.label], runner.resolved[(spec.path, t.framework)]
+        init = {k: runner.materialize(case, backend, v) for k, v in case.init_args(t.framework).items()}
+        arrays = [initial[n] for n in names]
+        built[t.label] = runner.step(t, case, "build the optimizer", lambda: backend.optimizer_over(obj, arrays, init))
+        result.sides[t.label] = {"op": spec.sides[t.framework].op, "init": json_safe(case.init_args(t.framework)), "call": {},
+                                 "inputs": [{"name": n, "shape": list(initial[n].shape), "dtype": case.dtype} for n in names]}
+    a_label, b_label = (t.label for t in runner.targets)
+    tolerance = case.tolerance()
+    rows, first = [], None
+    for step in range(1, run.steps + 1):
+        values, states = {}, {}
+        for t in runner.targets:
+            backend, (optimizer, params) = runner.backends[t.label], built[t.label]
+            runner.step(t, case, f"step (step {step})", lambda: backend.optimizer_step(optimizer, params, gradients[step - 1]))
+            values[t.label] = runner.step(t, case, "read the parameters", lambda: backend.parameter_values(params))
+            states[t.label] = {key: _state(runner, t, case, backend, optimizer, params, key, attribute)
+                               for key, attribute in run.state.items()}
+        for i, name in enumerate(names):
+            rows.append(_row(runner, f"step{step}:{name}", "train", values[a_label][i], values[b_label][i], tolerance))
+            for key in run.state:
+                rows.append(_row(runner, f"step{step}:{key}:{name}", "state", states[a_label][key][i], states[b_label][key][i], tolerance))
+        if first is None:
+            first = next(({"step": step, "row": row.name} for row, _, _ in rows if not row.passed), None)
+    runner.add_rows(result, rows)
+    result.details["optimizer"] = {"steps": run.steps, "parameters": names, "state": dict(run.state),
+                                   "gradients": run.gradients.describe(), "tolerance": tolerance.as_dict(),
+                                   "first_divergent": first}
+    result.status = PASS if all(o.passed for o in result.outputs) else FAIL
+    if first:
+        result.message = f"parameters or state differ after optimizer step {first['step']}, first in {first['row']}"
+
+
+def _state(runner, t, case, backend, optimizer, params, key: str, attribute: str) -> list[np.ndarray]:
+    """State `key` (torch's name) on this side: torch reads optimizer.state[p][key], MindSpore the mapped attribute."""
+    name = key if t.framework == "torch" else attribute
+    try:
+        return runner.step(t, case, f"read optimizer state '{name}'", lambda: backend.optimizer_state(optimizer, params, name))
+    except CaseFailure as failure:
+        if isinstance(failure.__cause__, KeyError):
+            raise CaseFailure(ERROR, f"{t.label} optimizer keeps no state '{name}' (spec optimizer.state.{key})", t.label) from None
+        raise
+
+
+def _row(runner, name, kind, a, b, tolerance):
+    row = runner.row(name, kind, a, b, tolerance)
+    return row, a, b
