@@ -149,7 +149,7 @@ def test_the_decoy_call_exposes_output_memory_the_port_never_writes(cli, write_s
     statuses = {}
     for selection in ("not boundary", "boundary=stale"):  # each alone, on a fresh pool: the unwritten row is zeros
         stale_ports.RECYCLED.clear()
-        cli("run", "-j", "0", spec, "--boundary", "--allow-module", "tests.stale_ports", "-k", selection, "--json", tmp_path / "r.json")
+        cli("run", "-j", "1", spec, "--boundary", "--allow-module", "tests.stale_ports", "-k", selection, "--json", tmp_path / "r.json")
         (case,) = read_json(tmp_path / "r.json")["cases"]
         statuses[case["id"]] = case["status"]
     assert statuses == {"stale[float32]": "pass", "stale[float32,boundary=stale]": "fail"}
@@ -173,7 +173,7 @@ def test_arguments_left_at_their_default_are_varied_through_the_explore_map(cli,
     names = boundary_of(ids(cli, spec))
     assert [n for n in names if ":" in n] == [
         "negative_slope:0.0", "negative_slope:1.0", "negative_slope:-1.0", "negative_slope:1000000.0", "negative_slope:1e-07"]
-    cli("run", "-j", "0", spec, "--boundary", "-k", "boundary=negative_slope:-1.0", "--json", tmp_path / "d.json")
+    cli("run", "-j", "1", spec, "--boundary", "-k", "boundary=negative_slope:-1.0", "--json", tmp_path / "d.json")
     (case,) = read_json(tmp_path / "d.json")["cases"]
     assert case["status"] == "pass"
     assert case["sides"]["torch"]["init"] == {"negative_slope": -1.0} and case["sides"]["mindspore"]["init"] == {"alpha": -1.0}

@@ -486,6 +486,7 @@ class WorkerPoolExecutor:
             # mindspore.nn.BatchNorm2d), which must not reach another spec's cases. A fresh one replaces this one.
             if not worker.queue:
                 self._retire(worker)
+                self._send_plan(self._spawn())  # now: the run loop's poll needs a worker to wait for
             return
         size = max(1, min(len(queue), MAX_BATCH, round(BATCH_S / self._cost(spec))))
         if steal:  # take the end, so the worker already on this spec keeps going from the front
