@@ -138,6 +138,7 @@ kind: model
 inputs: [{name: x, shape: [4, 6]}]
 torch: {model: "tests.stale_ports:ZeroLastRow"}
 mindspore: {model: "tests.stale_ports:UnwrittenLastRow"}
+layers: false  # layer hooks and their probe call the model again: only the decoy may call it before the case
 """
 
 

@@ -10,7 +10,12 @@ from importlib.metadata import entry_points
 
 import pytest
 
-TIGHT = {"grad: true": "grad: true\ntolerance: {float32: {rtol: 0.0, atol: 0.0}}"}
+# A planted port bug: input-to-hidden and hidden-to-hidden weights swapped (square sizes, so the shapes still fit).
+SWAPPED = """
+weights:
+  weight_ih: {torch: weight_ih, mindspore: weight_hh}
+  weight_hh: {torch: weight_hh, mindspore: weight_ih}
+"""
 
 
 def pytest_run(cwd, *args: str) -> subprocess.CompletedProcess:
@@ -32,14 +37,14 @@ def test_the_plugin_is_registered_and_inert_without_the_flag(request, tmp_path, 
 @pytest.mark.frameworks
 def test_eqcheck_items_pass_and_fail_with_the_deviations(tmp_path, copy_config):
     good = copy_config("nn/GRUCell.yaml")
-    bad = tmp_path / "tight" / "GRUCell.yaml"
+    bad = tmp_path / "swapped" / "GRUCell.yaml"
     bad.parent.mkdir()
-    bad.write_text(good.read_text().replace("grad: true", TIGHT["grad: true"]))
+    bad.write_text(good.read_text().replace("input_size: 16", "input_size: 32") + SWAPPED)
     run = pytest_run(tmp_path, "--eqcheck", "-v", str(good), str(bad))
     assert run.returncode == 1, run.stdout[-3000:]
     out = run.stdout
     assert "GRUCell.yaml::nn.GRUCell[bias=True,batch=1,float32] PASSED" in out
-    assert "tight/GRUCell.yaml::nn.GRUCell[bias=True,batch=1,float32] FAILED" in out
+    assert "swapped/GRUCell.yaml::nn.GRUCell[bias=True,batch=1,float32] FAILED" in out
     assert "4 failed, 4 passed" in out
     assert "nn.GRUCell[bias=True,batch=1,float32]: fail" in out and "out [output]: max_abs=" in out
     assert "Traceback" not in out

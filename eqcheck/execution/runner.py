@@ -174,7 +174,9 @@ class CaseRunner:
         params = {}
         for t in self.targets:  # one target per framework defines that framework's parameters
             params.setdefault(t.framework, self.backends[t.label].parameters(built[t.label]))
-        fired = self.probe(case, built, inputs)
+        # The probe orders modules for the weight map and the layer pairs; with neither, no extra call (a port
+        # whose kernel leaves memory unwritten would otherwise show it on the plain case already).
+        fired = self.probe(case, built, inputs) if spec.layers or any(params.values()) else {}
         weight_map = weights.bind(case, params, {fw: [path for path, _ in calls] for fw, calls in fired.items()})
         result.weights = weight_map.describe()
         canonical = self.source.canonical(case, weight_map, seed)
