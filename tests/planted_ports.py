@@ -153,3 +153,19 @@ def cnn_that_patches_mindspore(**kwargs):
     cell = SmallCNN(**kwargs)
     nn.BatchNorm2d = nn.BatchNorm1d
     return cell
+
+
+class ReLUWithWrongBprop(nn.Cell):
+    """Forward: ReLU. A hand-written bprop that forgets the mask: the gradient of a negative input flows through."""
+
+    def construct(self, x):
+        return ops.relu(x)
+
+    def bprop(self, x, out, dout):
+        return (dout,)
+
+
+class CNNWrongBprop(SmallCNN):
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.act2 = ReLUWithWrongBprop()

@@ -140,6 +140,32 @@ def test_a_gradient_only_bug_is_named_walking_backwards(cli, tmp_path):
     assert "ffn.act (GELU / StraightThroughGelu): max abs" in html and "first to deviate; mindspore is" in html  # anchored
 
 
+@pytest.mark.parametrize("example, factory, layer, upstream", [
+    ("encoder", "EncoderGradientOnly", "ffn.act", ("ffn.fc1", "ln2", "attn.o", "attn.q", "ln1")),  # a stop_gradient inside
+    ("cnn", "CNNWrongBprop", "act2", ("bn2", "conv2", "act1", "bn1", "conv1")),  # a hand-written bprop without the mask
+])
+def test_a_layer_with_a_wrong_backward_is_named_by_its_local_backward_verdict(cli, tmp_path, example, factory, layer, upstream):
+    """Each layer differentiated alone on the reference side's inputs and output gradient: the culprit fails alone,
+    every layer backpropagation reaches after it fails accumulated yet passes alone."""
+    result, document = run(cli, port(tmp_path, example, factory), tmp_path)
+    assert result.exit_code == 1, result.text
+    (case,) = document["cases"]
+    backward = case["layers"]["backward"]
+    assert backward["first_divergent"] == layer
+    rows = {r["name"]: r for r in backward["rows"]}
+    culprit = rows[layer]
+    assert culprit["local"]["passed"] is False and culprit["passed"] is False
+    assert culprit["local"]["attribution"]["outlier"] == "mindspore"  # anchored to float64: not rounding
+    for name in upstream:
+        assert rows[name]["accumulated_passed"] is False and rows[name]["local"]["passed"] is True, name
+    before = [r for r in backward["rows"][:backward["rows"].index(culprit)]]
+    assert before and all(r["passed"] and r["local"]["passed"] for r in before)
+    assert all("local" in r for r in case["layers"]["forward"]["rows"]) and case["layers"]["forward"]["first_divergent"] is None
+    assert f"first layer to deviate (backward): {layer} (" in result.text
+    assert "differentiated alone on the reference side's inputs and output gradient" in result.text
+    assert schema.errors(document) == []
+
+
 def test_user_code_is_refused_unless_the_operator_opts_it_in(cli, tmp_path, monkeypatch):
     spec = EXAMPLES / "cnn.yaml"
     refused = cli("validate", spec)

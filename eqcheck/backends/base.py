@@ -59,6 +59,7 @@ class LayerWatch:
         self.is_tensor = is_tensor
         self.records: dict[str, list[list[np.ndarray | None]]] = {}
         self.inputs: dict[str, list[list[Any] | None]] = {}  # forward: each call's positional inputs, for the replay
+        self.cotangents: dict[str, list[list[np.ndarray | None]]] = {}  # backward: each call's output gradient, for the replay
         self.order: list[tuple[str, int]] = []  # (path, call index) as the hooks fired
         self.handles: list[Any] = []
 
@@ -72,6 +73,11 @@ class LayerWatch:
             plain = all(self.is_tensor(a) or a is None or isinstance(a, (bool, int, float, str)) for a in args)
             self.inputs.setdefault(path, []).append(
                 [np.array(self.to_numpy(a), copy=True) if self.is_tensor(a) else a for a in args] if plain else None)
+
+    def record_cotangent(self, path: str, value: Any) -> None:
+        """Backward: the gradient arriving at a module's outputs, recorded beside its input gradient (the backward replay)."""
+        self.cotangents.setdefault(path, []).append(
+            [np.array(self.to_numpy(v), copy=True) if self.is_tensor(v) else None for v in flatten_leaves(value, self.is_tensor)])
 
     def close(self) -> None:
         for handle in self.handles:
@@ -174,6 +180,12 @@ class Backend(ABC):
         """The submodule at `path` called alone on recorded inputs (numpy arrays, plain values), in `dtype`,
         without gradients: its output leaves. The local verdict of a layer (execution/layers.py)."""
         raise UnsupportedCase(f"{self.target} cannot replay a layer")
+
+    def replay_grad(self, built: Built, path: str, args: list[Any], cotangents: list, dtype: str) -> list[np.ndarray | None]:
+        """The submodule at `path` called alone on recorded inputs and differentiated with its own framework's autodiff,
+        the recorded output gradients (numpy, None: none) as cotangents: one input gradient per array input (None for an
+        integer input). The local backward verdict of a layer (execution/replay.py)."""
+        raise UnsupportedCase(f"{self.target} cannot replay a layer's gradient")
 
     def optimizer(self, built: Built, name: str, args: dict[str, Any]) -> Any:
         """This framework's optimizer `name` (sgd | adam) over the trainable parameters, every hyperparameter from `args`."""

@@ -211,7 +211,7 @@ class MindSporePyNativeBackend(Backend):
         for path in paths:
             cell = cells[path]
             if backward:
-                hook = lambda c, grad_in, grad_out, path=path: watch.record(path, grad_in)
+                hook = lambda c, grad_in, grad_out, path=path: (watch.record(path, grad_in), watch.record_cotangent(path, grad_out)) and None
                 watch.handles.append(cell.register_backward_hook(hook))
             else:
                 hook = lambda c, args, out, path=path: watch.record(path, out, args)
@@ -225,6 +225,31 @@ class MindSporePyNativeBackend(Backend):
                    for a in args]
         return [np.array(self.to_numpy(v), copy=True) if self.is_tensor(v) else None
                 for v in flatten_leaves(cell(*tensors), self.is_tensor)]
+
+    def replay_grad(self, built, path: str, args: list, cotangents: list, dtype: str):
+        """One Cell called alone on recorded inputs, its input gradients by mindspore.value_and_grad of
+        sum(output * cotangent), the recorded output gradient (the same vector-Jacobian product as a sens)."""
+        ms = self.ms
+        cell = dict(built.module.cells_and_names())[path]
+        tensors = [self.tensor(a, dtype if np.issubdtype(a.dtype, np.floating) else str(a.dtype)) if isinstance(a, np.ndarray) else a
+                   for a in args]
+        floats = [i for i, a in enumerate(args) if isinstance(a, np.ndarray) and np.issubdtype(a.dtype, np.floating)]
+        if not floats:
+            return [None for a in args if isinstance(a, np.ndarray)]
+
+        def loss(*xs):
+            full = list(tensors)
+            for i, x in zip(floats, xs):
+                full[i] = x
+            outs = flatten_leaves(cell(*full), self.is_tensor)
+            terms = [(o * ms.Tensor(np.array(c, order="C")).reshape(o.shape).astype(o.dtype)).sum()
+                     for o, c in zip(outs, cotangents) if c is not None and self.is_tensor(o)]
+            return sum(terms[1:], terms[0])
+
+        _, grads = ms.value_and_grad(loss, grad_position=tuple(range(len(floats))))(*(tensors[i] for i in floats))
+        grads = dict(zip(floats, grads if isinstance(grads, tuple) else (grads,)))
+        return [np.array(self.to_numpy(grads[i]), copy=True) if i in grads else None
+                for i, a in enumerate(args) if isinstance(a, np.ndarray)]
 
     def is_tensor(self, value) -> bool:
         return isinstance(value, self.ms.Tensor)  # Parameter subclasses Tensor

@@ -192,7 +192,7 @@ class TorchEagerBackend(Backend):
             if backward:
                 # A first layer fed integers (Embedding) has no input gradient: torch warns and fires with None.
                 warnings.filterwarnings("ignore", message="Full backward hook is firing when gradients are computed with respect to module outputs")
-                hook = lambda m, grad_in, grad_out, path=path: watch.record(path, grad_in)
+                hook = lambda m, grad_in, grad_out, path=path: (watch.record(path, grad_in), watch.record_cotangent(path, grad_out)) and None
                 watch.handles.append(module.register_full_backward_hook(hook))
             else:
                 hook = lambda m, args, out, path=path: watch.record(path, out, args)
@@ -208,6 +208,29 @@ class TorchEagerBackend(Backend):
         with torch.no_grad():
             return [np.array(self.to_numpy(v), copy=True) if self.is_tensor(v) else None
                     for v in flatten_leaves(module(*tensors), self.is_tensor)]
+
+    def replay_grad(self, built, path: str, args: list, cotangents: list, dtype: str):
+        """One submodule called alone on recorded inputs, its input gradients by torch.autograd.grad(grad_outputs=...)."""
+        torch = self.torch
+        modules = dict(built.module.named_modules())
+        tensors = [self.tensor(a, dtype if np.issubdtype(a.dtype, np.floating) else str(a.dtype)) if isinstance(a, np.ndarray) else a
+                   for a in args]
+        wrt = [t for t in tensors if self.is_tensor(t) and t.is_floating_point()]
+        for t in wrt:
+            t.requires_grad_(True)
+        inplace = _OutOfPlace([m for m in modules[path].modules() if getattr(m, "inplace", False) is True])  # a leaf input
+        try:
+            with torch.enable_grad():
+                outs = flatten_leaves(modules[path](*tensors), self.is_tensor)
+                used = [(o, torch.from_numpy(np.array(c, order="C")).reshape(o.shape).to(o.device, o.dtype))
+                        for o, c in zip(outs, cotangents) if c is not None and self.is_tensor(o) and o.requires_grad]
+                grads = iter(torch.autograd.grad([o for o, _ in used], wrt, [c for _, c in used], allow_unused=True) if used
+                             else [None] * len(wrt))
+        finally:
+            inplace.remove()
+        by_id = {id(t): g for t, g in zip(wrt, grads)}
+        return [None if id(t) not in by_id else np.zeros(tuple(t.shape), self.to_numpy(t).dtype) if by_id[id(t)] is None
+                else np.array(self.to_numpy(by_id[id(t)]), copy=True) for t in tensors if isinstance(t, torch.Tensor)]
 
     def is_tensor(self, value) -> bool:
         return isinstance(value, self.torch.Tensor)

@@ -141,6 +141,10 @@ class LayerSession:
         # layer's recorded inputs (or a note why none); per label, the same replayed by its float64 build.
         self.local: dict[tuple[str, int], Any] = {}
         self.local64: dict[str, dict[tuple[str, int], Any]] = {}
+        # Backward: (ref path, backward call) -> the candidate layer's input gradients on the reference layer's recorded
+        # inputs and output gradient; per label, the same by its float64 build.
+        self.local_backward: dict[tuple[str, int], Any] = {}
+        self.local_backward64: dict[str, dict[tuple[str, int], Any]] = {}
 
     @contextmanager
     def watching(self, backend, built, label: str, direction: str, **options) -> Iterator[None]:
@@ -185,10 +189,12 @@ class LayerSession:
                            reason="the candidate side computes no gradient for this layer (it ran forward, but no backward "
                                   "reached it: a stop_gradient or a detached branch after it)")
                 row.pop("note")
-            alone = self.local.get((path, call)) if direction == "forward" else None
+            alone = (self.local if direction == "forward" else self.local_backward).get((path, call))
+            structural = row["passed"] is False and row["max_abs"] is None  # one side has no gradient: no replay undoes that
             if alone is not None:  # the verdict is the layer's own (replayed alone); the accumulated one stays beside it
-                local = row["local"] = self._local(case, tolerance, ref.records[path][call], alone, (path, call))
-                if local.get("passed") is not None:
+                local = row["local"] = self._local(case, tolerance, ref.records[path][call], alone, (path, call),
+                                                   self.local64 if direction == "forward" else self.local_backward64)
+                if local.get("passed") is not None and not structural:
                     row["accumulated_passed"], row["passed"] = row["passed"], local["passed"]
             rows.append(row)
         compared = [r for r in rows if r["passed"] is not None]
@@ -208,10 +214,10 @@ class LayerSession:
             **({"note": self.notes[direction]} if direction in self.notes else {}),
         }
 
-    def _local(self, case, tolerance, ref_leaves, alone, key) -> dict[str, Any]:
+    def _local(self, case, tolerance, ref_leaves, alone, key, float64) -> dict[str, Any]:
         if isinstance(alone, str):
             return {"note": alone}
-        own = {label: runs.get(key) for label, runs in self.local64.items()}  # the error budget's float64 replays
+        own = {label: runs.get(key) for label, runs in float64.items()}  # the error budget's float64 replays
         return replay.judge(ref_leaves, alone, tolerance, self.labels, case.dtype, (lambda: own) if own else None)
 
 

@@ -9,6 +9,13 @@ same inputs, replayed by the error budget's float64 builds, execution/checks/ref
 float64, such as MindSpore's CPU Conv2d, leaves the other to anchor alone, as for op rows): within float32 noise of
 it, the row passes. The first layer whose *local* verdict fails is the one to blame.
 
+Backward, the same by the other half of the chain rule: each paired candidate layer is called alone on the reference
+layer's recorded inputs and differentiated by its own framework's autodiff (torch.autograd.grad with grad_outputs,
+mindspore.value_and_grad of sum(output * cotangent)), the cotangent being the gradient that reached the reference
+layer's outputs in the reference backward pass (recorded by its backward hook); its input gradients are judged
+against the reference layer's recorded input gradients by the same rule and anchored to float64 the same way. The
+first backward row whose local verdict fails names the layer whose backward is wrong.
+
 The candidate's parameters and buffers are read before and restored after, so a train-mode layer (BatchNorm's
 running statistics) leaves no trace on the checks that follow.
 """
@@ -39,9 +46,7 @@ def replay_layers(session, backend, built, label: str, dtype: str) -> dict[tuple
                 if args is None:
                     out[(pair.ref, call)] = "not replayed: its inputs are not plain tensors"
                     continue
-                cast = [a.astype(np.float64) if dtype == "float64" and isinstance(a, np.ndarray) and np.issubdtype(a.dtype, np.floating)
-                        else a for a in args]
-                cast = _relaid(cast, session.watches["forward"].get(label), path, call)
+                cast = _relaid(_cast(args, dtype), session.watches["forward"].get(label), path, call)
                 try:
                     out[(pair.ref, call)] = backend.replay(built, path, cast, dtype)
                 except Exception as exc:  # noqa: BLE001 - a layer that cannot run alone keeps its accumulated verdict
@@ -49,6 +54,54 @@ def replay_layers(session, backend, built, label: str, dtype: str) -> dict[tuple
     finally:
         backend.load(built, snapshot)  # a train-mode layer's running statistics leave no trace
     return out
+
+
+def replay_backward(session, backend, built, label: str, dtype: str) -> dict[tuple[str, int], Any]:
+    """(reference path, backward call) -> this side's layer input gradients on the reference side's recorded inputs
+    and output gradient (cast to `dtype`), or a note (str) saying why none; the backward half of `replay_layers`."""
+    ref_forward = session.watches["forward"].get(session.labels[0])
+    ref_backward = session.watches["backward"].get(session.labels[0])
+    if ref_forward is None or ref_backward is None or len(session.watches["backward"]) < 2:
+        return {}
+    snapshot = {name: np.array(array, copy=True) for name, array in backend.read(built).items()}
+    out: dict[tuple[str, int], Any] = {}
+    try:
+        for pair in session.pairs:
+            path = pair.ref if label == session.labels[0] else pair.cand
+            inputs, reached = ref_forward.inputs.get(pair.ref, []), ref_backward.records.get(pair.ref, [])
+            cotangents = ref_backward.cotangents.get(pair.ref, [])
+            for call in range(len(reached)):
+                key = (pair.ref, call)
+                if len(cotangents) != len(reached):  # tensor hooks on the inputs (torch in-place ops) see no output gradient
+                    out[key] = "not replayed: the reference side's output gradient of this layer was not recorded"
+                    continue
+                if len(inputs) != len(reached):
+                    out[key] = f"not replayed: {len(inputs)} forward calls, {len(reached)} reached backward"
+                    continue
+                forward = len(inputs) - 1 - call  # backpropagation reaches a module's calls last-first
+                args = inputs[forward]
+                if args is None:
+                    out[key] = "not replayed: its inputs are not plain tensors"
+                    continue
+                cast = _relaid(_cast(args, dtype), session.watches["forward"].get(label), path, forward)
+                cots = _cast(cotangents[call], dtype)
+                try:
+                    grads = backend.replay_grad(built, path, cast, cots, dtype)
+                except Exception as exc:  # noqa: BLE001 - a layer that cannot run alone keeps its accumulated verdict
+                    out[key] = f"not replayed: {label} could not differentiate it alone ({short_error(exc)})"
+                    continue
+                # in the reference layout where only the layout differs (a Flatten on one side)
+                out[key] = [g.reshape(r.shape) if isinstance(g, np.ndarray) and isinstance(r, np.ndarray) and g.shape != r.shape
+                            and g.size == r.size else g for g, r in zip(grads, reached[call])] + list(grads[len(reached[call]):])
+    finally:
+        backend.load(built, snapshot)
+    return out
+
+
+def _cast(arrays: list, dtype: str) -> list:
+    """Recorded float arrays in float64 for a float64 build's replay; anything else as recorded."""
+    return [a.astype(np.float64) if dtype == "float64" and isinstance(a, np.ndarray) and np.issubdtype(a.dtype, np.floating)
+            else a for a in arrays]
 
 
 def _relaid(args: list, own_watch, path: str, call: int) -> list:

@@ -273,13 +273,15 @@ def layers_table(case: dict, direction: str) -> Table | None:
     tol = section["tolerance"]
     what = "output" if direction == "forward" else "input gradient"
     if any("local" in row for row in rows):  # the verdict is the local one; growth shows what accumulated
-        what = "output of each layer run alone on the reference side's recorded inputs (local) and through the model (accumulated)"
+        what = ("output of each layer run alone on the reference side's recorded inputs (local)" if direction == "forward" else
+                "input gradient of each layer differentiated alone on the reference side's recorded inputs and output gradient (local)") \
+            + " and through the model (accumulated)"
     else:
         what += " per layer"
     table = Table(title=f"{escape(case['id'])}: layers, {direction} ({what}, in the order the hooks fired; "
                         f"budget rtol {tol['rtol']}, atol {tol['atol']})",
                   box=box.SIMPLE_HEAD, title_justify="left")
-    local = any("local" in row for row in rows)  # forward: each layer replayed alone (execution/replay.py) decides
+    local = any("local" in row for row in rows)  # each layer replayed alone (execution/replay.py) decides, both directions
     anchor_of = lambda row: (row.get("local") or {}).get("attribution") if local else row.get("attribution")
     anchored = any(anchor_of(row) for row in rows)
     accumulated = "accumulated max abs" if local else "max abs"
@@ -329,8 +331,9 @@ def layer_notes(document: dict) -> list[Text]:
             elif section.get("first_divergent"):
                 row = next(r for r in section["rows"] if r["name"] == section["first_divergent"])
                 inherited = " (forward already deviates: gradients inherit it)" if section.get("after_forward_deviation") else ""
-                judged = row["local"] if "passed" in (row.get("local") or {}) else row  # a local verdict names the layer itself
-                alone = " run alone on the reference side's inputs" if judged is not row else ""
+                judged = row["local"] if "accumulated_passed" in row else row  # a local verdict names the layer itself
+                alone = ("" if judged is row else " run alone on the reference side's inputs" if direction == "forward"
+                         else " differentiated alone on the reference side's inputs and output gradient")
                 notes.append(Text.assemble((f"{case['id']}: ", "bold"), (f"first layer to deviate ({direction}): ", "red"),
                                            (f"{row['name']} ({row['type']})", "bold red"),
                                            f"{alone}, max abs {_num(judged.get('max_abs'))}" + (f": {judged['reason']}" if judged.get("reason") else "")

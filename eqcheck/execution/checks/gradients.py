@@ -10,6 +10,7 @@ from eqcheck.cases.sweep import Case
 from eqcheck.dtypes import is_float
 from eqcheck.errors import EqcheckError
 from eqcheck.verdict.results import UNSUPPORTED, CaseResult, OutputResult
+from eqcheck.execution import replay, sides
 from eqcheck.execution.checks import determinism
 from eqcheck.execution.failures import CaseFailure, short_error
 
@@ -127,6 +128,10 @@ def compare_gradients(runner, case: Case, result: CaseResult, seed: int, built, 
             result.outputs.append(OutputResult(name, list(present.shape), {}, None, reason, kind="grad"))
     runner.add_rows(result, rows)
     if runner.layers is not None:
+        cand = runner.targets[1]
+        if type(runner.source) is sides.Draws:  # local backward verdicts (execution/replay.py)
+            runner.layers.local_backward = replay.replay_backward(runner.layers, runner.backends[cand.label], built[cand.label],
+                                                                  cand.label, case.dtype)
         backward = runner.layers.report(case, "backward")
         if backward is not None:
             result.details.setdefault("layers", {})["backward"] = backward

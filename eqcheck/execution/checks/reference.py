@@ -141,6 +141,8 @@ def float64_run(runner, t, case: Case, case64: Case, seed: int, weight_map: weig
         try:
             with runner.watch_layers(t, built, "backward64", **hooks):  # every layer's float64 input gradient anchors its row
                 grads = gradients.side_gradients(runner, case64, t, built, side, inputs64(case, inputs), materials["wrt"], up_cot)
+            if runner.layers is not None and runner.layers.local_backward:  # each layer differentiated alone in float64 anchors its local backward row
+                runner.layers.local_backward64[t.label] = replay.replay_backward(runner.layers, backend, built, t.label, "float64")
         except EqcheckError:
             raise
         except Exception as exc:  # noqa: BLE001 - no float64 gradient here: forward and state rows still count
