@@ -16,6 +16,12 @@ os.environ.pop("GITHUB_STEP_SUMMARY", None)
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIGS = ROOT / "configs"
+# A planted port bug for GRUCell: input and hidden weights swapped, with square sizes so the shapes still fit.
+SWAPPED_GRU = {"square": ("input_size: 16", "input_size: 32"), "weights": """
+weights:
+  weight_ih: {torch: weight_ih, mindspore: weight_hh}
+  weight_hh: {torch: weight_hh, mindspore: weight_ih}
+"""}
 
 
 ISOLATING = {"-j", "--jobs", "--timeout", "--executor", "--edges", "-j0", "-j1", "-j2"}  # a run that asks for workers

@@ -8,16 +8,12 @@ import subprocess
 
 import pytest
 
+from conftest import SWAPPED_GRU
+
 pytestmark = pytest.mark.frameworks
 
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 BROWSER = next((path for path in map(shutil.which, BROWSERS) if path), None)
-# A planted port bug (input and hidden weights swapped; square sizes so the shapes fit): failing rows to render.
-SWAPPED = """
-weights:
-  weight_ih: {torch: weight_ih, mindspore: weight_hh}
-  weight_hh: {torch: weight_hh, mindspore: weight_ih}
-"""
 
 
 def headless(page, profile, *args: str) -> subprocess.CompletedProcess:
@@ -29,8 +25,8 @@ def headless(page, profile, *args: str) -> subprocess.CompletedProcess:
 
 @pytest.mark.skipif(BROWSER is None, reason="no chromium on this machine (apt-get install chromium)")
 def test_html_report_loads_in_a_browser_without_console_errors(cli, copy_config, tmp_path):
-    tight = copy_config("nn/GRUCell.yaml", {"input_size: 16": "input_size: 32"})  # failing rows too: both verdicts render
-    tight.write_text(tight.read_text() + SWAPPED)
+    tight = copy_config("nn/GRUCell.yaml", dict([SWAPPED_GRU["square"]]))  # failing rows too: both verdicts render
+    tight.write_text(tight.read_text() + SWAPPED_GRU["weights"])
     page = tmp_path / "report.html"
     assert cli("run", tight, "configs/nn/Softmax.yaml", "--html", page).exit_code == 1
     shot = tmp_path / "report.png"

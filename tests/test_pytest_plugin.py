@@ -10,12 +10,8 @@ from importlib.metadata import entry_points
 
 import pytest
 
-# A planted port bug: input-to-hidden and hidden-to-hidden weights swapped (square sizes, so the shapes still fit).
-SWAPPED = """
-weights:
-  weight_ih: {torch: weight_ih, mindspore: weight_hh}
-  weight_hh: {torch: weight_hh, mindspore: weight_ih}
-"""
+from conftest import SWAPPED_GRU
+
 
 
 def pytest_run(cwd, *args: str) -> subprocess.CompletedProcess:
@@ -39,7 +35,7 @@ def test_eqcheck_items_pass_and_fail_with_the_deviations(tmp_path, copy_config):
     good = copy_config("nn/GRUCell.yaml")
     bad = tmp_path / "swapped" / "GRUCell.yaml"
     bad.parent.mkdir()
-    bad.write_text(good.read_text().replace("input_size: 16", "input_size: 32") + SWAPPED)
+    bad.write_text(good.read_text().replace(*SWAPPED_GRU["square"]) + SWAPPED_GRU["weights"])
     run = pytest_run(tmp_path, "--eqcheck", "-v", str(good), str(bad))
     assert run.returncode == 1, run.stdout[-3000:]
     out = run.stdout
