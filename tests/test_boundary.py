@@ -187,3 +187,15 @@ def test_integer_bounds_and_an_empty_softmax_axis_draw(cli, tmp_path):
     cases = read_json(tmp_path / "r.json")["cases"]
     assert [c["status"] for c in cases] == ["pass", "pass"], result.text
     assert cases[0]["boundary"]["inputs"]["index"] == "integers(low=0, high=6) + special(values=[0.0, 5.0]@0.5)"
+
+
+def test_a_schedule_refusing_a_boundary_value_is_judged_on_its_own_path_not_as_a_bad_spec(cli, tmp_path):
+    # T_mult=0 makes torch's CosineAnnealingWarmRestarts raise; asking MindSpore alone must build its scheduler
+    # through the schedule path (with its optimizer), not as a plain op, or the whole run stopped with exit 2.
+    report = tmp_path / "r.json"
+    result = cli("run", CONFIGS / "lr_scheduler" / "CosineAnnealingWarmRestarts.yaml", "--boundary", "-k", "T_mult:0",
+                 "-j", "0", "--json", report)
+    assert result.exit_code != 2, result.text
+    (case,) = read_json(report)["cases"]
+    assert case["status"] in ("pass", "accepts_invalid"), case
+    assert "required positional argument" not in (case.get("message") or "")

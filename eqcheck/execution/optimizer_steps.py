@@ -26,39 +26,52 @@ def draw_gradients(case: Case, seed: int, shapes: list[tuple[int, ...]]) -> list
     return [[draws.draw(rng, run.gradients.kind, args, shape, case.dtype) for shape in shapes] for _ in range(run.steps)]
 
 
-def run_optimizer(runner, case: Case, result: CaseResult, seed: int) -> None:
-    spec, run = case.spec, case.spec.optimizer
+def _build(runner, case: Case, t, initial: dict[str, np.ndarray]):
+    backend, obj = runner.backends[t.label], runner.resolved[(case.spec.path, t.framework)]
+    init = {k: runner.materialize(case, backend, v) for k, v in case.init_args(t.framework).items()}
+    arrays = [initial[inp.name] for inp in case.spec.inputs]
+    return runner.step(t, case, "build the optimizer", lambda: backend.optimizer_over(obj, arrays, init))
+
+
+def attempt(runner, case: Case, target, seed: int) -> None:
+    """One side alone: build its optimizer and take every step (CaseFailure naming that side when it refuses)."""
+    initial = runner.source.inputs(case, seed)
+    gradients = draw_gradients(case, seed, [initial[inp.name].shape for inp in case.spec.inputs])
+    backend, (optimizer, params) = runner.backends[target.label], _build(runner, case, target, initial)
+    for step, grads in enumerate(gradients, 1):
+        runner.step(target, case, f"step (step {step})", lambda: backend.optimizer_step(optimizer, params, grads))
+
+
+def run(runner, case: Case, result: CaseResult, seed: int) -> None:
+    spec, plan = case.spec, case.spec.optimizer
     initial = runner.source.inputs(case, seed)
     names = [inp.name for inp in spec.inputs]
     gradients = draw_gradients(case, seed, [initial[n].shape for n in names])
     built = {}
     for t in runner.targets:
-        backend, obj = runner.backends[t.label], runner.resolved[(spec.path, t.framework)]
-        init = {k: runner.materialize(case, backend, v) for k, v in case.init_args(t.framework).items()}
-        arrays = [initial[n] for n in names]
-        built[t.label] = runner.step(t, case, "build the optimizer", lambda: backend.optimizer_over(obj, arrays, init))
+        built[t.label] = _build(runner, case, t, initial)
         result.sides[t.label] = {"op": spec.sides[t.framework].op, "init": json_safe(case.init_args(t.framework)), "call": {},
                                  "inputs": [{"name": n, "shape": list(initial[n].shape), "dtype": case.dtype} for n in names]}
     a_label, b_label = (t.label for t in runner.targets)
     tolerance = case.tolerance()
     rows, first = [], None
-    for step in range(1, run.steps + 1):
+    for step in range(1, plan.steps + 1):
         values, states = {}, {}
         for t in runner.targets:
             backend, (optimizer, params) = runner.backends[t.label], built[t.label]
             runner.step(t, case, f"step (step {step})", lambda: backend.optimizer_step(optimizer, params, gradients[step - 1]))
             values[t.label] = runner.step(t, case, "read the parameters", lambda: backend.parameter_values(params))
             states[t.label] = {key: _state(runner, t, case, backend, optimizer, params, key, attribute)
-                               for key, attribute in run.state.items()}
+                               for key, attribute in plan.state.items()}
         for i, name in enumerate(names):
             rows.append(_row(runner, f"step{step}:{name}", "train", values[a_label][i], values[b_label][i], tolerance))
-            for key in run.state:
+            for key in plan.state:
                 rows.append(_row(runner, f"step{step}:{key}:{name}", "state", states[a_label][key][i], states[b_label][key][i], tolerance))
         if first is None:
             first = next(({"step": step, "row": row.name} for row, _, _ in rows if not row.passed), None)
     runner.add_rows(result, rows)
-    result.details["optimizer"] = {"steps": run.steps, "parameters": names, "state": dict(run.state),
-                                   "gradients": run.gradients.describe(), "tolerance": tolerance.as_dict(),
+    result.details["optimizer"] = {"steps": plan.steps, "parameters": names, "state": dict(plan.state),
+                                   "gradients": plan.gradients.describe(), "tolerance": tolerance.as_dict(),
                                    "first_divergent": first}
     result.status = PASS if all(o.passed for o in result.outputs) else FAIL
     if first:

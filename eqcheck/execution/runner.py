@@ -34,8 +34,9 @@ from eqcheck.execution.trials import combine as combine_trials
 from eqcheck.execution.trials import trial_seeds
 from eqcheck.execution import optimizer_steps, schedules
 
-# Spec kinds with their own execution path (no module built, no forward call): kind -> run(runner, case, result, seed)
-STEP_PATHS = {"optimizer": optimizer_steps.run_optimizer, "schedule": schedules.run_schedule}
+# Spec kinds with their own execution path (no module built, no forward call): kind -> a module with
+# run(runner, case, result, seed) and attempt(runner, case, target, seed), one side alone (a refusal check)
+STEP_PATHS = {"optimizer": optimizer_steps, "schedule": schedules}
 
 
 class CaseRunner:
@@ -166,8 +167,8 @@ class CaseRunner:
     def _run(self, case: Case, result: CaseResult, seed: int) -> None:
         spec = case.spec
         self.source.open(case, seed)
-        if spec.kind in STEP_PATHS:
-            return STEP_PATHS[spec.kind](self, case, result, seed)
+        if self.step_path(case) is not None:
+            return self.step_path(case).run(self, case, result, seed)
         inputs = self.source.inputs(case, seed)
         built = {t.label: self.step(t, case, "build", lambda t=t: self.build(t, case, seed)) for t in self.targets}
 
@@ -370,6 +371,10 @@ class CaseRunner:
             result.outputs.append(row)
             for label, array in zip((t.label for t in self.targets), (a, b)):
                 result.arrays.setdefault(label, {})[row.name] = array
+
+    def step_path(self, case: Case):
+        """The module that runs this spec kind instead of a build and a forward call (STEP_PATHS), or None."""
+        return STEP_PATHS.get(case.spec.kind)
 
     def build(self, target: Target, case: Case, seed: int | None = None, obj=None):
         """Build the spec's op for this target (or `obj` in its place: a float64 stand-in, backends/standins)."""

@@ -15,26 +15,32 @@ from eqcheck.verdict.compare import json_safe
 from eqcheck.verdict.results import ERROR, FAIL, PASS, CaseResult
 
 
-def run_schedule(runner, case: Case, result: CaseResult, seed: int) -> None:
+def attempt(runner, case: Case, target, seed: int) -> np.ndarray:
+    """One side's learning rates (CaseFailure naming that side when it refuses the arguments)."""
     spec, run = case.spec, case.spec.schedule
+    backend, obj = runner.backends[target.label], runner.resolved[(spec.path, target.framework)]
+    init = {k: runner.materialize(case, backend, v) for k, v in case.init_args(target.framework).items()}
+    return np.asarray(runner.step(target, case, "compute the learning rates",
+                                  lambda: backend.learning_rates(obj, init, run.steps, run.lr, run.metrics)), np.float64)
+
+
+def run(runner, case: Case, result: CaseResult, seed: int) -> None:
+    spec, plan = case.spec, case.spec.schedule
     rates = {}
     for t in runner.targets:
-        backend, obj = runner.backends[t.label], runner.resolved[(spec.path, t.framework)]
-        init = {k: runner.materialize(case, backend, v) for k, v in case.init_args(t.framework).items()}
-        rates[t.label] = np.asarray(runner.step(t, case, "compute the learning rates",
-                                                lambda: backend.learning_rates(obj, init, run.steps, run.lr, run.metrics)), np.float64)
+        rates[t.label] = attempt(runner, case, t, seed)
         result.sides[t.label] = {"op": spec.sides[t.framework].op, "init": json_safe(case.init_args(t.framework)), "call": {},
                                  "inputs": []}
     (a_label, a), (b_label, b) = rates.items()
     if a.shape != b.shape:
         raise CaseFailure(ERROR, f"the schedules differ in length: {a_label} gave {a.size} rates, {b_label} {b.size} "
-                                 f"(schedule.steps is {run.steps})")
+                                 f"(schedule.steps is {plan.steps})")
     tolerance = case.tolerance()
     row = runner.row("lr", "output", a, b, tolerance)
     runner.add_rows(result, [(row, a, b)])
     close = np.isclose(a, b, rtol=tolerance.rtol, atol=tolerance.atol)
     first = int(np.argmin(close)) if not close.all() else None
-    result.details["schedule"] = {"steps": run.steps, "lr": run.lr, "metrics": list(run.metrics) or None,
+    result.details["schedule"] = {"steps": plan.steps, "lr": plan.lr, "metrics": list(plan.metrics) or None,
                                   "first_divergent": None if first is None else {"step": first, a_label: float(a[first]), b_label: float(b[first])}}
     result.status = PASS if row.passed else FAIL
     if first is not None:

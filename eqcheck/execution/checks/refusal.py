@@ -88,7 +88,11 @@ def refusal(runner, case: Case, target, seed: int) -> str | None:
     """`target`'s error when it builds and calls the case on its own (its own initial weights: only whether it
     accepts the inputs matters), None when it returns a value."""
     backend = runner.backends[target.label]
+    step_path = runner.step_path(case)
     try:
+        if step_path is not None:  # an optimizer or schedule: its own path, one side alone
+            step_path.attempt(runner, case, target, seed)
+            return None
         inputs = runner.source.inputs(case, seed)
         built = runner.step(target, case, "build", lambda: runner.build(target, case, seed))
         args, kwargs, _ = runner._arguments(case, target, backend, inputs)
