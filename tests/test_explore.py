@@ -323,3 +323,36 @@ def test_a_difference_is_declared_narrowly_by_a_samples_torch_argument(write_spe
     other, _ = translate(spec, record, {"call": {"args": [_tensor("a", [3])], "kwargs": {"dim": 0}}}, "opinfo")
     assert Case(covered, (), "float32").expected_difference is not None
     assert Case(other, (), "float32").expected_difference is None
+
+
+POOL = """
+name: t.pool
+inputs: [{name: input, shape: [2, 3, 8], mindspore: x}]
+torch: {op: torch.nn.MaxPool1d, init: {kernel_size: 2}}
+mindspore: {op: mindspore.nn.MaxPool1d, init: {kernel_size: 2, stride: 2}}
+explore:
+  arguments:
+    kernel_size: kernel_size
+    stride: {name: stride, default: $kernel_size}
+"""
+POOL_RECORD = {"entry": "torch.nn.MaxPool1d", "signature": ["input"], "init_signature": ["kernel_size", "stride"]}
+
+
+def _pool_sample(*init_args, **init_kwargs) -> dict:
+    return {"init": {"args": list(init_args), "kwargs": init_kwargs}, "call": {"args": [_tensor("a", [2, 3, 8])], "kwargs": {}}}
+
+
+def test_a_default_may_follow_another_argument_of_the_sample(write_spec):
+    spec = load_spec(write_spec(POOL))
+    derived, _ = translate(spec, POOL_RECORD, _pool_sample(3), "module")  # torch's stride=None means kernel_size
+    assert derived.sides["torch"].init == {"kernel_size": 3}
+    assert derived.sides["mindspore"].init == {"kernel_size": 3, "stride": 3}
+    derived, _ = translate(spec, POOL_RECORD, _pool_sample(3, 1), "module")  # a stride the sample sets wins
+    assert derived.sides["mindspore"].init == {"kernel_size": 3, "stride": 1}
+
+
+def test_a_default_expression_names_a_mapped_argument_or_a_param(cli, write_spec):
+    path = write_spec(POOL.replace("default: $kernel_size", "default: $kernel"))
+    result = cli("validate", str(path))
+    assert result.exit_code == 2 and "explore.arguments.stride.default" in result.output
+    assert "'kernel'" in result.output and "Traceback" not in result.output

@@ -149,7 +149,8 @@ def _default_argument_variants(case: Case) -> list[tuple[OpSpec, Boundary]]:
     out = []
     for name, arg in spec.explore.arguments.items():
         if (name in given or not arg.has_default or arg.unsupported or arg.drop or arg.positional
-                or arg.cast in ("tuple", "list") or isinstance(arg.default, (list, tuple, dict)) or arg.default is None):
+                or arg.cast in ("tuple", "list") or isinstance(arg.default, (list, tuple, dict)) or arg.default is None
+                or str(arg.default).startswith("$")):  # a default that follows another argument (stride = kernel_size)
             continue
         for value in _boundary_values(case, name, name, [arg.default]):
             translated = _mindspore_value(case, arg, value)

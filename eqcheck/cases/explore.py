@@ -234,6 +234,16 @@ def _ms_value(spec: OpSpec, arg: ArgumentMap, value: Any, rank: int, params: dic
     return value
 
 
+def _default(arg: ArgumentMap, given: dict[str, Any]) -> Any:
+    """torch's default; a `$expression` default depends on the sample's other arguments (stride = kernel_size)."""
+    if not (isinstance(arg.default, str) and arg.default.startswith("$")):
+        return arg.default
+    try:
+        return expressions.evaluate(arg.default[1:], given)
+    except expressions.ExpressionError:  # the argument it depends on is not set either
+        raise Skip("not_supported", f"{arg.torch} (default {arg.default})") from None
+
+
 def _input_dtype(value: dict, name: str) -> str:
     dtype = value["dtype"]
     if dtype.startswith("float"):
@@ -365,7 +375,8 @@ def translate(spec: OpSpec, record: dict, sample: dict, source: str) -> tuple[Op
         if name not in passed and arg.has_default and not (arg.unsupported or arg.drop):
             section = "init" if source == "module" and name in (record.get("init_signature") or ()) else "call"
             try:
-                _place(spec, arg, arg.default, rank, params, section, source, ms, ms_positional)
+                default = _default(arg, {**params, **torch_init, **torch_call})
+                _place(spec, arg, default, rank, params, section, source, ms, ms_positional)
             except Skip as skip:
                 fail(skip.kind, skip.args[0])
     if problems:

@@ -802,7 +802,7 @@ def _parse_explore(top: Fields, params: dict) -> ExploreSpec | None:
     raw = entry.optional("arguments", {}, dict, type(None)) or {}  # null: every line under it commented out
     arguments = {}
     for arg, value in raw.items():
-        arguments[arg] = _parse_argument_map(arg, value, top.file, join(entry.field("arguments"), str(arg)), params)
+        arguments[arg] = _parse_argument_map(arg, value, top.file, join(entry.field("arguments"), str(arg)), params, raw)
     limits = {}
     for name, item in entry.optional("unsupported_inputs", {}, dict).items():
         field = join(entry.field("unsupported_inputs"), str(name))
@@ -817,7 +817,7 @@ def _parse_explore(top: Fields, params: dict) -> ExploreSpec | None:
                        limits)
 
 
-def _parse_argument_map(arg: Any, value: Any, file: str, field: str, params: dict) -> ArgumentMap:
+def _parse_argument_map(arg: Any, value: Any, file: str, field: str, params: dict, arguments: Any = ()) -> ArgumentMap:
     """`dim: axis` or the long form `{name, default, set, value, values, cast, unsupported, drop, positional, where}`."""
     _check_name(arg, file, field)
     if isinstance(value, str):
@@ -837,6 +837,12 @@ def _parse_argument_map(arg: Any, value: Any, file: str, field: str, params: dic
     _check_name(name, file, entry.field("name"))
     if entry.has("default"):
         _check_scalar_tree(entry.data["default"], file, entry.field("default"))
+        default = entry.data["default"]
+        if isinstance(default, str) and default.startswith("$"):  # torch's default is another argument's value
+            unknown = sorted(expressions.names(default[1:]) - set(arguments) - set(params))
+            if unknown:
+                raise entry.error("default", f"'{default}' refers to '{unknown[0]}', which is neither a torch argument "
+                                             f"of explore.arguments nor a param", hint=suggest(unknown[0], [*arguments, *params]))
     fixed = entry.optional("set", {}, dict)
     for key, item in fixed.items():
         _check_name(key, file, join(entry.field("set"), str(key)))
