@@ -356,3 +356,21 @@ def test_a_default_expression_names_a_mapped_argument_or_a_param(cli, write_spec
     result = cli("validate", str(path))
     assert result.exit_code == 2 and "explore.arguments.stride.default" in result.output
     assert "'kernel'" in result.output and "Traceback" not in result.output
+
+
+@pytest.mark.frameworks
+def test_a_sample_only_mindspore_refuses_is_declared_by_its_arguments(cli, write_spec, sample_cache, tmp_path):
+    """mindspore.ops.sum refuses keepdim='yes' (the map's value for torch's keepdim=True): declared by `when:` it is
+    the expected difference; a spec-wide declaration does not turn the refusal into one."""
+    report = tmp_path / "r.json"
+    refused = SUM + "explore: {arguments: {dim: dim, keepdim: {values: {true: 'yes', false: false}}}}\n"
+    narrow = refused + "expected_difference: {reason: 'MindSpore refuses it', when: {keepdim: [true]}}\n"
+    result = cli("run", write_spec(narrow), "--explore", "--json", report, "-k", "sample")
+    assert result.exit_code == 0, result.text
+    cases = [c for c in read_json(report)["cases"] if c["sample"]["kwargs"].get("keepdim") is True]
+    assert cases and {c["status"] for c in cases} == {"expected_difference"}
+    wide = refused + "expected_difference: {reason: 'MindSpore refuses it'}\n"
+    result = cli("run", write_spec(wide), "--explore", "--json", report, "-k", "sample")
+    assert result.exit_code == 1
+    cases = [c for c in read_json(report)["cases"] if c["sample"]["kwargs"].get("keepdim") is True]
+    assert cases and {c["status"] for c in cases} == {"error"}

@@ -142,6 +142,11 @@ class CaseRunner:
                 result.details["failure_kind"] = failure.kind
             if isinstance(case.edge, Boundary):  # both sides refusing is agreement, one side alone a finding
                 refusal.judge(self, case, result, failure, seed)
+            elif (case.sample is not None and failure.status == ERROR and failure.target != self.targets[0].label
+                  and expected is not None and set(expected.when) - {"dtype"}):
+                # a torch sample only the candidate refuses, declared by the sample's own arguments (`when:`):
+                # reported as the declared difference; a spec-wide declaration does not cover a refusal
+                result.status = FAIL
             elif case.edge is not None and failure.status == ERROR and failure.target == self.targets[0].label:
                 # The reference side refuses these inputs (glu over an odd size, BCELoss on NaN): outside the op's
                 # domain, so no difference to report; the candidate refusing what the reference accepts stays an error.
