@@ -374,3 +374,36 @@ def test_a_sample_only_mindspore_refuses_is_declared_by_its_arguments(cli, write
     assert result.exit_code == 1
     cases = [c for c in read_json(report)["cases"] if c["sample"]["kwargs"].get("keepdim") is True]
     assert cases and {c["status"] for c in cases} == {"error"}
+
+
+@pytest.mark.frameworks
+def test_a_frozen_parameter_torch_does_not_build_is_left_unshared(cli, copy_config, sample_cache, tmp_path):
+    """nn.GroupNorm(affine=False): torch has no weight, MindSpore a frozen gamma of ones; the sample runs and passes."""
+    report = tmp_path / "r.json"
+    result = cli("run", copy_config("normalization/GroupNorm.yaml"), "--explore", "--json", report, "-k", "sample=4")
+    assert result.exit_code == 0, result.text
+    [case] = read_json(report)["cases"]
+    assert case["sample"]["init"]["args"][3] is False and case["status"] == "pass"
+
+
+LRN = """
+name: t.lrn
+inputs: [{name: input, shape: [1, 5, 7, 7]}]
+torch: {op: torch.nn.LocalResponseNorm, init: {size: 3}}
+mindspore: {op: mindspore.nn.LRN, init: {depth_radius: 1, alpha: 0.0001}}
+explore:
+  arguments:
+    size: {name: depth_radius, values: {3: 1}}
+    alpha: {name: alpha, default: 0.0001, value: "$value / size"}
+"""
+LRN_RECORD = {"entry": "torch.nn.LocalResponseNorm", "signature": ["input"], "init_signature": ["size", "alpha"]}
+
+
+def test_a_value_expression_may_name_the_samples_other_arguments(write_spec):
+    spec = load_spec(write_spec(LRN))
+    sample = {"init": {"args": [3, 0.3], "kwargs": {}}, "call": {"args": [_tensor("a", [1, 5, 7, 7])], "kwargs": {}}}
+    derived, _ = translate(spec, LRN_RECORD, sample, "module")
+    assert derived.sides["mindspore"].init == {"depth_radius": 1, "alpha": pytest.approx(0.1)}
+    sample["init"]["args"] = [3]  # torch's default alpha, divided the same way
+    derived, _ = translate(spec, LRN_RECORD, sample, "module")
+    assert derived.sides["mindspore"].init["alpha"] == pytest.approx(0.0001 / 3)

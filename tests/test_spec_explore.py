@@ -76,7 +76,7 @@ def test_no_section_is_none_and_an_empty_one_is_empty(write_spec):
         ("explore: {arguments: {s: {positional: 'yes'}}}", "explore.arguments.s.positional", "true or false"),
         ("explore: {arguments: {s: {set: [pad]}}}", "explore.arguments.s.set", "expected a mapping"),
         ("explore: {arguments: {s: {value: '1 - value'}}}", "explore.arguments.s.value", "not a $expression"),
-        ("explore: {arguments: {s: {value: '$1 - valeu'}}}", "explore.arguments.s.value", "neither `value` nor a param"),
+        ("explore: {arguments: {s: {value: '$1 - valeu'}}}", "explore.arguments.s.value", "neither `value`, a param nor a torch argument"),
         ("explore: {arguments: {s: {value: '$1 +* value'}}}", "explore.arguments.s.value", "not a valid expression"),
         ("explore: {arguments: {s: {values: {}}}}", "explore.arguments.s.values", "at least one"),
         ("explore: {arguments: {s: {values: {a: b}, value: '$value'}}}", "explore.arguments.s.value", "not both"),

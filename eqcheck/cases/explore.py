@@ -223,7 +223,7 @@ def _ms_value(spec: OpSpec, arg: ArgumentMap, value: Any, rank: int, params: dic
                 raise Skip("unmapped", f"{arg.torch}={value}")
     if arg.value is not None:
         try:
-            value = expressions.evaluate(arg.value[1:], {**params, "value": value})
+            value = expressions.evaluate(arg.value[1:], {**params, "value": value})  # params: and the sample's arguments
         except expressions.ExpressionError:  # e.g. momentum=None (a cumulative average) in `$1 - value`
             raise Skip("not_supported", f"{arg.torch}={value}") from None
     if arg.cast in ("tuple", "list"):
@@ -232,6 +232,18 @@ def _ms_value(spec: OpSpec, arg: ArgumentMap, value: Any, rank: int, params: dic
     elif arg.cast in ("int", "float") and isinstance(value, (int, float, bool)):
         value = int(value) if arg.cast == "int" else float(value)
     return value
+
+
+def _plain_values(bound: list[tuple[str, Any, int | None]]) -> dict[str, Any]:
+    """The sample's non-tensor torch arguments, decoded (those that cannot be are left out)."""
+    out = {}
+    for name, value, _ in bound:
+        if not _is_tensor(value):
+            try:
+                out[name] = _decode(value, name)
+            except Skip:
+                pass
+    return out
 
 
 def _default(arg: ArgumentMap, given: dict[str, Any]) -> Any:
@@ -296,6 +308,7 @@ def translate(spec: OpSpec, record: dict, sample: dict, source: str) -> tuple[Op
     shapes = [v["shape"] for _, v, _ in bound_call if _is_tensor(v)]
     rank = _spatial_rank(spec, shapes)
     passed = set()
+    given = {**params, **_plain_values(bound_init + bound_call)}  # a `value:`/`default:` expression may name them
 
     def fail(kind: str, what: str) -> None:
         problems.append((kind, what))
@@ -368,15 +381,14 @@ def translate(spec: OpSpec, record: dict, sample: dict, source: str) -> tuple[Op
             if arg.drop:
                 continue
             try:
-                _place(spec, arg, plain, rank, params, section, source, ms, ms_positional)
+                _place(spec, arg, plain, rank, given, section, source, ms, ms_positional)
             except Skip as skip:
                 fail(skip.kind, skip.args[0])
     for name, arg in arguments.items():  # torch's default where MindSpore's differs
         if name not in passed and arg.has_default and not (arg.unsupported or arg.drop):
             section = "init" if source == "module" and name in (record.get("init_signature") or ()) else "call"
             try:
-                default = _default(arg, {**params, **torch_init, **torch_call})
-                _place(spec, arg, default, rank, params, section, source, ms, ms_positional)
+                _place(spec, arg, _default(arg, given), rank, given, section, source, ms, ms_positional)
             except Skip as skip:
                 fail(skip.kind, skip.args[0])
     if problems:

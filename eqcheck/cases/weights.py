@@ -105,6 +105,14 @@ def bind(case, params: dict[str, dict[str, ParamInfo]], order: dict[str, list[st
         present = {fw: entry.sides[fw].name in params[fw] for fw in frameworks}
         if not any(present.values()):
             continue  # a conditional parameter (bias with bias=False): absent everywhere is fine
+        if not present[reference] and index < len(spec.weights) \
+                and not any(params[fw][entry.sides[fw].name].trainable for fw in frameworks if present[fw]):
+            # torch builds no affine weight (affine=False) where MindSpore keeps a frozen constant (gamma of ones):
+            # nothing to share; it keeps its own value, and the outputs show whether that matters
+            for fw in frameworks:
+                if present[fw]:
+                    claimed[fw].add(entry.sides[fw].name)
+            continue
         for fw, there in present.items():
             if not there:
                 raise SpecError(

@@ -852,10 +852,11 @@ def _parse_argument_map(arg: Any, value: Any, file: str, field: str, params: dic
         if not expr.startswith("$"):
             raise entry.error("value", f"'{expr}' is not a $expression over `value` such as \"$1 - value\"")
         _check_scalar_tree(expr, file, entry.field("value"))
-        unknown = sorted(expressions.names(expr[1:]) - {"value"} - set(params))
+        unknown = sorted(expressions.names(expr[1:]) - {"value"} - set(params) - set(arguments))
         if unknown:
-            raise entry.error("value", f"'{expr}' refers to '{unknown[0]}', which is neither `value` nor a param",
-                              hint=suggest(unknown[0], ["value", *params]))
+            raise entry.error("value", f"'{expr}' refers to '{unknown[0]}', which is neither `value`, a param nor a "
+                                       f"torch argument of explore.arguments",
+                              hint=suggest(unknown[0], ["value", *params, *arguments]))
     values = entry.optional("values", None, dict)
     value_sets = {}
     if values is not None:
