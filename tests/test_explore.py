@@ -407,3 +407,28 @@ def test_a_value_expression_may_name_the_samples_other_arguments(write_spec):
     sample["init"]["args"] = [3]  # torch's default alpha, divided the same way
     derived, _ = translate(spec, LRN_RECORD, sample, "module")
     assert derived.sides["mindspore"].init["alpha"] == pytest.approx(0.0001 / 3)
+
+
+LAYER_NORM = """
+name: t.layer_norm
+inputs: [{name: input, shape: [4, 5], mindspore: x}]
+torch: {op: torch.nn.LayerNorm, init: {normalized_shape: [5]}}
+mindspore: {op: mindspore.nn.LayerNorm, init: {normalized_shape: [5], begin_norm_axis: -1}}
+explore:
+  arguments:
+    normalized_shape: {cast: tuple, set: {begin_norm_axis: "$len(input) - len(value)"}}
+"""
+
+
+def test_a_set_expression_follows_the_value_and_the_inputs_rank(write_spec):
+    spec = load_spec(write_spec(LAYER_NORM))
+    record = {"entry": "torch.nn.LayerNorm", "signature": ["input"], "init_signature": ["normalized_shape"]}
+    sample = {"init": {"args": [{"list": [2, 2, 5]}], "kwargs": {}}, "call": {"args": [_tensor("a", [4, 2, 2, 5])], "kwargs": {}}}
+    derived, _ = translate(spec, record, sample, "module")
+    assert derived.sides["mindspore"].init == {"normalized_shape": (2, 2, 5), "begin_norm_axis": 1}
+
+
+def test_a_set_expression_names_what_it_may_use(cli, write_spec):
+    result = cli("validate", str(write_spec(LAYER_NORM.replace("len(input)", "len(inptu)"))))
+    assert result.exit_code == 2 and "explore.arguments.normalized_shape.set.begin_norm_axis" in result.output
+    assert "'inptu'" in result.output and "Traceback" not in result.output

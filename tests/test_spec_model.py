@@ -18,12 +18,15 @@ class TestExpressions:
     @pytest.mark.parametrize("text,value", [
         ("3*hidden", 96), ("1 - momentum", 0.9), ("hidden // 5", 6), ("not bias", False),
         ("approximate == 'tanh'", True), ("2 if bias else 3", 2), ("hidden > 16 and bias", True),
+        ("-len(shape)", -3),
     ])
     def test_arithmetic_over_names(self, text, value):
-        assert expressions.evaluate(text, {"hidden": 32, "momentum": 0.1, "bias": True, "approximate": "tanh"}) == value
+        assert expressions.evaluate(text, {"hidden": 32, "momentum": 0.1, "bias": True, "approximate": "tanh",
+                                           "shape": (2, 2, 5)}) == value
 
     @pytest.mark.parametrize("text", [
         "__import__('os').system('true')", "hidden.real", "[1, 2]", "lambda: 1", "open('x')", "(1).bit_length()",
+        "len('ab')", "len(hidden, hidden)", "print(hidden)", "len(hidden)", "len(x=hidden)",
     ])
     def test_anything_but_arithmetic_is_refused(self, text):
         with pytest.raises(expressions.ExpressionError):

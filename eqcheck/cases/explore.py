@@ -235,10 +235,12 @@ def _ms_value(spec: OpSpec, arg: ArgumentMap, value: Any, rank: int, params: dic
 
 
 def _plain_values(bound: list[tuple[str, Any, int | None]]) -> dict[str, Any]:
-    """The sample's non-tensor torch arguments, decoded (those that cannot be are left out)."""
+    """The sample's torch arguments, decoded (those that cannot be are left out); a tensor stands for its shape."""
     out = {}
     for name, value, _ in bound:
-        if not _is_tensor(value):
+        if _is_tensor(value):
+            out[name] = tuple(value["shape"])  # `len(input)`: its rank
+        else:
             try:
                 out[name] = _decode(value, name)
             except Skip:
@@ -434,4 +436,9 @@ def _place(spec: OpSpec, arg: ArgumentMap, value: Any, rank: int, params: dict, 
         ms[where][arg.name] = mapped
     extra = next((fixed for key, fixed in arg.value_sets.items() if key == value and type(key) is type(value)), {})
     for name, fixed in {**arg.set, **extra}.items():
+        if isinstance(fixed, str) and fixed.startswith("$"):  # follows the value: begin_norm_axis = -len(value)
+            try:
+                fixed = expressions.evaluate(fixed[1:], {**params, "value": value})
+            except expressions.ExpressionError:
+                raise Skip("not_supported", f"{arg.torch}={value}") from None
         ms[where][name] = fixed

@@ -1,7 +1,8 @@
 """Arithmetic over named sizes ("3*hidden_size", "1 - momentum"), parsed with ast and never eval'd.
 
-Specs may come from untrusted pull requests, so only literals, names, arithmetic, comparisons and
-boolean logic are accepted; anything else (calls, attributes, subscripts, lambdas) is refused.
+Specs may come from untrusted pull requests, so only literals, names, arithmetic, comparisons, boolean
+logic and `len(name)` (a sample's tuple argument) are accepted; anything else (other calls, attributes,
+subscripts, lambdas) is refused.
 """
 
 from __future__ import annotations
@@ -54,6 +55,11 @@ def parse(text: str) -> ast.expr:
 def _check(node: ast.AST, text: str) -> None:
     allowed = (ast.BinOp, ast.UnaryOp, ast.BoolOp, ast.Compare, ast.Name, ast.Constant, ast.IfExp, ast.Load)
     for child in ast.walk(node):
+        if isinstance(child, ast.Call):  # len(name) only: no keywords, no other callee
+            if not (isinstance(child.func, ast.Name) and child.func.id == "len" and len(child.args) == 1
+                    and not child.keywords and isinstance(child.args[0], ast.Name)):
+                raise ExpressionError(f"'{text}' contains a call; only len(name) is allowed")
+            continue
         if isinstance(child, (ast.operator, ast.unaryop, ast.cmpop, ast.boolop, ast.expr_context)):
             if isinstance(child, ast.operator) and type(child) not in _BINARY:
                 raise ExpressionError(f"'{text}' uses an operator that is not allowed")
@@ -69,7 +75,11 @@ def _check(node: ast.AST, text: str) -> None:
 
 def names(text: str) -> set[str]:
     """Every name the expression refers to."""
-    return {node.id for node in ast.walk(parse(text)) if isinstance(node, ast.Name)}
+    return {node.id for node in ast.walk(parse(text)) if isinstance(node, ast.Name)} - _callees(text)
+
+
+def _callees(text: str) -> set[str]:
+    return {node.func.id for node in ast.walk(parse(text)) if isinstance(node, ast.Call)}
 
 
 _MAX_MAGNITUDE = 2**256  # far above any size or argument; stops (2**64)**64**... from eating memory
@@ -93,6 +103,11 @@ def _eval(node: ast.expr, ns: Mapping[str, Any], text: str) -> Any:
             known = ", ".join(sorted(ns)) or "none"
             raise ExpressionError(f"'{text}' refers to '{node.id}', which is not defined (defined: {known})")
         return ns[node.id]
+    if isinstance(node, ast.Call):  # len(name), checked by _check
+        value = _eval(node.args[0], ns, text)
+        if not isinstance(value, (list, tuple)):
+            raise ExpressionError(f"'{text}' takes len() of a non-sequence")
+        return len(value)
     if isinstance(node, ast.UnaryOp):
         return _UNARY[type(node.op)](_eval(node.operand, ns, text))
     if isinstance(node, ast.BoolOp):

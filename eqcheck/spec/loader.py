@@ -802,7 +802,8 @@ def _parse_explore(top: Fields, params: dict) -> ExploreSpec | None:
     raw = entry.optional("arguments", {}, dict, type(None)) or {}  # null: every line under it commented out
     arguments = {}
     for arg, value in raw.items():
-        arguments[arg] = _parse_argument_map(arg, value, top.file, join(entry.field("arguments"), str(arg)), params, raw)
+        named = [*raw, *(i["name"] for i in top.data.get("inputs") or () if isinstance(i, dict) and "name" in i)]
+        arguments[arg] = _parse_argument_map(arg, value, top.file, join(entry.field("arguments"), str(arg)), params, named)
     limits = {}
     for name, item in entry.optional("unsupported_inputs", {}, dict).items():
         field = join(entry.field("unsupported_inputs"), str(name))
@@ -847,6 +848,11 @@ def _parse_argument_map(arg: Any, value: Any, file: str, field: str, params: dic
     for key, item in fixed.items():
         _check_name(key, file, join(entry.field("set"), str(key)))
         _check_scalar_tree(item, file, join(entry.field("set"), key))
+        if isinstance(item, str) and item.startswith("$"):  # an expression over `value`: begin_norm_axis: $-len(value)
+            unknown = sorted(expressions.names(item[1:]) - {"value"} - set(params) - set(arguments))
+            if unknown:
+                raise SpecError(f"'{item}' refers to '{unknown[0]}', which is neither `value`, a param nor a torch argument "
+                                f"of explore.arguments", file=file, field=join(entry.field("set"), key))
     expr = entry.optional("value", None, str)
     if expr is not None:
         if not expr.startswith("$"):
