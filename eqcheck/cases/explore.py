@@ -394,6 +394,9 @@ def translate(spec: OpSpec, record: dict, sample: dict, source: str) -> tuple[Op
     for name, value, position in bound_call:
         if position is not None and name in arguments and not _is_tensor(value):
             sample_values[name] = _tupled(_decode(value, name))
+    shapes = [inp.shape for inp in inputs]
+    sample_values["empty_input"] = any(0 in shape for shape in shapes)  # SAMPLE_CLASSES: `when: {empty_input: [true]}`
+    sample_values["scalar_input"] = any(len(shape) == 0 for shape in shapes)
     expected = tuple(e for e in spec.expected_differences if set(e.when) <= {"dtype", *sample_values})
     derived = dataclasses.replace(spec, params=sample_values, sweep={}, inputs=tuple(inputs), sides=sides, edges=edges,
                                   expected_differences=expected)
