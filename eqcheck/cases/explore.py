@@ -114,8 +114,9 @@ class TorchSamples:
                                          "kwargs": {n: _describe(v) for n, v in sample["init"]["kwargs"].items()}}
                 info = Sample(self.source, record["entry"], k, arrays, tensors, described)
                 cases.extend(dataclasses.replace(case, sample=info) for case in expand(derived, dtypes))
-            tally.errors = len(record.get("errors", []))
-            for k, error in enumerate(record.get("errors", [])):
+            errors = record.get("errors_train" if key == "samples_train" else "errors", [])  # a module's: per mode
+            tally.errors = len(errors)
+            for k, error in enumerate(errors):
                 try:
                     derived, tensors = translate(spec, record, error, self.source)
                 except Skip:
