@@ -3,6 +3,7 @@ root causes grouped once, their declaring lines valid, their examples shrunk."""
 
 from __future__ import annotations
 
+import math
 import re
 
 import pytest
@@ -115,3 +116,85 @@ def test_a_missing_report_or_commentary_is_exit_2_naming_it(cli, tmp_path):
     assert missing.exit_code == 2 and "none.json" in missing.text and "Traceback" not in missing.text
     no_commentary = cli("findings", tmp_path / "none.json", "-o", tmp_path / "p.md", "--commentary", tmp_path / "c.md")
     assert no_commentary.exit_code == 2 and "c.md" in no_commentary.text and not (tmp_path / "p.md").exists()
+
+
+# ---- explored runs (--explore): argument classes, shrunk samples -------------------------------------------
+
+# A planted map mistake: torch's dim=0 reaches MindSpore as dim=1; keepdim is mapped right, so it plays no part.
+SUM_DIM_BUG = """
+name: t.sum
+grad: true
+inputs: [{name: input, shape: [4, 5]}]
+torch: {op: torch.sum}
+mindspore: {op: mindspore.ops.sum}
+explore:
+  arguments:
+    dim: {name: dim, default: null, values: {0: 1}, others: pass}
+    keepdim: {name: keepdim, default: false}
+"""
+
+
+@pytest.fixture(scope="module")
+def sum_samples(tmp_path_factory):
+    """op_db's `sum` samples in a cache of this module's own (one child builds them)."""
+    import os
+
+    from eqcheck.backends.samples import cache
+
+    old = os.environ.get(cache.CACHE_ENV)
+    os.environ[cache.CACHE_ENV] = str(tmp_path_factory.mktemp("samples"))
+    cache.entries("opinfo", ["sum"])
+    yield
+    if old is None:
+        os.environ.pop(cache.CACHE_ENV, None)
+    else:
+        os.environ[cache.CACHE_ENV] = old
+
+
+@pytest.mark.frameworks
+def test_an_explored_sample_shrinks_to_fewer_arguments_and_smaller_tensors(cli, write_spec, sum_samples, tmp_path):
+    """sum's samples 9 ([3, 5]) and 14 ([3, 2, 1, 2]) set dim=0 and keepdim=True: one root cause. The shrunk example
+    drops keepdim (torch's default still fails) but keeps dim (without it both agree), and halves the tensor."""
+    spec = write_spec(SUM_DIM_BUG)
+    report = _run(cli, tmp_path, [spec], "--explore", "-k", "sample=9 or sample=14")
+    found = findings.collect(read_json(report))
+    assert [(f.variant, f.symptom, len(f.cases)) for f in found] == [("sample arguments dim, keepdim", "different shape", 2)]
+    commentary = tmp_path / "c.md"
+    commentary.write_text("# Findings\n")
+    page = tmp_path / "findings.md"
+    result = cli("findings", report, "-o", page, "--commentary", commentary, "--shrink")
+    assert result.exit_code == 0, result.text
+    (row,) = [line for line in page.read_text().splitlines() if line.startswith("| R1 |")]
+    shrunk = re.search(r"shrunk: input 3x2x1x2 with dim, keepdim → input (\S+) with (\w+) \((.*?)\) still fails", row)
+    assert shrunk, row
+    assert shrunk.group(2) == "dim" and "keepdim reset to torch's default" in shrunk.group(3).split("; ")
+    assert 0 < math.prod(int(n) for n in shrunk.group(1).split("x")) < 12
+    assert "when: {dim: [0], keepdim: [true]}" in row  # the declaring line names the class's torch values
+    bundle = tmp_path / "bundle"
+    repro = cli("repro", "t.sum[float32,sample=14]", spec, "-o", bundle)
+    assert repro.exit_code == 0 and "t.sum[float32,sample=14]: fail" in repro.text, repro.text
+
+
+def _explored(case_id, status="fail", **sample):
+    record = _record(status, rows=[{"name": "out", "kind": "output", "verdict": "fail"}] if status == "fail" else ())
+    return {**record, "id": case_id, "sample": {"source": "opinfo", "entry": "e", "index": 0, "args": [], **sample}}
+
+
+def test_explored_cases_group_by_argument_class_and_say_how_to_declare_them():
+    cases = [_explored("x[float32,sample=1]", kwargs={"dim": 0, "keepdim": False}, non_default=["dim"]),
+             _explored("x[float32,sample=2]", kwargs={"dim": 1}, non_default=["dim"]),
+             _explored("x[float32,sample=3]", kwargs={"dim": 1, "keepdim": True}, non_default=["dim", "keepdim"]),
+             _explored("x[float32,sample=4]", kwargs={"dim": None}, non_default=[]),
+             _explored("x[float32,error_input=0]", "accepts_invalid", kwargs={}, error={"type": "ValueError", "regex": ""}),
+             {**_record(), "id": "x[float32,boundary=empty@0]", "boundary": {"variant": "empty@0", "kind": "empty"}}]
+    document = {"cases": cases}
+    found = {f.variant: f for f in findings.collect(document)}
+    assert set(found) == {"sample arguments dim", "sample arguments dim, keepdim", "sample arguments (defaults)",
+                          "error_input", "boundary=empty"}
+    assert len(found["sample arguments dim"].cases) == 2  # keepdim=False is torch's default: the same class
+    assert found["error_input"].symptom == "mindspore accepts what torch refuses"
+    assert findings.declaration(found["boundary=empty"], document).startswith("edge_differences: [{edge: empty,")
+    line = findings.declaration(found["sample arguments dim, keepdim"], document)
+    assert line.startswith("expected_difference:") and "when: {dim: [1], keepdim: [true]}" in line
+    assert "sample" not in line.split("when:")[1]  # a sample index is no spec key
+    assert "when:" not in findings.declaration(found["sample arguments dim"], document)  # dim 0 and 1: no one value
