@@ -279,6 +279,15 @@ def commentary_of(page: str) -> str | None:
     return page.split(BEGIN, 1)[1].split(END, 1)[0].strip("\n")
 
 
+_REPRO = re.compile(r'`eqcheck repro "(?P<id>[^"]+)" (?P<file>\S+?)[ `]')
+
+
+def example_ids(page: str) -> list[tuple[str, str]]:
+    """(case id, spec file) of each example the generated part gives a repro command for, for the staleness check:
+    an explored page names `sample=K` ids, which go stale when a spec's explore map or torch's samples change."""
+    return [(m.group("id"), m.group("file")) for m in _REPRO.finditer(page.split(END, 1)[-1])]
+
+
 def spec_files(page: str) -> set[str]:
     """The spec files the generated part names, for the staleness check."""
     return {m.group("file") for m in _SPEC_PATH.finditer(page.split(END, 1)[-1])}
