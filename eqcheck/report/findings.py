@@ -86,6 +86,14 @@ def variant_of(case: dict) -> str:
             return "error_input"
         keys = sorted(set(_non_default(case)))
         return prefix + "sample arguments " + (", ".join(keys) if keys else "(defaults)")
+    ids = id_values(case["id"])  # a crashed case records no details: its id still says which variant it was
+    for key in ("edge", "boundary"):
+        if key in ids:
+            return f"{key}={ids[key]}"
+    if "error_input" in ids:
+        return "error_input"
+    if "sample" in ids:
+        return "sample arguments (not recorded)"
     return "spec draws"
 
 
