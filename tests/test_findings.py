@@ -214,3 +214,27 @@ def test_explored_cases_group_by_argument_class_and_say_how_to_declare_them():
     assert line.startswith("expected_difference:") and "when: {dim: [1], keepdim: [true]}" in line
     assert "sample" not in line.split("when:")[1]  # a sample index is no spec key
     assert "when:" not in findings.declaration(found["sample arguments dim"], document)  # dim 0 and 1: no one value
+
+
+def test_a_samples_argument_class_leaves_out_required_and_default_valued_arguments(write_spec):
+    """Conv2d(3, 4, 3, stride=1, dilation=2, bias=...): in_channels, out_channels, kernel_size are required (the
+    signature gives them no default), stride=1 is torch's default, bias equals the map's `default:`."""
+    from eqcheck.cases.explore import non_default
+    from eqcheck.spec.loader import load_spec
+
+    spec = load_spec(write_spec("""
+    name: t.conv
+    inputs: [{name: input, shape: [1, 3, 5, 5]}]
+    torch: {op: torch.nn.Conv2d, init: {in_channels: 3, out_channels: 4, kernel_size: 3}}
+    mindspore: {op: mindspore.nn.Conv2d, init: {in_channels: 3, out_channels: 4, kernel_size: 3}}
+    explore: {arguments: {bias: {name: has_bias, default: true}, stride: stride, dilation: dilation}}
+    """))
+    record = {"init_signature": ["in_channels", "out_channels", "kernel_size", "stride"], "signature": ["input"],
+              "init_defaults": {"stride": 1, "dilation": 1, "bias": True}, "defaults": {}}
+    sample = {"init": {"args": [3, 4, 3], "kwargs": {"stride": 1, "dilation": {"tuple": [2, 2]}, "bias": True}},
+              "call": {"args": [{"tensor": "a", "shape": [1, 3, 5, 5], "dtype": "float32"}], "kwargs": {}}}
+    assert non_default(spec, record, sample) == [("init", "dilation", None)]
+    sample["init"]["kwargs"]["bias"] = False
+    assert [name for _, name, _ in non_default(spec, record, sample)] == ["dilation", "bias"]
+    record["init_defaults"] = {}  # no readable signature: every argument passed counts
+    assert len(non_default(spec, record, sample)) == 6
