@@ -9,6 +9,7 @@ import re
 import pytest
 
 from conftest import CONFIGS, ROOT, read_json
+from test_explore import SUM
 from eqcheck.report import findings
 
 PAGE, COMMENTARY = ROOT / "docs" / "findings.md", ROOT / "docs" / "findings-commentary.md"
@@ -92,12 +93,7 @@ def test_shrinking_finds_a_smaller_case_that_fails_the_same_way(cli, copy_config
                                                    "  link:": "  #"})
     selu.write_text(selu.read_text().replace("not_declared:\n", ""))
     report = _run(cli, tmp_path, [selu])
-    commentary = tmp_path / "c.md"
-    commentary.write_text("# Findings\n")
-    page = tmp_path / "findings.md"
-    result = cli("findings", report, "-o", page, "--commentary", commentary, "--shrink")
-    assert result.exit_code == 0, result.text
-    (row,) = [line for line in page.read_text().splitlines() if line.startswith("| R1 |")]
+    row = _first_shrunk_row(cli, tmp_path, report)
     shrunk = re.search(r"shrunk: input 8x32 → input (\S+) \((.*?)\) still fails the same way", row)
     steps = shrunk.group(2).split("; ")
     assert steps and all("→" in s for s in steps)
@@ -106,6 +102,17 @@ def test_shrinking_finds_a_smaller_case_that_fails_the_same_way(cli, copy_config
     for n in shrunk.group(1).split("x"):
         size *= int(n)
     assert size < 8 * 32
+
+
+def _first_shrunk_row(cli, tmp_path, report) -> str:
+    """`eqcheck findings --shrink` on the report; the page's first finding row."""
+    commentary = tmp_path / "c.md"
+    commentary.write_text("# Findings\n")
+    page = tmp_path / "findings.md"
+    result = cli("findings", report, "-o", page, "--commentary", commentary, "--shrink")
+    assert result.exit_code == 0, result.text
+    (row,) = [line for line in page.read_text().splitlines() if line.startswith("| R1 |")]
+    return row
 
 
 def _record(status="fail", message=None, rows=()):
@@ -137,13 +144,7 @@ def test_a_missing_report_or_commentary_is_exit_2_naming_it(cli, tmp_path):
 # ---- explored runs (--explore): argument classes, shrunk samples -------------------------------------------
 
 # A planted map mistake: torch's dim=0 reaches MindSpore as dim=1; keepdim is mapped right, so it plays no part.
-SUM_DIM_BUG = """
-name: t.sum
-grad: true
-inputs: [{name: input, shape: [4, 5]}]
-torch: {op: torch.sum}
-mindspore: {op: mindspore.ops.sum}
-explore:
+SUM_DIM_BUG = SUM + """explore:
   arguments:
     dim: {name: dim, default: null, values: {0: 1}, others: pass}
     keepdim: {name: keepdim, default: false}
@@ -175,12 +176,7 @@ def test_an_explored_sample_shrinks_to_fewer_arguments_and_smaller_tensors(cli, 
     report = _run(cli, tmp_path, [spec], "--explore", "-k", "sample=9 or sample=14")
     found = findings.collect(read_json(report))
     assert [(f.variant, f.symptom, len(f.cases)) for f in found] == [("sample arguments dim, keepdim", "different shape", 2)]
-    commentary = tmp_path / "c.md"
-    commentary.write_text("# Findings\n")
-    page = tmp_path / "findings.md"
-    result = cli("findings", report, "-o", page, "--commentary", commentary, "--shrink")
-    assert result.exit_code == 0, result.text
-    (row,) = [line for line in page.read_text().splitlines() if line.startswith("| R1 |")]
+    row = _first_shrunk_row(cli, tmp_path, report)
     shrunk = re.search(r"shrunk: input 3x2x1x2 with dim, keepdim → input (\S+) with (\w+) \((.*?)\) still fails", row)
     assert shrunk, row
     assert shrunk.group(2) == "dim" and "keepdim reset to torch's default" in shrunk.group(3).split("; ")
