@@ -34,6 +34,7 @@ class SampleShrinker:
     def __init__(self, spec: OpSpec):
         self.spec = spec
         self.folder = Path(tempfile.mkdtemp(prefix="eqcheck-shrink-"))
+        # id(case) -> (its sample record, its arrays, the case itself: kept alive so that no id is reused)
         self.states: dict[int, tuple[dict, dict[str, np.ndarray], Case]] = {}
         self.made = 0
 
