@@ -205,6 +205,7 @@ def test_explored_cases_group_by_argument_class_and_say_how_to_declare_them():
                           "error_input", "boundary=empty"}
     assert len(found["sample arguments dim"].cases) == 2  # keepdim=False is torch's default: the same class
     assert found["error_input"].symptom == "mindspore accepts what torch refuses"
+    assert findings.repro_command(found["error_input"].example) == 'eqcheck run s.yaml --explore -k "x[float32,error_input=0]"'
     assert findings.declaration(found["boundary=empty"], document).startswith("edge_differences: [{edge: empty,")
     line = findings.declaration(found["sample arguments dim, keepdim"], document)
     assert line.startswith("expected_difference:") and "when: {dim: [1], keepdim: [true]}" in line

@@ -163,6 +163,8 @@ def _grad(case: dict) -> bool:
 
 
 def repro_command(case: dict) -> str:
+    if ",error_input=" in case["id"]:  # a refusal has no outputs for a bundle: the run that shows both sides' errors
+        return f'eqcheck run {case["spec"]} --explore -k "{case["id"]}"'
     flags = " --grad" if _grad(case) else ""
     name = re.sub(r"[^A-Za-z0-9]+", "-", case["id"]).strip("-").lower()[:60]
     return f'eqcheck repro "{case["id"]}" {case["spec"]}{flags} -o repro/{name}'
