@@ -199,3 +199,13 @@ def test_a_schedule_refusing_a_boundary_value_is_judged_on_its_own_path_not_as_a
     (case,) = read_json(report)["cases"]
     assert case["status"] in ("pass", "accepts_invalid"), case
     assert "required positional argument" not in (case.get("message") or "")
+
+
+def test_one_boundary_argument_value_is_declared_by_the_name_its_case_id_gives(cli, tmp_path):
+    # MindSpore's BatchNorm refuses eps > 1; torch computes: BatchNorm3d declares `edge: "eps:1000000.0"` alone
+    report = tmp_path / "r.json"
+    result = cli("run", CONFIGS / "normalization" / "BatchNorm3d.yaml", "--boundary", "-k", "boundary=eps", "--json", report)
+    assert result.exit_code == 0, result.text
+    statuses = {c["id"].split("boundary=")[1]: c["status"] for c in read_json(report)["cases"]}
+    assert statuses["eps:1000000.0]"] == "expected_difference"
+    assert set(statuses.values()) <= {"pass", "expected_difference"}

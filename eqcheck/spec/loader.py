@@ -732,9 +732,11 @@ def _parse_expected(top: Fields, params: dict, sweep: dict, edges: bool = False)
         field = key if isinstance(raw, dict) else join(key, i)
         entry = Fields(item, top.file, field, ("reason", "link", "when", *(("edge",) if edges else ())))
         edge = entry.required("edge", str) if edges else None
-        if edges and edge.split("@")[0] not in VARIANT_KINDS:  # a kind (empty) or one variant of it (empty@1)
-            raise entry.error("edge", f"unknown edge or boundary variant '{edge}' (choose from {', '.join(VARIANT_KINDS)})",
-                              hint=suggest(edge, VARIANT_KINDS))
+        # a kind (empty), one variant of it (empty@1), or one boundary argument value (eps:0.0, as the case id says)
+        argument_value = edges and ":" in edge and _NAME.match(edge.split(":", 1)[0]) is not None
+        if edges and edge.split("@")[0] not in VARIANT_KINDS and not argument_value:
+            raise entry.error("edge", f"unknown edge or boundary variant '{edge}' (choose from {', '.join(VARIANT_KINDS)}, "
+                                      "or ARG:VALUE as a boundary case id names it)", hint=suggest(edge, VARIANT_KINDS))
         reason = entry.required("reason", str)
         if not reason.strip():
             raise entry.error("reason", "say why the two sides are expected to differ")
