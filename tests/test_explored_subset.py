@@ -36,8 +36,13 @@ def test_the_explored_subset_ends_green_with_default_flags(explored):
 
 
 def test_every_spec_of_the_subset_runs_torch_samples_and_boundary_variants(explored):
+    """Each spec runs torch's samples, unless every one is declared out of MindSpore's reach (torch 2.13 ships only
+    unbatched GRUCell/LSTM samples, which MindSpore refuses: `not supported (input ndim=1)`), never `unmapped`."""
     _, document = explored
     for path in SUBSET:
-        ids = [c["id"] for c in document["cases"] if c["spec"].endswith(path.removeprefix("configs/"))]
-        assert any(",sample=" in i for i in ids), f"{path}: no torch sample ran"
-        assert any(",boundary=" in i for i in ids), f"{path}: no boundary variant ran"
+        cases = [c for c in document["cases"] if c["spec"].endswith(path.removeprefix("configs/"))]
+        tally = document["explore"][cases[0]["id"].split("[")[0]]
+        assert not tally["unmapped"], f"{path}: samples with unmapped arguments {tally['unmapped']}"
+        ran = any(",sample=" in c["id"] for c in cases)
+        assert ran or tally["samples"] == sum(tally["not_supported"].values()) > 0, f"{path}: no torch sample ran ({tally})"
+        assert any(",boundary=" in c["id"] for c in cases), f"{path}: no boundary variant ran"
