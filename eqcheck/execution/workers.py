@@ -50,7 +50,7 @@ from typing import Iterator
 from eqcheck import errors
 from eqcheck.execution import native_logs
 from eqcheck.errors import EqcheckError, TargetUnavailable
-from eqcheck.verdict.results import ERROR, CaseResult
+from eqcheck.verdict.results import ERROR, EXPECTED_DIFFERENCE, CaseResult
 
 DEFAULT_TIMEOUT_S = 300.0  # per case; generous: the slowest shipped case takes well under a second
 STARTUP_TIMEOUT_S = 600.0  # a worker importing both frameworks on a loaded machine
@@ -614,11 +614,11 @@ class WorkerPoolExecutor:
             self.history.append((self._cases[index].id, worker.pid))
             self._give_back(worker, skip_first=True)
             self._replace(worker, kill=True)
-            results.append(self._error_row(index, f"the worker process {cause} while running this case", written))
+            results.append(self._error_row(index, f"the worker process {cause} while running this case", written, crashed=True))
         return results
 
-    def _error_row(self, index: int, message: str, written: dict[str, str] | None = None) -> CaseResult:
-        result = error_row(self._cases[index], self.targets, message)
+    def _error_row(self, index: int, message: str, written: dict[str, str] | None = None, crashed: bool = False) -> CaseResult:
+        result = error_row(self._cases[index], self.targets, message, crashed)
         result.details.update(native_logs.crash_log(written or {}))
         return result
 
@@ -628,12 +628,18 @@ def _last_line(written: dict[str, str]) -> str | None:
     return lines[-1][:300] if lines else None
 
 
-def error_row(case, targets, message: str) -> CaseResult:
-    """The `error` record of a case whose worker (process or Ray actor) was lost, with the case's declared difference."""
+def error_row(case, targets, message: str, crashed: bool = False) -> CaseResult:
+    """The `error` record of a case whose worker (process or Ray actor) was lost, with the case's declared difference.
+    A declaration naming this very variant (`edge: stale@empty_batch`) or sample (`when:`) makes a native crash
+    (`crashed`) the expected difference; a spec-wide declaration (about numbers), a timeout or an eqcheck error does not."""
     result = CaseResult(id=case.id, spec=case.spec.path, status=ERROR, targets=[t.label for t in targets], message=message)
     expected = case.expected_difference
     if expected:
         result.expected = {"reason": expected.reason, "link": expected.link}
+        edge = getattr(case, "edge", None)
+        named = (edge is not None and expected.edge in (edge.kind, edge.name)) or (getattr(case, "sample", None) is not None and expected.when)
+        if crashed and named:
+            result.status = EXPECTED_DIFFERENCE
     return result
 
 
