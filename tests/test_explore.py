@@ -323,3 +323,51 @@ def test_a_difference_is_declared_narrowly_by_a_samples_torch_argument(write_spe
     other, _ = translate(spec, record, {"call": {"args": [_tensor("a", [3])], "kwargs": {"dim": 0}}}, "opinfo")
     assert Case(covered, (), "float32").expected_difference is not None
     assert Case(other, (), "float32").expected_difference is None
+
+
+CAT = """
+name: t.cat
+grad: true
+inputs: [{name: a, shape: [3, 2]}, {name: b, shape: [3, 4]}]
+torch: {op: torch.cat, call: {dim: 1}, args: [[a, b]]}
+mindspore: {op: mindspore.ops.cat, call: {axis: 1}, args: [[a, b]]}
+explore: {arguments: {tensors: tensors, dim: axis}}
+"""
+
+
+def test_a_sequence_of_tensors_becomes_one_tuple_of_shared_inputs_on_both_sides(write_spec):
+    spec = load_spec(write_spec(CAT))
+    group = {"tuple": [_tensor("s0", [2, 3]), _tensor("s1", [4, 3]), _tensor("s2", [1, 3])]}
+    derived, tensors = translate(spec, {"entry": "cat", "signature": ["tensors", "dim"]},
+                                 {"call": {"args": [group], "kwargs": {"dim": 0}}}, "opinfo")
+    assert tensors == (("tensors_0", "s0"), ("tensors_1", "s1"), ("tensors_2", "s2"))
+    assert [i.shape for i in derived.inputs] == [(2, 3), (4, 3), (1, 3)]
+    group_names = ("tensors_0", "tensors_1", "tensors_2")
+    assert derived.sides["torch"].args == (group_names,) and derived.sides["mindspore"].args == (group_names,)
+    assert derived.sides["mindspore"].call == {"axis": 0}
+    unmapped = load_spec(write_spec(CAT.replace("tensors: tensors, ", "")))
+    with pytest.raises(Skip) as info:  # without a map entry the sequence is counted, not passed
+        translate(unmapped, {"entry": "cat", "signature": ["tensors", "dim"]},
+                  {"call": {"args": [group], "kwargs": {}}}, "opinfo")
+    assert info.value.args == ("tensors",)
+
+
+STD = """
+name: t.std
+inputs: [{name: input, shape: [4, 5]}]
+torch: {op: torch.std}
+mindspore: {op: mindspore.ops.std}
+explore:
+  arguments:
+    correction: {name: ddof, default: 1}
+    unbiased: {name: ddof, values: {true: 1, false: 0}}
+"""
+
+
+def test_a_default_does_not_overwrite_what_a_passed_alias_set(write_spec):
+    spec = load_spec(write_spec(STD))
+    record = {"entry": "std", "signature": ["input"]}
+    derived, _ = translate(spec, record, {"call": {"args": [_tensor("a", [4, 5])], "kwargs": {"unbiased": False}}}, "opinfo")
+    assert derived.sides["mindspore"].call == {"ddof": 0}  # not torch's correction=1 default
+    derived, _ = translate(spec, record, {"call": {"args": [_tensor("a", [4, 5])], "kwargs": {}}}, "opinfo")
+    assert derived.sides["mindspore"].call == {"ddof": 1}

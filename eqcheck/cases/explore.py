@@ -170,6 +170,15 @@ def _decode(value: Any, name: str) -> Any:
     return value
 
 
+def _tensor_sequence(value: Any) -> list[dict] | None:
+    """The tensors of a sequence argument made only of tensors (torch.cat's `tensors`), else None."""
+    if isinstance(value, dict) and ("tuple" in value or "list" in value):
+        items = value.get("tuple", value.get("list"))
+        if items and all(_is_tensor(v) for v in items):
+            return items
+    return None
+
+
 def _tupled(value: Any) -> Any:
     return tuple(_tupled(v) for v in value) if isinstance(value, (list, tuple)) else value
 
@@ -295,6 +304,28 @@ def translate(spec: OpSpec, record: dict, sample: dict, source: str) -> tuple[Op
         for name, value, position in bound:
             passed.add(name)
             arg = arguments.get(name)
+            group = _tensor_sequence(value)
+            if group is not None and section == "call" and position is not None:  # torch.cat's `tensors`
+                if arg is None or arg.unsupported or arg.drop:
+                    fail("unmapped" if arg is None else "not_supported", name)
+                    continue
+                names = []
+                for j, item in enumerate(group):
+                    try:
+                        dtype = _input_dtype(item, f"{name}[{j}]")
+                    except Skip as skip:
+                        fail(skip.kind, skip.args[0])
+                        break
+                    canonical = f"{name}_{j}"
+                    inputs.append(InputSpec(canonical, tuple(item["shape"]), dtype, _NORMAL,
+                                            {fw: SideName(canonical) for fw in spec.sides}, keyword=True,
+                                            grad=dtype == "float"))
+                    tensors.append((canonical, item["tensor"]))
+                    names.append(canonical)
+                else:  # one tuple on both sides, in its place: MindSpore's sequence is positional too
+                    torch_layout.append(tuple(names))
+                    ms_tensor_positional.append(tuple(names))
+                continue
             if _is_tensor(value):
                 if section == "init":
                     fail("not_supported", f"{name}: a tensor constructor argument")
@@ -364,6 +395,8 @@ def translate(spec: OpSpec, record: dict, sample: dict, source: str) -> tuple[Op
     for name, arg in arguments.items():  # torch's default where MindSpore's differs
         if name not in passed and arg.has_default and not (arg.unsupported or arg.drop):
             section = "init" if source == "module" and name in (record.get("init_signature") or ()) else "call"
+            if arg.name in ms[arg.where or ("init" if source == "module" and section == "init" else "call")]:
+                continue  # a passed alias set it (torch's unbiased and correction both become ddof)
             try:
                 _place(spec, arg, arg.default, rank, params, section, source, ms, ms_positional)
             except Skip as skip:
@@ -392,7 +425,7 @@ def translate(spec: OpSpec, record: dict, sample: dict, source: str) -> tuple[Op
     # a declaration applies to a sample through `dtype` and the torch arguments of explore.arguments (`when: {dim: [[]]}`)
     sample_values = {name: _tupled(value) for name, value in {**torch_init, **torch_call}.items() if name in arguments}
     for name, value, position in bound_call:
-        if position is not None and name in arguments and not _is_tensor(value):
+        if position is not None and name in arguments and not _is_tensor(value) and _tensor_sequence(value) is None:
             sample_values[name] = _tupled(_decode(value, name))
     expected = tuple(e for e in spec.expected_differences if set(e.when) <= {"dtype", *sample_values})
     derived = dataclasses.replace(spec, params=sample_values, sweep={}, inputs=tuple(inputs), sides=sides, edges=edges,
