@@ -65,21 +65,37 @@ def test_planted_segv_abort_and_hang_each_cost_one_case(monkeypatch):
     assert executor.restarts == 3
 
 
-def test_worker_recycled_after_a_case_error(monkeypatch):
-    """A case error without a crash (a real framework error) still retires the worker: the next case runs
-    in a fresh process, because MindSpore PyNative can leave later ops failing after one kernel error."""
+def _softmax_with_an_error_first():
+    """torch.nn.Softmax(dim=5) on a 3-d input raises inside the call: an `error` row, not a crash; two passes follow."""
+    from dataclasses import replace
+
+    from eqcheck.cases.sweep import expand
+
+    spec = _cases(SOFTMAX)[0].spec
+    return expand(replace(spec, sweep={"dim": (5, 1, -1)}, path=spec.path))
+
+
+def test_a_worker_whose_frameworks_pass_the_health_check_goes_on_after_an_error(monkeypatch):
+    """An error row alone costs no new process: the frameworks answer a forward op and a gradient right."""
     from eqcheck.backends.targets import parse_targets
     from eqcheck.execution.workers import WorkerPoolExecutor
 
     monkeypatch.delenv("EQCHECK_TEST_FAULT", raising=False)
-    cases = _cases(SOFTMAX)
-    # torch.nn.Softmax(dim=5) on a 3-d input raises inside the call: an `error` row, not a crash
-    from dataclasses import replace
+    cases = _softmax_with_an_error_first()
+    executor = WorkerPoolExecutor(parse_targets("torch,mindspore", "cpu"), seed=0, jobs=1)
+    executor.start(cases)
+    results = list(executor.run(cases))
+    assert [r.status for r in results] == ["error", "pass", "pass"], [(r.status, r.message) for r in results]
+    assert len({pid for _, pid in executor.history}) == 1 and executor.restarts == 0, executor.history
 
-    bad_spec = replace(cases[0].spec, sweep={"dim": (5, 1, -1)}, path=cases[0].spec.path)
-    from eqcheck.cases.sweep import expand
 
-    cases = expand(bad_spec)
+def test_a_worker_failing_the_health_check_after_an_error_is_replaced(monkeypatch):
+    """A framework poisoned by the error (planted: the check after that case fails) never runs another case."""
+    from eqcheck.backends.targets import parse_targets
+    from eqcheck.execution.workers import WorkerPoolExecutor
+
+    monkeypatch.setenv("EQCHECK_TEST_FAULT", "sick:dim=5")
+    cases = _softmax_with_an_error_first()
     executor = WorkerPoolExecutor(parse_targets("torch,mindspore", "cpu"), seed=0, jobs=1)
     executor.start(cases)
     results = list(executor.run(cases))
@@ -87,6 +103,22 @@ def test_worker_recycled_after_a_case_error(monkeypatch):
     pids = [pid for _, pid in executor.history]
     assert pids[0] != pids[1] and pids[1] == pids[2], pids
     assert executor.restarts == 1
+
+
+def test_mindspore_passes_its_health_check_after_real_kernel_errors_and_recovery():
+    """The check itself: a refused Conv2d inside a gradient and a raise mid-trace leave PyNative computing right."""
+    import numpy as np
+
+    from eqcheck.backends.mindspore_pynative import MindSporePyNativeBackend
+
+    backend = MindSporePyNativeBackend()
+    backend.activate()
+    ms = backend.ms
+    conv = ms.nn.Conv2d(3, 4, 3)
+    with pytest.raises(Exception, match="C_in"):
+        ms.value_and_grad(lambda x: conv(x).sum())(ms.Tensor(np.ones((1, 5, 8, 8), np.float32)))
+    backend.recover()
+    assert backend.healthy()
 
 
 def test_cli_jobs_crash_exit_code_and_identical_reports(cli, tmp_path, monkeypatch):

@@ -250,6 +250,11 @@ class Backend(ABC):
     def recover(self) -> None:
         """Called after a case failed, so a framework's leftover error state cannot leak into the next case."""
 
+    def healthy(self) -> bool:
+        """After a failed case (and recover()): does this process still compute right? A worker whose framework
+        says no is replaced by a fresh process; one that says yes goes on with the next case."""
+        return True
+
 
 def flatten_leaves(value: Any, is_tensor: Callable[[Any], bool]) -> list[Any]:
     """Output leaves in the runner's flattening order (tensors, tuples/lists, dicts); other leaves kept as-is."""

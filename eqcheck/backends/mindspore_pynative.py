@@ -288,3 +288,14 @@ class MindSporePyNativeBackend(Backend):
                     return
             except Exception:  # noqa: BLE001 - the stale error is whatever the failed kernel raised
                 clean = 0
+
+    def healthy(self) -> bool:
+        # A forward op and a gradient with known answers: a stale kernel error or a grad executor left mid-trace
+        # (the two poisonings measured in PyNative) shows here as a raise or a wrong number.
+        ms = self.ms
+        try:
+            x = ms.Tensor(np.array([1.0, 2.0], np.float32))
+            total, grad = ms.value_and_grad(lambda t: (t * t).sum())(x)
+            return bool(np.allclose(total.asnumpy(), 5.0) and np.allclose(grad.asnumpy(), [2.0, 4.0]))
+        except Exception:  # noqa: BLE001 - any raise means the process is not to be trusted
+            return False

@@ -288,6 +288,9 @@ class RecordingBackend(Backend):
     def recover(self) -> None:
         self.inner.recover()
 
+    def healthy(self) -> bool:
+        return self.inner.healthy()
+
 
 class RecordedOp:
     """What a recorded side's op path resolves to: its name, homed in the framework it ran in."""

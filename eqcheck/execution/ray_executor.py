@@ -127,7 +127,8 @@ class CaseActor:
             return ("startup_failed", traceback.format_exc(limit=8))
 
     def run_batch(self, indexes: list[int], recorded: tuple | None = None) -> list[tuple] | tuple:
-        """('result', CaseResult) per case, stopping after an `error` case (the driver replaces this actor);
+        """('result', CaseResult) per case, stopping at an `error` case after which the frameworks fail their health
+        check (sent as 'last_result': the driver replaces this actor);
         a recording actor returns ('records', {case id: record bytes}) for the whole batch instead."""
         if recorded is not None:
             if recorded[0] != "records":
@@ -143,9 +144,10 @@ class CaseActor:
             except Exception:  # noqa: BLE001 - an eqcheck bug on one case: an error row, then a fresh actor
                 out.append(("internal", index, traceback.format_exc(limit=8)))
                 break
-            out.append(("result", result))
-            if result.status == ERROR and self.role != "record":
+            if result.status == ERROR and self.role != "record" and not self.runner.healthy():
+                out.append(("last_result", result))  # a poisoned framework: the driver replaces this actor
                 break
+            out.append(("result", result))
         if self.role != "record":
             return out
         errors = [m for m in out if m[0] == "eqcheck_error"]
@@ -371,7 +373,7 @@ class RayExecutor:
                 yield error_row(self._cases[message[1]], self.targets, f"eqcheck failed inside the Ray actor: {last}")
                 recycle = True
             else:
-                recycle = message[1].status == ERROR
+                recycle = kind == "last_result"
                 yield message[1]
             done += 1
         if done < len(indexes):

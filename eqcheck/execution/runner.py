@@ -62,6 +62,10 @@ class CaseRunner:
         for target in self.targets:
             self.backends[target.label] = self.source.backend(target, self.threads)
 
+    def healthy(self) -> bool:
+        """Every backend still computes right (asked after an error case; see Backend.healthy)."""
+        return all(backend.healthy() for backend in self.backends.values())
+
     def environment(self) -> dict[str, Any]:
         versions, devices = {}, {}
         for label, backend in self.backends.items():

@@ -15,9 +15,13 @@ framework import) that imports the frameworks once and then serves runs:
 - A worker that dies while running a case (signal, abort, non-zero exit) turns that case into an `error`
   row naming the cause; its unstarted cases go back to the queue and a new worker takes its place.
 - A case running longer than the timeout gets its worker killed and becomes an `error` row "timed out".
-- After any case whose status is `error` the worker ends itself (MindSpore PyNative can leave later,
-  unrelated ops failing after one kernel error in the same process) and is replaced; from the first
-  recycle on, the pool keeps a spare worker imported, so the next replacement costs no import wait.
+- After a case whose status is `error` the worker asks its frameworks whether they still compute right
+  (`Backend.healthy`: MindSpore PyNative runs a forward op and a gradient with known answers, since a kernel
+  error can leave later, unrelated ops failing in the same process). A worker that fails the check ends
+  itself and is replaced; from the first recycle on, the pool keeps a spare worker imported, so the next
+  replacement costs no import wait. (Every error used to recycle: ~3.5 s of import per error row, which
+  dominated explored runs; the statuses and numbers of the 3,915 explored cases of every spec with an error
+  were compared under both rules, docs/isolation.md.)
 - A spec error raised in a worker (e.g. an op rejecting its init arguments) is sent back and raised again
   in the parent as the same EqcheckError class, so the CLI exits 2 as it would in-process.
 - Results are yielded as they finish; `order_results` puts them back in case order for the report.
@@ -25,8 +29,8 @@ framework import) that imports the frameworks once and then serves runs:
   at once, so the next run starts warm.
 
 Test-only fault fixture: the worker entry point (and nothing else) reads EQCHECK_TEST_FAULT, a
-';'-separated list of `kind:substring` (kind: segv, abort, exit, hang) and plants that fault before running
-any case whose id contains the substring (a hang also creates the file EQCHECK_TEST_FAULT_FLAG names, if set).
+';'-separated list of `kind:substring` (kind: segv, abort, exit, hang; sick: the health check after that
+case fails) and plants that fault before running any case whose id contains the substring (a hang also creates the file EQCHECK_TEST_FAULT_FLAG names, if set).
 Specs cannot reach it.
 """
 
@@ -59,13 +63,15 @@ FIRST_GUESS_S = 0.01  # cost of a case before any of its spec (or of the run) wa
 # ---- worker side --------------------------------------------------------------------------------
 
 
+def _planted(case_id: str) -> list[str]:
+    """Test-only: the fault kinds EQCHECK_TEST_FAULT plants for this case."""
+    items = (part.strip().partition(":") for part in os.environ.get(FAULT_ENV, "").split(";"))
+    return [kind for kind, _, needle in items if needle and needle in case_id]
+
+
 def _planted_fault(case_id: str) -> None:
     """Test-only: crash, abort, exit or hang before the case, as EQCHECK_TEST_FAULT says."""
-    spec = os.environ.get(FAULT_ENV, "")
-    for item in filter(None, (part.strip() for part in spec.split(";"))):
-        kind, _, needle = item.partition(":")
-        if not needle or needle not in case_id:
-            continue
+    for kind in _planted(case_id):
         if kind == "segv":
             import ctypes
 
@@ -170,9 +176,11 @@ def worker_main(conn, targets, seed: int, weights_file: str | None, threads: int
             except Exception:  # noqa: BLE001 - an eqcheck bug on one case: an error row, then a fresh worker
                 conn.send(("internal", index, traceback.format_exc(limit=8)))
                 _leave(0)
-            conn.send(("result", index, result))
-            if result.status == ERROR:  # recycle: a kernel error may poison later ops in this process
+            if result.status == ERROR and ("sick" in _planted(case.id) or not runner.healthy()):
+                # a framework that no longer computes right after this error: a fresh process goes on
+                conn.send(("last_result", index, result))
                 _leave(0)
+            conn.send(("result", index, result))
 
 
 # ---- parent side --------------------------------------------------------------------------------
@@ -568,15 +576,15 @@ class WorkerPoolExecutor:
                 worker.plan = None
                 if index == self._plan_id:  # an older plan's error was already raised by the worker that answered first
                     raise_error_message(payload)
-            elif kind == "result":
+            elif kind in ("result", "last_result"):
                 now = time.monotonic()
                 worker.queue.popleft()
                 self._costs.setdefault(payload.spec, []).append(now - worker.case_started)
                 worker.case_begins()
                 self.history.append((payload.id, worker.pid))
                 results.append(payload)
-                if payload.status == ERROR:
-                    self._replace(worker, kill=False)  # it ends itself: a kernel error may poison later ops
+                if kind == "last_result":
+                    self._replace(worker, kill=False)  # it ends itself: its framework failed the health check
                     return results
             elif kind == "eqcheck_error":
                 if index is not None:
