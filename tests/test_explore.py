@@ -274,6 +274,14 @@ def test_scaffold_takes_shapes_and_the_argument_map_from_torchs_samples(cli, sam
     load_spec(out)  # the draft is a valid spec
 
 
+def test_scaffold_drafts_a_non_empty_sample_shape(cli, sample_cache, tmp_path):
+    # softmax's samples include a [5, 0, 0] input: an empty tensor is a boundary variant, not the spec's shape
+    out = tmp_path / "draft.yaml"
+    assert cli("scaffold", "torch.nn.functional.softmax", "mindspore.ops.softmax", "-o", out).exit_code == 0
+    shape = load_spec(out).inputs[0].shape
+    assert shape and 0 not in shape, shape
+
+
 def test_a_sample_not_reproducing_a_declared_difference_is_a_pass(cli, write_spec, sample_cache, tmp_path):
     report = tmp_path / "r.json"
     declared = SUM_MAPPED + "expected_difference: {reason: 'declared for the spec point only'}\n"

@@ -436,7 +436,8 @@ def _tensor_args(record: dict, sample: dict) -> dict[str, list[int]]:
 
 
 def _sample_shapes(record: dict, input_names: list[str]) -> dict[str, list[int]]:
-    """Input shapes from the richest sample that has every input: most dimensions, then fewest elements."""
+    """Input shapes from the richest sample that has every input: non-empty first (an empty tensor is a
+    boundary, not the spec's main case), then most dimensions, then fewest elements."""
     best, key = {}, None
     for sample in record["samples"]:
         shapes = _tensor_args(record, sample)
@@ -444,8 +445,8 @@ def _sample_shapes(record: dict, input_names: list[str]) -> dict[str, list[int]]
             continue
         rank = sum(len(s) for s in shapes.values())
         size = sum(math.prod(s) for s in shapes.values())
-        if key is None or (rank, -size) > key:
-            best, key = {n: shapes[n] for n in input_names}, (rank, -size)
+        if key is None or (size > 0, rank, -size) > key:
+            best, key = {n: shapes[n] for n in input_names}, (size > 0, rank, -size)
     return best
 
 

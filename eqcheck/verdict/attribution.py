@@ -32,6 +32,12 @@ the same reason the other way round, a side whose "own error" exceeds sqrt(eps) 
 value: rounding costs digits, not half of them, and a kernel bug present only in the float32 path would
 otherwise count as that side's noise.
 
+The reference side off: when the side whose float64 run is the reference is PRECISION_OUTLIER_RATIO times
+further from it than the other side, the deviation is the reference side's own float32 error (the other side
+computes the float64 answer), and the row passes as "pass (torch's own float32 error: mindspore matches
+float64)" with a precision note (a failure under --strict-precision). No bug of the other side can hide
+there: it would have to be ten times smaller than the reference side's distance to its own float64 run.
+
 The outlier: `ratio` = the larger distance / the smaller one (floored at half an ulp of the largest
 reference value in the case dtype, so an exactly-rounded side gives a finite ratio); at OUTLIER_RATIO or
 above the farther side is named in the statement, and at PRECISION_OUTLIER_RATIO or above the row carries a
@@ -129,6 +135,13 @@ def attribute(
         not deviation_passed and nonfinite_mismatch == 0 and noise is not None and noise > 0
         and deviation_max_abs <= NOISE_K * noise
     )
+    # The reference side's own float32 error: the other side is PRECISION_OUTLIER_RATIO times closer to the
+    # float64 reference than the side whose float64 run *is* that reference, so the deviation is that side's
+    # float32 error (torch's LayerNorm gradient over one feature: 3e-5 where the answer is 0, MindSpore 6e-14).
+    reference_off = bool(
+        not deviation_passed and nonfinite_mismatch == 0 and not within and far == reference_label
+        and d_far > 0 and ratio >= PRECISION_OUTLIER_RATIO
+    )
     if outlier:
         statement = f"{far} is {_times(ratio)} further from the float64 reference than {near}"
     else:
@@ -151,8 +164,11 @@ def attribute(
     # A precision outlier computes the same function less accurately; a side whose own float64 run is off too
     # (rejected above) computes something else, which the failing verdict and its diagnosis already say.
     # Nor is a side that lost more than half the dtype's digits (a side without float64 cannot be checked above).
-    if outlier and ratio >= PRECISION_OUTLIER_RATIO and far not in rejected and d_far <= plausible:
+    if outlier and ratio >= PRECISION_OUTLIER_RATIO and (reference_off or far not in rejected and d_far <= plausible):
         record["precision_note"] = f"precision outlier: {far} is {_times(ratio)} further from float64 than {near}"
     if within:
         record["verdict"] = noise_verdict(dtype)
+    elif reference_off:
+        record["within_noise"] = True
+        record["verdict"] = f"pass ({far}'s own {dtype} error: {near} matches float64)"
     return json_safe(record)
