@@ -379,3 +379,13 @@ def test_a_default_does_not_overwrite_what_a_passed_alias_set(write_spec):
     assert derived.sides["mindspore"].call == {"ddof": 0}  # not torch's correction=1 default
     derived, _ = translate(spec, record, {"call": {"args": [_tensor("a", [4, 5])], "kwargs": {}}}, "opinfo")
     assert derived.sides["mindspore"].call == {"ddof": 1}
+
+
+def test_a_refused_rank_inside_a_sequence_is_not_supported(write_spec):
+    spec = load_spec(write_spec(CAT.replace("explore: {arguments: {tensors: tensors, dim: axis}}",
+                                            "explore: {arguments: {tensors: tensors}, unsupported_inputs: "
+                                            "{tensors: {ndim: [1], reason: legacy empty}}}")))
+    group = {"list": [_tensor("s0", [0]), _tensor("s1", [5, 5])]}
+    with pytest.raises(Skip) as info:
+        translate(spec, {"entry": "cat", "signature": ["tensors", "dim"]}, {"call": {"args": [group], "kwargs": {}}}, "opinfo")
+    assert (info.value.kind, info.value.args) == ("not_supported", ("tensors ndim=1",))

@@ -316,6 +316,10 @@ def translate(spec: OpSpec, record: dict, sample: dict, source: str) -> tuple[Op
                     except Skip as skip:
                         fail(skip.kind, skip.args[0])
                         break
+                    limit = explore.unsupported_inputs.get(name)
+                    if limit is not None and len(item["shape"]) in limit.ndim:
+                        fail("not_supported", f"{name} ndim={len(item['shape'])}")
+                        break
                     canonical = f"{name}_{j}"
                     inputs.append(InputSpec(canonical, tuple(item["shape"]), dtype, _NORMAL,
                                             {fw: SideName(canonical) for fw in spec.sides}, keyword=True,
