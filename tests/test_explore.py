@@ -389,3 +389,20 @@ def test_a_refused_rank_inside_a_sequence_is_not_supported(write_spec):
     with pytest.raises(Skip) as info:
         translate(spec, {"entry": "cat", "signature": ["tensors", "dim"]}, {"call": {"args": [group], "kwargs": {}}}, "opinfo")
     assert (info.value.kind, info.value.args) == ("not_supported", ("tensors ndim=1",))
+
+
+def test_an_error_input_that_is_only_a_float_dtype_mismatch_is_not_run(write_spec, sample_cache):
+    from eqcheck.cases.explore import explore_cases
+
+    spec = load_spec(write_spec("""
+name: t.scatter_add
+inputs: [{name: input, shape: [3, 5]}, {name: index, shape: [2, 2], dtype: int64, distribution: {integers: {low: 0, high: 2}}},
+         {name: src, shape: [2, 5]}]
+torch: {op: torch.scatter_add, call: {dim: 0}}
+mindspore: {op: mindspore.ops.tensor_scatter_elements, call: {axis: 0, reduction: add}}
+explore: {arguments: {dim: axis}}
+"""))
+    cases, tallies = explore_cases([spec], ("float32",))
+    errors = [c for c in cases["t.scatter_add"] if c.sample.error is not None]
+    # error input 0 is float64 input + float32 src: with both cast to the case dtype torch would accept it
+    assert 0 not in [c.sample.index for c in errors] and tallies["t.scatter_add"]["error_inputs"]["run"] == len(errors)
