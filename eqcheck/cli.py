@@ -385,12 +385,14 @@ def repro(case_id, paths, out_dir, seed, threads, grad):
 
     edges = ",edge=" in case_id  # an --edges variant
     boundary = ",boundary=" in case_id  # a --boundary variant (its layout and decoy call are not in the script)
-    _, cases = _load_cases(paths or ("configs",), None, None, edges, boundary)
+    explore = {} if ",sample=" in case_id else None  # an --explore sample (its tensors go into the .npz)
+    _, cases = _load_cases(paths or ("configs",), None, None, edges, boundary, explore)
     matching = [c for c in cases if c.id == case_id]
     if not matching:
-        dtype = case_id.split(",edge=")[0].split(",boundary=")[0].rsplit(",", 1)[-1].rstrip("]") if "[" in case_id else None
+        dtype = case_id.split(",edge=")[0].split(",boundary=")[0].split(",sample=")[0].rsplit(",", 1)[-1].rstrip("]") \
+            if "[" in case_id else None
         if dtype and dtype in ("float16", "bfloat16", "float64"):  # a --dtype case id
-            _, cases = _load_cases(paths or ("configs",), None, dtype, edges, boundary)
+            _, cases = _load_cases(paths or ("configs",), None, dtype, edges, boundary, explore)
             matching = [c for c in cases if c.id == case_id]
     if not matching:
         raise click.BadParameter(f"no case '{case_id}' (see `eqcheck list {' '.join(paths) or 'configs'}`)", param_hint="'CASE_ID'")

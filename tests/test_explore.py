@@ -14,7 +14,7 @@ import textwrap
 import numpy as np
 import pytest
 
-from conftest import ROOT, read_json
+from conftest import CONFIGS, ROOT, read_json
 from eqcheck.backends.samples import cache
 from eqcheck.cases.explore import Skip, translate
 from eqcheck.spec.loader import load_spec
@@ -406,3 +406,37 @@ explore: {arguments: {dim: axis}}
     errors = [c for c in cases["t.scatter_add"] if c.sample.error is not None]
     # error input 0 is float64 input + float32 src: with both cast to the case dtype torch would accept it
     assert 0 not in [c.sample.index for c in errors] and tallies["t.scatter_add"]["error_inputs"]["run"] == len(errors)
+
+
+def test_a_declaration_for_empty_inputs_covers_exactly_the_samples_with_an_empty_tensor(cli, sample_cache, tmp_path):
+    # MindSpore's CPU matmul leaves its output unwritten when the contraction dimension is 0 (torch: zeros)
+    report = tmp_path / "r.json"
+    result = cli("run", CONFIGS / "linalg" / "matmul.yaml", "--explore", "-k", "sample", "--json", report)
+    assert result.exit_code == 0, result.text
+    cases = read_json(report)["cases"]
+    empty = {c["id"] for c in cases if any(0 in a["shape"] for a in c["sample"]["args"] if isinstance(a, dict))}
+    declared = {c["id"] for c in cases if c["status"] == "expected_difference"}
+    assert declared and declared < empty  # an empty sample that agrees (an empty output, sample 10) just passes
+    assert {c["status"] for c in cases if c["id"] not in declared} == {"pass"}
+
+
+@pytest.mark.frameworks
+def test_module_error_inputs_run_as_error_input_cases_with_opinfos_statuses(cli, copy_config, sample_cache, tmp_path):
+    """ModuleInfo's module_error_inputs_func, cached per mode: both refusing passes, MindSpore's CrossEntropyLoss
+    taking ignore_index with class-probability targets (torch refuses) is accepts_invalid."""
+    record = cache.entries("module", ["torch.nn.CrossEntropyLoss"])["torch.nn.CrossEntropyLoss"]
+    assert record["errors"] and {e["error_on"] for e in record["errors"]} <= {"construction_error", "forward_error"}
+    report = tmp_path / "r.json"
+    result = cli("run", copy_config("losses/CrossEntropyLoss.yaml"), "--explore", "--json", report, "-k", "error_input")
+    assert result.exit_code == 0, result.text
+    statuses = {c["id"]: c["status"] for c in read_json(report)["cases"]}
+    assert statuses["nn.CrossEntropyLoss[float32,error_input=4]"] == "accepts_invalid"
+    assert len(statuses) >= 5 and set(statuses.values()) == {"pass", "accepts_invalid"}
+
+
+def test_module_error_inputs_torch_accepts_in_eval_mode_are_left_out(sample_cache):
+    """torch refuses eps=0 in batch norm only while training: the eval list drops it, the train list keeps it."""
+    record = cache.entries("module", ["torch.nn.BatchNorm2d"])["torch.nn.BatchNorm2d"]
+    assert [e["init"]["kwargs"] for e in record["errors_train"]] == [{"eps": -1.0}, {"eps": 0.0}]
+    assert [e["init"]["kwargs"] for e in record["errors"]] == [{"eps": -1.0}]
+    assert "1 error inputs torch accepts in eval mode" in record["note_errors"]

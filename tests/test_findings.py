@@ -3,15 +3,17 @@ root causes grouped once, their declaring lines valid, their examples shrunk."""
 
 from __future__ import annotations
 
+import math
 import re
 
 import pytest
 
 from conftest import CONFIGS, ROOT, read_json
+from test_explore import SUM
 from eqcheck.report import findings
 
 PAGE, COMMENTARY = ROOT / "docs" / "findings.md", ROOT / "docs" / "findings-commentary.md"
-REGENERATE = ("eqcheck run configs --edges --grad --json r.json; eqcheck findings r.json -o docs/findings.md "
+REGENERATE = ("eqcheck run configs --explore --grad --json r.json; eqcheck findings r.json -o docs/findings.md "
               "(docs/catalog.md)")
 
 
@@ -26,6 +28,22 @@ def test_every_spec_the_generated_part_names_is_still_shipped():
     assert named, "the generated part lists no finding"
     gone = sorted(p for p in named if not (ROOT / p).is_file())
     assert not gone, f"docs/findings.md names specs that no longer exist: {gone[:10]}; {REGENERATE}"
+
+
+def test_every_example_the_page_names_is_still_a_case_of_its_spec():
+    """An explored page names `sample=K`, `error_input=K` and `boundary=...` ids: a spec whose explore map, sweep or
+    name changed since the run (or torch's samples) leaves a page whose repro commands point at nothing."""
+    from eqcheck.cli import _load_cases
+
+    named = findings.example_ids(PAGE.read_text(encoding="utf-8"))
+    assert named, "the generated part gives no repro command"
+    ids = {i for i, _ in named}
+    explored = any(f",{key}=" in i for i in ids for key in ("sample", "error_input", "boundary"))
+    files = sorted({f for _, f in named if (ROOT / f).is_file()})
+    cases = _load_cases(tuple(str(ROOT / f) for f in files), None, None, any(",edge=" in i for i in ids), explored,
+                        {} if explored else None)[1]
+    gone = sorted(ids - {c.id for c in cases} - {i for i, f in named if not (ROOT / f).is_file()})
+    assert not gone, f"docs/findings.md names cases its specs no longer have: {gone[:10]}; {REGENERATE}"
 
 
 def test_every_hand_verified_finding_keeps_its_repro_command_on_the_page():
@@ -75,12 +93,7 @@ def test_shrinking_finds_a_smaller_case_that_fails_the_same_way(cli, copy_config
                                                    "  link:": "  #"})
     selu.write_text(selu.read_text().replace("not_declared:\n", ""))
     report = _run(cli, tmp_path, [selu])
-    commentary = tmp_path / "c.md"
-    commentary.write_text("# Findings\n")
-    page = tmp_path / "findings.md"
-    result = cli("findings", report, "-o", page, "--commentary", commentary, "--shrink")
-    assert result.exit_code == 0, result.text
-    (row,) = [line for line in page.read_text().splitlines() if line.startswith("| R1 |")]
+    row = _first_shrunk_row(cli, tmp_path, report)
     shrunk = re.search(r"shrunk: input 8x32 → input (\S+) \((.*?)\) still fails the same way", row)
     steps = shrunk.group(2).split("; ")
     assert steps and all("→" in s for s in steps)
@@ -89,6 +102,17 @@ def test_shrinking_finds_a_smaller_case_that_fails_the_same_way(cli, copy_config
     for n in shrunk.group(1).split("x"):
         size *= int(n)
     assert size < 8 * 32
+
+
+def _first_shrunk_row(cli, tmp_path, report) -> str:
+    """`eqcheck findings --shrink` on the report; the page's first finding row."""
+    commentary = tmp_path / "c.md"
+    commentary.write_text("# Findings\n")
+    page = tmp_path / "findings.md"
+    result = cli("findings", report, "-o", page, "--commentary", commentary, "--shrink")
+    assert result.exit_code == 0, result.text
+    (row,) = [line for line in page.read_text().splitlines() if line.startswith("| R1 |")]
+    return row
 
 
 def _record(status="fail", message=None, rows=()):
@@ -115,3 +139,99 @@ def test_a_missing_report_or_commentary_is_exit_2_naming_it(cli, tmp_path):
     assert missing.exit_code == 2 and "none.json" in missing.text and "Traceback" not in missing.text
     no_commentary = cli("findings", tmp_path / "none.json", "-o", tmp_path / "p.md", "--commentary", tmp_path / "c.md")
     assert no_commentary.exit_code == 2 and "c.md" in no_commentary.text and not (tmp_path / "p.md").exists()
+
+
+# ---- explored runs (--explore): argument classes, shrunk samples -------------------------------------------
+
+# A planted map mistake: torch's dim=0 reaches MindSpore as dim=1; keepdim is mapped right, so it plays no part.
+SUM_DIM_BUG = SUM + """explore:
+  arguments:
+    dim: {name: dim, default: null, values: {0: 1}, others: pass}
+    keepdim: {name: keepdim, default: false}
+"""
+
+
+@pytest.fixture(scope="module")
+def sum_samples(tmp_path_factory):
+    """op_db's `sum` samples in a cache of this module's own (one child builds them)."""
+    import os
+
+    from eqcheck.backends.samples import cache
+
+    old = os.environ.get(cache.CACHE_ENV)
+    os.environ[cache.CACHE_ENV] = str(tmp_path_factory.mktemp("samples"))
+    cache.entries("opinfo", ["sum"])
+    yield
+    if old is None:
+        os.environ.pop(cache.CACHE_ENV, None)
+    else:
+        os.environ[cache.CACHE_ENV] = old
+
+
+@pytest.mark.frameworks
+def test_an_explored_sample_shrinks_to_fewer_arguments_and_smaller_tensors(cli, write_spec, sum_samples, tmp_path):
+    """sum's samples 9 ([3, 5]) and 14 ([3, 2, 1, 2]) set dim=0 and keepdim=True: one root cause. The shrunk example
+    drops keepdim (torch's default still fails) but keeps dim (without it both agree), and halves the tensor."""
+    spec = write_spec(SUM_DIM_BUG)
+    report = _run(cli, tmp_path, [spec], "--explore", "-k", "sample=9 or sample=14")
+    found = findings.collect(read_json(report))
+    assert [(f.variant, f.symptom, len(f.cases)) for f in found] == [("sample arguments dim, keepdim", "different shape", 2)]
+    row = _first_shrunk_row(cli, tmp_path, report)
+    shrunk = re.search(r"shrunk: input 3x2x1x2 with dim, keepdim → input (\S+) with (\w+) \((.*?)\) still fails", row)
+    assert shrunk, row
+    assert shrunk.group(2) == "dim" and "keepdim reset to torch's default" in shrunk.group(3).split("; ")
+    assert 0 < math.prod(int(n) for n in shrunk.group(1).split("x")) < 12
+    assert "when: {dim: [0], keepdim: [true]}" in row  # the declaring line names the class's torch values
+    bundle = tmp_path / "bundle"
+    repro = cli("repro", "t.sum[float32,sample=14]", spec, "-o", bundle)
+    assert repro.exit_code == 0 and "t.sum[float32,sample=14]: fail" in repro.text, repro.text
+
+
+def _explored(case_id, status="fail", **sample):
+    record = _record(status, rows=[{"name": "out", "kind": "output", "verdict": "fail"}] if status == "fail" else ())
+    return {**record, "id": case_id, "sample": {"source": "opinfo", "entry": "e", "index": 0, "args": [], **sample}}
+
+
+def test_explored_cases_group_by_argument_class_and_say_how_to_declare_them():
+    cases = [_explored("x[float32,sample=1]", kwargs={"dim": 0, "keepdim": False}, non_default=["dim"]),
+             _explored("x[float32,sample=2]", kwargs={"dim": 1}, non_default=["dim"]),
+             _explored("x[float32,sample=3]", kwargs={"dim": 1, "keepdim": True}, non_default=["dim", "keepdim"]),
+             _explored("x[float32,sample=4]", kwargs={"dim": None}, non_default=[]),
+             _explored("x[float32,error_input=0]", "accepts_invalid", kwargs={}, error={"type": "ValueError", "regex": ""}),
+             {**_record(), "id": "x[float32,boundary=empty@0]", "boundary": {"variant": "empty@0", "kind": "empty"}}]
+    document = {"cases": cases}
+    found = {f.variant: f for f in findings.collect(document)}
+    assert set(found) == {"sample arguments dim", "sample arguments dim, keepdim", "sample arguments (defaults)",
+                          "error_input", "boundary=empty"}
+    assert len(found["sample arguments dim"].cases) == 2  # keepdim=False is torch's default: the same class
+    assert found["error_input"].symptom == "mindspore accepts what torch refuses"
+    assert findings.repro_command(found["error_input"].example) == 'eqcheck run s.yaml --explore -k "x[float32,error_input=0]"'
+    assert findings.declaration(found["boundary=empty"], document).startswith("edge_differences: [{edge: empty,")
+    line = findings.declaration(found["sample arguments dim, keepdim"], document)
+    assert line.startswith("expected_difference:") and "when: {dim: [1], keepdim: [true]}" in line
+    assert "sample" not in line.split("when:")[1]  # a sample index is no spec key
+    assert "when:" not in findings.declaration(found["sample arguments dim"], document)  # dim 0 and 1: no one value
+
+
+def test_a_samples_argument_class_leaves_out_required_and_default_valued_arguments(write_spec):
+    """Conv2d(3, 4, 3, stride=1, dilation=2, bias=...): in_channels, out_channels, kernel_size are required (the
+    signature gives them no default), stride=1 is torch's default, bias equals the map's `default:`."""
+    from eqcheck.cases.explore import non_default
+    from eqcheck.spec.loader import load_spec
+
+    spec = load_spec(write_spec("""
+    name: t.conv
+    inputs: [{name: input, shape: [1, 3, 5, 5]}]
+    torch: {op: torch.nn.Conv2d, init: {in_channels: 3, out_channels: 4, kernel_size: 3}}
+    mindspore: {op: mindspore.nn.Conv2d, init: {in_channels: 3, out_channels: 4, kernel_size: 3}}
+    explore: {arguments: {bias: {name: has_bias, default: true}, stride: stride, dilation: dilation}}
+    """))
+    record = {"init_signature": ["in_channels", "out_channels", "kernel_size", "stride"], "signature": ["input"],
+              "init_defaults": {"stride": 1, "dilation": 1, "bias": True}, "defaults": {}}
+    sample = {"init": {"args": [3, 4, 3], "kwargs": {"stride": 1, "dilation": {"tuple": [2, 2]}, "bias": True}},
+              "call": {"args": [{"tensor": "a", "shape": [1, 3, 5, 5], "dtype": "float32"}], "kwargs": {}}}
+    assert non_default(spec, record, sample) == [("init", "dilation", None)]
+    sample["init"]["kwargs"]["bias"] = False
+    assert [name for _, name, _ in non_default(spec, record, sample)] == ["dilation", "bias"]
+    record["init_defaults"] = {}  # no readable signature: every argument passed counts
+    assert len(non_default(spec, record, sample)) == 6

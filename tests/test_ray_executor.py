@@ -94,3 +94,19 @@ def test_bad_resources_are_exit_2(cli, ray_cluster, resources, expected):
 def test_ray_options_need_the_ray_executor(cli):
     result = cli("run", "configs/ops/atan2.yaml", "--resources", "torch=GPU:1")
     assert result.exit_code == 2 and "need --executor ray" in result.text
+
+
+def test_explored_samples_on_ray_report_what_one_local_worker_reports(cli, tmp_path, ray_cluster, monkeypatch):
+    """--explore: each torch sample's tensors travel with its case (the cached .npz path) to the actors."""
+    from eqcheck.backends.samples import cache
+
+    monkeypatch.setenv(cache.CACHE_ENV, str(tmp_path / "samples"))
+    paths = ("configs/activations/F.selu.yaml", "configs/activations/F.leaky_relu.yaml", "--explore", "--grad", "-k", "sample")
+    on_ray = cli("run", *paths, "--executor", "ray", "--json", tmp_path / "ray.json")
+    local = cli("run", *paths, "--jobs", "1", "--json", tmp_path / "local.json")
+    assert on_ray.exit_code == local.exit_code, on_ray.text
+    ray_doc, local_doc = read_json(tmp_path / "ray.json"), read_json(tmp_path / "local.json")
+    assert len(ray_doc["cases"]) >= 10 and all(c.get("sample") for c in ray_doc["cases"])
+    assert {"pass", "expected_difference"} <= {c["status"] for c in ray_doc["cases"]}
+    assert without_timings(ray_doc["cases"]) == without_timings(local_doc["cases"])  # statuses and every number
+    assert ray_doc["explore"] == local_doc["explore"]

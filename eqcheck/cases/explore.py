@@ -107,15 +107,11 @@ class TorchSamples:
                         target[arg] += 1
                     continue
                 tally.run += 1
-                described = {"args": [_describe(v) for v in sample["call"]["args"]],
-                             "kwargs": {n: _describe(v) for n, v in sample["call"]["kwargs"].items()}}
-                if "init" in sample:
-                    described["init"] = {"args": [_describe(v) for v in sample["init"]["args"]],
-                                         "kwargs": {n: _describe(v) for n, v in sample["init"]["kwargs"].items()}}
-                info = Sample(self.source, record["entry"], k, arrays, tensors, described)
+                info = Sample(self.source, record["entry"], k, arrays, tensors, describe_sample(spec, record, sample))
                 cases.extend(dataclasses.replace(case, sample=info) for case in expand(derived, dtypes))
-            tally.errors = len(record.get("errors", []))
-            for k, error in enumerate(record.get("errors", [])):
+            errors = record.get("errors_train" if key == "samples_train" else "errors", [])  # a module's: per mode
+            tally.errors = len(errors)
+            for k, error in enumerate(errors):
                 if len(_float_dtypes(error)) > 1:
                     continue  # a float32/float64 mismatch: both sides get the case dtype, so the input is no longer invalid
                 try:
@@ -183,7 +179,8 @@ def _float_dtypes(sample: dict) -> set[str]:
             for item in value.get("tuple", value.get("list")):
                 walk(item)
 
-    for value in [*sample["call"]["args"], *sample["call"]["kwargs"].values()]:
+    call = sample.get("call") or {"args": [], "kwargs": {}}
+    for value in [*call["args"], *call["kwargs"].values()]:
         walk(value)
     return found
 
@@ -210,6 +207,58 @@ def _describe(value: Any) -> Any:
     if isinstance(value, dict):
         return value.get("float", value.get("torch"))
     return value
+
+
+def describe_sample(spec: OpSpec, record: dict, sample: dict) -> dict[str, Any]:
+    """The report's form of a sample (tensors as shape and dtype) and its non-default arguments (`non_default`)."""
+    def part(section: str) -> dict[str, Any]:
+        return {"args": [_describe(v) for v in sample[section]["args"]],
+                "kwargs": {n: _describe(v) for n, v in sample[section]["kwargs"].items()}}
+
+    described = part("call")
+    if "init" in sample:
+        described["init"] = part("init")
+    described["non_default"] = [name for _, name, _ in non_default(spec, record, sample)]
+    return described
+
+
+def non_default(spec: OpSpec, record: dict, sample: dict) -> list[tuple[str, str, int | None]]:
+    """(section, torch name, position or None) of each non-tensor argument a sample sets to other than torch's
+    default: the map's `default:`, else the signature's. One without a default in a readable signature is required
+    (in_channels), not counted; where no signature can be read (a C builtin), every argument passed counts."""
+    explore = spec.explore or ExploreSpec()
+    out = []
+    for section in ("init", "call"):
+        if section not in sample:
+            continue
+        names = record.get("init_signature") if section == "init" else (list(explore.signature) if explore.signature
+                                                                         else record.get("signature"))
+        defaults = record.get("init_defaults" if section == "init" else "defaults") or {}
+        bound = [(names[i] if names and i < len(names) else f"#{i}", v, i) for i, v in enumerate(sample[section]["args"])]
+        for name, value, position in bound + [(n, v, None) for n, v in sample[section]["kwargs"].items()]:
+            if _is_tensor(value):
+                continue
+            arg = explore.arguments.get(name)
+            if arg is not None and arg.has_default:
+                default = arg.default
+            elif name in defaults:
+                default = _decode_loose(defaults[name])
+            elif defaults and names and name in names:
+                continue  # required
+            else:
+                out.append((section, name, position))
+                continue
+            value = _decode_loose(value)
+            if not (_tupled(value) == _tupled(default) and isinstance(value, bool) == isinstance(default, bool)):
+                out.append((section, name, position))
+    return out
+
+
+def _decode_loose(value: Any) -> Any:
+    try:
+        return _decode(value, "")
+    except Skip:
+        return value
 
 
 def _bind(values: list, kwargs: dict, names: list[str] | None, where: str) -> list[tuple[str, Any, int | None]]:
@@ -449,6 +498,9 @@ def translate(spec: OpSpec, record: dict, sample: dict, source: str) -> tuple[Op
     for name, value, position in bound_call:
         if position is not None and name in arguments and not _is_tensor(value) and _tensor_sequence(value) is None:
             sample_values[name] = _tupled(_decode(value, name))
+    shapes = [inp.shape for inp in inputs]
+    sample_values["empty_input"] = any(0 in shape for shape in shapes)  # SAMPLE_CLASSES: `when: {empty_input: [true]}`
+    sample_values["scalar_input"] = any(len(shape) == 0 for shape in shapes)
     expected = tuple(e for e in spec.expected_differences if set(e.when) <= {"dtype", *sample_values})
     derived = dataclasses.replace(spec, params=sample_values, sweep={}, inputs=tuple(inputs), sides=sides, edges=edges,
                                   expected_differences=expected)

@@ -4,6 +4,7 @@ Candidates, tried greedily until none is accepted (or the run budget is spent):
 * a size parameter or sweep value (batch, *_size, *channels, *features, seq_len, …) halved: every shape that uses
   it shrinks together, so inputs and weights stay consistent;
 * one input dimension halved on its own (an Edge dim override, as --edges' single-element variants use).
+An explored sample (`sample=K`) has its own candidates: execution/shrink_samples.py.
 A candidate is accepted when `same(result)` says it fails the way the original does (the caller's symptom rule,
 eqcheck/report/findings.py); a candidate that cannot be built or run is simply not accepted.
 """
@@ -46,22 +47,28 @@ def candidates(case: Case) -> Iterator[tuple[Case, str]]:
 
 
 def shrink(run: Callable[[Case], CaseResult], case: Case, same: Callable[[CaseResult], bool],
-           budget: int = 40) -> tuple[Case, list[str], int]:
-    """The smallest accepted variant of `case`, the steps that led there, and how many candidates ran."""
-    current, steps, tried = case, [], 0
+           budget: int = 40, propose: Callable[[Case], Iterator[tuple[Case, str]]] = candidates,
+           ) -> tuple[Case, list[str], int]:
+    """The smallest accepted variant of `case`, the steps that led there, and how many candidates ran. `propose`
+    gives the candidates (explored samples: execution/shrink_samples.py); one rejected is not tried again."""
+    current, steps, tried, rejected = case, [], 0, set()
     progress = True
     while progress and tried < budget:
         progress = False
-        for candidate, what in candidates(current):
+        for candidate, what in propose(current):
             if tried >= budget:
                 break
+            if what in rejected:
+                continue
             tried += 1
             try:
                 result = run(candidate)
             except EqcheckError:
+                rejected.add(what)
                 continue
             if same(result):
                 current, progress = candidate, True
                 steps.append(what)
                 break
+            rejected.add(what)
     return current, steps, tried

@@ -11,6 +11,7 @@ verbatim) followed by the generated findings; `commentary_of` gives the commenta
 
 from __future__ import annotations
 
+import json
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -39,7 +40,16 @@ class Finding:
 
     @property
     def example(self) -> dict:
-        return min(self.cases, key=lambda c: (_input_elements(c), len(c["id"]), c["id"]))
+        """The smallest case behind it: fewest non-default sample arguments, then fewest input elements."""
+        return min(self.cases, key=lambda c: (len(_non_default(c)), _input_elements(c), len(c["id"]), c["id"]))
+
+
+def _non_default(case: dict) -> list[str]:
+    """An explored sample's non-default torch arguments (a report before they were recorded: its keywords)."""
+    sample = case.get("sample") or {}
+    if "non_default" in sample:
+        return list(sample["non_default"])
+    return sorted({*(sample.get("kwargs") or {}), *((sample.get("init") or {}).get("kwargs") or {})})
 
 
 def _input_elements(case: dict) -> int:
@@ -58,13 +68,32 @@ def id_values(case_id: str) -> dict[str, str]:
 
 
 def variant_of(case: dict) -> str:
+    """The argument or domain class: the edge variant, the boundary variant's kind, `error_input`, the explored
+    sample's non-default arguments (by name: the samples setting the same ones share a root cause), or the spec's
+    own draws."""
     edge = (case.get("edge") or {}).get("variant")
+    sample = case.get("sample")
+    prefix = ""
     if edge:
-        return f"edge={edge}"
-    explore = case.get("explore") or case.get("sample")
-    if isinstance(explore, dict):
-        keys = sorted({*(explore.get("kwargs") or {})})
-        return "sample arguments " + (", ".join(keys) if keys else "(defaults)")
+        if not isinstance(sample, dict):
+            return f"edge={edge}"
+        prefix = f"edge={edge}, "
+    boundary = case.get("boundary") or {}
+    if boundary.get("variant"):
+        return f"boundary={boundary.get('kind') or boundary['variant']}"
+    if isinstance(sample, dict):
+        if sample.get("error"):
+            return "error_input"
+        keys = sorted(set(_non_default(case)))
+        return prefix + "sample arguments " + (", ".join(keys) if keys else "(defaults)")
+    ids = id_values(case["id"])  # a crashed case records no details: its id still says which variant it was
+    for key in ("edge", "boundary"):
+        if key in ids:
+            return f"{key}={ids[key]}"
+    if "error_input" in ids:
+        return "error_input"
+    if "sample" in ids:
+        return "sample arguments (not recorded)"
     return "spec draws"
 
 
@@ -134,6 +163,8 @@ def _grad(case: dict) -> bool:
 
 
 def repro_command(case: dict) -> str:
+    if ",error_input=" in case["id"]:  # a refusal has no outputs for a bundle: the run that shows both sides' errors
+        return f'eqcheck run {case["spec"]} --explore -k "{case["id"]}"'
     flags = " --grad" if _grad(case) else ""
     name = re.sub(r"[^A-Za-z0-9]+", "-", case["id"]).strip("-").lower()[:60]
     return f'eqcheck repro "{case["id"]}" {case["spec"]}{flags} -o repro/{name}'
@@ -162,15 +193,40 @@ def declaration(finding: Finding, document: dict[str, Any]) -> str:
     others = [id_values(c["id"]) for c in document["cases"] if c["spec"] == finding.spec]
     when = {}
     for key in values[0]:
-        if key == "edge" or not all(v.get(key) == values[0][key] for v in values):
+        if key in _VARIANT_KEYS or not all(v.get(key) == values[0][key] for v in values):
             continue
         if any(o.get(key) not in (None, values[0][key]) for o in others):  # only keys that narrow the spec's cases
             when[key] = values[0][key]
+    when.update(_sample_when(finding))
     reason = f"{finding.symptom}: {_measured(example)}".replace('"', "'")
     scope = ", when: {" + ", ".join(f"{k}: {v}" for k, v in when.items()) + "}" if when else ""
-    if finding.variant.startswith("edge="):
-        return f'edge_differences: [{{edge: {finding.variant[5:]}, reason: "{reason}"{scope}}}]'
+    for family in ("edge=", "boundary="):
+        if finding.variant.startswith(family):
+            return f'edge_differences: [{{edge: {finding.variant[len(family):].split(",")[0]}, reason: "{reason}"{scope}}}]'
     return f'expected_difference: {{reason: "{reason}"{scope}}}'
+
+
+_VARIANT_KEYS = {"edge", "boundary", "sample", "error_input"}  # id parts naming a variant, not a param, sweep or dtype
+
+
+def _sample_when(finding: Finding) -> dict[str, str]:
+    """Explored samples: the torch values of the class's arguments where every sample behind it agrees, as a
+    `when:` over explore.arguments (a value as a one-item list of values: `{dim: [[0, 1]]}`)."""
+    names = _non_default(finding.cases[0]) if finding.cases[0].get("sample") else []
+    out = {}
+    for name in names:
+        seen = {json.dumps(_sample_value(c, name)) for c in finding.cases}
+        if len(seen) == 1 and _sample_value(finding.cases[0], name) is not None:
+            out[name] = "[" + json.dumps(_sample_value(finding.cases[0], name)) + "]"
+    return out
+
+
+def _sample_value(case: dict, name: str):
+    sample = case.get("sample") or {}
+    for part in (sample, sample.get("init") or {}):
+        if name in (part.get("kwargs") or {}):
+            return part["kwargs"][name]
+    return None
 
 
 def render(document: dict[str, Any], commentary: str, command: str = "eqcheck findings REPORT.json -o docs/findings.md",
@@ -233,21 +289,33 @@ def commentary_of(page: str) -> str | None:
     return page.split(BEGIN, 1)[1].split(END, 1)[0].strip("\n")
 
 
+_REPRO = re.compile(r'`eqcheck repro "(?P<id>[^"]+)" (?P<file>\S+?)[ `]')
+
+
+def example_ids(page: str) -> list[tuple[str, str]]:
+    """(case id, spec file) of each example the generated part gives a repro command for, for the staleness check:
+    an explored page names `sample=K` ids, which go stale when a spec's explore map or torch's samples change."""
+    return [(m.group("id"), m.group("file")) for m in _REPRO.finditer(page.split(END, 1)[-1])]
+
+
 def spec_files(page: str) -> set[str]:
     """The spec files the generated part names, for the staleness check."""
     return {m.group("file") for m in _SPEC_PATH.finditer(page.split(END, 1)[-1])}
 
 
-def shrink_findings(found: list[Finding], document: dict[str, Any], budget: int = 24) -> None:
-    """Shrink each finding's example in this process (eqcheck/execution/shrink.py): the smallest variant whose
-    case record has the same symptom and status. Crashes are not shrunk here (they would end this process)."""
+def shrink_findings(found: list[Finding], document: dict[str, Any], budget: int = 24, sample_budget: int = 40) -> None:
+    """Shrink each finding's example in this process (eqcheck/execution/shrink.py; an explored sample's arguments
+    and tensors: execution/shrink_samples.py): the smallest variant whose case record has the same symptom and
+    status. Crashes are not shrunk here (they would end this process)."""
     from eqcheck.backends.targets import parse_targets
     from eqcheck.cases import load_specs
     from eqcheck.cases.edges import with_edges
+    from eqcheck.cases.explore import explore_cases
     from eqcheck.cases.sweep import expand
     from eqcheck.execution import shrink
     from eqcheck.execution.runner import CaseRunner
     from eqcheck.execution.settings import RunSettings
+    from eqcheck.execution.shrink_samples import SampleShrinker
     from eqcheck.report.document import case_record
 
     recorded = document.get("settings") or {}
@@ -259,7 +327,9 @@ def shrink_findings(found: list[Finding], document: dict[str, Any], budget: int 
         if finding.symptom.startswith("process crash"):
             continue
         example = finding.example
-        cases = settings.apply(with_edges([c for s in load_specs([finding.spec]) for c in expand(s, None)]))
+        specs = load_specs([finding.spec])
+        explored = explore_cases(specs)[0] if example.get("sample") else {}
+        cases = settings.apply(with_edges([c for s in specs for c in expand(s, None) + explored.get(s.name, [])]))
         case = next((c for c in cases if c.id == example["id"]), None)
         if case is None:
             continue
@@ -271,10 +341,25 @@ def shrink_findings(found: list[Finding], document: dict[str, Any], budget: int 
             status = "declared" if record["status"] == "expected_difference" else record["status"]
             return record["status"] == case_status and (symptom_of(record), status) == wanted
 
-        smaller, steps, tried = shrink.shrink(runner.run, case, same, budget)
+        shrinker = SampleShrinker(specs[0]) if case.sample is not None else None
+        try:
+            if shrinker is not None and shrinker.start(case):
+                smaller, steps, tried = shrink.shrink(runner.run, case, same, sample_budget, propose=shrinker.candidates)
+                before, after = shrinker.summary(case), shrinker.summary(smaller)
+            elif case.sample is None:
+                smaller, steps, tried = shrink.shrink(runner.run, case, same, budget)
+                before, after = _shapes(case), _shapes(smaller)
+            else:
+                continue  # an error input: nothing to shrink
+        finally:
+            if shrinker is not None:
+                shrinker.close()
         if steps:
-            shapes = lambda c: ", ".join(f"{inp.name} {'x'.join(map(str, c.input_shape(i))) or 'scalar'}"  # noqa: E731
-                                         for i, inp in enumerate(c.spec.inputs))
             finding.shrunk = {"case": example, "steps": steps, "tried": tried,
-                              "summary": f"{shapes(case)} → {shapes(smaller)} ({'; '.join(steps)}) still fails the "
-                                         f"same way ({tried} variants run)"}
+                              "summary": f"{before} → {after} ({'; '.join(steps)}) still fails the same way "
+                                         f"({tried} variants run)"}
+
+
+def _shapes(case) -> str:
+    return ", ".join(f"{inp.name} {'x'.join(map(str, case.input_shape(i))) or 'scalar'}"
+                     for i, inp in enumerate(case.spec.inputs))

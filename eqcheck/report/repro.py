@@ -51,8 +51,9 @@ def _args_code(case, framework: str, table: str) -> tuple[str, str]:
 
     args = "[" + ", ".join(pack(n) for n in layout) + "]"
     kwargs = {k: _literal(_concrete(case, v)) for k, v in case.call_args(framework).items()}
-    for inp in case.spec.inputs:
-        if inp.keyword:
+    positional = case.spec.sides[framework].positional_names()
+    for inp in case.spec.inputs:  # an explored case's layout names the keyword inputs one side takes positionally
+        if inp.keyword and inp.name not in positional:
             kwargs[inp.sides[framework].name] = f"{table}[{inp.name!r}]"
     return args, "{" + ", ".join(f"{k!r}: {v}" for k, v in kwargs.items()) + "}"
 

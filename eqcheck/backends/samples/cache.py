@@ -17,7 +17,7 @@ from typing import Any
 from eqcheck.errors import EqcheckError
 
 CACHE_ENV = "EQCHECK_SAMPLES_CACHE"
-FORMAT = 1  # bump when the record layout changes: older caches are rebuilt, never misread
+FORMAT = 2  # bump when the record layout changes: older caches are rebuilt, never misread (2: module error inputs, defaults)
 BUILD_TIMEOUT_S = 1800
 
 

@@ -51,6 +51,16 @@ def signature(op: Any) -> list[str] | None:
     return best
 
 
+def defaults(op: Any) -> dict[str, Any]:
+    """Each parameter's default where inspect can read the signature (a C builtin's: none), encoded like values."""
+    try:
+        params = inspect.signature(op).parameters.values()
+    except (TypeError, ValueError):
+        return {}
+    return {p.name: encode(p.default, {}, "") for p in params
+            if p.default is not p.empty and not isinstance(p.default, torch.Tensor)}
+
+
 def _call(sample, arrays, prefix: str) -> dict[str, Any]:
     return {"args": [encode(sample.input, arrays, prefix), *(encode(a, arrays, prefix) for a in sample.args)],
             "kwargs": {k: encode(v, arrays, prefix) for k, v in sample.kwargs.items()}}
@@ -62,6 +72,7 @@ def build(catalog: dict[str, Any], name: str, seed: int) -> tuple[dict[str, Any]
         return {"entry": name, "missing": True, "samples": [], "errors": []}, {}
     arrays: dict = {}
     record: dict[str, Any] = {"entry": op.name + (f".{op.variant_test_name}" if op.variant_test_name else ""), "signature": signature(op.op), "ref": op.ref is not None,
+                              "defaults": defaults(op.op),
                               "samples": [], "errors": []}
     if BUILD_DTYPE not in op.supported_dtypes("cpu"):
         record["note"] = f"no float32 samples (supported: {sorted(str(d) for d in op.supported_dtypes('cpu'))[:6]})"
