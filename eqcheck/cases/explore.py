@@ -319,6 +319,15 @@ def _input_dtype(value: dict, name: str) -> str:
     return dtype
 
 
+def _admitted(value: dict, name: str, label: str, explore: ExploreSpec) -> str:
+    """A sample tensor's dtype class; Skip when MindSpore cannot take its dtype or (unsupported_inputs) its rank."""
+    dtype = _input_dtype(value, label)
+    limit = explore.unsupported_inputs.get(name)
+    if limit is not None and len(value["shape"]) in limit.ndim:
+        raise Skip("not_supported", f"{name} ndim={len(value['shape'])}")
+    return dtype
+
+
 def _filter_layout(layout: Any, present: set[str]) -> Any:
     if isinstance(layout, tuple):
         return tuple(x for x in (_filter_layout(item, present) for item in layout) if x is not None and x != ())
@@ -379,13 +388,9 @@ def translate(spec: OpSpec, record: dict, sample: dict, source: str) -> tuple[Op
                 names = []
                 for j, item in enumerate(group):
                     try:
-                        dtype = _input_dtype(item, f"{name}[{j}]")
+                        dtype = _admitted(item, name, f"{name}[{j}]", explore)
                     except Skip as skip:
                         fail(skip.kind, skip.args[0])
-                        break
-                    limit = explore.unsupported_inputs.get(name)
-                    if limit is not None and len(item["shape"]) in limit.ndim:
-                        fail("not_supported", f"{name} ndim={len(item['shape'])}")
                         break
                     canonical = f"{name}_{j}"
                     inputs.append(InputSpec(canonical, tuple(item["shape"]), dtype, _NORMAL,
@@ -407,13 +412,9 @@ def translate(spec: OpSpec, record: dict, sample: dict, source: str) -> tuple[Op
                     inp = by_name[spec_positional[tensor_position]]  # matched by position: the spec names it otherwise
                 tensor_position += position is not None
                 try:
-                    dtype = _input_dtype(value, name)
+                    dtype = _admitted(value, name, name, explore)
                 except Skip as skip:
                     fail(skip.kind, skip.args[0])
-                    continue
-                limit = explore.unsupported_inputs.get(name)
-                if limit is not None and len(value["shape"]) in limit.ndim:
-                    fail("not_supported", f"{name} ndim={len(value['shape'])}")
                     continue
                 if inp is not None:  # the spec's names; its per-side dtype (int32 labels) only for a non-float sample
                     sides = {fw: side if dtype != "float" else SideName(side.name) for fw, side in inp.sides.items()}
