@@ -66,6 +66,12 @@ def draft(spec) -> str | None:
             for k, v in getattr(torch_side, section).items():
                 if isinstance(v, str) and v in ms_by_value:
                     pairs[k] = ms_by_value[v]
+            # a literal pairing (torch `dim: 1` beside MindSpore `axis: 1`): the one MindSpore key torch lacks with that value
+            torch_keys, ms_keys = getattr(torch_side, section), getattr(ms_side, section)
+            for k, v in torch_keys.items():
+                same = [m for m, w in ms_keys.items() if m not in torch_keys and type(w) is type(v) and w == v]
+                if k not in ms_keys and k not in pairs and len(same) == 1:
+                    pairs[k] = same[0]
         ms_init, ms_call = _ms_names(ms_side.op)
         module = source.source == "module"
         lines = [f"explore:  # drafted by scripts/draft_explore.py from torch's {source.source} samples of {entry}",

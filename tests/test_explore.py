@@ -441,6 +441,82 @@ def test_a_set_expression_names_what_it_may_use(cli, write_spec):
     assert result.exit_code == 2 and "explore.arguments.normalized_shape.set.begin_norm_axis" in result.output
     assert "'inptu'" in result.output and "Traceback" not in result.output
 
+
+CAT = """
+name: t.cat
+grad: true
+inputs: [{name: a, shape: [3, 2]}, {name: b, shape: [3, 4]}]
+torch: {op: torch.cat, call: {dim: 1}, args: [[a, b]]}
+mindspore: {op: mindspore.ops.cat, call: {axis: 1}, args: [[a, b]]}
+explore: {arguments: {tensors: tensors, dim: axis}}
+"""
+
+
+def test_a_sequence_of_tensors_becomes_one_tuple_of_shared_inputs_on_both_sides(write_spec):
+    spec = load_spec(write_spec(CAT))
+    group = {"tuple": [_tensor("s0", [2, 3]), _tensor("s1", [4, 3]), _tensor("s2", [1, 3])]}
+    derived, tensors = translate(spec, {"entry": "cat", "signature": ["tensors", "dim"]},
+                                 {"call": {"args": [group], "kwargs": {"dim": 0}}}, "opinfo")
+    assert tensors == (("tensors_0", "s0"), ("tensors_1", "s1"), ("tensors_2", "s2"))
+    assert [i.shape for i in derived.inputs] == [(2, 3), (4, 3), (1, 3)]
+    group_names = ("tensors_0", "tensors_1", "tensors_2")
+    assert derived.sides["torch"].args == (group_names,) and derived.sides["mindspore"].args == (group_names,)
+    assert derived.sides["mindspore"].call == {"axis": 0}
+    unmapped = load_spec(write_spec(CAT.replace("tensors: tensors, ", "")))
+    with pytest.raises(Skip) as info:  # without a map entry the sequence is counted, not passed
+        translate(unmapped, {"entry": "cat", "signature": ["tensors", "dim"]},
+                  {"call": {"args": [group], "kwargs": {}}}, "opinfo")
+    assert info.value.args == ("tensors",)
+
+
+STD = """
+name: t.std
+inputs: [{name: input, shape: [4, 5]}]
+torch: {op: torch.std}
+mindspore: {op: mindspore.ops.std}
+explore:
+  arguments:
+    correction: {name: ddof, default: 1}
+    unbiased: {name: ddof, values: {true: 1, false: 0}}
+"""
+
+
+def test_a_default_does_not_overwrite_what_a_passed_alias_set(write_spec):
+    spec = load_spec(write_spec(STD))
+    record = {"entry": "std", "signature": ["input"]}
+    derived, _ = translate(spec, record, {"call": {"args": [_tensor("a", [4, 5])], "kwargs": {"unbiased": False}}}, "opinfo")
+    assert derived.sides["mindspore"].call == {"ddof": 0}  # not torch's correction=1 default
+    derived, _ = translate(spec, record, {"call": {"args": [_tensor("a", [4, 5])], "kwargs": {}}}, "opinfo")
+    assert derived.sides["mindspore"].call == {"ddof": 1}
+
+
+def test_a_refused_rank_inside_a_sequence_is_not_supported(write_spec):
+    spec = load_spec(write_spec(CAT.replace("explore: {arguments: {tensors: tensors, dim: axis}}",
+                                            "explore: {arguments: {tensors: tensors}, unsupported_inputs: "
+                                            "{tensors: {ndim: [1], reason: legacy empty}}}")))
+    group = {"list": [_tensor("s0", [0]), _tensor("s1", [5, 5])]}
+    with pytest.raises(Skip) as info:
+        translate(spec, {"entry": "cat", "signature": ["tensors", "dim"]}, {"call": {"args": [group], "kwargs": {}}}, "opinfo")
+    assert (info.value.kind, info.value.args) == ("not_supported", ("tensors ndim=1",))
+
+
+def test_an_error_input_that_is_only_a_float_dtype_mismatch_is_not_run(write_spec, sample_cache):
+    from eqcheck.cases.explore import explore_cases
+
+    spec = load_spec(write_spec("""
+name: t.scatter_add
+inputs: [{name: input, shape: [3, 5]}, {name: index, shape: [2, 2], dtype: int64, distribution: {integers: {low: 0, high: 2}}},
+         {name: src, shape: [2, 5]}]
+torch: {op: torch.scatter_add, call: {dim: 0}}
+mindspore: {op: mindspore.ops.tensor_scatter_elements, call: {axis: 0, reduction: add}}
+explore: {arguments: {dim: axis}}
+"""))
+    cases, tallies = explore_cases([spec], ("float32",))
+    errors = [c for c in cases["t.scatter_add"] if c.sample.error is not None]
+    # error input 0 is float64 input + float32 src: with both cast to the case dtype torch would accept it
+    assert 0 not in [c.sample.index for c in errors] and tallies["t.scatter_add"]["error_inputs"]["run"] == len(errors)
+
+
 def test_a_declaration_for_empty_inputs_covers_exactly_the_samples_with_an_empty_tensor(cli, sample_cache, tmp_path):
     # MindSpore's CPU matmul leaves its output unwritten when the contraction dimension is 0 (torch: zeros)
     report = tmp_path / "r.json"

@@ -90,7 +90,7 @@ class MindSporePyNativeBackend(Backend):
         return {name: self.to_numpy(p) for name, p in self._params(built).items()}
 
     def tensor(self, array: np.ndarray, dtype: str):
-        t = self.ms.Tensor(np.ascontiguousarray(array))
+        t = self.ms.Tensor(np.ascontiguousarray(array).reshape(np.shape(array)))  # 0-d stays 0-d (not [1])
         return t if str(t.dtype).lower() == dtype else t.astype(self._dtype(dtype))
 
     def call(self, built, args, kwargs):

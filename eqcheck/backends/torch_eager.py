@@ -80,7 +80,7 @@ class TorchEagerBackend(Backend):
         return {name: self.to_numpy(t) for name, t in self._tensors(built).items()}
 
     def tensor(self, array: np.ndarray, dtype: str):
-        t = self.torch.from_numpy(np.ascontiguousarray(array))
+        t = self.torch.from_numpy(np.ascontiguousarray(array).reshape(np.shape(array)))  # 0-d stays 0-d (not [1])
         return t.to(device=self.torch_device, dtype=self._dtype(dtype))
 
     def call(self, built, args, kwargs):

@@ -112,6 +112,8 @@ class TorchSamples:
             errors = record.get("errors_train" if key == "samples_train" else "errors", [])  # a module's: per mode
             tally.errors = len(errors)
             for k, error in enumerate(errors):
+                if len(_float_dtypes(error)) > 1:
+                    continue  # a float32/float64 mismatch: both sides get the case dtype, so the input is no longer invalid
                 try:
                     derived, tensors = translate(spec, record, error, self.source)
                 except Skip:
@@ -164,6 +166,32 @@ def _decode(value: Any, name: str) -> Any:
             raise Skip("not_supported", f"{name}: a tensor inside a sequence")
         raise Skip("not_supported", f"{name}={value.get('torch')}")
     return value
+
+
+def _float_dtypes(sample: dict) -> set[str]:
+    """The float dtypes of a sample's tensors, sequences included."""
+    found: set[str] = set()
+
+    def walk(value: Any) -> None:
+        if _is_tensor(value):
+            found.update({value["dtype"]} if value["dtype"].startswith("float") else set())
+        elif isinstance(value, dict) and ("tuple" in value or "list" in value):
+            for item in value.get("tuple", value.get("list")):
+                walk(item)
+
+    call = sample.get("call") or {"args": [], "kwargs": {}}
+    for value in [*call["args"], *call["kwargs"].values()]:
+        walk(value)
+    return found
+
+
+def _tensor_sequence(value: Any) -> list[dict] | None:
+    """The tensors of a sequence argument made only of tensors (torch.cat's `tensors`), else None."""
+    if isinstance(value, dict) and ("tuple" in value or "list" in value):
+        items = value.get("tuple", value.get("list"))
+        if items and all(_is_tensor(v) for v in items):
+            return items
+    return None
 
 
 def _tupled(value: Any) -> Any:
@@ -315,6 +343,15 @@ def _input_dtype(value: dict, name: str) -> str:
     return dtype
 
 
+def _admitted(value: dict, name: str, label: str, explore: ExploreSpec) -> str:
+    """A sample tensor's dtype class; Skip when MindSpore cannot take its dtype or (unsupported_inputs) its rank."""
+    dtype = _input_dtype(value, label)
+    limit = explore.unsupported_inputs.get(name)
+    if limit is not None and len(value["shape"]) in limit.ndim:
+        raise Skip("not_supported", f"{name} ndim={len(value['shape'])}")
+    return dtype
+
+
 def _filter_layout(layout: Any, present: set[str]) -> Any:
     if isinstance(layout, tuple):
         return tuple(x for x in (_filter_layout(item, present) for item in layout) if x is not None and x != ())
@@ -368,6 +405,28 @@ def translate(spec: OpSpec, record: dict, sample: dict, source: str) -> tuple[Op
         for name, value, position in bound:
             passed.add(name)
             arg = arguments.get(name)
+            group = _tensor_sequence(value)
+            if group is not None and section == "call" and position is not None:  # torch.cat's `tensors`
+                if arg is None or arg.unsupported or arg.drop:
+                    fail("unmapped" if arg is None else "not_supported", name)
+                    continue
+                names = []
+                for j, item in enumerate(group):
+                    try:
+                        dtype = _admitted(item, name, f"{name}[{j}]", explore)
+                    except Skip as skip:
+                        fail(skip.kind, skip.args[0])
+                        break
+                    canonical = f"{name}_{j}"
+                    inputs.append(InputSpec(canonical, tuple(item["shape"]), dtype, _NORMAL,
+                                            {fw: SideName(canonical) for fw in spec.sides}, keyword=True,
+                                            grad=dtype == "float"))
+                    tensors.append((canonical, item["tensor"]))
+                    names.append(canonical)
+                else:  # one tuple on both sides, in its place: MindSpore's sequence is positional too
+                    torch_layout.append(tuple(names))
+                    ms_tensor_positional.append(tuple(names))
+                continue
             if _is_tensor(value):
                 if section == "init":
                     fail("not_supported", f"{name}: a tensor constructor argument")
@@ -378,13 +437,9 @@ def translate(spec: OpSpec, record: dict, sample: dict, source: str) -> tuple[Op
                     inp = by_name[spec_positional[tensor_position]]  # matched by position: the spec names it otherwise
                 tensor_position += position is not None
                 try:
-                    dtype = _input_dtype(value, name)
+                    dtype = _admitted(value, name, name, explore)
                 except Skip as skip:
                     fail(skip.kind, skip.args[0])
-                    continue
-                limit = explore.unsupported_inputs.get(name)
-                if limit is not None and len(value["shape"]) in limit.ndim:
-                    fail("not_supported", f"{name} ndim={len(value['shape'])}")
                     continue
                 if inp is not None:  # the spec's names; its per-side dtype (int32 labels) only for a non-float sample
                     sides = {fw: side if dtype != "float" else SideName(side.name) for fw, side in inp.sides.items()}
@@ -437,6 +492,8 @@ def translate(spec: OpSpec, record: dict, sample: dict, source: str) -> tuple[Op
     for name, arg in arguments.items():  # torch's default where MindSpore's differs
         if name not in passed and arg.has_default and not (arg.unsupported or arg.drop):
             section = "init" if source == "module" and name in (record.get("init_signature") or ()) else "call"
+            if arg.name in ms[arg.where or ("init" if source == "module" and section == "init" else "call")]:
+                continue  # a passed alias set it (torch's unbiased and correction both become ddof)
             try:
                 _place(spec, arg, _default(arg, given), rank, given, section, source, ms, ms_positional)
             except Skip as skip:
@@ -465,7 +522,7 @@ def translate(spec: OpSpec, record: dict, sample: dict, source: str) -> tuple[Op
     # a declaration applies to a sample through `dtype` and the torch arguments of explore.arguments (`when: {dim: [[]]}`)
     sample_values = {name: _tupled(value) for name, value in {**torch_init, **torch_call}.items() if name in arguments}
     for name, value, position in bound_call:
-        if position is not None and name in arguments and not _is_tensor(value):
+        if position is not None and name in arguments and not _is_tensor(value) and _tensor_sequence(value) is None:
             sample_values[name] = _tupled(_decode(value, name))
     shapes = [inp.shape for inp in inputs]
     sample_values["empty_input"] = any(0 in shape for shape in shapes)  # SAMPLE_CLASSES: `when: {empty_input: [true]}`
