@@ -68,7 +68,8 @@ def main(argv: list[str]) -> int:
     repeats = int(argv[argv.index("--repeats") + 1]) if "--repeats" in argv else 1
     paths = [a for i, a in enumerate(argv) if not a.startswith("--") and (i == 0 or argv[i - 1] != "--repeats")] or ["configs"]
     out = Path(tempfile.mkdtemp(prefix="bench-explore-"))
-    subprocess.run([EQCHECK, "list", *paths, "--explore"], cwd=ROOT, stdout=subprocess.DEVNULL, check=True)  # the sample cache
+    subprocess.run([EQCHECK, "list", *paths, "--explore"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                   check=True)  # builds the sample cache
     commands = {f"run --explore --grad --jobs {j}": [EQCHECK, "run", *paths, "--explore", "--grad", "-q", "--jobs", str(j),
                                                       "--json", str(out / f"jobs{j}.json")] for j in (1, 2)}
     medians = table(alternate(commands, repeats=repeats, warmup=0), baseline="run --explore --grad --jobs 1")

@@ -44,5 +44,5 @@ def test_every_spec_of_the_subset_runs_torch_samples_and_boundary_variants(explo
         tally = document["explore"][cases[0]["id"].split("[")[0]]
         assert not tally["unmapped"], f"{path}: samples with unmapped arguments {tally['unmapped']}"
         ran = any(",sample=" in c["id"] for c in cases)
-        assert ran or tally["samples"] == sum(tally["not_supported"].values()) > 0, f"{path}: no torch sample ran ({tally})"
+        assert ran or sum(tally["not_supported"].values()) >= tally["samples"] > 0, f"{path}: no torch sample ran ({tally})"
         assert any(",boundary=" in c["id"] for c in cases), f"{path}: no boundary variant ran"
