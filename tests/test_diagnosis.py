@@ -149,7 +149,7 @@ def test_gru_gates_reordered_by_a_wrong_weight_map_has_no_array_pattern(cli, cop
     honest answer is "no pattern found" (the float64 runs still fail the budget)."""
     wrong = "{mindspore: {name: %s, transform: [{reorder_chunks: {axis: 0, order: [1, 0, 2]}}]}}"
     weights = "weights:\n" + "".join(f"  {w}: {wrong % w}\n" for w in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
-    spec = copy_config("nn/GRUCell.yaml", {"inputs:\n": weights + "inputs:\n"})
+    spec = copy_config("nn/GRUCell.yaml", {"\ninputs:\n": "\n" + weights + "inputs:\n"})
     rows, _ = _diagnoses(cli, tmp_path, spec, "-k", "bias=True and batch=1")
     assert rows["out"]["diagnosis"] == NO_PATTERN and rows["out"]["budget_verdict"] == "fail"
 

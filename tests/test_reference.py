@@ -322,3 +322,10 @@ def test_a_port_bug_is_never_passed_off_as_the_reference_sides_error():
     # torch's float32 error swamped by a MindSpore bug of its own size: torch is not ten times further
     rec = _attr(ref + 3e-4 * np.sign(ref), ref - 1e-4 * np.sign(ref), ref, ref * 0, ref - 1e-4 * np.sign(ref))
     assert not rec["within_noise"]
+
+
+def test_a_reference_side_off_by_more_than_rounding_is_not_excused():
+    """A recorded torch output tampered by 0.01 (values up to pi) is no float32 error: the row still fails."""
+    ref = np.linspace(-3, 3, 64)
+    rec = _attr(ref + 0.01, ref + 1e-8, ref, ref, ref)
+    assert not rec["within_noise"] and rec["outlier"] == "torch"

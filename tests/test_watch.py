@@ -93,7 +93,9 @@ def test_a_record_is_the_same_cold_warm_and_right_after_a_kernel_failure(tmp_pat
         session.close()
     assert [r.status for r in failed.results] == ["error"] and "Gather" in failed.results[0].message, failed.results[0].message
     assert warm_pids == failed_pids, "the kernel failure ran on the warm worker"
-    assert after_pids.isdisjoint(failed_pids), "the worker that saw a kernel failure was reused"
+    # MindSpore passes its health check after the Gather failure, so the warm worker goes on (docs/isolation.md);
+    # what matters is that its records right after the failure are the cold run's
+    assert after_pids == failed_pids, "a worker whose frameworks pass the health check is kept"
     assert _records(warm.results, warm.cases) == cold
     assert _records(after.results, after.cases) == cold
 

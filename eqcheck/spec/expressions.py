@@ -52,23 +52,23 @@ def parse(text: str) -> ast.expr:
     return tree.body
 
 
+ALLOWED = "only numbers, names, arithmetic, comparisons, and/or/not and len(name) are allowed"
+
+
 def _check(node: ast.AST, text: str) -> None:
     allowed = (ast.BinOp, ast.UnaryOp, ast.BoolOp, ast.Compare, ast.Name, ast.Constant, ast.IfExp, ast.Load)
     for child in ast.walk(node):
         if isinstance(child, ast.Call):  # len(name) only: no keywords, no other callee
             if not (isinstance(child.func, ast.Name) and child.func.id == "len" and len(child.args) == 1
                     and not child.keywords and isinstance(child.args[0], ast.Name)):
-                raise ExpressionError(f"'{text}' contains a call; only len(name) is allowed")
+                raise ExpressionError(f"'{text}' contains call; {ALLOWED}")
             continue
         if isinstance(child, (ast.operator, ast.unaryop, ast.cmpop, ast.boolop, ast.expr_context)):
             if isinstance(child, ast.operator) and type(child) not in _BINARY:
                 raise ExpressionError(f"'{text}' uses an operator that is not allowed")
             continue
         if not isinstance(child, allowed):
-            raise ExpressionError(
-                f"'{text}' contains {type(child).__name__.lower()}; only numbers, names, arithmetic, "
-                "comparisons and and/or/not are allowed"
-            )
+            raise ExpressionError(f"'{text}' contains {type(child).__name__.lower()}; {ALLOWED}")
         if isinstance(child, ast.Constant) and not isinstance(child.value, (int, float, bool, str)):
             raise ExpressionError(f"'{text}' contains a constant of type {type(child.value).__name__}")
 

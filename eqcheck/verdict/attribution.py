@@ -35,8 +35,9 @@ otherwise count as that side's noise.
 The reference side off: when the side whose float64 run is the reference is PRECISION_OUTLIER_RATIO times
 further from it than the other side, the deviation is the reference side's own float32 error (the other side
 computes the float64 answer), and the row passes as "pass (torch's own float32 error: mindspore matches
-float64)" with a precision note (a failure under --strict-precision). No bug of the other side can hide
-there: it would have to be ten times smaller than the reference side's distance to its own float64 run.
+float64)" with a precision note (a failure under --strict-precision), if that error is rounding-sized (at most
+sqrt(eps) x max(largest reference value, 1)). No bug of the other side can hide there: it would have to be ten
+times smaller than the reference side's distance to its own float64 run.
 
 The outlier: `ratio` = the larger distance / the smaller one (floored at half an ulp of the largest
 reference value in the case dtype, so an exactly-rounded side gives a finite ratio); at OUTLIER_RATIO or
@@ -138,9 +139,11 @@ def attribute(
     # The reference side's own float32 error: the other side is PRECISION_OUTLIER_RATIO times closer to the
     # float64 reference than the side whose float64 run *is* that reference, so the deviation is that side's
     # float32 error (torch's LayerNorm gradient over one feature: 3e-5 where the answer is 0, MindSpore 6e-14).
+    # It must be rounding-sized: at most sqrt(eps) x max(largest reference value, 1), the 1 for results that are
+    # exactly 0 (a tampered or wrong reference side, 0.01 off on atan2, stays a failure).
     reference_off = bool(
         not deviation_passed and nonfinite_mismatch == 0 and not within and far == reference_label
-        and d_far > 0 and ratio >= PRECISION_OUTLIER_RATIO
+        and d_far > 0 and ratio >= PRECISION_OUTLIER_RATIO and d_far <= np.sqrt(eps) * max(scale, 1.0)
     )
     if outlier:
         statement = f"{far} is {_times(ratio)} further from the float64 reference than {near}"
