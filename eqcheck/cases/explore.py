@@ -168,16 +168,27 @@ def _decode(value: Any, name: str) -> Any:
     return value
 
 
+def _sequence_items(value: Any) -> list | None:
+    """The items of a cached tuple or list value, else None."""
+    if isinstance(value, dict) and ("tuple" in value or "list" in value):
+        return value.get("tuple", value.get("list"))
+    return None
+
+
+def _where(arg: ArgumentMap, source: str, section: str) -> str:
+    """Where a mapped argument goes on MindSpore: its `where:`, else a ModuleInfo constructor argument to init."""
+    return arg.where or ("init" if source == "module" and section == "init" else "call")
+
+
 def _float_dtypes(sample: dict) -> set[str]:
     """The float dtypes of a sample's tensors, sequences included."""
     found: set[str] = set()
 
     def walk(value: Any) -> None:
-        if _is_tensor(value):
-            found.update({value["dtype"]} if value["dtype"].startswith("float") else set())
-        elif isinstance(value, dict) and ("tuple" in value or "list" in value):
-            for item in value.get("tuple", value.get("list")):
-                walk(item)
+        if _is_tensor(value) and value["dtype"].startswith("float"):
+            found.add(value["dtype"])
+        for item in _sequence_items(value) or ():
+            walk(item)
 
     call = sample.get("call") or {"args": [], "kwargs": {}}
     for value in [*call["args"], *call["kwargs"].values()]:
@@ -187,11 +198,8 @@ def _float_dtypes(sample: dict) -> set[str]:
 
 def _tensor_sequence(value: Any) -> list[dict] | None:
     """The tensors of a sequence argument made only of tensors (torch.cat's `tensors`), else None."""
-    if isinstance(value, dict) and ("tuple" in value or "list" in value):
-        items = value.get("tuple", value.get("list"))
-        if items and all(_is_tensor(v) for v in items):
-            return items
-    return None
+    items = _sequence_items(value)
+    return items if items and all(_is_tensor(v) for v in items) else None
 
 
 def _tupled(value: Any) -> Any:
@@ -299,7 +307,7 @@ def _ms_value(spec: OpSpec, arg: ArgumentMap, value: Any, rank: int, params: dic
                 raise Skip("unmapped", f"{arg.torch}={value}")
     if arg.value is not None:
         try:
-            value = expressions.evaluate(arg.value[1:], {**params, "value": value})  # params: and the sample's arguments
+            value = expressions.evaluate(arg.value[1:], {**params, "value": value})  # params include the sample's arguments
         except expressions.ExpressionError:  # e.g. momentum=None (a cumulative average) in `$1 - value`
             raise Skip("not_supported", f"{arg.torch}={value}") from None
     if arg.cast in ("tuple", "list"):
@@ -492,7 +500,7 @@ def translate(spec: OpSpec, record: dict, sample: dict, source: str) -> tuple[Op
     for name, arg in arguments.items():  # torch's default where MindSpore's differs
         if name not in passed and arg.has_default and not (arg.unsupported or arg.drop):
             section = "init" if source == "module" and name in (record.get("init_signature") or ()) else "call"
-            if arg.name in ms[arg.where or ("init" if source == "module" and section == "init" else "call")]:
+            if arg.name in ms[_where(arg, source, section)]:
                 continue  # a passed alias set it (torch's unbiased and correction both become ddof)
             try:
                 _place(spec, arg, _default(arg, given), rank, given, section, source, ms, ms_positional)
@@ -537,7 +545,7 @@ def _place(spec: OpSpec, arg: ArgumentMap, value: Any, rank: int, params: dict, 
            ms: dict[str, dict[str, Any]], ms_positional: list) -> None:
     """A torch argument's MindSpore form, in init or call (or positional), with its `set` companions."""
     mapped = _ms_value(spec, arg, value, rank, params)
-    where = arg.where or ("init" if source == "module" and section == "init" else "call")
+    where = _where(arg, source, section)
     if arg.positional:
         ms_positional.append(Literal(mapped))
     else:
