@@ -94,6 +94,41 @@ def test_a_crashed_case_keeps_what_its_worker_wrote(monkeypatch):
     assert "native_log" not in results["nn.Softmax[dim=0,float32]"].details
 
 
+def test_a_crash_right_after_a_result_is_on_the_crashed_case_even_when_the_parent_is_slow(monkeypatch):
+    """The worker starts its next case before the parent has read the last result: the crashed case's log must
+    start where the worker says the last case ended, not where the file ends when the parent gets to it."""
+    import time
+
+    from eqcheck.backends.targets import parse_targets
+    from eqcheck.cases import load_specs
+    from eqcheck.cases.sweep import expand
+    from eqcheck.execution import workers
+
+    original = workers._Worker.case_begins
+
+    def late(self, *args):
+        if self.queue:  # a case is queued behind the one that just ended: it runs (and crashes) meanwhile
+            time.sleep(1.5)
+        original(self, *args)
+
+    monkeypatch.setattr(workers._Worker, "case_begins", late)
+    monkeypatch.setenv("EQCHECK_TEST_FAULT", "segv:dim=1")
+    cases = [c for spec in load_specs([str(CONFIGS / "nn" / "Softmax.yaml")]) for c in expand(spec)][:2]
+    executor = workers.WorkerPoolExecutor(parse_targets("torch,mindspore", "cpu"), seed=0, jobs=1)
+    executor.start(cases)
+    crashed = {r.id: r for r in executor.run(cases)}["nn.Softmax[dim=1,float32]"]
+    assert "Segmentation fault" in crashed.details["native_log"]["worker"]["stderr"]
+
+
+def test_a_long_log_keeps_its_first_and_its_last_lines():
+    from eqcheck.execution.native_logs import KEPT_CHARS, _trim
+
+    text = "[ERROR] first\n" + "x" * (3 * KEPT_CHARS) + "\nFatal Python error: Segmentation fault\n"
+    kept = _trim(text)
+    assert kept.startswith("[ERROR] first") and kept.endswith("Segmentation fault\n") and len(kept) < KEPT_CHARS + 100
+    assert f"{len(text) - KEPT_CHARS} characters not kept" in kept
+
+
 def test_quiet_output_names_native_errors_in_one_line():
     import io
 

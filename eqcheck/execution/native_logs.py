@@ -73,6 +73,13 @@ class Capture:
         self.collect()
         self.logs, self.writer = {}, UNATTRIBUTED
 
+    def position(self) -> dict[str, int]:
+        """Where the next case's lines will start in each log (the parent reads from there if the worker dies)."""
+        if not self.enabled:
+            return {}
+        self.collect()
+        return {stream: self.offsets[fd] for fd, stream in STREAMS.items()}
+
     def case(self) -> dict[str, dict[str, str]]:
         """Everything written since `begin`, per side and stream."""
         self.collect()
@@ -165,9 +172,11 @@ def crash_log(texts: dict[str, str]) -> dict[str, Any]:
 
 
 def _trim(text: str) -> str:
+    """Head and tail: the first error line explains a log, the last lines explain a crash (the fault handler's)."""
     if len(text) <= KEPT_CHARS:
         return text
-    return text[:KEPT_CHARS] + f"\n… {len(text) - KEPT_CHARS} more characters not kept\n"
+    half = KEPT_CHARS // 2
+    return text[:half] + f"\n… {len(text) - 2 * half} characters not kept …\n" + text[-half:]
 
 
 def _is_file(fd: int) -> bool:

@@ -178,9 +178,9 @@ def worker_main(conn, targets, seed: int, weights_file: str | None, threads: int
                 _leave(0)
             if result.status == ERROR and ("sick" in _planted(case.id) or not runner.healthy()):
                 # a framework that no longer computes right after this error: a fresh process goes on
-                conn.send(("last_result", index, result))
+                conn.send(("last_result", index, (result, capture.position())))
                 _leave(0)
-            conn.send(("result", index, result))
+            conn.send(("result", index, (result, capture.position())))
 
 
 # ---- parent side --------------------------------------------------------------------------------
@@ -295,10 +295,11 @@ class _Worker:
         """The case running now, if any."""
         return self.queue[0] if self.queue else None
 
-    def case_begins(self) -> None:
-        """The next queued case starts now: its deadline and its share of the worker's logs count from here."""
+    def case_begins(self, log_starts: dict[str, int] | None = None) -> None:
+        """The next queued case starts now: its deadline counts from here, its share of the worker's logs from
+        `log_starts` (where the worker says the last case ended: it may already be writing the next one's lines)."""
         self.case_started = time.monotonic()
-        self.log_starts = {stream: os.fstat(handle.fileno()).st_size for stream, handle in self.logs.items()}
+        self.log_starts = log_starts or {stream: os.fstat(handle.fileno()).st_size for stream, handle in self.logs.items()}
 
     def send_batch(self, indexes: list[int], spec: str, is_model: bool = False) -> None:
         if not self.queue:
@@ -578,9 +579,10 @@ class WorkerPoolExecutor:
                     raise_error_message(payload)
             elif kind in ("result", "last_result"):
                 now = time.monotonic()
+                payload, log_ends = payload
                 worker.queue.popleft()
                 self._costs.setdefault(payload.spec, []).append(now - worker.case_started)
-                worker.case_begins()
+                worker.case_begins({stream: log_ends.get(stream, 0) for stream in worker.logs} if log_ends else None)
                 self.history.append((payload.id, worker.pid))
                 results.append(payload)
                 if kind == "last_result":
