@@ -141,6 +141,39 @@ def test_positional_non_tensors_stay_positional_on_torch(write_spec):
     assert derived.sides["mindspore"].call == {"axis": 1, "keepdim": True}
 
 
+GATHER = """
+name: t.gather
+inputs:
+  - {name: input, shape: [4, 6]}
+  - {name: index, shape: [4, 3], dtype: int64, grad: false, distribution: {integers: {low: 0, high: 6}}}
+torch: {op: torch.gather, args: [input, {value: 1}, index]}
+mindspore: {op: mindspore.mint.gather, args: [input, {value: 1}, index]}
+explore: {arguments: {dim: dim}}
+"""
+
+
+def test_the_specs_own_positional_choice_gives_way_to_the_samples_value_in_its_slot(write_spec):
+    spec = load_spec(write_spec(GATHER))
+    record = {"entry": "gather", "signature": ["input", "dim", "index"]}
+    sample = {"call": {"args": [_tensor("a", [3, 5]), 0, _tensor("i", [2, 5], "int64")], "kwargs": {}}}
+    derived, _ = translate(spec, record, sample, "opinfo")
+    assert derived.sides["mindspore"].args == ("input", Literal(0), "index") and derived.sides["mindspore"].call == {}
+    by_keyword = {"call": {"args": [_tensor("a", [3, 5])], "kwargs": {"dim": 0, "index": _tensor("i", [2, 5], "int64")}}}
+    derived, _ = translate(spec, record, by_keyword, "opinfo")
+    assert derived.sides["mindspore"].args == ("input", Literal(0), "index") and derived.sides["mindspore"].call == {}
+
+
+def test_a_trailing_spec_choice_the_sample_leaves_out_is_left_out_on_mindspore_too(write_spec):
+    spec = load_spec(write_spec(SUM.replace("torch: {op: torch.sum}", "torch: {op: torch.sum, args: [input, {value: 1}]}")
+                                .replace("mindspore: {op: mindspore.ops.sum}",
+                                         "mindspore: {op: mindspore.ops.sum, args: [input, {value: 1}], call: {keepdim: false}}")
+                                + "explore: {arguments: {dim: axis, keepdim: keepdim}}\n"))
+    whole = {"call": {"args": [_tensor("a", [3, 4])], "kwargs": {}}}
+    derived, _ = translate(spec, {"entry": "sum", "signature": ["input", "dim"]}, whole, "opinfo")
+    assert derived.sides["torch"].args == ("input",) and derived.sides["mindspore"].args == ("input",)
+    assert derived.sides["mindspore"].call == {"keepdim": False}  # MindSpore's own keyword stays: torch sets none
+
+
 # ---- real samples from op_db ------------------------------------------------------------------------------
 
 

@@ -368,10 +368,54 @@ def _filter_layout(layout: Any, present: set[str]) -> Any:
     return None
 
 
-def _kept_ms_arguments(spec: OpSpec, section: dict[str, Any], params: dict) -> dict[str, Any]:
-    """MindSpore init/call entries that stay in an explored case: literals, and expressions over params only."""
+def _spec_choices(spec: OpSpec, call_names: list[str] | None) -> dict[str, Any]:
+    """MindSpore entries that stand for a torch argument the spec itself sets: in an explored case the sample sets
+    that argument (or leaves it at torch's default), so the spec's value must not reach MindSpore.
+
+    Keyword entries per section (torch `call: {dim: 1}` -> MindSpore `axis`), and positional slots: the k-th literal
+    of MindSpore's `args` stands for the k-th literal of torch's when both have as many (`[input, {value: 1}, index]`).
+    """
+    arguments = (spec.explore or ExploreSpec()).arguments
+    torch = spec.sides["torch"]
+    chosen: dict[str, Any] = {"init": set(), "call": set(), "slots": {}}
+    for section in ("init", "call"):
+        for name in getattr(torch, section):
+            arg = arguments.get(name)
+            if arg is not None and not (arg.unsupported or arg.drop or arg.positional):
+                chosen[section].add(arg.name)
+    torch_literals = [i for i, item in enumerate(torch.args or ()) if isinstance(item, Literal)]
+    ms_literals = [i for i, item in enumerate(spec.sides["mindspore"].args or ()) if isinstance(item, Literal)]
+    if call_names and len(torch_literals) == len(ms_literals):
+        for torch_slot, ms_slot in zip(torch_literals, ms_literals):
+            arg = arguments.get(call_names[torch_slot]) if torch_slot < len(call_names) else None
+            if arg is not None and not (arg.unsupported or arg.drop or arg.positional):
+                chosen["slots"][ms_slot] = arg
+    return chosen
+
+
+def _fill_slots(layout: tuple, slots: dict[int, ArgumentMap], ms_call: dict[str, Any]) -> tuple:
+    """MindSpore's positional layout with each slot of a spec-chosen argument holding the sample's mapped value
+    (taken out of the keywords: the spec passes it by position, often because MindSpore refuses the keyword).
+    A trailing slot the sample leaves unset goes; an inner one cannot, or the arguments after it would shift."""
+    filled = list(layout)
+    for slot in sorted(slots, reverse=True):
+        arg = slots[slot]
+        if arg.name in ms_call:
+            filled[slot] = Literal(ms_call.pop(arg.name))
+        elif slot == len(filled) - 1:
+            filled.pop()
+        else:
+            raise Skip("unmapped", f"{arg.torch} (MindSpore takes it by position: give explore.arguments.{arg.torch}.default)")
+    return tuple(filled)
+
+
+def _kept_ms_arguments(spec: OpSpec, section: dict[str, Any], params: dict, chosen: set[str]) -> dict[str, Any]:
+    """MindSpore init/call entries that stay in an explored case: literals, and expressions over params only; not
+    those standing for a torch argument the spec sets (`chosen`: the sample sets it)."""
     kept = {}
     for name, value in section.items():
+        if name in chosen:
+            continue
         if isinstance(value, str) and value.startswith("$"):
             if expressions.names(value[1:]) <= set(params):
                 kept[name] = expressions.evaluate(value[1:], params)
@@ -513,10 +557,11 @@ def translate(spec: OpSpec, record: dict, sample: dict, source: str) -> tuple[Op
         raise Skip("not_supported", "no tensor input")
     present = {inp.name for inp in inputs}
     old = spec.sides["mindspore"]
-    ms_init = {**_kept_ms_arguments(spec, old.init, params), **ms["init"]}
-    ms_call = {**_kept_ms_arguments(spec, old.call, params), **ms["call"]}
+    chosen = _spec_choices(spec, call_names)
+    ms_init = {**_kept_ms_arguments(spec, old.init, params, chosen["init"]), **ms["init"]}
+    ms_call = {**_kept_ms_arguments(spec, old.call, params, chosen["call"]), **ms["call"]}
     if old.args is not None:  # the spec's own layout (literals in place), then positional tensors it does not name
-        layout = _filter_layout(old.args, present)
+        layout = _filter_layout(_fill_slots(old.args, chosen["slots"], ms_call), present)
         layout += tuple(n for n in ms_tensor_positional if n not in dataclasses.replace(old, args=layout).positional_names())
     else:
         layout = tuple(dict.fromkeys(n for n in spec_positional + ms_tensor_positional if n in ms_tensor_positional))
