@@ -366,6 +366,29 @@ def test_a_difference_is_declared_narrowly_by_a_samples_torch_argument(write_spe
     assert Case(other, (), "float32").expected_difference is None
 
 
+BINARY = """
+name: t.nextafter
+inputs: [{name: input, shape: [4, 5]}, {name: other, shape: [4, 5]}]
+torch: {op: torch.nextafter}
+mindspore: {op: mindspore.ops.nextafter}
+"""
+
+
+@pytest.mark.parametrize("klass, shapes, covered", [
+    ("broadcast_input", ([5, 1], [5]), True),  # MindSpore's nextafter broadcasts wrongly: declared by this class
+    ("broadcast_input", ([5, 5], [5, 5]), False),
+    ("one_input", ([1, 1], [1, 1]), True),  # MindSpore's det refuses a 1x1 matrix
+    ("one_input", ([5, 5], [5, 5]), False),
+])
+def test_a_declaration_names_broadcast_and_size_one_samples(write_spec, klass, shapes, covered):
+    from eqcheck.cases.sweep import Case
+
+    spec = load_spec(write_spec(BINARY + f"expected_difference: {{reason: measured, when: {{{klass}: [true]}}}}\n"))
+    sample = {"call": {"args": [_tensor("a", shapes[0]), _tensor("b", shapes[1])], "kwargs": {}}}
+    derived, _ = translate(spec, {"entry": "nextafter", "signature": ["input", "other"]}, sample, "opinfo")
+    assert (Case(derived, (), "float32").expected_difference is not None) is covered
+
+
 POOL = """
 name: t.pool
 inputs: [{name: input, shape: [2, 3, 8], mindspore: x}]

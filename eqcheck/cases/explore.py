@@ -580,6 +580,8 @@ def translate(spec: OpSpec, record: dict, sample: dict, source: str) -> tuple[Op
     shapes = [inp.shape for inp in inputs]
     sample_values["empty_input"] = any(0 in shape for shape in shapes)  # SAMPLE_CLASSES: `when: {empty_input: [true]}`
     sample_values["scalar_input"] = any(len(shape) == 0 for shape in shapes)
+    sample_values["one_input"] = any(1 in shape for shape in shapes)
+    sample_values["broadcast_input"] = len({tuple(shape) for shape in shapes}) > 1
     expected = tuple(e for e in spec.expected_differences if set(e.when) <= {"dtype", *sample_values})
     derived = dataclasses.replace(spec, params=sample_values, sweep={}, inputs=tuple(inputs), sides=sides, edges=edges,
                                   expected_differences=expected)

@@ -53,8 +53,9 @@ STEP_KINDS = ("optimizer", "schedule")  # kinds whose section (named like the ki
 MAX_STEPS = 1000
 # --edges variant kinds (eqcheck/cases/edges.py); `edges.skip` and `edge_differences` name them.
 EDGE_KINDS = ("int", "nan", "inf", "kink", "masked", "single", "zero_batch")
-# `when:` keys an explored sample sets from its tensors: true when one of them has a size-0 dimension / is 0-d
-SAMPLE_CLASSES = ("empty_input", "scalar_input")
+# `when:` keys an explored sample sets from its tensors: true when one of them has a size-0 dimension / is 0-d /
+# has a size-1 dimension; broadcast_input: its tensors do not all have one shape
+SAMPLE_CLASSES = ("empty_input", "scalar_input", "one_input", "broadcast_input")
 # --boundary variant kinds (eqcheck/cases/boundary.py); named the same way.
 BOUNDARY_KINDS = ("arg", "empty", "one", "odd", "batch", "noncontig", "channels_last", "large", "tiny", "bounds", "stale")
 VARIANT_KINDS = EDGE_KINDS + BOUNDARY_KINDS
