@@ -366,6 +366,20 @@ def test_a_difference_is_declared_narrowly_by_a_samples_torch_argument(write_spe
     assert Case(other, (), "float32").expected_difference is None
 
 
+def test_a_declaration_names_a_sample_that_leaves_an_argument_at_torchs_default(write_spec):
+    """MindSpore's median has no all-elements form: `when: {dim: [null]}` names the samples without dim."""
+    from eqcheck.cases.sweep import Case
+
+    spec = load_spec(write_spec(SUM + "params: {dim: 1}\nexplore: {arguments: {dim: {name: axis, default: null}}}\n"
+                                + "expected_difference: {reason: measured, when: {dim: [null]}}\n"))
+    record = {"entry": "sum", "signature": ["input", "dim"]}
+    left_out, _ = translate(spec, record, {"call": {"args": [_tensor("a", [3, 5])], "kwargs": {}}}, "opinfo")
+    given, _ = translate(spec, record, {"call": {"args": [_tensor("a", [3, 5])], "kwargs": {"dim": 0}}}, "opinfo")
+    assert Case(left_out, (), "float32").expected_difference is not None
+    assert Case(given, (), "float32").expected_difference is None
+    assert Case(spec, (), "float32").expected_difference is None  # the spec's own point sets dim
+
+
 BINARY = """
 name: t.nextafter
 inputs: [{name: input, shape: [4, 5]}, {name: other, shape: [4, 5]}]

@@ -577,6 +577,10 @@ def translate(spec: OpSpec, record: dict, sample: dict, source: str) -> tuple[Op
     for name, value, position in bound_call:
         if position is not None and name in arguments and not _is_tensor(value) and _tensor_sequence(value) is None:
             sample_values[name] = _tupled(_decode(value, name))
+    for name, arg in arguments.items():  # one the sample leaves out is at torch's default: `when: {dim: [null]}`
+        if name not in passed and name not in sample_values and arg.has_default \
+                and not (isinstance(arg.default, str) and arg.default.startswith("$")):
+            sample_values[name] = _tupled(arg.default)
     shapes = [inp.shape for inp in inputs]
     sample_values["empty_input"] = any(0 in shape for shape in shapes)  # SAMPLE_CLASSES: `when: {empty_input: [true]}`
     sample_values["scalar_input"] = any(len(shape) == 0 for shape in shapes)
