@@ -380,6 +380,21 @@ def test_a_declaration_names_a_sample_that_leaves_an_argument_at_torchs_default(
     assert Case(spec, (), "float32").expected_difference is None  # the spec's own point sets dim
 
 
+def test_a_declaration_names_torchs_samples_by_index(write_spec):
+    """cumprod's samples 6-8 (zeros along dim 1) pass the same arguments as sample 1: only the index tells them apart."""
+    from eqcheck.cases.sweep import Case, expand
+
+    spec = load_spec(write_spec(SUM + "sweep: {dim: [1]}\nexplore: {arguments: {dim: dim}}\n"
+                                + "expected_difference: {reason: measured, when: {sample: [6]}}\n"))
+    record, sample = {"entry": "sum", "signature": ["input", "dim"]}, {"call": {"args": [_tensor("a", [3, 5]), 1], "kwargs": {}}}
+    named = translate(spec, record, sample, "opinfo", index=6)[0]
+    other = translate(spec, record, sample, "opinfo", index=1)[0]
+    error_input = translate(spec, record, sample, "opinfo")[0]  # error inputs are numbered apart: never named
+    assert Case(named, (), "float32").expected_difference is not None
+    assert Case(other, (), "float32").expected_difference is None and Case(error_input, (), "float32").expected_difference is None
+    assert all(c.expected_difference is None for c in expand(spec, ("float32",)))  # the spec's own dim=1 point
+
+
 BINARY = """
 name: t.nextafter
 inputs: [{name: input, shape: [4, 5]}, {name: other, shape: [4, 5]}]
