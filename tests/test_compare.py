@@ -597,3 +597,20 @@ def test_as_dict_has_exactly_the_report_schemas_keys():
                       "mismatched_fraction", "size", "nonfinite_mismatch", "worst_index", "worst_values", "worst_factor",
                       "max_abs_index", "max_abs_values", "tolerance", "passed", "reason"}
     assert (d["max_rel"], d["mismatched"], d["size"], d["nonfinite_mismatch"]) == (0.2, 1, 2, 0)
+
+
+@pytest.mark.frameworks
+def test_a_failing_element_is_counted_where_denormals_are_flushed():
+    """A worker once judged ops.igamma's 2.4e-4 difference a pass (mismatched 0, mean_rel nan): with denormals
+    flushed, an element exactly 0 on both sides made the chunk's relative errors NaN."""
+    import torch
+
+    r = np.array([0.0, 0.657, 0.5], np.float32)
+    c = np.array([0.0, 0.6568, 0.5], np.float32)
+    tol = Tolerance(rtol=1.3e-6, atol=1e-5)
+    torch.set_flush_denormal(True)
+    try:
+        dev = compare(r, c, tol)
+    finally:
+        torch.set_flush_denormal(False)
+    assert not dev.passed and dev.mismatched == 1 and math.isfinite(dev.mean_rel)
