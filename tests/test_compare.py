@@ -597,3 +597,20 @@ def test_as_dict_has_exactly_the_report_schemas_keys():
                       "mismatched_fraction", "size", "nonfinite_mismatch", "worst_index", "worst_values", "worst_factor",
                       "max_abs_index", "max_abs_values", "tolerance", "passed", "reason"}
     assert (d["max_rel"], d["mismatched"], d["size"], d["nonfinite_mismatch"]) == (0.2, 1, 2, 0)
+
+
+def test_a_failing_chunk_with_an_exact_zero_still_fails_under_denormals_are_zero():
+    # torch.set_flush_denormal (and native kernels that leave the CPU flag set) makes subnormals read as 0:
+    # the relative error's 0/0 guard must still hold, or the chunk's NaN max_rel skips its mismatch count.
+    torch = pytest.importorskip("torch")
+    reference, candidate = f64(0.0, 1.0, 2.0), f64(0.0, 1.5, 2.0)
+    if not torch.set_flush_denormal(True):
+        pytest.skip("this CPU cannot flush denormals")
+    try:
+        deviation = compare(reference, candidate, TIGHT)
+    finally:
+        torch.set_flush_denormal(False)
+    assert not deviation.passed
+    assert deviation.mismatched == 1
+    assert deviation.max_rel == pytest.approx(1 / 3)
+    assert deviation.mean_rel == pytest.approx(1 / 9)
