@@ -366,6 +366,58 @@ def test_a_difference_is_declared_narrowly_by_a_samples_torch_argument(write_spe
     assert Case(other, (), "float32").expected_difference is None
 
 
+def test_a_declaration_names_a_sample_that_leaves_an_argument_at_torchs_default(write_spec):
+    """MindSpore's median has no all-elements form: `when: {dim: [null]}` names the samples without dim."""
+    from eqcheck.cases.sweep import Case
+
+    spec = load_spec(write_spec(SUM + "params: {dim: 1}\nexplore: {arguments: {dim: {name: axis, default: null}}}\n"
+                                + "expected_difference: {reason: measured, when: {dim: [null]}}\n"))
+    record = {"entry": "sum", "signature": ["input", "dim"]}
+    left_out, _ = translate(spec, record, {"call": {"args": [_tensor("a", [3, 5])], "kwargs": {}}}, "opinfo")
+    given, _ = translate(spec, record, {"call": {"args": [_tensor("a", [3, 5])], "kwargs": {"dim": 0}}}, "opinfo")
+    assert Case(left_out, (), "float32").expected_difference is not None
+    assert Case(given, (), "float32").expected_difference is None
+    assert Case(spec, (), "float32").expected_difference is None  # the spec's own point sets dim
+
+
+def test_a_declaration_names_torchs_samples_by_index(write_spec):
+    """cumprod's samples 6-8 (zeros along dim 1) pass the same arguments as sample 1: only the index tells them apart."""
+    from eqcheck.cases.sweep import Case, expand
+
+    spec = load_spec(write_spec(SUM + "sweep: {dim: [1]}\nexplore: {arguments: {dim: dim}}\n"
+                                + "expected_difference: {reason: measured, when: {sample: [6]}}\n"))
+    record, sample = {"entry": "sum", "signature": ["input", "dim"]}, {"call": {"args": [_tensor("a", [3, 5]), 1], "kwargs": {}}}
+    named = translate(spec, record, sample, "opinfo", index=6)[0]
+    other = translate(spec, record, sample, "opinfo", index=1)[0]
+    error_input = translate(spec, record, sample, "opinfo")[0]  # error inputs are numbered apart: never named
+    assert Case(named, (), "float32").expected_difference is not None
+    assert Case(other, (), "float32").expected_difference is None and Case(error_input, (), "float32").expected_difference is None
+    assert all(c.expected_difference is None for c in expand(spec, ("float32",)))  # the spec's own dim=1 point
+
+
+BINARY = """
+name: t.nextafter
+inputs: [{name: input, shape: [4, 5]}, {name: other, shape: [4, 5]}]
+torch: {op: torch.nextafter}
+mindspore: {op: mindspore.ops.nextafter}
+"""
+
+
+@pytest.mark.parametrize("klass, shapes, covered", [
+    ("broadcast_input", ([5, 1], [5]), True),  # MindSpore's nextafter broadcasts wrongly: declared by this class
+    ("broadcast_input", ([5, 5], [5, 5]), False),
+    ("one_input", ([1, 1], [1, 1]), True),  # MindSpore's det refuses a 1x1 matrix
+    ("one_input", ([5, 5], [5, 5]), False),
+])
+def test_a_declaration_names_broadcast_and_size_one_samples(write_spec, klass, shapes, covered):
+    from eqcheck.cases.sweep import Case
+
+    spec = load_spec(write_spec(BINARY + f"expected_difference: {{reason: measured, when: {{{klass}: [true]}}}}\n"))
+    sample = {"call": {"args": [_tensor("a", shapes[0]), _tensor("b", shapes[1])], "kwargs": {}}}
+    derived, _ = translate(spec, {"entry": "nextafter", "signature": ["input", "other"]}, sample, "opinfo")
+    assert (Case(derived, (), "float32").expected_difference is not None) is covered
+
+
 POOL = """
 name: t.pool
 inputs: [{name: input, shape: [2, 3, 8], mindspore: x}]

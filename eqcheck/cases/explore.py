@@ -20,6 +20,7 @@ from eqcheck.cases.sweep import Case, Sample, expand
 from eqcheck.dtypes import ALL_DTYPES
 from eqcheck.errors import SpecError
 from eqcheck.spec import expressions
+from eqcheck.spec.loader import SAMPLE_INDEX
 from eqcheck.spec.model import (ArgumentMap, Distribution, EdgeSettings, ExploreSpec, InputSpec, Literal, OpSpec,
                                 SideName, SideSpec)
 
@@ -100,7 +101,7 @@ class TorchSamples:
             arrays = str(cache.entry_file(self.source, wanted[spec.name]).with_suffix(".npz"))
             for k, sample in enumerate(samples):
                 try:
-                    derived, tensors = translate(spec, record, sample, self.source)
+                    derived, tensors = translate(spec, record, sample, self.source, index=k)
                 except Skip as skip:
                     target = tally.unmapped if skip.kind == "unmapped" else tally.not_supported
                     for arg in dict.fromkeys(skip.args):
@@ -424,8 +425,10 @@ def _kept_ms_arguments(spec: OpSpec, section: dict[str, Any], params: dict, chos
     return kept
 
 
-def translate(spec: OpSpec, record: dict, sample: dict, source: str) -> tuple[OpSpec, tuple[tuple[str, str], ...]]:
-    """One sample -> (the derived spec its case runs, input name -> array key). Raises Skip for a sample not run."""
+def translate(spec: OpSpec, record: dict, sample: dict, source: str,
+              index: int | None = None) -> tuple[OpSpec, tuple[tuple[str, str], ...]]:
+    """One sample (torch's sample `index`; None for an error input) -> (the derived spec its case runs, input name ->
+    array key). Raises Skip for a sample not run."""
     explore = spec.explore or ExploreSpec()
     arguments = explore.arguments
     call_names = list(explore.signature) if explore.signature else record.get("signature")
@@ -577,9 +580,17 @@ def translate(spec: OpSpec, record: dict, sample: dict, source: str) -> tuple[Op
     for name, value, position in bound_call:
         if position is not None and name in arguments and not _is_tensor(value) and _tensor_sequence(value) is None:
             sample_values[name] = _tupled(_decode(value, name))
+    for name, arg in arguments.items():  # one the sample leaves out is at torch's default: `when: {dim: [null]}`
+        if name not in passed and name not in sample_values and arg.has_default \
+                and not (isinstance(arg.default, str) and arg.default.startswith("$")):
+            sample_values[name] = _tupled(arg.default)
     shapes = [inp.shape for inp in inputs]
     sample_values["empty_input"] = any(0 in shape for shape in shapes)  # SAMPLE_CLASSES: `when: {empty_input: [true]}`
     sample_values["scalar_input"] = any(len(shape) == 0 for shape in shapes)
+    sample_values["one_input"] = any(1 in shape for shape in shapes)
+    sample_values["broadcast_input"] = len({tuple(shape) for shape in shapes}) > 1
+    if index is not None:
+        sample_values[SAMPLE_INDEX] = index  # `when: {sample: [6, 7]}`
     expected = tuple(e for e in spec.expected_differences if set(e.when) <= {"dtype", *sample_values})
     derived = dataclasses.replace(spec, params=sample_values, sweep={}, inputs=tuple(inputs), sides=sides, edges=edges,
                                   expected_differences=expected)

@@ -53,8 +53,11 @@ STEP_KINDS = ("optimizer", "schedule")  # kinds whose section (named like the ki
 MAX_STEPS = 1000
 # --edges variant kinds (eqcheck/cases/edges.py); `edges.skip` and `edge_differences` name them.
 EDGE_KINDS = ("int", "nan", "inf", "kink", "masked", "single", "zero_batch")
-# `when:` keys an explored sample sets from its tensors: true when one of them has a size-0 dimension / is 0-d
-SAMPLE_CLASSES = ("empty_input", "scalar_input")
+# `when:` keys an explored sample sets from its tensors: true when one of them has a size-0 dimension / is 0-d /
+# has a size-1 dimension; broadcast_input: its tensors do not all have one shape
+SAMPLE_CLASSES = ("empty_input", "scalar_input", "one_input", "broadcast_input")
+# a `when:` key naming torch's samples by index, where nothing the sample passes tells them apart (its values do)
+SAMPLE_INDEX = "sample"
 # --boundary variant kinds (eqcheck/cases/boundary.py); named the same way.
 BOUNDARY_KINDS = ("arg", "empty", "one", "odd", "batch", "noncontig", "channels_last", "large", "tiny", "bounds", "stale")
 VARIANT_KINDS = EDGE_KINDS + BOUNDARY_KINDS
@@ -726,7 +729,7 @@ def _parse_expected(top: Fields, params: dict, sweep: dict, edges: bool = False)
     explore = top.data.get("explore") if isinstance(top.data.get("explore"), dict) else {}
     arguments = explore.get("arguments") if isinstance(explore.get("arguments"), dict) else {}
     # explored samples: the torch arguments of the map, and what a sample's tensors are (SAMPLE_CLASSES)
-    known = set(params) | set(sweep) | {"dtype"} | {str(a) for a in arguments} | set(SAMPLE_CLASSES)
+    known = set(params) | set(sweep) | {"dtype"} | {str(a) for a in arguments} | set(SAMPLE_CLASSES) | {SAMPLE_INDEX}
     out = []
     for i, item in enumerate(items):
         field = key if isinstance(raw, dict) else join(key, i)
