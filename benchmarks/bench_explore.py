@@ -76,6 +76,7 @@ def main(argv: list[str]) -> int:
     ratio = medians["run --explore --grad --jobs 2"] / medians["run --explore --grad --jobs 1"]
     verdict("--jobs 2 / --jobs 1", ratio, 0.6)
     depth(json.loads((out / "jobs1.json").read_text()), paths)
+    print(f"\nreports kept: {out / 'jobs1.json'}, {out / 'jobs2.json'} (`eqcheck findings` reads either)")
     return 0
 
 

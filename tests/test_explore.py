@@ -174,6 +174,25 @@ def test_a_trailing_spec_choice_the_sample_leaves_out_is_left_out_on_mindspore_t
     assert derived.sides["mindspore"].call == {"keepdim": False}  # MindSpore's own keyword stays: torch sets none
 
 
+DROPOUT = """
+name: t.dropout
+inputs: [{name: input, shape: [8, 16]}]
+torch: {op: torch.nn.functional.dropout, call: {p: 0.5, training: false}}
+mindspore: {op: mindspore.ops.dropout, call: {p: 0.5, training: false}}
+"""
+
+
+def test_an_argument_the_spec_sets_and_the_sample_leaves_to_torchs_default_needs_a_map(write_spec):
+    spec = load_spec(write_spec(DROPOUT))
+    bare = {"call": {"args": [_tensor("a", [4, 5])], "kwargs": {}}}  # torch then drops at random: training=True
+    with pytest.raises(Skip) as skip:
+        translate(spec, {"entry": "nn.functional.dropout", "signature": ["input"], "defaults": {}}, bare, "opinfo")
+    assert skip.value.kind == "unmapped" and set(skip.value.args) == {"p", "training"}
+    record = {"entry": "nn.functional.dropout", "signature": ["input"], "defaults": {"p": 0.5, "training": False}}
+    derived, _ = translate(spec, record, bare, "opinfo")  # the spec's values are torch's defaults: MindSpore's stand
+    assert derived.sides["mindspore"].call == {"p": 0.5, "training": False}
+
+
 # ---- real samples from op_db ------------------------------------------------------------------------------
 
 

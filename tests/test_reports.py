@@ -97,6 +97,15 @@ def test_atomic_write_leaves_the_old_report_when_serialisation_fails(tmp_path):
     assert os.listdir(tmp_path) == ["r.json"]  # no temp file left behind
 
 
+def test_a_report_holds_one_case_per_line_and_reads_back_whole(two_runs):
+    document, _, path = two_runs
+    lines = path.read_text().splitlines()
+    case_lines = [line for line in lines if line.startswith('    {"id": ')]
+    assert len(case_lines) == len(document["cases"]) > 1  # a case per line: diffs between runs name cases
+    assert [json.loads(line.rstrip(","))["id"] for line in case_lines] == [c["id"] for c in document["cases"]]
+    assert json.loads(path.read_text()) == document and lines[1].startswith('  "schema_version": ')
+
+
 def test_a_non_finite_argument_is_recorded_in_a_valid_report(cli, write_spec, tmp_path):
     # The report is strict JSON (no Infinity): a spec's `.inf` argument is written as the string "inf".
     spec = write_spec("""

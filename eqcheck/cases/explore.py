@@ -553,6 +553,12 @@ def translate(spec: OpSpec, record: dict, sample: dict, source: str,
                 _place(spec, arg, _default(arg, given), rank, given, section, source, ms, ms_positional)
             except Skip as skip:
                 fail(skip.kind, skip.args[0])
+    for section, defaults in (("init", record.get("init_defaults") or {}), ("call", record.get("defaults") or {})):
+        for name, value in getattr(spec.sides["torch"], section).items():
+            # The spec sets it for torch, the sample leaves it to torch's default, and no map says what MindSpore's
+            # form of that default is: the spec's own MindSpore value would stay (F.dropout's training=False).
+            if name not in passed and name not in arguments and not (name in defaults and defaults[name] == value):
+                fail("unmapped", name)
     if problems:
         kind = "unmapped" if any(k == "unmapped" for k, _ in problems) else "not_supported"
         raise Skip(kind, *(what for k, what in problems if k == kind))

@@ -32,11 +32,11 @@ __all__ = ["CHUNK_SIZE", "Deviation", "compare", "within_tolerance"]
 #: 2**17 and above get slower as buffers spill out of L2. Tests pass ``chunk_size=`` to move it.
 CHUNK_SIZE = 2**15
 
-# Smallest normal float64: max(m, _TINY) changes only m == 0 (where |r - c| is 0 too) and subnormal
-# m, turning the relative error's 0/0 into 0/_TINY == 0 without a mask. Not a subnormal: in a process
-# that flushes denormals (DAZ, as torch.set_flush_denormal sets) it reads as 0, the 0/0 becomes NaN and
-# the chunk's failing elements went uncounted.
-_TINY = float(np.finfo(np.float64).tiny)
+# Smallest normal float64: max(m, _TINY) turns the relative error's 0/0 (m == 0, where |r - c| is 0
+# too) into 0/_TINY == 0 without a mask. Not the subnormal 5e-324: a process with denormals-are-zero
+# set (torch.set_flush_denormal, some native kernels) reads that as 0, and one 0/0 = NaN in a chunk
+# made its max_rel NaN, which skipped the chunk's mismatch count (a failing output judged passing).
+_TINY = 2.2250738585072014e-308
 
 
 # --------------------------------------------------------------------------------------------------

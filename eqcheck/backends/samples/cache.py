@@ -6,6 +6,7 @@ Layout: CACHE/torch-VERSION/SOURCE/index.json (every entry name the source has) 
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import subprocess
@@ -28,8 +29,9 @@ def cache_root() -> Path:
     return Path(base) / "eqcheck" / "samples"
 
 
+@functools.cache
 def torch_version() -> str:
-    """The installed torch's version, read from its metadata (no import)."""
+    """The installed torch's version, read from its metadata (no import; parsing it costs ~10 ms, once per process)."""
     try:
         return metadata.version("torch")
     except metadata.PackageNotFoundError:
