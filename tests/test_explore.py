@@ -596,7 +596,7 @@ def test_a_default_does_not_overwrite_what_a_passed_alias_set(write_spec):
 
 def test_a_refused_rank_inside_a_sequence_is_not_supported(write_spec):
     spec = load_spec(write_spec(CAT.replace("explore: {arguments: {tensors: tensors, dim: axis}}",
-                                            "explore: {arguments: {tensors: tensors}, unsupported_inputs: "
+                                            "explore: {arguments: {tensors: tensors, dim: axis}, unsupported_inputs: "
                                             "{tensors: {ndim: [1], reason: legacy empty}}}")))
     group = {"list": [_tensor("s0", [0]), _tensor("s1", [5, 5])]}
     with pytest.raises(Skip) as info:
