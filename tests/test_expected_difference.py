@@ -59,6 +59,32 @@ def test_a_declared_difference_that_passes_is_an_unexpected_pass_and_fails_the_r
     assert "UNEXPECTED PASS" in result.text
 
 
+def test_an_intermittent_difference_that_does_not_show_this_run_is_a_plain_pass(cli, write_spec, tmp_path):
+    result, cases = run(cli, write_spec, tmp_path, "expected_difference: {reason: alpha is fixed, intermittent: 2 of 5 runs}\n")
+    assert cases[DIFFERENT]["status"] == "expected_difference", result.text
+    assert cases[SAME]["status"] == "pass" and cases[SAME]["expected_difference"] is None, result.text
+    assert result.exit_code == 0, result.text
+
+
+def test_an_intermittent_crash_declared_for_its_variant_is_the_expected_difference(cli, write_spec, tmp_path, monkeypatch):
+    declared = ("edge_differences:\n  - {edge: large, reason: the kernel dies now and then, intermittent: 1 of 8 runs}\n")
+    spec, report, case = write_spec(SPEC + declared), tmp_path / "r.json", "planted.leaky_relu_slope[slope=0.2,float32,boundary=large]"
+    monkeypatch.setenv("EQCHECK_TEST_FAULT", "segv:" + case.split("[")[1])  # a real SIGSEGV in the worker
+    result = cli("run", spec, "--boundary", "-k", "slope=0.2 and large", "-j", "1", "--json", report)
+    crashed = {c["id"]: c for c in read_json(report)["cases"]}[case]
+    assert crashed["status"] == "expected_difference" and "SIGSEGV" in crashed["message"], result.text
+    assert result.exit_code == 0, result.text
+    monkeypatch.delenv("EQCHECK_TEST_FAULT")  # a run where it does not crash: a pass, not an unexpected one
+    result = cli("run", spec, "--boundary", "-k", "slope=0.2 and large", "-j", "1", "--json", report)
+    assert {c["id"]: c for c in read_json(report)["cases"]}[case]["status"] == "pass", result.text
+    assert result.exit_code == 0, result.text
+
+
+def test_an_intermittent_declaration_says_how_often_it_was_measured(cli, write_spec):
+    result = cli("validate", write_spec(SPEC + "expected_difference: {reason: alpha is fixed, intermittent: sometimes}\n"))
+    assert result.exit_code == 2 and "expected_difference.intermittent" in result.text and "3 of 5 runs" in result.text
+
+
 @pytest.mark.parametrize("targets,compiler", [
     (("mindspore", "mindspore-graph"), None),
     (("torch", "torch-compile"), "aot_eager"),

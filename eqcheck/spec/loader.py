@@ -733,7 +733,7 @@ def _parse_expected(top: Fields, params: dict, sweep: dict, edges: bool = False)
     out = []
     for i, item in enumerate(items):
         field = key if isinstance(raw, dict) else join(key, i)
-        entry = Fields(item, top.file, field, ("reason", "link", "when", *(("edge",) if edges else ())))
+        entry = Fields(item, top.file, field, ("reason", "link", "when", "intermittent", *(("edge",) if edges else ())))
         edge = entry.required("edge", str) if edges else None
         # a kind (empty), one variant of it (empty@1), or one boundary argument value (eps:0.0, as the case id says)
         argument_value = edges and ":" in edge and _NAME.match(edge.split(":", 1)[0]) is not None
@@ -749,7 +749,11 @@ def _parse_expected(top: Fields, params: dict, sweep: dict, edges: bool = False)
                 raise SpecError(f"'{key}' is not a param, sweep axis or 'dtype'", file=top.file, field=join(entry.field("when"), key),
                                 hint=suggest(key, known))
             when[key] = tuple(_tupled(v) for v in values) if isinstance(values, list) else (values,)
-        out.append(ExpectedDifference(reason, entry.optional("link", None, str), when, edge))
+        intermittent = entry.optional("intermittent", None, str)
+        if intermittent is not None and not re.fullmatch(r"\d+ of \d+ runs?\b.*", intermittent.strip()):
+            raise entry.error("intermittent", f"'{intermittent}' does not say how often it showed: write the measured count, "
+                                              "e.g. '3 of 5 runs'")
+        out.append(ExpectedDifference(reason, entry.optional("link", None, str), when, edge, intermittent))
     return tuple(out)
 
 

@@ -153,6 +153,7 @@ class ExpectedDifference:
     link: str | None = None
     when: dict[str, tuple[Any, ...]] = field(default_factory=dict)  # sweep/param name or 'dtype' -> values
     edge: str | None = None  # edge_differences: only that --edges variant (int, nan, ...); None: the plain case and all
+    intermittent: str | None = None  # shows in some runs only ("3 of 5 runs"): a pass is then a pass, not an unexpected one
 
     def applies(self, values: dict[str, Any]) -> bool:
         return all(values.get(key) in allowed for key, allowed in self.when.items())
