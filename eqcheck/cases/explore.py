@@ -378,18 +378,19 @@ def _spec_choices(spec: OpSpec, call_names: list[str] | None) -> dict[str, Any]:
     """
     arguments = (spec.explore or ExploreSpec()).arguments
     torch = spec.sides["torch"]
-    chosen: dict[str, Any] = {"init": set(), "call": set(), "slots": {}}
+    chosen: dict[str, Any] = {"slots": {}}
+    def by_name(name: str | None) -> ArgumentMap | None:  # a torch argument MindSpore takes by its own name
+        arg = arguments.get(name) if name is not None else None
+        return arg if arg is not None and not (arg.unsupported or arg.drop or arg.positional) else None
+
     for section in ("init", "call"):
-        for name in getattr(torch, section):
-            arg = arguments.get(name)
-            if arg is not None and not (arg.unsupported or arg.drop or arg.positional):
-                chosen[section].add(arg.name)
+        chosen[section] = {arg.name for arg in map(by_name, getattr(torch, section)) if arg is not None}
     torch_literals = [i for i, item in enumerate(torch.args or ()) if isinstance(item, Literal)]
     ms_literals = [i for i, item in enumerate(spec.sides["mindspore"].args or ()) if isinstance(item, Literal)]
     if call_names and len(torch_literals) == len(ms_literals):
         for torch_slot, ms_slot in zip(torch_literals, ms_literals):
-            arg = arguments.get(call_names[torch_slot]) if torch_slot < len(call_names) else None
-            if arg is not None and not (arg.unsupported or arg.drop or arg.positional):
+            arg = by_name(call_names[torch_slot] if torch_slot < len(call_names) else None)
+            if arg is not None:
                 chosen["slots"][ms_slot] = arg
     return chosen
 

@@ -161,8 +161,8 @@ class CaseRunner:
         # A declaration for the plain case that an edge variant does not reproduce is no reason to update the spec.
         # Nor is an explored sample that does not reproduce it (the declaration names the spec's own points).
         # Nor is a run where an intermittent difference (a crash or garbage in some runs only) did not show.
-        declared_here = (expected is not None and expected.edge in ((case.edge.kind, case.edge.name) if case.edge else (None,))
-                         and case.sample is None and not expected.intermittent)
+        declared_here = (expected is not None and expected.names_variant(case.edge) and case.sample is None
+                         and not expected.intermittent)
         if result.status in (PASS, FAIL) and expected and (result.status == FAIL or declared_here):
             result.status = EXPECTED_DIFFERENCE if result.status == FAIL else UNEXPECTED_PASS
             if result.status == UNEXPECTED_PASS:

@@ -582,7 +582,7 @@ class WorkerPoolExecutor:
                 payload, log_ends = payload
                 worker.queue.popleft()
                 self._costs.setdefault(payload.spec, []).append(now - worker.case_started)
-                worker.case_begins({stream: log_ends.get(stream, 0) for stream in worker.logs} if log_ends else None)
+                worker.case_begins(log_ends or None)  # {} when the worker cannot see its logs
                 self.history.append((payload.id, worker.pid))
                 results.append(payload)
                 if kind == "last_result":
@@ -639,7 +639,7 @@ def error_row(case, targets, message: str, crashed: bool = False) -> CaseResult:
     if expected:
         result.expected = {"reason": expected.reason, "link": expected.link}
         edge = getattr(case, "edge", None)
-        named = (edge is not None and expected.edge in (edge.kind, edge.name)) or (getattr(case, "sample", None) is not None and expected.when)
+        named = (edge is not None and expected.names_variant(edge)) or (getattr(case, "sample", None) is not None and expected.when)
         if crashed and named:
             result.status = EXPECTED_DIFFERENCE
     return result

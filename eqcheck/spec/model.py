@@ -158,6 +158,11 @@ class ExpectedDifference:
     def applies(self, values: dict[str, Any]) -> bool:
         return all(values.get(key) in allowed for key, allowed in self.when.items())
 
+    def names_variant(self, edge: Any) -> bool:
+        """Whether this entry is about exactly that variant (its kind, `empty`, or its name, `empty@1`); with no
+        variant (None), whether it is about the plain case."""
+        return self.edge in ((edge.kind, edge.name) if edge is not None else (None,))
+
 
 # Optimizers a `train:` section may name, with every hyperparameter spelled out: each backend passes all of
 # them to its own optimizer, so neither framework's defaults (MindSpore SGD lr 0.1, torch 1e-3) ever apply.
