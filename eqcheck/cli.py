@@ -107,6 +107,16 @@ def _allow_modules(ctx, param, values):
     allowlist.allow_modules([p for value in values for p in value.split(",")])
 
 
+def _allow_ops(ctx, param, values):
+    from eqcheck.spec import allowlist
+
+    paths = [p.strip() for value in values for p in value.split(",") if p.strip()]
+    for path in paths:
+        if not all(part.isidentifier() for part in path.split(".")):
+            raise click.BadParameter(f"'{path}' is not a dotted callable such as torch.nn.init.ones_", param=param)
+    allowlist.allow_ops(paths)
+
+
 def _allowed_modules() -> tuple[str, ...]:
     from eqcheck.spec import allowlist
 
@@ -116,6 +126,9 @@ def _allowed_modules() -> tuple[str, ...]:
 allow_module_option = click.option(
     "--allow-module", "allow_module", multiple=True, metavar="PREFIX", expose_value=False, callback=_allow_modules,
     help="Opt a Python package in for model specs' factories (repeatable; also EQCHECK_ALLOWED_MODULES). Importing it runs its code.")
+allow_op_option = click.option(
+    "--allow-op", "allow_op", multiple=True, metavar="PATH", expose_value=False, callback=_allow_ops,
+    help="Let specs name this one callable beyond eqcheck's reviewed list (repeatable; also EQCHECK_ALLOWED_OPS).")
 dtype_option = click.option("--dtype", "dtypes", metavar="LIST", help="Comma list of float dtypes, replacing each spec's own (e.g. float32,float64).")
 
 
@@ -124,6 +137,7 @@ dtype_option = click.option("--dtype", "dtypes", metavar="LIST", help="Comma lis
 @select_option
 @dtype_option
 @allow_module_option
+@allow_op_option
 @click.option("--json", "json_path", type=SafePath(dir_okay=False), help="Also write the JSON report here (atomically).")
 @click.option("--seed", type=int, default=None, help="Seed for shared weights and inputs (recorded in the report).")
 @click.option("--device", default="cpu", show_default=True, metavar="DEV",
@@ -308,6 +322,7 @@ def _split_targets(targets, device, export_side, against, weights_file, seed):
 @select_option
 @dtype_option
 @allow_module_option
+@allow_op_option
 @edges_option
 @boundary_option
 @explore_option
@@ -338,6 +353,7 @@ def list_cases(paths, selection, dtypes, edges, boundary, explore=False):
 @main.command()
 @paths_argument
 @allow_module_option
+@allow_op_option
 def validate(paths):
     """Check specs against the schema and evaluate every size expression (imports no framework)."""
     from eqcheck.cases.spec_cache import summaries
@@ -378,6 +394,7 @@ def env():
               help="Intra-op threads per framework and process; fixed, so a report does not depend on --jobs or the core count.")
 @click.option("--grad", is_flag=True, default=None, help="Also reproduce the gradients (cotangents go into the .npz).")
 @allow_module_option
+@allow_op_option
 def repro(case_id, paths, out_dir, seed, threads, grad):
     """Write a self-contained script + .npz reproducing CASE_ID with plain torch and MindSpore (default paths: configs/)."""
     from eqcheck.cases.draws import DEFAULT_SEED
@@ -503,6 +520,7 @@ def coverage(report, out_file, configs, mapping_dir):
 @main.command(name="map")
 @paths_argument
 @allow_module_option
+@allow_op_option
 @click.option("-k", "selection", metavar="EXPR", help="Select case ids (default: the first case of each spec).")
 def map_weights(paths, selection):
     """Show the proposed weight map and layer pairs of model specs, for review (builds both sides, runs nothing).
@@ -539,6 +557,7 @@ def map_weights(paths, selection):
 @main.command()
 @click.argument("spec", type=SafePath(exists=True, dir_okay=False))
 @allow_module_option
+@allow_op_option
 @click.option("-o", "--output", "out_path", required=True, type=SafePath(dir_okay=False),
               help="Checkpoint to write: .ckpt for mindspore (mindspore.load_checkpoint reads it), .pt for torch.")
 @click.option("--weights", "weights_file", type=SafePath(dir_okay=False),
@@ -639,7 +658,7 @@ def watch(paths, json_path=None, quiet=False, device="cpu", targets="torch,minds
         err.print("stopped watching")
 
 
-WATCH_OPTIONS = ("selection", "dtypes", "allow_module", "json_path", "seed", "device", "targets", "weights_file", "quiet", "jobs",
+WATCH_OPTIONS = ("selection", "dtypes", "allow_module", "allow_op", "json_path", "seed", "device", "targets", "weights_file", "quiet", "jobs",
                  "timeout", "threads", "grad", "reference", "error_budget", "strict_precision", "trials", "edges", "explore", "repeat",
                  "strict_logs")
 watch.params.extend(param for param in run.params if param.name in WATCH_OPTIONS)  # run's options, one definition
