@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from math import prod
@@ -163,11 +164,13 @@ def _grad(case: dict) -> bool:
 
 
 def repro_command(case: dict) -> str:
+    """A shell command a reader pastes: the id and spec path come from a spec (untrusted), so each is shlex-quoted."""
+    spec, case_id = shlex.quote(case["spec"]), shlex.quote(case["id"])
     if ",error_input=" in case["id"]:  # a refusal has no outputs for a bundle: the run that shows both sides' errors
-        return f'eqcheck run {case["spec"]} --explore -k "{case["id"]}"'
+        return f'eqcheck run {spec} --explore -k {case_id}'
     flags = " --grad" if _grad(case) else ""
     name = re.sub(r"[^A-Za-z0-9]+", "-", case["id"]).strip("-").lower()[:60]
-    return f'eqcheck repro "{case["id"]}" {case["spec"]}{flags} -o repro/{name}'
+    return f'eqcheck repro {case_id} {spec}{flags} -o repro/{name}'
 
 
 def _measured(case: dict) -> str:
@@ -289,7 +292,7 @@ def commentary_of(page: str) -> str | None:
     return page.split(BEGIN, 1)[1].split(END, 1)[0].strip("\n")
 
 
-_REPRO = re.compile(r'`eqcheck repro "(?P<id>[^"]+)" (?P<file>\S+?)[ `]')
+_REPRO = re.compile(r'`eqcheck repro (?P<q>["\'])(?P<id>[^"\']+)(?P=q) (?P<file>\S+?)[ `]')
 
 
 def example_ids(page: str) -> list[tuple[str, str]]:

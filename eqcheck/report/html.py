@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from eqcheck.report.numbers import deviation
+from eqcheck.report.text import printable
 
 LOW, HIGH = -12, 3  # decades: bin i holds 10**(LOW+i) <= |a-b| < 10**(LOW+i+1); the ends are open
 _CHUNK = 1 << 20
@@ -90,7 +91,7 @@ document.body.setAttribute('data-ready', 'yes');
 
 
 def _e(value: Any) -> str:
-    return html.escape("-" if value is None else str(value), quote=True)
+    return html.escape(printable("-" if value is None else str(value)), quote=True)
 
 
 def _num(value: Any) -> str:

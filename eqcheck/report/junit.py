@@ -12,6 +12,7 @@ import xml.etree.ElementTree as ET
 from typing import Any
 
 from eqcheck.report.numbers import deviation
+from eqcheck.report.text import printable
 
 
 def _fmt(value: Any) -> str:
@@ -89,6 +90,9 @@ def build(document: dict) -> ET.ElementTree:
     root = ET.Element("testsuites", name="eqcheck", tests=str(len(cases)), failures=str(failures), errors=str(errors),
                       skipped=str(skipped))
     root.append(suite)
+    for element in root.iter():  # XML 1.0 cannot hold control characters at all: escape them in every text and attribute
+        element.text = printable(element.text) if element.text else element.text
+        element.attrib.update({k: printable(v) for k, v in element.attrib.items()})
     ET.indent(root)
     return ET.ElementTree(root)
 

@@ -13,7 +13,7 @@ from eqcheck.backends import FRAMEWORKS
 from eqcheck.dtypes import ALL_DTYPES, FLOAT_DTYPES, Tolerance
 from eqcheck.errors import SpecError
 from eqcheck.spec.layout import ReorderChunks, Reshape, Transpose
-from eqcheck.spec import allowlist, expressions
+from eqcheck.spec import allowlist, document, expressions
 from eqcheck.spec.discovery import SPEC_SUFFIXES, check_unique_names, discover_spec_files  # noqa: F401 - re-exported
 from eqcheck.spec.fields import Fields, check_type, join, suggest
 from eqcheck.spec.model import (
@@ -105,6 +105,7 @@ def load_spec(path: Path | str) -> OpSpec:
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise SpecError(f"cannot read the file ({exc.__class__.__name__}: {getattr(exc, 'strerror', None) or exc})", file=file) from None
+    document.check_size(text, file)
     try:
         try:  # libyaml's safe loader is ~10x faster; the pure-Python one words errors better, so it reports them
             data = yaml.load(text, Loader=_FAST_SAFE_LOADER)
@@ -119,6 +120,7 @@ def load_spec(path: Path | str) -> OpSpec:
         raise SpecError("the file is empty; a spec needs at least name, inputs and one section per framework", file=file)
     if not isinstance(data, dict):
         raise SpecError(f"a spec must be a YAML mapping, got {type(data).__name__}", file=file, field="<top level>")
+    document.check_tree(data, file)  # aliases expanded and control characters, before any field is read
     return _parse(data, file)
 
 

@@ -1,0 +1,53 @@
+"""Limits on the raw YAML document, checked before any field is read: specs may come from untrusted pull requests.
+
+- Size: MAX_BYTES (256 KiB; the largest shipped spec is 13 KB) is refused before the YAML parser sees it.
+- Expansion: a YAML alias is one node in the file but every use is a value later steps copy and walk, so an
+  8-level tree of aliases under 1 KB expands to billions. The tree is walked once as the aliases expand it and
+  refused past MAX_NODES values (20,000; the largest shipped spec has 639).
+- Control characters: no string may carry C0/C1 control characters other than tab and newline. Spec text
+  reaches terminals (an OSC escape rewrites the title), JUnit XML (unparsable) and shell lines.
+
+Imports no framework and no yaml.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from eqcheck.errors import SpecError
+from eqcheck.spec.fields import join
+
+MAX_BYTES = 256 * 1024
+MAX_NODES = 20_000
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def check_size(text: str, file: str) -> None:
+    if len(text) > MAX_BYTES:
+        raise SpecError(f"the file has {len(text):,} characters, above the limit of {MAX_BYTES:,} for a spec", file=file)
+
+
+def check_tree(data: Any, file: str) -> None:
+    """Walk the parsed document as its aliases expand; refuse past MAX_NODES values or at a control character."""
+    stack: list[tuple[Any, str]] = [(data, "")]
+    seen = 0
+    while stack:
+        node, field = stack.pop()
+        seen += 1
+        if seen > MAX_NODES:
+            raise SpecError(f"the document expands to more than {MAX_NODES:,} values (each use of a YAML alias counts); "
+                            f"nothing was evaluated", file=file, field=field or "<top level>")
+        if isinstance(node, dict):
+            for key, value in node.items():
+                inner = join(field, key if isinstance(key, (str, int)) else str(key))
+                stack.append((key, inner))
+                stack.append((value, inner))
+        elif isinstance(node, list):
+            stack.extend((value, join(field, i)) for i, value in enumerate(node))
+        elif isinstance(node, str):
+            found = CONTROL.search(node)
+            if found:
+                raise SpecError(f"the text contains the control character {found.group(0)!r}; spec text reaches terminals, "
+                                f"XML and shell lines, so only printable characters, tabs and newlines are accepted",
+                                file=file, field=field or "<top level>")
