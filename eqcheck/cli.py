@@ -14,6 +14,7 @@ from pathlib import Path
 from eqcheck import __version__
 from eqcheck.gate.cli import COMMANDS as GATE_COMMANDS
 from eqcheck.gate.cli import gate_options, gate_session
+from eqcheck.gate import options as option_types
 from eqcheck.errors import EqcheckError, SpecError
 
 EXIT_INTERRUPTED = 130
@@ -139,7 +140,7 @@ dtype_option = click.option("--dtype", "dtypes", metavar="LIST", help="Comma lis
 @allow_module_option
 @allow_op_option
 @click.option("--json", "json_path", type=SafePath(dir_okay=False), help="Also write the JSON report here (atomically).")
-@click.option("--seed", type=int, default=None, help="Seed for shared weights and inputs (recorded in the report).")
+@click.option("--seed", type=option_types.SEED, default=None, help="Seed for shared weights and inputs (recorded in the report).")
 @click.option("--device", default="cpu", show_default=True, metavar="DEV",
               help="cpu, gpu, or per target: torch=gpu,mindspore=cpu.")
 @click.option("--targets", default="torch,mindspore", show_default=True, metavar="A,B",
@@ -150,7 +151,7 @@ dtype_option = click.option("--dtype", "dtypes", metavar="LIST", help="Comma lis
 @click.option("-j", "--jobs", type=click.IntRange(min=0), default=None, metavar="N",
               help="Run cases in N isolated worker processes (a crash or hang costs one case) [default: 1]; 0: in this "
                    "process, for debugging (a native crash then ends the run).")
-@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=None, metavar="S",
+@click.option("--timeout", type=option_types.TIMEOUT, default=None, metavar="S",
               help="Per-case time limit in seconds for worker processes [default: 300]; turns --jobs 0 into --jobs 1.")
 @click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True, metavar="N",
               help="Intra-op threads per framework and process; fixed, so a report does not depend on --jobs or the core count.")
@@ -184,12 +185,16 @@ dtype_option = click.option("--dtype", "dtypes", metavar="LIST", help="Comma lis
 @explore_option
 @click.option("--repeat", type=click.IntRange(min=1), default=None, metavar="N",
               help="Call each side N times on the same inputs and compare the results bitwise (status nondeterministic).")
+@click.option("--force", is_flag=True, help="Write reports through a symlink or device path instead of refusing it.")
 @gate_options  # --baseline, --golden, --save-golden, --junit, --markdown, --html, --shard (eqcheck/gate/cli.py)
-def run(paths, json_path, quiet, device, targets, export_side=None, against=None, **options):
+def run(paths, json_path, quiet, device, targets, export_side=None, against=None, force=False, **options):
     """Run specs (files or folders) and report the deviations."""
     from eqcheck.cases.draws import DEFAULT_SEED
     from eqcheck.backends.targets import parse_targets
     from eqcheck.execution.settings import RunSettings
+    from eqcheck.report.paths import check_outputs
+
+    check_outputs({"--json": json_path, **{f"--{k}": options.get(k) for k in ("junit", "markdown", "html")}}, force)
 
     started = time.perf_counter()
     settings = RunSettings.from_options(paths, options)  # the options named like its fields; the rest are the gate's
@@ -389,7 +394,7 @@ def env():
 @click.argument("case_id")
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("-o", "--output", "out_dir", required=True, type=click.Path(file_okay=False), help="Folder for repro.py and case.npz.")
-@click.option("--seed", type=int, default=None, help="Seed for shared weights and inputs (as given to run).")
+@click.option("--seed", type=option_types.SEED, default=None, help="Seed for shared weights and inputs (as given to run).")
 @click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True, metavar="N",
               help="Intra-op threads per framework and process; fixed, so a report does not depend on --jobs or the core count.")
 @click.option("--grad", is_flag=True, default=None, help="Also reproduce the gradients (cotangents go into the .npz).")
@@ -564,7 +569,7 @@ def map_weights(paths, selection):
               help="The shared set to export: a torch state_dict (.pt/.pth, weights_only) or a .npz; default: the seeded draw.")
 @click.option("--target", "target_name", type=click.Choice(["mindspore", "torch"]), default="mindspore", show_default=True,
               help="Whose checkpoint to write.")
-@click.option("--seed", type=int, default=None, help="Seed of the drawn set when no --weights is given.")
+@click.option("--seed", type=option_types.SEED, default=None, help="Seed of the drawn set when no --weights is given.")
 def export(spec, out_path, weights_file, target_name, seed):
     """Write one side's checkpoint holding the shared weights of SPEC's first case, through the reviewed weight map.
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import html
 import math
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -255,5 +254,6 @@ def render(document: dict, histograms: dict[str, dict[str, dict]] | None = None)
 
 
 def write(path: str, document: dict, histograms: dict[str, dict[str, dict]] | None = None) -> None:
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    Path(path).write_text(render(document, histograms), encoding="utf-8")
+    from eqcheck.report.paths import write_text
+
+    write_text(path, render(document, histograms))

@@ -98,7 +98,6 @@ def build(document: dict) -> ET.ElementTree:
 
 
 def write(path: str, document: dict) -> None:
-    from pathlib import Path
+    from eqcheck.report.paths import write_text
 
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    build(document).write(path, encoding="utf-8", xml_declaration=True)
+    write_text(path, ET.tostring(build(document).getroot(), encoding="utf-8", xml_declaration=True).decode("utf-8") + "\n")
