@@ -241,29 +241,38 @@ def run(paths, json_path, quiet, device, targets, export_side=None, against=None
     out, err = view.make_console(), view.make_console(stderr=True)
     results = []
 
-    def finish(complete: bool) -> dict:
+    def document_of(complete: bool) -> dict:
         from eqcheck.execution.workers import order_results  # workers finish out of order; reports keep case order
 
-        results[:] = order_results(results, cases)
-        document = doc.build_document(results, environment=executor.environment(), seed=settings.seed, settings=report_settings,
-                                      wall_time_s=time.perf_counter() - started, complete=complete, explore=explored)
+        return doc.build_document(order_results(results, cases), environment=executor.environment(), seed=settings.seed,
+                                  settings=report_settings, wall_time_s=time.perf_counter() - started, complete=complete,
+                                  explore=explored)
+
+    def finish(complete: bool) -> dict:
+        document = document_of(complete)
         gating.annotate(document)
         if json_path:
             doc.write_atomic(json_path, document)
         return document
 
+    from eqcheck.execution.interrupts import as_keyboard_interrupt
+    from eqcheck.report.checkpoint import Checkpoint
+
+    checkpoint = Checkpoint(json_path, lambda: document_of(False))  # what a SIGKILL leaves
     try:
-        with view.progress_bar(err, len(cases), enabled=not quiet) as advance:
+        with as_keyboard_interrupt(), view.progress_bar(err, len(cases), enabled=not quiet) as advance:
             for result in executor.run(cases):
                 if settings.strict_logs:
                     native_logs.enforce_strict(result)
                 gating.on_result(result)
                 results.append(result)
                 advance(result.id)
-    except KeyboardInterrupt:
+                checkpoint.maybe()
+    except KeyboardInterrupt:  # Ctrl-C, SIGTERM, SIGHUP: every requested report, marked incomplete
         getattr(executor, "close", lambda: None)()  # stop worker processes before reporting
         document = finish(complete=False)
         view.render_document(out, document, quiet=quiet)
+        gating.finish(document, out, err, EXIT_INTERRUPTED)
         err.print(f"interrupted after {len(results)} of {len(cases)} cases" + (f"; partial report in {json_path}" if json_path else ""))
         sys.exit(EXIT_INTERRUPTED)
     except EqcheckError:

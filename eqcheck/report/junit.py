@@ -59,6 +59,7 @@ def build(document: dict) -> ET.ElementTree:
     for name, version in sorted((document.get("environment", {}).get("versions") or {}).items()):
         ET.SubElement(properties, "property", name=f"version.{name}", value=str(version))
     ET.SubElement(properties, "property", name="seed", value=str(document.get("seed")))
+    ET.SubElement(properties, "property", name="complete", value=str(document.get("complete", True)).lower())
     failures = errors = skipped = 0
     for case in cases:
         status = case["status"]
