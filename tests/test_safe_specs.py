@@ -217,3 +217,10 @@ def test_yaml_tags_are_not_constructed(cli, write_spec):
         mindspore: {op: mindspore.ops.tanh}
     """)
     _refused(cli("validate", spec), "not valid YAML")
+
+
+def test_the_element_bound_is_per_case_over_all_inputs(cli, write_spec):
+    """100 inputs of 16384x16384 each passed the per-input bound (#32)."""
+    inputs = "".join(f"  - {{name: x{i}, shape: [16384, 16384]}}\n" for i in range(100))
+    spec = write_spec(f"name: ops.many\ninputs:\n{inputs}torch: {{op: torch.tanh}}\nmindspore: {{op: mindspore.ops.tanh}}\n")
+    _refused(cli("validate", spec), "536,870,912 elements together", "per case", "inputs[1].shape")

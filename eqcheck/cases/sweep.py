@@ -245,8 +245,14 @@ class Case:
         for framework in self.spec.sides:
             self.init_args(framework)
             self.call_args(framework)
+        total = 0
         for i, inp in enumerate(self.spec.inputs):
             shape = self.input_shape(i)
+            total += math.prod(shape)
+            if total > MAX_INPUT_ELEMENTS:  # the bound is per case: 100 inputs just under it each are refused too
+                raise SpecError(f"the inputs of case {self.id} have {total:,} elements together (up to inputs[{i}]), above "
+                                f"the limit of {MAX_INPUT_ELEMENTS:,} per case; nothing was allocated", file=self.spec.path,
+                                field=join(join("inputs", i), "shape"))
             dist = self.input_distribution(i)
             self.distribution_args(dist, join(join("inputs", i), "distribution"))
             axis = dist.special.masked_axis if dist.special else None
