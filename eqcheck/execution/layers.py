@@ -162,6 +162,13 @@ class LayerSession:
             watch.close()
         self.watches[direction][label] = watch
 
+    def keyword_called(self, label: str) -> list[str]:
+        """Paired layers this side's forward pass called with tensors by keyword (HF's `self_attn(hidden_states=...)`)."""
+        watch = self.watches["forward"].get(label)
+        named = watch.keywords if watch is not None else {}
+        return [path for path, calls in named.items()
+                if any(call and any(isinstance(v, np.ndarray) for v in call.values()) for call in calls)]
+
     def report(self, case, direction: str) -> dict[str, Any] | None:
         """Rows in firing order, the first deviating layer, or None when nothing was watched this way."""
         watches = self.watches[direction]
@@ -260,16 +267,16 @@ def _row(pair: LayerPair, call: int, ref_leaves, cand_calls, tolerance, anchor: 
         return row
     cand_leaves = cand_calls[call]
     one_sided = [(i, "ref" if a is not None else "cand") for i, (a, b) in enumerate(zip(ref_leaves, cand_leaves))
-                 if (a is None) != (b is None)]
+                 if (a is None) != (b is None)] if len(ref_leaves) == len(cand_leaves) else []
     if one_sided:  # a gradient (or output) only one side produces: a stop_gradient, a detached branch
         i, side = one_sided[0]
         has, lacks = ("the reference side", "the candidate") if side == "ref" else ("the candidate side", "the reference")
         row.update(passed=False, reason=f"{has} produces tensor {i} of this layer and {lacks} does not "
                                         f"(a stop_gradient or a detached branch on one side)", mismatched=0)
         return row
-    pairs = [(i, a, b) for i, (a, b) in enumerate(zip(ref_leaves, cand_leaves)) if a is not None and b is not None]
-    if len(ref_leaves) != len(cand_leaves):
-        row["note"] = f"{len(ref_leaves)} vs {len(cand_leaves)} tensors; compared the first {len(pairs)}"
+    pairs, note = replay.aligned(ref_leaves, cand_leaves)
+    if note:
+        row["note"] = note
     if not pairs:
         row["note"] = "no tensor on both sides"
         return row
@@ -277,6 +284,9 @@ def _row(pair: LayerPair, call: int, ref_leaves, cand_calls, tolerance, anchor: 
     if relaid:  # a Flatten on one side only (the input of a Dense): the same values in the same order
         pairs = [(i, a, b.reshape(a.shape) if a.shape != b.shape and a.size == b.size else b) for i, a, b in pairs]
         row["note"] = f"compared in the reference layout {list(relaid[0])} (candidate: {list(relaid[1])})"
+    if replay.comparable(pairs):  # never broadcast: a distance between different shapes means nothing
+        row.update(note=replay.comparable(pairs), shape=list(pairs[0][1].shape))
+        return row
     deviations = [compare(np.asarray(a), np.asarray(b), tolerance) for _, a, b in pairs]
     worst = max(range(len(deviations)), key=lambda k: (not deviations[k].passed, _finite(deviations[k].max_abs)))
     passed = [d.passed for d in deviations]
