@@ -97,3 +97,20 @@ def test_hf_llama_against_a_hand_written_port_names_each_planted_bug_forward_and
         # forward: the first layer's copy deviates first; backward reaches the last layer's copy first
         assert case["layers"]["forward"]["first_divergent"] == "layers.0." + layer.format(0)
         assert case["layers"]["backward"]["first_divergent"] == "layers.1." + layer.format(1)
+
+
+def test_hf_regnet_against_mindcv_pairs_each_shortcut_with_its_own_modules_and_names_the_planted_padding(cli, tmp_path):
+    # Issue 31: HF runs a block's shortcut after its main branch, mindcv before it; the automatic map paired the
+    # shortcut's BatchNorm with the main branch's last one (same shapes) and the faithful port failed.
+    report = tmp_path / "regnet.json"
+    result = cli("run", PORTS / "regnet.yaml", *ALLOW, "--json", report)
+    assert result.exit_code == 1, result.text  # the planted padding fails
+    faithful, same_pad = read_json(report)["cases"]
+    assert faithful["status"] == "pass", faithful["message"]
+    weights = {w["torch"]: w["mindspore"] for w in faithful["weights"]}
+    assert weights["regnet.encoder.stages.3.layers.0.shortcut.normalization.bias"] == "stages.3.blocks.0.bn.beta"
+    assert weights["regnet.encoder.stages.3.layers.0.layer.2.normalization.bias"] == "stages.3.blocks.0.f.c_bn.beta"
+    assert all(r["local"]["passed"] for r in faithful["layers"]["backward"]["rows"] if "passed" in r["local"])
+    conv = "regnet.encoder.stages.1.layers.0.layer.1.convolution / stages.1.blocks.0.f.b"
+    assert same_pad["layers"]["forward"]["first_divergent"] == conv
+    assert same_pad["layers"]["backward"]["first_divergent"] == conv

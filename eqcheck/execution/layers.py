@@ -62,6 +62,9 @@ def pair_layers(weight_map, submodules: dict[str, dict[str, str]], fired: dict[s
     ref_subs, cand_subs = submodules[ref_fw], submodules[cand_fw]
     pairs: dict[str, tuple[str, str]] = {}
     taken: set[str] = set()
+    sizes = {fw: {path: [int(np.prod(s)) for s in seen[1]] for path, seen in reversed((fired or {}).get(fw, []))} for fw in submodules}
+    # outputs of different sizes are different computations, whatever the weights say (a flatten keeps the size)
+    disagree = lambda a, b: a in sizes[ref_fw] and b in sizes[cand_fw] and sizes[ref_fw][a][:1] != sizes[cand_fw][b][:1]
     for entry in explicit:
         a, b = entry[ref_fw], entry[cand_fw]
         if a in ref_subs and b in cand_subs:
@@ -82,7 +85,7 @@ def pair_layers(weight_map, submodules: dict[str, dict[str, str]], fired: dict[s
             continue
         holding.add(a)
         for b in holders.get(frozenset(image[p] for p in inside), []):
-            if a not in pairs and b not in taken:
+            if a not in pairs and b not in taken and not disagree(a, b):
                 pairs[a] = (b, "weights")
                 taken.add(b)
     holding |= {b for b in cand_subs if _under(b, cand_params)}
@@ -92,7 +95,7 @@ def pair_layers(weight_map, submodules: dict[str, dict[str, str]], fired: dict[s
         if a in pairs or a in holding:
             continue
         b = by_path.get(_normal_path(a))
-        if b is not None:
+        if b is not None and not disagree(a, b):
             pairs[a] = (b, "path")
             taken.add(b)
     if fired and ref_fw in fired and cand_fw in fired:
@@ -112,6 +115,8 @@ def _pair_by_order(pairs, taken, holding, ref_fired, cand_fired, submodules) -> 
             return ("pair", own[path])
         if path in holding:
             return ("holds weights", path)  # a module with weights that found no partner stays unpaired
+        if subs[path] == "Identity":
+            return ("identity", path)  # computes nothing: never a partner (HF RegNet's shortcut beside mindcv's ReLU)
         return ("free", leaf(path, subs), tuple(tuple(map(tuple, part)) for part in shapes))
 
     ref_keys = [key(p, s, ref_subs, {a: a for a in pairs}) for p, s in ref_fired]

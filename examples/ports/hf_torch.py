@@ -24,3 +24,16 @@ def llama(hidden: int = 64, layers: int = 2, heads: int = 4, kv_heads: int = 2, 
                          num_attention_heads=heads, num_key_value_heads=kv_heads, max_position_embeddings=64,
                          attn_implementation="eager", use_cache=False)
     return LlamaModel(config)
+
+
+def regnet(name: str = "regnet_x_200mf", num_classes: int = 10):
+    """HF's RegNet with the widths, depths and group width of mindcv's `name` (X blocks: no squeeze-excitation)."""
+    from transformers import RegNetConfig, RegNetForImageClassification
+
+    depths, widths, group_width = REGNETS[name]
+    config = RegNetConfig(embedding_size=32, hidden_sizes=widths, depths=depths, groups_width=group_width, layer_type="x",
+                          hidden_act="relu", num_labels=num_classes)
+    return RegNetForImageClassification(config)
+
+
+REGNETS = {"regnet_x_200mf": ([1, 1, 4, 7], [24, 56, 152, 368], 8)}  # mindcv's generate_regnet_full(36.44, 24, 2.49, 13, 8)
