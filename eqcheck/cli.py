@@ -84,6 +84,9 @@ def _load_cases(paths: tuple[str, ...], selection: str | None, dtypes: str | Non
     cases = [case for case in (with_boundary(cases, specs) if boundary else cases) if matches(case.id)]
     if not cases:
         raise click.UsageError(f"no case id matches -k '{selection}'" if selection else "the specs define no cases")
+    from eqcheck.spec.document import check_run
+
+    check_run(len(cases))
     return specs, cases
 
 

@@ -1,4 +1,4 @@
-"""Text from an untrusted spec (or a framework's message) never becomes code, markup or terminal control (#32)."""
+"""Untrusted spec text and size (#32): never code, markup or terminal control; bounded before anything expands."""
 
 from __future__ import annotations
 
@@ -88,3 +88,24 @@ def test_a_repro_script_holds_the_case_id_as_a_literal(cli, write_spec, tmp_path
     ids = [n.value.value for n in ast.walk(tree) if isinstance(n, ast.Assign) and getattr(n.targets[0], "id", "") == "CASE_ID"]
     calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and getattr(n.func, "id", "") == "open"]
     assert ids and ids[0].startswith('ops.evil"""\nopen(') and not calls
+
+
+def test_a_sweep_is_bounded_before_it_is_expanded(cli, write_spec):
+    """9 axes of 10 values: 10**9 cases. Before: validate grew past 2 GB and ran on; now exit 2 at once."""
+    axes = "".join(f"  a{i}: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]\n" for i in range(9))
+    spec = write_spec(f"name: ops.sweep\nsweep:\n{axes}inputs: [{{name: x, shape: [2]}}]\n"
+                      "torch: {op: torch.tanh}\nmindspore: {op: mindspore.ops.tanh}\n")
+    start = time.perf_counter()
+    result = cli("validate", spec)
+    assert time.perf_counter() - start < 1.0
+    assert result.exit_code == 2 and "above the limit of 4,096 per spec" in result.output and "sweep.a3" in result.output
+
+
+def test_a_run_is_bounded_in_cases(monkeypatch, cli, write_spec):
+    from eqcheck.spec import document
+
+    monkeypatch.setattr(document, "MAX_CASES_PER_RUN", 3)
+    spec = write_spec("name: ops.four\nsweep: {a: [1, 2, 3, 4]}\ninputs: [{name: x, shape: [2]}]\n"
+                      "torch: {op: torch.tanh}\nmindspore: {op: mindspore.ops.tanh}\n")
+    result = cli("run", spec)
+    assert result.exit_code == 2 and "the run has 4 cases, above the limit of 3" in result.output, result.output

@@ -4,6 +4,8 @@
 - Expansion: a YAML alias is one node in the file but every use is a value later steps copy and walk, so an
   8-level tree of aliases under 1 KB expands to billions. The tree is walked once as the aliases expand it and
   refused past MAX_NODES values (20,000; the largest shipped spec has 639).
+- Cases: at most MAX_CASES_PER_SPEC sweep points x dtypes per spec (counted from the axis lengths, before any
+  point is built) and MAX_CASES_PER_RUN per run (after edges, boundary and explore variants).
 - Control characters: no string may carry C0/C1 control characters other than tab and newline. Spec text
   reaches terminals (an OSC escape rewrites the title), JUnit XML (unparsable) and shell lines.
 
@@ -20,12 +22,31 @@ from eqcheck.spec.fields import join
 
 MAX_BYTES = 256 * 1024
 MAX_NODES = 20_000
+MAX_CASES_PER_SPEC = 4_096  # sweep points x dtypes; the largest shipped spec has 12
+MAX_CASES_PER_RUN = 200_000  # cases after -k, edges, boundary and explore; the whole explored catalog is ~22,000
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 def check_size(text: str, file: str) -> None:
     if len(text) > MAX_BYTES:
         raise SpecError(f"the file has {len(text):,} characters, above the limit of {MAX_BYTES:,} for a spec", file=file)
+
+
+def check_cases(sweep: dict[str, tuple], dtypes: tuple[str, ...], file: str) -> None:
+    """The sweep's size from its axis lengths, before a point is built (9 axes of 10 values grew validate past 3.7 GB)."""
+    count = len(dtypes)
+    for axis, values in sweep.items():
+        count *= len(values)
+        if count > MAX_CASES_PER_SPEC:
+            raise SpecError(f"the sweep has at least {count:,} cases (axes x dtypes), above the limit of "
+                            f"{MAX_CASES_PER_SPEC:,} per spec; nothing was expanded", file=file, field=f"sweep.{axis}")
+
+
+def check_run(count: int) -> None:
+    """A run's case count after every selection and variant, before the first case runs."""
+    if count > MAX_CASES_PER_RUN:
+        raise SpecError(f"the run has {count:,} cases, above the limit of {MAX_CASES_PER_RUN:,}; select fewer with -k "
+                        f"or run the specs in parts (--shard)")
 
 
 def check_tree(data: Any, file: str) -> None:

@@ -133,6 +133,7 @@ def _parse(data: dict, file: str) -> OpSpec:
     params = _parse_params(top)
     sweep = _parse_sweep(top, params)
     dtypes = _parse_dtypes(top)
+    document.check_cases(sweep, dtypes, file)  # before any sweep point is expanded
     mode = top.optional("mode", "eval", str)
     if mode not in MODES:
         raise top.error("mode", f"must be 'eval' or 'train', got '{mode}'")
