@@ -224,3 +224,19 @@ def test_the_element_bound_is_per_case_over_all_inputs(cli, write_spec):
     inputs = "".join(f"  - {{name: x{i}, shape: [16384, 16384]}}\n" for i in range(100))
     spec = write_spec(f"name: ops.many\ninputs:\n{inputs}torch: {{op: torch.tanh}}\nmindspore: {{op: mindspore.ops.tanh}}\n")
     _refused(cli("validate", spec), "536,870,912 elements together", "per case", "inputs[1].shape")
+
+
+def test_integer_arguments_are_bounded_like_inputs(cli, write_spec):
+    """repeat(24000, 24000) of a 1-element input validated and peaked at 9 GB (#32). The largest shipped estimate is
+    8,192 (nn.Transformer)."""
+    spec = write_spec("""
+        name: ops.blowup
+        inputs: [{name: x, shape: [1]}]
+        torch:
+          op: torch.Tensor.repeat
+          args: [x, {value: 24000}, {value: 24000}]
+        mindspore:
+          op: mindspore.Tensor.tile
+          args: [x, {value: [24000, 24000]}]
+    """)
+    _refused(cli("validate", spec), "integer arguments of torch.Tensor.repeat multiply to 576,000,000", "field 'torch'")

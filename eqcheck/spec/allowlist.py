@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from eqcheck.errors import SpecError
+from eqcheck.spec.fields import suggest
 
 ENV = "EQCHECK_ALLOWED_PREFIXES"
 MODULES_ENV = "EQCHECK_ALLOWED_MODULES"
@@ -162,7 +163,9 @@ def check_op(op: str, file: str, field: str) -> None:
         where = ("not on the list of numerical callables a spec may name (eqcheck/spec/callables.txt)"
                  if ".".join(parts[:-1]) in NAMESPACES else
                  f"not in a numerical namespace a spec may name ({', '.join(NAMESPACES)})")
-        raise SpecError(f"'{op}' is {where}", file=file, field=field,
+        namespace = ".".join(parts[:-1]) + "."
+        close = suggest(op, [c for c in callables() if c.startswith(namespace)])
+        raise SpecError(f"'{op}' is {where}" + (f"; {close}" if close else ""), file=file, field=field,
                         hint=f"the operator of this run can allow it with --allow-op {op} or --allow-module "
                              f"{'.'.join(parts[:-1])} (or {OPS_ENV}, {MODULES_ENV}); a spec cannot widen it")
 
