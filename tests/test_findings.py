@@ -33,15 +33,15 @@ def test_every_spec_the_generated_part_names_is_still_shipped():
 def test_every_example_the_page_names_is_still_a_case_of_its_spec():
     """An explored page names `sample=K`, `error_input=K` and `boundary=...` ids: a spec whose explore map, sweep or
     name changed since the run (or torch's samples) leaves a page whose repro commands point at nothing."""
-    from eqcheck.cli import _load_cases
+    from eqcheck.execution.session import load_cases
 
     named = findings.example_ids(PAGE.read_text(encoding="utf-8"))
     assert named, "the generated part gives no repro command"
     ids = {i for i, _ in named}
     explored = any(f",{key}=" in i for i in ids for key in ("sample", "error_input", "boundary"))
     files = sorted({f for _, f in named if (ROOT / f).is_file()})
-    cases = _load_cases(tuple(str(ROOT / f) for f in files), None, None, any(",edge=" in i for i in ids), explored,
-                        {} if explored else None)[1]
+    cases = load_cases([str(ROOT / f) for f in files], edges=any(",edge=" in i for i in ids), boundary=explored,
+                       explore=explored).cases
     gone = sorted(ids - {c.id for c in cases} - {i for i, f in named if not (ROOT / f).is_file()})
     assert not gone, f"docs/findings.md names cases its specs no longer have: {gone[:10]}; {REGENERATE}"
 

@@ -50,6 +50,7 @@ from typing import Iterator
 from eqcheck import errors
 from eqcheck.execution import native_logs
 from eqcheck.errors import EqcheckError, TargetUnavailable
+from eqcheck.execution.executor import Executor
 from eqcheck.verdict.results import ERROR, EXPECTED_DIFFERENCE, CaseResult
 
 DEFAULT_TIMEOUT_S = 300.0  # per case; generous: the slowest shipped case takes well under a second
@@ -124,7 +125,7 @@ def worker_main(conn, targets, seed: int, weights_file: str | None, threads: int
     faulthandler.enable()  # a native crash leaves its Python stack in the log, which the crashed case's row carries
 
     def fresh_runner() -> CaseRunner:
-        # A new runner per plan: resolved ops, recorded sides and the last case's materials never reach the next run.
+        # A new runner per plan: resolved ops, recorded sides and the last trial record never reach the next run.
         runner = CaseRunner(targets, seed=seed, weights_file=weights_file, threads=threads)
         runner.start()
         capture.attribute(runner)
@@ -342,7 +343,7 @@ class _Worker:
         self.close_logs()
 
 
-class WorkerPoolExecutor:
+class WorkerPoolExecutor(Executor):
     """Runs cases in `jobs` spawned worker processes; see the module docstring."""
 
     def __init__(self, targets, seed: int, weights_file: str | None = None, jobs: int = 1,
