@@ -234,19 +234,20 @@ def env():
 @allow_module_option
 def repro(case_id, paths, out_dir, seed, threads, grad):
     """Write a self-contained script + .npz reproducing CASE_ID with plain torch and MindSpore (default paths: configs/)."""
+    from eqcheck.cases.case_id import parts
     from eqcheck.cases.draws import resolve_seed
     from eqcheck.backends.targets import parse_targets
     from eqcheck.execution.session import load_cases
 
-    selection = dict(edges=",edge=" in case_id,  # an --edges variant
-                     boundary=",boundary=" in case_id,  # a --boundary variant (its layout and decoy call are not in the script)
-                     explore=",sample=" in case_id)  # an --explore sample (its tensors go into the .npz)
+    named = parts(case_id)
+    selection = dict(edges="edge" in named,  # an --edges variant
+                     boundary="boundary" in named,  # a --boundary variant (its layout and decoy call are not in the script)
+                     explore="sample" in named)  # an --explore sample (its tensors go into the .npz)
     cases = load_cases(paths or ("configs",), **selection).cases
     matching = [c for c in cases if c.id == case_id]
     if not matching:
-        dtype = case_id.split(",edge=")[0].split(",boundary=")[0].split(",sample=")[0].rsplit(",", 1)[-1].rstrip("]") \
-            if "[" in case_id else None
-        if dtype and dtype in ("float16", "bfloat16", "float64"):  # a --dtype case id
+        dtype = named.get("dtype")
+        if dtype in ("float16", "bfloat16", "float64"):  # a --dtype case id
             cases = load_cases(paths or ("configs",), dtypes=dtype, **selection).cases
             matching = [c for c in cases if c.id == case_id]
     if not matching:

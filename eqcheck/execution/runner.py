@@ -355,7 +355,8 @@ class CaseRunner:
             context = diagnosis.Context(out.name, out.kind, labels, case.dtype, inputs)
             # The NaN/Inf hints only where the compared NaN/Inf patterns differ (the row's own count says so).
             hints = None if out.deviation.nonfinite_mismatch else [h for h in diagnosis.HINTS if h not in diagnosis.NONFINITE_HINTS]
-            out.diagnosis = diagnosis.diagnose(result.arrays[labels[0]][out.name], result.arrays[labels[1]][out.name], context, hints)
+            found = diagnosis.diagnosis_of(result.arrays[labels[0]][out.name], result.arrays[labels[1]][out.name], context, hints)
+            out.diagnosis, out.diagnosis_kind, out.diagnosis_side = found.text, found.kind, found.side
 
     def _repeat_calls(self, trial: Trial, result: CaseResult) -> None:
         """--repeat: call each side again on the same inputs and weights; its outputs must match bit for bit."""
