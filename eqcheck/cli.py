@@ -6,7 +6,6 @@ Exit codes: 0 all passed (or differed as declared), 1 a failure or case error, 2
 from __future__ import annotations
 
 import sys
-import time
 
 import click
 from pathlib import Path

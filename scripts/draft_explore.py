@@ -16,10 +16,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from eqcheck.backends.resolve import resolve_dotted as resolve  # noqa: E402
-from eqcheck.cases import load_specs  # noqa: E402
-from eqcheck.cases.explore import SOURCES  # noqa: E402
-from eqcheck.backends.samples import cache  # noqa: E402
+from eqcheck.backends.resolve import resolve_dotted as resolve
+from eqcheck.cases import load_specs
+from eqcheck.cases.explore import SOURCES
+from eqcheck.backends.samples import cache
 
 
 def _ms_names(op: str) -> tuple[set[str], set[str]]:

@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from conftest import CONFIGS, ROOT, read_json
+from conftest import ROOT, read_json
 from test_explore import SUM
 from eqcheck.report import findings
 

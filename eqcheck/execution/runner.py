@@ -412,7 +412,7 @@ class CaseRunner:
             raise
         except UnsupportedCase:
             raise
-        except Exception as exc:  # noqa: BLE001 - user code raises anything; one paragraph naming the factory
+        except Exception as exc:  # user code raises anything; one paragraph naming the factory
             if isinstance(obj, ModelFactory):
                 raise self._factory_failure(obj, target, init_args, exc) from exc
             raise
@@ -436,7 +436,7 @@ class CaseRunner:
             return action()
         except (EqcheckError, CaseFailure):
             raise
-        except Exception as exc:  # noqa: BLE001 - frameworks raise anything; the report shows it
+        except Exception as exc:  # frameworks raise anything; the report shows it
             backend = self.backends[target.label]
             kernel, kind = backend.missing_kernel(exc), backend.failure_kind(exc, case.dtype)
             if kernel:

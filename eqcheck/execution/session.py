@@ -206,7 +206,7 @@ class RunSession:
         for observer in observers:
             observer.start(executor.environment())
         results: list = []
-        report = lambda complete: self._report(results, cases, observers, build_document, complete=complete)  # noqa: E731
+        report = lambda complete: self._report(results, cases, observers, build_document, complete=complete)
         try:
             for result in executor.run(cases):
                 for observer in observers:

@@ -14,7 +14,6 @@ hint explains the gross difference that failed the row, not the last bits.
 from __future__ import annotations
 
 import itertools
-import math
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
