@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -36,6 +37,31 @@ def test_at_least_thirteen_pairs_beside_grucell_and_each_cites_its_page():
     assert "nn.GRUCell" in names and len(names) >= 14
     for spec in SPECS:
         assert spec.source and spec.source.startswith("https://www.mindspore.cn/"), spec.path
+
+
+# The naming rule (docs/spec-reference.md, `name`): the name's first part is the API namespace the spec covers; the
+# folder is the family (what it computes) and may hold several namespaces, except the folders named after a namespace.
+NAMESPACES = ("nn", "F", "ops", "tensor", "mint", "linalg", "optim", "lr_scheduler", "accumulation")
+NAMESPACE_FOLDERS = ("mint", "tensor", "ops", "optim", "lr_scheduler", "accumulation")
+
+
+def misnamed(specs: list[tuple[str, str]]) -> list[str]:
+    """The (path under configs/, name) pairs that break the naming rule."""
+    out = []
+    for path, name in specs:
+        namespace, folder = name.split(".", 1)[0], path.split("/", 1)[0]
+        if namespace not in NAMESPACES or (folder in NAMESPACE_FOLDERS and namespace != folder):
+            out.append(f"{path}: {name}")
+    return out
+
+
+def test_names_follow_the_naming_rule():
+    assert misnamed([(Path(spec.path).relative_to(CONFIGS).as_posix(), spec.name) for spec in SPECS]) == []
+
+
+def test_the_naming_rule_catches_a_planted_name():
+    assert misnamed([("mint/bmm.yaml", "ops.bmm"), ("math/bmm.yaml", "torch.bmm"), ("linalg/bmm.yaml", "ops.bmm")]) == [
+        "mint/bmm.yaml: ops.bmm", "math/bmm.yaml: torch.bmm"]
 
 
 def test_every_case_ran(report):

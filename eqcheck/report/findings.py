@@ -18,7 +18,10 @@ from dataclasses import dataclass, field
 from math import prod
 from typing import Any
 
+import yaml
+
 from eqcheck.cases import case_id
+from eqcheck.spec import writer
 from eqcheck.report.markdown import cell
 from eqcheck.report.numbers import deviation
 
@@ -180,17 +183,16 @@ def declaration(finding: Finding, document: dict[str, Any]) -> str:
         if key in case_id.VARIANT_KEYS or not all(v.get(key) == values[0][key] for v in values):
             continue
         if any(o.get(key) not in (None, values[0][key]) for o in others):  # only keys that narrow the spec's cases
-            when[key] = values[0][key]
+            when[key] = yaml.safe_load(values[0][key])  # the id's text of a sweep value, as the spec wrote it
     when.update(_sample_when(finding))
-    reason = f"{finding.symptom}: {_measured(example)}".replace('"', "'")
-    scope = ", when: {" + ", ".join(f"{k}: {v}" for k, v in when.items()) + "}" if when else ""
+    declared = {"reason": f"{finding.symptom}: {_measured(example)}", **({"when": when} if when else {})}
     for family in ("edge=", "boundary="):
         if finding.variant.startswith(family):
-            return f'edge_differences: [{{edge: {finding.variant[len(family):].split(",")[0]}, reason: "{reason}"{scope}}}]'
-    return f'expected_difference: {{reason: "{reason}"{scope}}}'
+            return "edge_differences: " + writer.flow([{"edge": finding.variant[len(family):].split(",")[0], **declared}])
+    return "expected_difference: " + writer.flow(declared)
 
 
-def _sample_when(finding: Finding) -> dict[str, str]:
+def _sample_when(finding: Finding) -> dict[str, list]:
     """Explored samples: the torch values of the class's arguments where every sample behind it agrees, as a
     `when:` over explore.arguments (a value as a one-item list of values: `{dim: [[0, 1]]}`)."""
     names = _non_default(finding.cases[0]) if finding.cases[0].get("sample") else []
@@ -198,7 +200,7 @@ def _sample_when(finding: Finding) -> dict[str, str]:
     for name in names:
         seen = {json.dumps(_sample_value(c, name)) for c in finding.cases}
         if len(seen) == 1 and _sample_value(finding.cases[0], name) is not None:
-            out[name] = "[" + json.dumps(_sample_value(finding.cases[0], name)) + "]"
+            out[name] = [_sample_value(finding.cases[0], name)]
     return out
 
 
