@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from pathlib import Path
 
@@ -62,6 +63,41 @@ def test_names_follow_the_naming_rule():
 def test_the_naming_rule_catches_a_planted_name():
     assert misnamed([("mint/bmm.yaml", "ops.bmm"), ("math/bmm.yaml", "torch.bmm"), ("linalg/bmm.yaml", "ops.bmm")]) == [
         "mint/bmm.yaml: ops.bmm", "math/bmm.yaml: torch.bmm"]
+
+
+TABLE_LINK = re.compile(r"/docs/en/([^/]+)/note/api_mapping/pytorch_api_mapping\.html")
+
+
+def stale_table_links(specs, tables: dict[str, set[str]]) -> list[str]:
+    """Specs citing MindSpore's mapping table at another version than the table their pair was parsed from
+    (mapping/pytorch_api_mapping-<version>.json: mint pairs from one version, the rest from another); a pair in
+    neither table keeps its link."""
+    out = []
+    for spec in specs:
+        found = TABLE_LINK.search(spec.source or "")
+        if not found or "torch" not in spec.sides or "mindspore" not in spec.sides:
+            continue
+        want = "r2.6.0" if spec.sides["mindspore"].op.startswith("mindspore.mint.") else "r2.4.1"
+        if found.group(1) != want and spec.sides["torch"].op in tables[want]:
+            out.append(f"{spec.path}: {found.group(1)}, its table is {want}")
+    return out
+
+
+def _tables() -> dict[str, set[str]]:
+    import json
+
+    return {version: {row["torch"] for row in json.loads((CONFIGS.parent / "mapping" / f"pytorch_api_mapping-{version}.json")
+                                                         .read_text(encoding="utf-8"))["rows"]} for version in ("r2.4.1", "r2.6.0")}
+
+
+def test_mapping_table_links_name_the_version_their_table_was_parsed_from():
+    assert stale_table_links(SPECS, _tables()) == []
+
+
+def test_the_link_check_catches_a_planted_version():
+    planted = [spec for spec in SPECS if spec.name == "mint.abs"][0]
+    old = dataclasses.replace(planted, source=planted.source.replace("r2.6.0", "r2.3"))
+    assert stale_table_links([old], _tables()) == [f"{planted.path}: r2.3, its table is r2.6.0"]
 
 
 def test_every_case_ran(report):
