@@ -127,9 +127,9 @@ def test_file_import_and_communication_entry_points_are_refused_even_when_widene
     spec = write_spec(text.replace("mindspore.ops.tanh", op) if framework == "mindspore" else
                       text.replace("op: torch.tanh", f"op: {op}") if framework == "torch" else
                       text.replace("op: torch.tanh", "op: torch.tanh\nnumpy:\n  op: " + op))
-    result = cli("validate", spec, "--allow-op", op, "--allow-module", op.rsplit(".", 1)[0])
-    monkeypatch.setenv("EQCHECK_ALLOWED_OPS", "")
+    monkeypatch.setenv("EQCHECK_ALLOWED_OPS", "")  # before the CLI writes them: restored after the test
     monkeypatch.setenv("EQCHECK_ALLOWED_MODULES", "")
+    result = cli("validate", spec, "--allow-op", op, "--allow-module", op.rsplit(".", 1)[0])
     if framework == "numpy":  # no numpy section in a spec: the list itself is what refuses
         return
     _refused(result, "is refused", "nothing widens this")
