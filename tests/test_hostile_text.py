@@ -98,7 +98,18 @@ def test_a_sweep_is_bounded_before_it_is_expanded(cli, write_spec):
     start = time.perf_counter()
     result = cli("validate", spec)
     assert time.perf_counter() - start < 1.0
-    assert result.exit_code == 2 and "above the limit of 4,096 per spec" in result.output and "sweep.a3" in result.output
+    assert result.exit_code == 2 and "above the limit of 1,024 per spec" in result.output and "sweep.a3" in result.output
+
+
+def test_validate_stays_well_under_a_second_on_a_wide_spec(cli, write_spec):
+    """1,000 inputs x 4,096 cases ran validate for minutes: cases x document values are bounded (20,000, ~0.2 s)."""
+    inputs = "".join(f"  - {{name: x{i}, shape: [\"$a+1\", 2]}}\n" for i in range(1000))
+    spec = write_spec(f"name: ops.wide\nsweep: {{a: [1, 2, 3]}}\ninputs:\n{inputs}"
+                      "torch: {op: torch.tanh}\nmindspore: {op: mindspore.ops.tanh}\n")
+    start = time.perf_counter()
+    result = cli("validate", spec)
+    assert time.perf_counter() - start < 1.0
+    assert result.exit_code == 2 and "21,060 values to evaluate, above the limit of 20,000" in result.output, result.output
 
 
 def test_a_run_is_bounded_in_cases(monkeypatch, cli, write_spec):

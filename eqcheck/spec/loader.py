@@ -120,11 +120,11 @@ def parse_spec(path: Path | str) -> OpSpec:
         raise SpecError("the file is empty; a spec needs at least name, inputs and one section per framework", file=file)
     if not isinstance(data, dict):
         raise SpecError(f"a spec must be a YAML mapping, got {type(data).__name__}", file=file, field="<top level>")
-    document.check_tree(data, file)  # aliases expanded and control characters, before any field is read
-    return _parse(data, file)
+    values = document.check_tree(data, file)  # aliases expanded and control characters, before any field is read
+    return _parse(data, file, values)
 
 
-def _parse(data: dict, file: str) -> OpSpec:
+def _parse(data: dict, file: str, values: int = 1) -> OpSpec:
     top = Fields(data, file, "", TOP_KEYS)
     name = top.required("name", str)
     kind = top.optional("kind", "op", str)
@@ -133,7 +133,7 @@ def _parse(data: dict, file: str) -> OpSpec:
     params = _parse_params(top)
     sweep = _parse_sweep(top, params)
     dtypes = _parse_dtypes(top)
-    document.check_cases(sweep, dtypes, file)  # before any sweep point is expanded
+    document.check_cases(sweep, dtypes, file, values)  # before any sweep point is expanded
     mode = top.optional("mode", "eval", str)
     if mode not in MODES:
         raise top.error("mode", f"must be 'eval' or 'train', got '{mode}'")
