@@ -19,7 +19,7 @@ from eqcheck.execution import layouts, replay, sides
 from eqcheck.execution.checks import determinism, gradients, reference, refusal, stale, state, training
 from eqcheck.execution.layers import LayerSession, pair_layers
 from eqcheck.execution.checks import third_opinion  # an OpInfo ref where the sides disagree
-from eqcheck.verdict import diagnosis
+from eqcheck.verdict import diagnosis, rounding
 from eqcheck.verdict.compare import compare, json_safe
 from eqcheck.dtypes import is_float
 from eqcheck.errors import EqcheckError, SpecError
@@ -516,7 +516,7 @@ class CaseRunner:
         results = []
         for out_spec, (path, a), (_, b) in zip(self.forward_names(case, len(ref), [p for p, _ in ref]), ref, cand):
             name, ignored = out_spec.name, out_spec.ignore
-            deviation = None if ignored else compare(a, b, case.tolerance(name))
+            deviation = None if ignored else compare(a, b, row_tolerance(case, name))
             results.append(OutputResult(name, list(a.shape), {ref_label: str(a.dtype), cand_label: str(b.dtype)}, deviation, ignored))
         return results
 
@@ -527,6 +527,17 @@ class CaseRunner:
             return list(case.spec.outputs[:count])
         paths = paths or (["out"] if count == 1 else [f"out.{i}" for i in range(count)])
         return [OutputSpec(path) for path in paths]
+
+
+def row_tolerance(case: Case, name: str):
+    """A forward row's tolerance: the spec's, else the dtype's table -- except an elementwise op below float64 with no
+    tolerance of its own in the spec, judged in ulps (verdict/rounding.py): a row further apart than ULP_THRESHOLD
+    ulps goes to its float64 re-runs, where each side is measured against float64."""
+    spec = case.spec
+    own = case.dtype in spec.tolerance or any(o.name == name and case.dtype in o.tolerance for o in spec.outputs)
+    if own or case.dtype == "float64" or not is_float(case.dtype) or reference.structure_of(case) != "elementwise":
+        return case.tolerance(name)
+    return rounding.elementwise_tolerance(case.dtype)
 
 
 def pick_output(value: Any, path: tuple, label: str) -> Any:

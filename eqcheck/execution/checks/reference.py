@@ -19,7 +19,7 @@ from eqcheck.errors import EqcheckError
 from eqcheck.execution import replay
 from eqcheck.execution.checks import gradients, state
 from eqcheck.execution.failures import CaseFailure, short_error
-from eqcheck.verdict import attribution
+from eqcheck.verdict import attribution, rounding
 from eqcheck.verdict.results import CaseResult
 
 
@@ -62,6 +62,19 @@ def judge(runner, case: Case, result: CaseResult, seed: int, weight_map: weights
     torch_first = [t.label for t in runner.targets if t.framework == "torch"] + labels
     record = {"dtype": "float64", "float64_runs": status, "k": attribution.NOISE_K}
     result.details["reference"] = record
+    shape = structure_of(case)
+    anchor_target = next((t for t in runner.targets if t.framework == "torch" and genuine.get(t.label)), None)
+    bounds, sensitivity = {}, {}
+    if shape and anchor_target is not None:
+        record["structure"] = shape
+        try:
+            if shape == "multilinear":
+                bounds = structural_bounds(runner, anchor_target, case, case64, seed, weight_map, canonical, inputs)
+            else:
+                sensitivity = input_sensitivity(runner, anchor_target, case, case64, seed, weight_map, canonical, inputs)
+        except (CaseFailure, EqcheckError) as failure:
+            runner.backends[anchor_target.label].recover()
+            record["structure_note"] = f"no structural bound: {getattr(failure, 'message', failure)}"
     judged = 0
     for out in result.outputs:
         if out.deviation is None or out.name not in result.arrays.get(labels[0], {}):
@@ -76,11 +89,17 @@ def judge(runner, case: Case, result: CaseResult, seed: int, weight_map: weights
         if any(np.shape(a) != reference.shape for a in arrays.values()):
             continue  # a shape mismatch is its own failure: there is no rounding error to measure
         dev = out.deviation
-        out.attribution = attribution.attribute(
-            dev.max_abs, dev.passed, dev.nonfinite_mismatch, arrays, ref_label, reference,
-            {label: genuine.get(label, {}).get(out.name) for label in labels}, case.dtype,
-            standin={label: (rows[0][out.name], rows[1][out.name]) for label, rows in standin_runs.items()
-                     if out.name in rows[0] and out.name in rows[1]})
+        if shape == "elementwise" and out.kind == "output" and out.name in sensitivity:
+            out.attribution = attribution.elementwise(
+                dev.max_abs, dev.passed, dev.nonfinite_mismatch, arrays, ref_label, reference,
+                {label: genuine.get(label, {}).get(out.name) for label in labels}, sensitivity[out.name], case.dtype)
+        else:
+            out.attribution = attribution.attribute(
+                dev.max_abs, dev.passed, dev.nonfinite_mismatch, arrays, ref_label, reference,
+                {label: genuine.get(label, {}).get(out.name) for label in labels}, case.dtype,
+                standin={label: (rows[0][out.name], rows[1][out.name]) for label, rows in standin_runs.items()
+                         if out.name in rows[0] and out.name in rows[1]},
+                bound=bounds.get(out.name))
         out.strict_precision = case.spec.strict_precision
         judged += 1
     anchor = next((label for label in torch_first if genuine.get(label)), None)
@@ -93,6 +112,59 @@ def judge(runner, case: Case, result: CaseResult, seed: int, weight_map: weights
     record["rows_judged"] = judged
     if not judged:
         record["message"] = "no side could run this case in float64: no error budget"
+
+
+def structure_of(case: Case) -> str | None:
+    """'elementwise', 'multilinear' or None: what verdict/rounding.py knows of this op spec's torch op."""
+    if case.spec.is_model or "torch" not in case.spec.sides or case.spec.kind != "op":
+        return None
+    return rounding.structure(case.spec.sides["torch"].op, case.spec.explore.opinfo if case.spec.explore else None)
+
+
+def _mapped(arrays: dict[str, np.ndarray], fn) -> dict[str, np.ndarray]:
+    return {n: fn(a.astype(np.float64)) if np.issubdtype(a.dtype, np.floating) else a for n, a in arrays.items()}
+
+
+def structural_bounds(runner, t, case: Case, case64: Case, seed: int, weight_map: weights.WeightMap, canonical,
+                      inputs) -> dict[str, np.ndarray]:
+    """A multilinear op's rounding bound per row (verdict/rounding.py): the op in float64 on absolute inputs,
+    weights and cotangents (sum |t_i|), and on ones (n, the number of products per element)."""
+    cotangents = (runner.materials or {}).get("cotangents")
+    runs = []
+    for fn in (np.abs, np.ones_like):
+        cot = None if cotangents is None else [None if c is None else fn(c.astype(np.float64)) for c in cotangents]
+        rows, _ = float64_run(runner, t, case, case64, seed, weight_map, _mapped(canonical, fn), _mapped(inputs, fn),
+                              None, cotangents=cot)
+        runs.append(rows)
+    absolute, counts = runs
+    return {name: rounding.allowance(absolute[name], counts[name], case.dtype) for name in absolute
+            if name in counts and absolute[name].dtype == np.float64 and np.shape(absolute[name]) == np.shape(counts[name])}
+
+
+FD_STEP = 2.0**-20  # relative input step of the float64 central difference: truncation ~h^2, rounding ~u64/h, both < 1e-10
+
+
+def input_sensitivity(runner, t, case: Case, case64: Case, seed: int, weight_map: weights.WeightMap, canonical,
+                      inputs) -> dict[str, np.ndarray]:
+    """An elementwise op's sensitivity to a relative perturbation of each float input, sum_k |x_k df/dx_k| per
+    forward row, by float64 central differences on the torch side (the condition term of verdict.attribution.elementwise)."""
+    total: dict[str, np.ndarray] = {}
+    for name, array in inputs.items():
+        if not np.issubdtype(array.dtype, np.floating):
+            continue
+        ends = []
+        for factor in (1 + FD_STEP, 1 - FD_STEP):
+            moved = {**inputs, name: array.astype(np.float64) * factor}
+            rows, _ = float64_run(runner, t, case, case64, seed, weight_map, canonical, moved, None, forward_only=True)
+            ends.append(rows)
+        for row, high in ends[0].items():
+            low = ends[1].get(row)
+            if low is None or high.dtype != np.float64 or np.shape(low) != np.shape(high):
+                continue
+            with np.errstate(all="ignore"):
+                term = np.abs(high - low) / (2 * FD_STEP)
+            total[row] = total.get(row, 0) + np.where(np.isfinite(term), term, 0.0)
+    return total
 
 
 def _standin_runs(runner, t, case: Case, case64: Case, seed: int, weight_map: weights.WeightMap, canonical, inputs,
@@ -109,9 +181,10 @@ def _standin_runs(runner, t, case: Case, case64: Case, seed: int, weight_map: we
 
 
 def float64_run(runner, t, case: Case, case64: Case, seed: int, weight_map: weights.WeightMap, canonical, inputs,
-                state_rows: list | None, obj=None) -> tuple[dict[str, np.ndarray], str]:
+                state_rows: list | None, obj=None, cotangents=None, forward_only: bool = False
+                ) -> tuple[dict[str, np.ndarray], str]:
     """One float64 run of this side (or a run of `obj` in the dtype of `case64`, for a stand-in): every row it can
-    produce by row name, and how the run went."""
+    produce by row name, and how the run went. `cotangents` replace the case's own (the structural bound's runs)."""
     backend = runner.backends[t.label]
     built = runner.step(t, case64, f"build in {case64.dtype}", lambda: runner.build(t, case64, seed, obj=obj))
     params64 = backend.parameters(built)
@@ -134,8 +207,8 @@ def float64_run(runner, t, case: Case, case64: Case, seed: int, weight_map: weig
     if state_rows:
         rows.update(state.side_state(runner, case64, t, built, weight_map, state_rows))
     materials = runner.materials or {}
-    cotangents = materials.get("cotangents")
-    if case.spec.grad and cotangents is not None:
+    cotangents = materials.get("cotangents") if cotangents is None else cotangents
+    if case.spec.grad and cotangents is not None and not forward_only:
         up_cot = [None if c is None else c.astype(np.float64) for c in cotangents]
         hooks = {"through_inputs": True} if runner.layers is not None and t.label in runner.layers.through_inputs else {}
         try:
