@@ -16,7 +16,7 @@ from eqcheck.cases.sweep import Case
 from eqcheck.dtypes import is_float
 from eqcheck.errors import EqcheckError
 from eqcheck.execution import replay
-from eqcheck.execution.checks import gradients, state
+from eqcheck.execution.checks import gradients, layer_gradients, state
 from eqcheck.execution.failures import CaseFailure, short_error
 from eqcheck.execution.trial import Trial
 from eqcheck.verdict import attribution, rounding
@@ -100,6 +100,8 @@ def judge(runner, trial: Trial, result: CaseResult) -> None:
                 bound=bounds.get(out.name))
         out.strict_precision = case.spec.strict_precision
         judged += 1
+    if runner.layers is not None:  # model specs: a parameter gradient judged by what its own layer saw
+        record["rows_explained_by_layers"] = layer_gradients.explain(runner, trial, result)
     anchor = next((label for label in torch_first if genuine.get(label)), None)
     if runner.layers is not None and anchor is not None:  # model specs: every forward layer row against float64 too
         runner.layers.float64_reference = anchor
