@@ -534,6 +534,11 @@ def map_weights(paths, selection):
         for renderable in view.weight_map_tables(case.id, proposal["weight_map"], proposal["params"], proposal["layers"],
                                                  frameworks, unwatched):
             out.print(renderable)
+        if proposal["probe_failures"]:  # the plan above rests on declaration order alone: not a map to trust
+            failed = "; ".join(f"{fw}: {why}" for fw, why in proposal["probe_failures"].items())
+            raise SpecError(f"the probe call of case {case.id} failed ({failed}), so the map above pairs modules by "
+                            f"declaration order alone, without the shapes they produce", file=case.spec.path, field="inputs",
+                            hint="fix the inputs or the model factory until both sides run (`eqcheck run` shows the error)")
 
 
 @main.command()

@@ -189,7 +189,7 @@ class CaseRunner:
         # The probe orders modules for the weight map and the layer pairs; with neither, no extra call (a port
         # whose kernel leaves memory unwritten would otherwise show it on the plain case already).
         fired = self.probe(case, built, inputs) if spec.layers or any(params.values()) else {}
-        weight_map = weights.bind(case, params, {fw: [path for path, _ in calls] for fw, calls in fired.items()})
+        weight_map = weights.bind(case, params, fired)
         result.weights = weight_map.describe()
         canonical = self.source.canonical(case, weight_map, seed)
         self.layers = None
@@ -297,10 +297,11 @@ class CaseRunner:
         for t in self.targets:
             params.setdefault(t.framework, self.backends[t.label].parameters(built[t.label]))
         fired = self.probe(case, built, self.source.inputs(case, self.seed)) if case.spec.is_model else {}
-        weight_map = weights.bind(case, params, {fw: [path for path, _ in calls] for fw, calls in fired.items()})
+        weight_map = weights.bind(case, params, fired)
         submodules = {t.framework: self.backends[t.label].submodules(built[t.label]) for t in self.targets}
         layers = pair_layers(weight_map, submodules, fired, case.spec.layer_pairs) if case.spec.is_model else []
-        return {"weight_map": weight_map, "params": params, "layers": layers, "submodules": submodules, "built": built}
+        return {"weight_map": weight_map, "params": params, "layers": layers, "submodules": submodules, "built": built,
+                "probe_failures": dict(getattr(self, "probe_failures", {}))}
 
     def probe(self, case: Case, built, inputs) -> dict[str, list[tuple[str, list[list[int]]]]]:
         """Model specs: one call per side with hooks on every submodule, before any weight is loaded.
@@ -312,6 +313,7 @@ class CaseRunner:
         if not case.spec.is_model or not self.source.extra_calls:
             return {}
         fired = {}
+        self.probe_failures = {}  # framework -> why its probe call failed (`eqcheck map` refuses a map resting on it)
         for t in self.targets:
             backend = self.backends[t.label]
             if t.framework in fired:
@@ -323,7 +325,8 @@ class CaseRunner:
                     backend.call(built[t.label], args, kwargs)
                 finally:
                     watch.close()
-            except Exception:  # noqa: BLE001 - the probe only orders the map; the real call reports what fails
+            except Exception as exc:  # noqa: BLE001 - the probe only orders the map; the real call reports what fails
+                self.probe_failures[t.framework] = short_error(exc)
                 backend.recover()
                 continue
             shapes = lambda leaves: [list(np.shape(leaf)) for leaf in leaves or () if isinstance(leaf, np.ndarray)]

@@ -34,6 +34,17 @@ def side_gradients(runner, case: Case, t, built, side_weights, inputs, wrt, cota
 
 def _watched_gradients(runner, case: Case, t, built, side_weights, inputs, wrt, cotangents):
     """side_gradients with the layer hooks of a model spec on (execution/layers.py)."""
+    def through_tensor_hooks(why: str):
+        with runner.watch_layers(t, built, "backward", through_inputs=True):
+            grads = side_gradients(runner, case, t, built, side_weights, inputs, wrt, cotangents)
+        runner.layers.through_inputs.add(t.label)
+        runner.layers.notes["backward"] = f"{t.label} {why}, so its layer gradients were recorded through tensor hooks on each layer's inputs instead."
+        return grads
+
+    keyword = runner.layers.keyword_called(t.label) if runner.layers is not None else []
+    if keyword:  # full backward hooks see positional inputs only: tensor hooks see keyword inputs too
+        return through_tensor_hooks(f"calls {len(keyword)} layers with tensors by keyword ({keyword[0]}, ...), which full "
+                                    f"backward hooks do not see")
     try:
         with runner.watch_layers(t, built, "backward"):
             return side_gradients(runner, case, t, built, side_weights, inputs, wrt, cotangents)
@@ -44,13 +55,7 @@ def _watched_gradients(runner, case: Case, t, built, side_weights, inputs, wrt, 
         # record the same input gradients through tensor hooks; failing that, compare without the layer walk.
         refusal = str(exc).split(". ")[0].strip().rstrip(".")
         try:
-            with runner.watch_layers(t, built, "backward", through_inputs=True):
-                grads = side_gradients(runner, case, t, built, side_weights, inputs, wrt, cotangents)
-            runner.layers.through_inputs.add(t.label)
-            runner.layers.notes["backward"] = (f"{t.label} refused full backward hooks because forward() modifies a "
-                                               f"layer's output in place ({refusal}), so its layer gradients were "
-                                               f"recorded through tensor hooks on each layer's inputs instead.")
-            return grads
+            return through_tensor_hooks(f"refused full backward hooks because forward() modifies a layer's output in place ({refusal})")
         except RuntimeError as again:
             runner.layers.problems["backward"] = (
                 f"{t.label} refused backward hooks because forward() modifies a layer's output in place ({refusal}), "
