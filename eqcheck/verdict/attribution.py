@@ -94,6 +94,12 @@ def _times(ratio: float) -> str:
     return f"{ratio:.0f}x" if ratio >= 10 else f"{ratio:.1f}x"
 
 
+def plausible_fallback(dtype: str, scale: float) -> float:
+    """The largest own error that counts as rounding where no structure bounds it: sqrt(eps) x the largest reference
+    value (rounding costs digits, not half of them)."""
+    return float(np.sqrt(_EPS.get(dtype, _EPS["float32"])) * scale)
+
+
 def noise_verdict(dtype: str) -> str:
     """The verdict of a row outside its tolerance but within its error budget, named after the case dtype."""
     return f"pass (within {dtype} noise)"
@@ -127,7 +133,7 @@ def attribute(
     # op's structure gives a rigorous bound, that bound decides, element by element; elsewhere sqrt(eps) x scale.
     # An elementwise kernel gets no sqrt(eps) floor: its rounding is a few ulps (verdict/rounding.py), so only an
     # error the other implementation shares counts (both kernels beyond ULP_THRESHOLD: see elementwise below).
-    plausible = 0.0 if structure == "elementwise" else np.sqrt(eps) * scale
+    plausible = 0.0 if structure == "elementwise" else plausible_fallback(dtype, scale)
 
     # Unknown structure: an error that the other, independent implementation in the same dtype shows as well (within
     # PRECISION_OUTLIER_RATIO) is the computation's own cancellation (sinc's gradient near 0 on both sides), not a
@@ -175,6 +181,16 @@ def attribute(
             if label not in own and label not in rejected:
                 own[label], own_elements[label] = float(np.max(bound, initial=0.0)), bound
                 from_structure[label] = {"bound": own[label]}
+    # No structure, no stand-in, no float64 of its own: the side is judged as a precision outlier at most. Its distance
+    # from float64 is at most |A - B| + the other side's own error, so |A - B| <= PRECISION_OUTLIER_RATIO x that own
+    # error means "the same function, at most that many times less precise" -- what a measured side gets as a
+    # precision note, not a failure (--strict-precision fails it). A bug larger than that fails.
+    implied = {}
+    if bound is None and structure is None and len(own) == 1 and not rejected:
+        (other, other_error), = own.items()
+        for label in outputs:
+            if label not in own and other_error > 0:
+                implied[label] = {"bound": PRECISION_OUTLIER_RATIO * other_error, "from": other}
     noise = max(own.values()) if own else None
     floor = 0.5 * eps * scale
     (far, d_far), (near, d_near) = sorted(distance.items(), key=lambda kv: -kv[1])
@@ -185,6 +201,11 @@ def attribute(
         not deviation_passed and nonfinite_mismatch == 0 and noise is not None and noise > 0
         and deviation_max_abs <= NOISE_K * noise
     )
+    implied_ratio = None
+    if implied and not within and not deviation_passed and nonfinite_mismatch == 0:
+        (label, credit), = implied.items()
+        implied_ratio = deviation_max_abs / (noise + credit["bound"])
+        within = implied_ratio <= 1.0
     bound_ratio = None
     if from_structure and len(own_elements) == len(outputs) and nonfinite_mismatch == 0 and not deviation_passed:
         # Element by element, no K: |A - B| <= |A - exact| + |B - exact|, each side's term measured against its own
@@ -216,6 +237,7 @@ def attribute(
         "own_error_rejected": rejected,
         "own_error_from_standin": from_standin,
         **({"own_error_from_structure": from_structure, "bound_ratio": bound_ratio} if from_structure else {}),
+        **({"own_error_implied": implied, "implied_ratio": implied_ratio} if implied else {}),
         **({"structural_bound": float(np.max(bound, initial=0.0))} if bound is not None else {}),
         "noise": noise,
         "k": NOISE_K,
@@ -231,6 +253,12 @@ def attribute(
     # Nor is a side that lost more than half the dtype's digits (a side without float64 cannot be checked above).
     if outlier and ratio >= PRECISION_OUTLIER_RATIO and (reference_off or far not in rejected and d_far <= plausible):
         record["precision_note"] = f"precision outlier: {far} is {_times(ratio)} further from float64 than {near}"
+    if implied and within and noise and deviation_max_abs > NOISE_K * noise:
+        (label, credit), = implied.items()
+        times = deviation_max_abs / noise
+        record["precision_note"] = (f"precision outlier at most: {label} has no float64 run; it differs from "
+                                    f"{credit['from']} by {_times(times)} {credit['from']}'s own error, so it is at most "
+                                    f"{_times(times + 1)} further from float64")
     if within:
         record["verdict"] = noise_verdict(dtype)
     elif reference_off:
