@@ -117,3 +117,29 @@ def test_a_layernorm_epsilon_off_by_ten_fails(cli, copy_config, tmp_path):
     spec = copy_config("nn/LayerNorm.yaml", {"epsilon: $eps}": "epsilon: 1.0e-6}", "eps: [1.0e-5, 1.0e-3]": "eps: [1.0e-5]"})
     _, case, rows = _run(cli, spec, tmp_path)
     assert case["status"] == "fail" and rows["out"]["verdict"] == "fail"
+
+
+# Float64 rows have no wider float to re-run in: an elementwise op's float64 rows are judged in float64 ulps against
+# mpmath (verdict/exact.py). A "float64" kernel computing in float32 is ~1e8 float64 ulps away, yet within
+# torch.testing's float64 table (rtol 1e-7): only the high-precision reference catches it.
+FLOAT64 = """
+name: material.float64_sin
+summary: sin in float64
+dtypes: [float64]
+inputs:
+  - {name: input, shape: [16, 16], mindspore: SIDE}
+torch: {op: torch.sin}
+mindspore: {op: mindspore.ops.sin}
+"""
+
+
+@pytest.mark.parametrize("side, status", [("{name: input, dtype: float32}", "fail"), ("input", "pass")])
+def test_float64_rows_are_judged_in_float64_ulps_against_mpmath(cli, write_spec, tmp_path, side, status):
+    spec = write_spec(FLOAT64.replace("SIDE", side))
+    _, case, rows = _run(cli, spec, tmp_path)
+    assert case["status"] == status, case["message"]
+    if status == "fail":
+        record = rows["out"]["attribution"]
+        assert record["reference"] == "mpmath 40 digits" and record["ulps"]["mindspore"] > 1e6
+        assert record["ulps"]["torch"] <= 1 and list(record["kernel_accuracy"]) == ["mindspore"]
+        assert rows["out"]["max_rel"] < 1e-7  # what torch.testing's float64 table would have let through

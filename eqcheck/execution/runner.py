@@ -19,7 +19,7 @@ from eqcheck.execution import layouts, replay, sides
 from eqcheck.execution.checks import determinism, gradients, reference, refusal, stale, state, training
 from eqcheck.execution.layers import LayerSession, pair_layers
 from eqcheck.execution.trial import Trial
-from eqcheck.execution.checks import third_opinion  # an OpInfo ref where the sides disagree
+from eqcheck.execution.checks import high_precision, third_opinion  # mpmath for float64; an OpInfo ref where the sides disagree
 from eqcheck.verdict import diagnosis, rounding
 from eqcheck.verdict.compare import compare, json_safe
 from eqcheck.dtypes import is_float
@@ -253,6 +253,8 @@ class CaseRunner:
         if self.source.wants_float64(case, result):  # the error budget: float64 re-runs, when a row failed (or asked)
             self.source.phase("float64")
             reference.judge(self, trial, result)
+        if high_precision.wanted(case, result):  # float64 rows of elementwise ops: mpmath at 40 digits
+            high_precision.judge(self, trial, result)
         if third_opinion.wanted(self, case, result):  # an OpInfo entry's numpy ref, where the sides disagree
             third_opinion.judge(self, trial, result)
         self._diagnose(case, result, inputs)
@@ -540,7 +542,9 @@ def row_tolerance(case: Case, name: str):
     ulps goes to its float64 re-runs, where each side is measured against float64."""
     spec = case.spec
     own = case.dtype in spec.tolerance or any(o.name == name and case.dtype in o.tolerance for o in spec.outputs)
-    if own or case.dtype == "float64" or not is_float(case.dtype) or reference.structure_of(case) != "elementwise":
+    if own or not is_float(case.dtype) or reference.structure_of(case) != "elementwise":
+        return case.tolerance(name)
+    if case.dtype == "float64" and high_precision.entry(case) is None:  # no wider reference to judge ulps against
         return case.tolerance(name)
     return rounding.elementwise_tolerance(case.dtype)
 

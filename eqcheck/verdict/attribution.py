@@ -286,6 +286,7 @@ def elementwise(
     own_float64: dict[str, np.ndarray | None],
     sensitivity: np.ndarray | None,
     dtype: str,
+    source: str | None = None,
 ) -> dict[str, Any]:
     """The budget record of a forward row of an elementwise op (verdict/rounding.py), judged in ulps.
 
@@ -294,7 +295,8 @@ def elementwise(
     differences, execution/checks/reference.py): an accurate kernel computes f(x(1 + d))(1 + e) with |d|, |e| of a
     few u (mixed forward-backward stability, Higham 2nd ed. section 1.5), so near a zero of f (log near 1, digamma
     near 1.46) it may lose relative accuracy, elsewhere not. Both sides within ULP_THRESHOLD: "within noise". The
-    reference side alone beyond it: a precision note, as for the other rows. The candidate beyond it: the row
+    reference side alone beyond it: a precision note, as for the other rows. `source` names a reference other than
+    the reference side's float64 run (mpmath, for float64 rows). The candidate beyond it: the row
     fails as kernel accuracy, naming each side's ulps. Both sides beyond it: the formula itself cancels (tanhshrink's
     x - tanh(x) near 0 loses the same digits on both), so the row is judged as any other row against each side's own
     float64 run, with no rounding floor: an error counts only as far as the other implementation shares it."""
@@ -310,7 +312,7 @@ def elementwise(
     labels = list(outputs)
     candidate = next(label for label in labels if label != reference_label) if len(labels) > 1 else labels[0]
     record: dict[str, Any] = {
-        "reference": f"{reference_label} float64",
+        "reference": source or f"{reference_label} float64",
         "structure": "elementwise",
         "ulps": worst,
         "ulps_plain": {label: float(np.max(u, initial=0.0)) for label, u in plain.items()},
