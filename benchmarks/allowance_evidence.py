@@ -18,7 +18,7 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
-from eqcheck.verdict.rounding import allowance  # noqa: E402
+from eqcheck.verdict.rounding import allowance
 
 
 def main() -> None:

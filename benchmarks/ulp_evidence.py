@@ -20,7 +20,7 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
-from eqcheck.verdict.rounding import ULP_THRESHOLD, ulps  # noqa: E402
+from eqcheck.verdict.rounding import ULP_THRESHOLD, ulps
 
 NORMAL, POSITIVE, UNIT, GE1 = (-1, 1), (0.01, 10.0), (-0.999, 0.999), (1.0, 10.0)
 FUNCTIONS = [  # name, torch name, mindspore.ops name, domain (normal or uniform(low, high))

@@ -149,7 +149,6 @@ def failure_notes(document: dict) -> list[Text]:
             notes.append(Text.assemble((f"{case['id']}: ", "bold"), (case["message"], STATUS_STYLE[case["status"]])))
         for out in case.get("outputs") or []:
             if out.get("passed") is False and case["status"] == "fail":
-                tol = out.get("tolerance", {})
                 notes.append(Text.assemble(
                     (f"{case['id']} {out['name']}: ", "bold"),
                     (out.get("reason") or "outside tolerance", "red"),
