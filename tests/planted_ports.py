@@ -178,3 +178,40 @@ class CNNBatchOfOne(SmallCNN):
         x = self.pool(self.act1(self.bn1(self.conv1(x))))
         x = self.act2(self.bn2(self.conv2(x)))
         return self.fc(ops.mean(x, axis=(2, 3)).reshape(1, -1))
+
+
+class TorchProjections(torch.nn.Module):
+    """Two blocks of separate query, key, value projections (HF's layout)."""
+
+    def __init__(self, dim: int = 4):
+        super().__init__()
+        self.layer = torch.nn.ModuleList(torch.nn.ModuleDict({k: torch.nn.Linear(dim, dim) for k in ("query", "key", "value")})
+                                         for _ in range(2))
+
+    def forward(self, x):
+        for block in self.layer:
+            x = torch.tanh(block["query"](x) * block["key"](x) + block["value"](x))
+        return x
+
+
+class _Fused(nn.Cell):
+    def __init__(self, dim: int):
+        super().__init__()
+        self.qkv = nn.Dense(dim, 3 * dim)
+
+    def construct(self, x):
+        q, k, v = ops.split(self.qkv(x), x.shape[-1], axis=-1)
+        return ops.tanh(q * k + v)
+
+
+class FusedProjections(nn.Cell):
+    """The same with one fused Dense per block (mindcv's layout): qkv = [query; key; value] along the output axis."""
+
+    def __init__(self, dim: int = 4):
+        super().__init__()
+        self.blocks = nn.CellList([_Fused(dim) for _ in range(2)])
+
+    def construct(self, x):
+        for block in self.blocks:
+            x = block(x)
+        return x

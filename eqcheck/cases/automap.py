@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from eqcheck.backends.base import ParamInfo
 from eqcheck.errors import SpecError
@@ -53,6 +53,47 @@ class Proposal:
 
     entry: WeightEntry
     how: str
+    origin: int | None = None  # overrides: the index of the spec's weights: entry (a pattern expands to many)
+
+
+def expand(entries, params: dict[str, dict[str, ParamInfo]]) -> list[tuple[WeightEntry, int]]:
+    """The spec's weights: entries with every `*` pattern (one path part, captured in order on every side) expanded
+    against the reference side's parameters: `vit.encoder.layer.*.attention.attention.query.weight` -> one entry per
+    layer. Each with the index of the entry it came from."""
+    ref = next(iter(params))
+    out = []
+    for index, entry in enumerate(entries):
+        if "*" not in entry.name:
+            out.append((entry, index))
+            continue
+        pattern = _glob(entry.sides[ref].name)
+        for name in params[ref]:
+            found = pattern.match(name)
+            if found:
+                fill = lambda text: _fill(text, found.groups())
+                sides = {fw: replace(side, name=fill(side.name)) for fw, side in entry.sides.items()}
+                out.append((replace(entry, name=fill(entry.name), sides=sides), index))
+    return out
+
+
+def expand_unmapped(unmapped: dict[str, dict[str, str]], params: dict[str, dict[str, ParamInfo]]) -> dict[str, dict[str, str]]:
+    """`unmapped:` with `*` patterns expanded against each side's own parameters."""
+    out = {}
+    for fw, reasons in unmapped.items():
+        out[fw] = {}
+        for key, reason in reasons.items():
+            names = [n for n in params.get(fw, {}) if _glob(key).match(n)] if "*" in key else [key]
+            out[fw].update(dict.fromkeys(names, reason))
+    return out
+
+
+def _glob(text: str) -> re.Pattern:
+    return re.compile("^" + r"\.".join(r"([^.]+)" if part == "*" else re.escape(part) for part in text.split(".")) + "$")
+
+
+def _fill(text: str, captured: tuple[str, ...]) -> str:
+    parts, values = text.split("."), iter(captured)
+    return ".".join(next(values) if part == "*" else part for part in parts)
 
 
 @dataclass(frozen=True)
@@ -88,9 +129,11 @@ def propose(spec, params: dict[str, dict[str, ParamInfo]], case_id: str,
     conv and its block's first conv hold the same weight shape, not the same output).
     """
     ref, cand = list(params)
-    proposals = [Proposal(e, "override") for e in spec.weights]
-    claimed = {fw: {e.sides[fw].name for e in spec.weights} for fw in (ref, cand)}
-    skipped: dict[str, dict[str, str]] = {fw: dict(spec.unmapped.get(fw, {})) for fw in (ref, cand)}
+    overrides = expand(spec.weights, params)
+    proposals = [Proposal(e, "override", origin) for e, origin in overrides]
+    claimed = {fw: {e.sides[fw].name for e, _ in overrides} for fw in (ref, cand)}
+    unmapped = expand_unmapped(spec.unmapped, params)
+    skipped: dict[str, dict[str, str]] = {fw: dict(unmapped.get(fw, {})) for fw in (ref, cand)}
     left = {fw: [n for n in params[fw] if n not in claimed[fw] and n not in skipped[fw]] for fw in (ref, cand)}
 
     for fw, other in ((ref, cand), (cand, ref)):  # counters with no counterpart at all; torch's transient buffers
@@ -118,6 +161,9 @@ def propose(spec, params: dict[str, dict[str, ParamInfo]], case_id: str,
             pair(names[0], others[0], "name")
 
     seen = shapes if shapes and all(shapes.get(fw) for fw in (ref, cand)) else {}  # both probed, or neither counts
+    # a layer's output says what its parameters do; a container's (ViT's embeddings holding the class token) does not
+    seen = {fw: {path: out for path, out in found.items() if not any(p.startswith(path + ".") for p in found)}
+            for fw, found in seen.items()}
     produced = lambda fw, name: seen.get(fw, {}).get(name.rsplit(".", 1)[0] if "." in name else "")
     modules = {fw: _modules(left[fw], params[fw], (order or {}).get(fw, []), seen.get(fw, {})) for fw in (ref, cand)}
     aligned = _align(modules[ref], modules[cand])

@@ -73,21 +73,33 @@ def pair_layers(weight_map, submodules: dict[str, dict[str, str]], fired: dict[s
     # Weights: a module (a layer or a whole block) whose shared parameters are exactly those of one module there.
     image = {w.sides[ref_fw].param: w.sides[cand_fw].param for w in weight_map.weights if ref_fw in w.sides and cand_fw in w.sides}
     ref_params, cand_params = set(image), set(image.values())
+    preimage: dict[str, set[str]] = {}
+    for p, q in image.items():
+        preimage.setdefault(q, set()).add(p)
+    # Where several nested modules hold the same parameters, a layer pairs with a layer and a block with a block: HF's
+    # ViTIntermediate (dense + GELU) wraps the dense that is mindcv's fc1; HF's ResNetBasicLayer (with its residual)
+    # wraps the `layer` Sequential, and mindcv's BasicBlock is the former.
+    leaf = lambda path, subs: not any(p.startswith(path + ".") for p in subs)
     holders: dict[frozenset[str], list[str]] = {}
     for b in cand_subs:
         inside = _under(b, cand_params)
         if inside:
             holders.setdefault(inside, []).append(b)
     holding: set[str] = set()
+    chains: dict[frozenset[str], list[str]] = {}
     for a in ref_subs:
         inside = _under(a, ref_params)
-        if not inside:
-            continue
-        holding.add(a)
-        for b in holders.get(frozenset(image[p] for p in inside), []):
-            if a not in pairs and b not in taken and not disagree(a, b):
-                pairs[a] = (b, "weights")
-                taken.add(b)
+        if inside:
+            holding.add(a)
+            chains.setdefault(inside, []).append(a)
+    for inside, refs in chains.items():
+        cands = holders.get(frozenset(image[p] for p in inside), [])
+        for b in sorted(cands, key=lambda b: not leaf(b, cand_subs)):  # layers first: to the innermost
+            for a in (reversed(refs) if leaf(b, cand_subs) else refs):
+                back = {p for q in _under(b, cand_params) for p in preimage[q]}  # a fused parameter maps back to several
+                if a not in pairs and b not in taken and not disagree(a, b) and back == inside:
+                    pairs[a] = (b, "weights")
+                    taken.add(b)
     holding |= {b for b in cand_subs if _under(b, cand_params)}
     # Parameter-free modules: the same normalized path, then the probe's execution order.
     by_path = {_normal_path(p): p for p in cand_subs if p not in taken and p not in holding}

@@ -29,3 +29,18 @@ def regnet(name: str = "regnet_x_200mf", num_classes: int = 10, bug: str | None 
     elif bug is not None:
         raise ValueError(f"bug must be None or 'same_pad', got {bug!r}")
     return net
+
+
+def vit(image_size: int = 32, patch_size: int = 8, hidden: int = 64, layers: int = 2, heads: int = 4, mlp: int = 128,
+        num_classes: int = 10, gelu: str = "exact", epsilon: float = 1e-12):
+    """mindcv's VisionTransformer at HF's sizes. mindcv builds it with MindSpore's defaults, nn.GELU() (the tanh
+    approximation) and nn.LayerNorm's epsilon 1e-7; HF's ViT uses the exact GELU and epsilon 1e-12. `gelu="tanh"`
+    keeps mindcv's GELU (the planted difference), `epsilon` its LayerNorms'."""
+    from functools import partial
+
+    from mindcv.models.vit import VisionTransformer
+
+    return VisionTransformer(image_size=image_size, patch_size=patch_size, embed_dim=hidden, depth=layers, num_heads=heads,
+                             mlp_ratio=mlp / hidden, num_classes=num_classes,
+                             act_layer=partial(nn.GELU, approximate=gelu == "tanh"),
+                             norm_layer=partial(nn.LayerNorm, epsilon=epsilon))
