@@ -407,7 +407,7 @@ def repro(case_id, paths, out_dir, seed, threads, grad):
     runner.start()
     runner.preflight([case])
     result = runner.run(case)
-    if runner.materials is None or runner.materials.get("case") is not case:
+    if runner.trial is None or runner.trial.case is not case:
         raise click.ClickException(f"{case_id} did not run to its outputs ({result.status}: {result.message})")
     script, npz = repro_module.write(runner, case, result, out_dir)
     click.echo(f"{case_id}: {result.status}")

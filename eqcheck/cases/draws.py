@@ -149,3 +149,18 @@ def make_inputs(case, seed: int) -> dict[str, np.ndarray]:
             special_rng = case_rng(seed, case.id, f"special:{inp.name}")
             arrays[inp.name] = apply_special(arrays[inp.name], dist.special, special_rng, dtype)
     return arrays
+
+
+def cotangents(case, seed: int, outputs: list[tuple[str, np.ndarray]]) -> list[np.ndarray | None]:
+    """One seeded cotangent per float output of the reference side (the same bytes on both sides); None for
+    ignored or integer outputs."""
+    rng = case_rng(seed, case.id, "cotangent")
+    specs = case.spec.outputs
+    out = []
+    for i, (_, array) in enumerate(outputs):
+        ignored = specs[i].ignore if specs and i < len(specs) else None
+        if ignored or not np.issubdtype(array.dtype, np.floating):
+            out.append(None)
+            continue
+        out.append(draw(rng, "normal", {"mean": 0.0, "std": 1.0}, array.shape, case.dtype).astype(array.dtype))
+    return out
