@@ -2,15 +2,18 @@
 
 Three passes, each reviewable in `eqcheck map SPEC` (the `how` column):
 
-1. `override`: the spec's own `weights:` entries (with layout transforms) win, always.
+1. `override`: the spec's own `weights:` entries (with layout transforms) win, always; a `*` in a name is one path
+   part, captured in order on every side and expanded against the reference side's parameters.
 2. `name`: identical names after normalization — leaf aliases (weight/gamma/embedding_table, bias/beta,
    running_mean/moving_mean, running_var/moving_variance), separators (`_`, `-`) and case ignored in module paths.
 3. `module`: what is left, module by module: each side's modules holding unpaired parameters, in execution
    order (the probe call's hook order; declaration order where no probe ran), aligned by their parameter
-   signature (leaf kinds and shapes); an aligned pair's parameters pair together, so a module's weight and
-   bias never land in two different modules (HF ResNet declares `shortcut` before `layer`, runs it after).
+   signature (leaf kinds and shapes, and a layer's output shapes where both probes ran); an aligned pair's
+   parameters pair together, so a module's weight and bias never land in two different modules (HF ResNet
+   declares `shortcut` before `layer`, runs it after). Equally long alignments are told apart by the order inside
+   each parent block (`_align`); look-alikes no probe ordered are refused with the candidates named.
 4. `order+shape`: what is still left, grouped by normalized leaf (weight, bias, weight_ih_l0, ...), paired in
-   declaration order when both sides have the same count and every pair has the same shape.
+   declaration order when both sides have the same count and every pair has the same shape (and output shapes).
 
 Anything still unpaired, or a pair whose shapes disagree, is refused with the complete list and the best
 partial proposal: never a guess. torch buffers registered with `persistent=False` (position ids, causal masks:

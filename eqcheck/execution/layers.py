@@ -2,8 +2,10 @@
 that deviates beyond its budget.
 
 Pairing: a submodule whose parameters all map (through the weight map) into one submodule on the other side, and
-that one's back, is paired with it (`weights`); a submodule without parameters pairs with the one at the same
-normalized path (`path`: separators and case ignored), e.g. `act` with `act`. The root is the model's output,
+that one's back, is paired with it (`weights`; among nested modules holding the same parameters, a layer with the
+innermost, a block with the outermost); a submodule without parameters pairs with the one at the same normalized
+path (`path`: separators and case ignored), e.g. `act` with `act`, then by execution order (`order`). Outputs of
+different sizes in the probe call never pair. The root is the model's output,
 already compared as the case's outputs. Unpaired submodules (MindSpore nn.LSTM's inner `rnn`) are not watched.
 
 Forward: hooks record each paired submodule's output per call; rows follow the reference side's firing order
