@@ -215,3 +215,37 @@ class FusedProjections(nn.Cell):
         for block in self.blocks:
             x = block(x)
         return x
+
+
+class TorchFused(torch.nn.Module):
+    """The reverse: torch fuses (one Linear per block), MindSpore keeps three Dense."""
+
+    def __init__(self, dim: int = 4):
+        super().__init__()
+        self.blocks = torch.nn.ModuleList(torch.nn.ModuleDict({"qkv": torch.nn.Linear(dim, 3 * dim)}) for _ in range(2))
+
+    def forward(self, x):
+        for block in self.blocks:
+            q, k, v = block["qkv"](x).split(x.shape[-1], dim=-1)
+            x = torch.tanh(q * k + v)
+        return x
+
+
+class _Separate(nn.Cell):
+    def __init__(self, dim: int):
+        super().__init__()
+        self.query, self.key, self.value = nn.Dense(dim, dim), nn.Dense(dim, dim), nn.Dense(dim, dim)
+
+    def construct(self, x):
+        return ops.tanh(self.query(x) * self.key(x) + self.value(x))
+
+
+class SeparateProjections(nn.Cell):
+    def __init__(self, dim: int = 4):
+        super().__init__()
+        self.layer = nn.CellList([_Separate(dim) for _ in range(2)])
+
+    def construct(self, x):
+        for block in self.layer:
+            x = block(x)
+        return x

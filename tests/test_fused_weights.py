@@ -55,3 +55,19 @@ def test_a_pattern_needs_the_same_captures_on_every_side(cli, write_spec):
     text = spec().replace("blocks.*.qkv.weight, transform: [{chunk: {axis: 0, index: 0", "blocks.0.qkv.weight, transform: [{chunk: {axis: 0, index: 0")
     result = cli("validate", write_spec(text))
     assert result.exit_code == 2 and "has 0 '*' and 'layer.*.query.weight' 1" in " ".join(result.text.split())
+
+
+def test_the_reverse_a_fused_torch_parameter_against_separate_mindspore_ones(cli, write_spec, tmp_path):
+    lines = "".join(
+        f"  blocks.*.qkv.{key}.{kind}:\n    torch: {{name: blocks.*.qkv.{kind}, transform: [{{chunk: {{axis: 0, index: {i}, of: 3}}}}]}}\n"
+        f"    mindspore: layer.*.{key}.{kind}\n"
+        for kind in ("weight", "bias") for i, key in enumerate(("query", "key", "value")))
+    text = ("name: model.fused_torch\nkind: model\ngrad: true\ninputs:\n  - {name: x, shape: [3, 4]}\n"
+            "torch: {model: tests.planted_ports:TorchFused}\nmindspore: {model: tests.planted_ports:SeparateProjections}\n"
+            "weights:\n" + lines)
+    report = tmp_path / "reverse.json"
+    result = cli("run", write_spec(text), *ALLOW, "--json", report)
+    assert result.exit_code == 0, result.text
+    (case,) = read_json(report)["cases"]
+    grads = {o["name"]: o for o in case["outputs"] if o["name"].startswith("grad:")}
+    assert grads["grad:blocks.1.qkv.value.bias"]["shape"] == [4] and grads["grad:blocks.1.qkv.value.bias"]["passed"]
