@@ -116,7 +116,7 @@ def test_hf_regnet_against_mindcv_pairs_each_shortcut_with_its_own_modules_and_n
     assert same_pad["layers"]["backward"]["first_divergent"] == conv
 
 
-def test_hf_vit_against_mindcv_maps_the_fused_qkv_by_pattern_and_names_mindsporess_default_gelu(cli, tmp_path):
+def test_hf_vit_against_mindcv_maps_the_fused_qkv_by_pattern_and_names_mindspores_default_gelu(cli, tmp_path):
     # Issue 31: mindcv fuses query, key and value into one Dense; HF's ViTIntermediate (dense + GELU) was paired with
     # mindcv's fc1 (dense alone), so the faithful port failed and the GELU was never watched on its own.
     report = tmp_path / "vit.json"
