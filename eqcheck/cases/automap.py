@@ -286,7 +286,8 @@ def _refusal(spec, case_id, proposals, left, params, sides) -> SpecError:
     err = SpecError(
         f"cannot map every parameter automatically in case {case_id}: paired {len(proposals)} ({found}); "
         f"unpaired on {ref}: {describe(ref)}; unpaired on {cand}: {describe(cand)}. Names did not match after "
-        f"normalization, and pairing module by module in execution order needs the same parameter kinds and shapes",
+        f"normalization, and pairing module by module in execution order needs the same parameter kinds and shapes "
+        f"and, where the probe call ran, the same output shapes (a stride moved to another layer changes them)",
         file=spec.path, field="weights",
         hint=f"map them under weights: (e.g. weights: {{{example}: {{{ref}: ..., {cand}: ...}}}}), or list them under "
              f"unmapped: with the reason they are not shared; `eqcheck map {spec.path}{allow}` shows the partial proposal",
