@@ -249,3 +249,11 @@ class SeparateProjections(nn.Cell):
         for block in self.layer:
             x = block(x)
         return x
+
+
+class EncoderKeywordCall(EncoderBlock):
+    """Faithful, but calls its attention by keyword (`self.attn(x=...)`), as Hugging Face-style code does."""
+
+    def construct(self, x):
+        x = x + self.attn(x=self.ln1(x))
+        return x + self.ffn(self.ln2(x))

@@ -202,12 +202,16 @@ class LayerSession:
             anchor = Anchor(self.float64_reference, self.labels, float64, case.dtype, backward=direction == "backward")
         rows = []
         forward = self.first_forward if direction == "backward" else None
+        blind = set(self.keyword_called(self.labels[1])) if self.labels[1] not in self.through_inputs else set()
         for path, call in ref.order:
             pair = by_ref[path]
             cand_calls = cand.records.get(pair.cand, [])
             if direction == "backward":  # backpropagation reaches a module's calls last-first: align them from the end
                 cand_calls = cand_calls[max(0, len(cand_calls) - len(ref.records[path])):]
             row = _row(pair, call, ref.records[path][call], cand_calls, tolerance, anchor)
+            if direction == "backward" and pair.cand in blind and call < len(cand_calls) and all(v is None for v in cand_calls[call]):
+                row.update(passed=None, note="the candidate's backward hook does not see inputs passed by keyword: judged alone")
+                row.pop("reason", None)
             called = self.watches["forward"].get(self.labels[1])
             if direction == "backward" and row["passed"] is None and call >= len(cand_calls) and called is not None \
                     and pair.cand in called.records:  # it ran forward, yet no gradient reached it: cut off after it
