@@ -358,7 +358,8 @@ class CaseRunner:
             context = diagnosis.Context(out.name, out.kind, labels, case.dtype, inputs)
             # The NaN/Inf hints only where the compared NaN/Inf patterns differ (the row's own count says so).
             hints = None if out.deviation.nonfinite_mismatch else [h for h in diagnosis.HINTS if h not in diagnosis.NONFINITE_HINTS]
-            out.diagnosis = diagnosis.diagnose(result.arrays[labels[0]][out.name], result.arrays[labels[1]][out.name], context, hints)
+            found = diagnosis.diagnosis_of(result.arrays[labels[0]][out.name], result.arrays[labels[1]][out.name], context, hints)
+            out.diagnosis, out.diagnosis_kind, out.diagnosis_side = found.text, found.kind, found.side
 
     def _repeat_calls(self, trial: Trial, result: CaseResult) -> None:
         """--repeat: call each side again on the same inputs and weights; its outputs must match bit for bit."""
@@ -414,7 +415,7 @@ class CaseRunner:
             raise
         except UnsupportedCase:
             raise
-        except Exception as exc:  # noqa: BLE001 - user code raises anything; one paragraph naming the factory
+        except Exception as exc:  # user code raises anything; one paragraph naming the factory
             if isinstance(obj, ModelFactory):
                 raise self._factory_failure(obj, target, init_args, exc) from exc
             raise
@@ -438,7 +439,7 @@ class CaseRunner:
             return action()
         except (EqcheckError, CaseFailure):
             raise
-        except Exception as exc:  # noqa: BLE001 - frameworks raise anything; the report shows it
+        except Exception as exc:  # frameworks raise anything; the report shows it
             backend = self.backends[target.label]
             kernel, kind = backend.missing_kernel(exc), backend.failure_kind(exc, case.dtype)
             if kernel:

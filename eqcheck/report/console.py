@@ -14,6 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
+from eqcheck.cases.case_id import spec_name
 from eqcheck.report.document import skipped_edges
 from eqcheck.report.numbers import deviation
 
@@ -177,7 +178,7 @@ def explore_table(document: dict, only_skips: bool = False) -> Table | None:
     accepted: dict[str, int] = {}
     for case in document["cases"]:
         if case["status"] == "accepts_invalid":
-            name = case["id"].split("[")[0]
+            name = spec_name(case["id"])
             accepted[name] = accepted.get(name, 0) + 1
     rows = [(name, t) for name, t in explore.items()
             if not only_skips or t["unmapped"] or t["not_supported"] or t.get("note") or accepted.get(name)]
