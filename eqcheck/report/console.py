@@ -149,15 +149,22 @@ def failure_notes(document: dict) -> list[Text]:
             notes.append(Text.assemble((f"{case['id']}: ", "bold"), (case["message"], STATUS_STYLE[case["status"]])))
         for out in case.get("outputs") or []:
             if out.get("passed") is False and case["status"] == "fail":
-                tol = out.get("tolerance", {})
                 notes.append(Text.assemble(
                     (f"{case['id']} {out['name']}: ", "bold"),
                     (out.get("reason") or "outside tolerance", "red"),
-                    f" (rtol {tol.get('rtol')}, atol {tol.get('atol')})",
+                    f" ({tolerance_text(out)})",
                     f"; {out['attribution']['statement']}" if out.get("attribution") else "",
                     f"; diagnosis: {out['diagnosis']}" if out.get("diagnosis") else "",
                 ))
     return notes
+
+
+def tolerance_text(out: dict) -> str:
+    """The tolerance a row was judged by, saying so when its atol was scaled to the row's own magnitude."""
+    tol = out.get("tolerance", {})
+    if out.get("atol_scaled_from") is not None:
+        return f"rtol {tol.get('rtol')}, atol {out['atol_scaled_from']:g} x the row's largest value = {tol.get('atol'):.3g}"
+    return f"rtol {tol.get('rtol')}, atol {tol.get('atol')}"
 
 
 def skipped_edge_notes(document: dict) -> list[Text]:
