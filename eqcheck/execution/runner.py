@@ -19,8 +19,8 @@ from eqcheck.execution import layouts, replay, sides
 from eqcheck.execution.checks import determinism, gradients, reference, refusal, stale, state, training
 from eqcheck.execution.layers import LayerSession, pair_layers
 from eqcheck.execution.trial import Trial
-from eqcheck.execution.checks import third_opinion  # an OpInfo ref where the sides disagree
-from eqcheck.verdict import diagnosis
+from eqcheck.execution.checks import high_precision, third_opinion  # mpmath for float64; an OpInfo ref where the sides disagree
+from eqcheck.verdict import diagnosis, rounding
 from eqcheck.verdict.compare import compare, json_safe
 from eqcheck.dtypes import is_float
 from eqcheck.errors import EqcheckError, SpecError
@@ -253,6 +253,8 @@ class CaseRunner:
         if self.source.wants_float64(case, result):  # the error budget: float64 re-runs, when a row failed (or asked)
             self.source.phase("float64")
             reference.judge(self, trial, result)
+        if high_precision.wanted(case, result):  # float64 rows of elementwise ops: mpmath at 40 digits
+            high_precision.judge(self, trial, result)
         if third_opinion.wanted(self, case, result):  # an OpInfo entry's numpy ref, where the sides disagree
             third_opinion.judge(self, trial, result)
         self._diagnose(case, result, inputs)
@@ -522,7 +524,7 @@ class CaseRunner:
         results = []
         for out_spec, (path, a), (_, b) in zip(self.forward_names(case, len(ref), [p for p, _ in ref]), ref, cand):
             name, ignored = out_spec.name, out_spec.ignore
-            deviation = None if ignored else compare(a, b, case.tolerance(name))
+            deviation = None if ignored else compare(a, b, row_tolerance(case, name))
             results.append(OutputResult(name, list(a.shape), {ref_label: str(a.dtype), cand_label: str(b.dtype)}, deviation, ignored))
         return results
 
@@ -533,6 +535,19 @@ class CaseRunner:
             return list(case.spec.outputs[:count])
         paths = paths or (["out"] if count == 1 else [f"out.{i}" for i in range(count)])
         return [OutputSpec(path) for path in paths]
+
+
+def row_tolerance(case: Case, name: str):
+    """A forward row's tolerance: the spec's, else the dtype's table -- except an elementwise op below float64 with no
+    tolerance of its own in the spec, judged in ulps (verdict/rounding.py): a row further apart than ULP_THRESHOLD
+    ulps goes to its float64 re-runs, where each side is measured against float64."""
+    spec = case.spec
+    own = case.dtype in spec.tolerance or any(o.name == name and case.dtype in o.tolerance for o in spec.outputs)
+    if own or not is_float(case.dtype) or reference.structure_of(case) != "elementwise":
+        return case.tolerance(name)
+    if case.dtype == "float64" and high_precision.entry(case) is None:  # no wider reference to judge ulps against
+        return case.tolerance(name)
+    return rounding.elementwise_tolerance(case.dtype)
 
 
 def pick_output(value: Any, path: tuple, label: str) -> Any:
