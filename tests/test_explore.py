@@ -652,3 +652,37 @@ def test_module_error_inputs_torch_accepts_in_eval_mode_are_left_out(sample_cach
     assert [e["init"]["kwargs"] for e in record["errors_train"]] == [{"eps": -1.0}, {"eps": 0.0}]
     assert [e["init"]["kwargs"] for e in record["errors"]] == [{"eps": -1.0}]
     assert "1 error inputs torch accepts in eval mode" in record["note_errors"]
+
+
+def test_an_op_with_variant_entries_is_fed_by_each_variant_and_ids_say_which(write_spec, sample_cache):
+    from eqcheck.cases.explore import explore_cases
+
+    spec = parse_spec(write_spec("""
+name: t.max
+inputs: [{name: input, shape: [4, 5]}]
+torch: {op: torch.max}
+mindspore: {op: mindspore.ops.maximum}
+"""))
+    cases, tallies = explore_cases([spec], ("float32",))
+    tally = tallies["t.max"]  # op_db has no `max`: max.binary, max.reduction_no_dim, max.reduction_with_dim
+    assert set(tally["entries"]) == {"max.binary", "max.reduction_no_dim", "max.reduction_with_dim"}, tally
+    assert tally["samples"] == sum(e["samples"] for e in tally["entries"].values()) > 0
+    assert tally["run"] == sum(e["run"] for e in tally["entries"].values()) > 0 and "note" not in tally
+    variants = {c.sample.variant for c in cases["t.max"] if c.sample.error is None}
+    assert variants <= {"binary", "reduction_no_dim"} and variants, variants  # with_dim needs a dim map
+    for case in cases["t.max"]:
+        assert f"sample={case.sample.variant}.{case.sample.index}]" in case.id or "error_input=" in case.id
+    assert len({c.id for c in cases["t.max"]}) == len(cases["t.max"])  # sample K of two variants: two ids
+
+
+def test_an_alias_of_a_variant_entry_finds_the_variants(write_spec, sample_cache):
+    from eqcheck.cases.explore import explore_cases
+
+    spec = parse_spec(write_spec("""
+name: t.divide
+inputs: [{name: input, shape: [4, 5]}, {name: other, shape: [4, 5]}]
+torch: {op: torch.divide}
+mindspore: {op: mindspore.ops.div}
+"""))
+    tally = explore_cases([spec], ("float32",))[1]["t.divide"]
+    assert set(tally["entries"]) == {"div.floor_rounding", "div.no_rounding_mode", "div.trunc_rounding"}, tally

@@ -69,6 +69,15 @@ def entries(source: str, names: list[str]) -> dict[str, dict]:
     return out
 
 
+def variants(source: str, name: str) -> list[str]:
+    """The entries standing for an asked name the source has no entry of: its variants, each its own sample source
+    (op_db's `max` -> `max.binary`, `max.reduction_no_dim`, `max.reduction_with_dim`; an alias's: `divide` -> `div.*`).
+    Read from the source's index, which any build writes."""
+    index = read_json(folder(source) / "index.json") or {}
+    base = (index.get("aliases") or {}).get(name, name)
+    return [n for n in index.get("names", ()) if n.startswith(base + ".") and "." not in n[len(base) + 1:]]
+
+
 def _build(source: str, names: list[str]) -> None:
     command = [sys.executable, "-m", "eqcheck.backends.samples.build", str(folder(source)), source, *names]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(Path(__file__).resolve().parents[3]),

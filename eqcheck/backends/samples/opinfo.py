@@ -21,8 +21,9 @@ def load() -> dict[str, Any]:
 
 
 def index(catalog: dict[str, Any]) -> dict[str, Any]:
-    aliases = {alias.name: name for name, op in catalog.items() for alias in getattr(op, "aliases", ()) or ()
-               if "." not in name or not op.variant_test_name}
+    # a variant entry's alias names its base (`divide` -> `div`), which the asking side resolves to the variants
+    aliases = {alias.name: op.name if op.variant_test_name else name
+               for name, op in catalog.items() for alias in getattr(op, "aliases", ()) or ()}
     return {"names": sorted(catalog), "aliases": dict(sorted(aliases.items()))}
 
 
