@@ -196,12 +196,12 @@ def test_an_argument_the_spec_sets_and_the_sample_leaves_to_torchs_default_needs
 
 
 def test_list_explore_names_each_sample_and_counts_unmapped(cli, write_spec, sample_cache):
-    result = cli("list", write_spec(SUM), "--explore")
+    result = cli("list", write_spec(SUM.replace("mindspore.ops.sum", "mindspore.ops.reduce_sum")), "--explore")
     ids = result.stdout.splitlines() if hasattr(result, "stdout") else result.text.splitlines()
     explored = [i for i in ids if ",sample=" in i]
     assert result.exit_code == 0, result.text
     assert explored and all(i.startswith("t.sum[float32,sample=") for i in explored)
-    assert "unmapped (dim)" in result.text  # the unannotated spec: samples setting dim are counted, not run
+    assert "unmapped (dim)" in result.text  # reduce_sum(x, axis) with no map: samples setting dim are counted, not run
 
 
 def test_run_explore_records_each_sample_and_the_counts(cli, write_spec, sample_cache, tmp_path):
@@ -686,3 +686,21 @@ mindspore: {op: mindspore.ops.div}
 """))
     tally = explore_cases([spec], ("float32",))[1]["t.divide"]
     assert set(tally["entries"]) == {"div.floor_rounding", "div.no_rounding_mode", "div.trunc_rounding"}, tally
+
+
+def test_a_torch_argument_mindspore_takes_under_the_same_name_maps_by_default(write_spec):
+    spec = parse_spec(write_spec(SUM))  # no explore map at all
+    sample = {"call": {"args": [_tensor("a", [4, 5])], "kwargs": {"dim": 1, "keepdim": True}}}
+    record = {"entry": "sum", "signature": ["input", "dim", "keepdim"]}
+    derived, _ = translate(spec, record, sample, "opinfo", ms_names={"call": ["input", "dim", "keepdim"], "init": None})
+    assert derived.sides["mindspore"].call == {"dim": 1, "keepdim": True}
+    with pytest.raises(Skip) as info:  # MindSpore names it otherwise: never guessed
+        translate(spec, record, sample, "opinfo", ms_names={"call": ["input", "axis", "keep_dims"], "init": None})
+    assert (info.value.kind, set(info.value.args)) == ("unmapped", {"dim", "keepdim"})
+
+
+def test_mindspores_own_names_come_from_its_signature(write_spec, sample_cache):
+    from eqcheck.cases.explore import explore_cases
+
+    tally = explore_cases([parse_spec(write_spec(SUM))], ("float32",))[1]["t.sum"]
+    assert tally["run"] == tally["samples"] > 0 and not tally["unmapped"], tally  # mindspore.ops.sum(input, dim, keepdim)

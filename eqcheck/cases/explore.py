@@ -94,6 +94,8 @@ class TorchSamples:
             if record.get("missing") and (found := cache.variants(self.source, name)):
                 feeding[name] = found
         records.update(cache.entries(self.source, sorted({v for names in feeding.values() for v in names} - set(records))))
+        signatures = cache.mindspore_names(sorted({spec.sides["mindspore"].op for spec in specs if spec.name in wanted
+                                                   and "mindspore" in spec.sides}))
         cases: list[Case] = []
         for spec in specs:
             if spec.name not in wanted:
@@ -106,11 +108,12 @@ class TorchSamples:
             tally = self.tallies[spec.name] = Tally(self.source, ", ".join(records[n]["entry"] for n in names))
             for name in names:
                 variant = name[len(asked) + 1:] if name != asked else None
-                cases.extend(self._entry_cases(spec, name, records[name], variant, tally, dtypes))
+                cases.extend(self._entry_cases(spec, name, records[name], variant, tally, dtypes,
+                                               signatures.get(spec.sides["mindspore"].op)))
         return cases
 
     def _entry_cases(self, spec: OpSpec, name: str, record: dict, variant: str | None, tally: Tally,
-                     dtypes: tuple[str, ...] | None) -> list[Case]:
+                     dtypes: tuple[str, ...] | None, ms_names: dict | None) -> list[Case]:
         """The cases of one entry feeding a spec, counted into its tally (per entry in `entries` for variants)."""
         cases: list[Case] = []
         key = "samples_train" if self.source == "module" and spec.mode == "train" else "samples"
@@ -123,7 +126,8 @@ class TorchSamples:
         arrays = str(cache.entry_file(self.source, name).with_suffix(".npz"))
         for k, sample in enumerate(samples):
             try:
-                derived, tensors = translate(spec, record, sample, self.source, index=k, variant=variant)
+                derived, tensors = translate(spec, record, sample, self.source, index=k, variant=variant,
+                                             ms_names=ms_names)
             except Skip as skip:
                 target = tally.unmapped if skip.kind == "unmapped" else tally.not_supported
                 for arg in dict.fromkeys(skip.args):
@@ -139,7 +143,7 @@ class TorchSamples:
             if len(_float_dtypes(error)) > 1:
                 continue  # a float32/float64 mismatch: both sides get the case dtype, so the input is no longer invalid
             try:
-                derived, tensors = translate(spec, record, error, self.source)
+                derived, tensors = translate(spec, record, error, self.source, ms_names=ms_names)
             except Skip:
                 continue  # an error input the map cannot carry to MindSpore: counted by total - run
             tally.errors_run += 1
@@ -451,16 +455,29 @@ def _kept_ms_arguments(spec: OpSpec, section: dict[str, Any], params: dict, chos
     return kept
 
 
-def translate(spec: OpSpec, record: dict, sample: dict, source: str,
-              index: int | None = None, variant: str | None = None) -> tuple[OpSpec, tuple[tuple[str, str], ...]]:
+def same_names(bound_init: list, bound_call: list, ms_names: dict | None, source: str) -> dict[str, ArgumentMap]:
+    """A torch argument MindSpore's op takes under the same name maps by default (a plain rename to itself, no value
+    map): a constructor argument to MindSpore's constructor (a ModuleInfo's), any other to the call."""
+    if not ms_names:
+        return {}
+    out = {}
+    for section, bound in (("init", bound_init), ("call", bound_call)):
+        theirs = ms_names.get("init" if source == "module" and section == "init" else "call") or ()
+        out.update({name: ArgumentMap(name, name) for name, _, _ in bound if name in theirs})
+    return out
+
+
+def translate(spec: OpSpec, record: dict, sample: dict, source: str, index: int | None = None,
+              variant: str | None = None, ms_names: dict | None = None) -> tuple[OpSpec, tuple[tuple[str, str], ...]]:
     """One sample (torch's sample `index`; None for an error input) -> (the derived spec its case runs, input name ->
-    array key). Raises Skip for a sample not run."""
+    array key). `ms_names`: MindSpore's parameter names (`call`, `init`), for the same-name rule. Raises Skip for a
+    sample not run."""
     explore = spec.explore or ExploreSpec()
-    arguments = explore.arguments
     call_names = list(explore.signature) if explore.signature else record.get("signature")
     bound_call = _bind(sample["call"]["args"], sample["call"]["kwargs"], call_names, "call")
     bound_init = _bind(sample["init"]["args"], sample["init"]["kwargs"], record.get("init_signature"), "init") \
         if "init" in sample else []
+    arguments = {**same_names(bound_init, bound_call, ms_names, source), **explore.arguments}
     params = _params(spec)
     by_name = {inp.name: inp for inp in spec.inputs}
     spec_positional = [inp.name for inp in spec.inputs if not inp.keyword]

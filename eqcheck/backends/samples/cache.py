@@ -78,6 +78,16 @@ def variants(source: str, name: str) -> list[str]:
     return [n for n in index.get("names", ()) if n.startswith(base + ".") and "." not in n[len(base) + 1:]]
 
 
+def mindspore_names(ops: list[str]) -> dict[str, dict]:
+    """Each MindSpore op's parameter names (`call`, `init`; None where unreadable), built once per MindSpore version."""
+    try:
+        version = metadata.version("mindspore")
+    except metadata.PackageNotFoundError:
+        return {}
+    records = entries("mindspore", [f"{version}/{op}" for op in ops])
+    return {op: records[f"{version}/{op}"] for op in ops}
+
+
 def _build(source: str, names: list[str]) -> None:
     command = [sys.executable, "-m", "eqcheck.backends.samples.build", str(folder(source)), source, *names]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(Path(__file__).resolve().parents[3]),
