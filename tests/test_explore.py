@@ -704,3 +704,17 @@ def test_mindspores_own_names_come_from_its_signature(write_spec, sample_cache):
 
     tally = explore_cases([parse_spec(write_spec(SUM))], ("float32",))[1]["t.sum"]
     assert tally["run"] == tally["samples"] > 0 and not tally["unmapped"], tally  # mindspore.ops.sum(input, dim, keepdim)
+
+
+def test_a_same_name_argument_the_spec_passes_by_position_takes_its_slot(write_spec):
+    spec = parse_spec(write_spec("""
+name: t.mvlgamma
+inputs: [{name: input, shape: [4, 5], distribution: positive}]
+torch: {op: torch.mvlgamma, args: [input, {value: 1}]}
+mindspore: {op: mindspore.ops.mvlgamma, args: [input, {value: 1}]}
+"""))
+    sample = {"call": {"args": [_tensor("a", [4, 5])], "kwargs": {"p": 3}}}
+    record = {"entry": "mvlgamma.mvlgamma_p_3", "signature": ["input", "p"]}
+    derived, _ = translate(spec, record, sample, "opinfo", ms_names={"call": ["input", "p"], "init": None})
+    ms = derived.sides["mindspore"]  # the sample's p in the spec's slot, not beside it (multiple values for 'p')
+    assert ms.args == ("input", Literal(3)) and ms.call == {}, (ms.args, ms.call)

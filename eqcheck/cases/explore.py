@@ -398,14 +398,14 @@ def _filter_layout(layout: Any, present: set[str]) -> Any:
     return None
 
 
-def _spec_choices(spec: OpSpec, call_names: list[str] | None) -> dict[str, Any]:
+def _spec_choices(spec: OpSpec, call_names: list[str] | None, arguments: dict[str, ArgumentMap]) -> dict[str, Any]:
     """MindSpore entries that stand for a torch argument the spec itself sets: in an explored case the sample sets
-    that argument (or leaves it at torch's default), so the spec's value must not reach MindSpore.
+    that argument (or leaves it at torch's default), so the spec's value must not reach MindSpore. `arguments`: the
+spec's map with the sample's same-name maps.
 
     Keyword entries per section (torch `call: {dim: 1}` -> MindSpore `axis`), and positional slots: the k-th literal
     of MindSpore's `args` stands for the k-th literal of torch's when both have as many (`[input, {value: 1}, index]`).
     """
-    arguments = (spec.explore or ExploreSpec()).arguments
     torch = spec.sides["torch"]
     chosen: dict[str, Any] = {"slots": {}}
     def by_name(name: str | None) -> ArgumentMap | None:  # a torch argument MindSpore takes by its own name
@@ -609,7 +609,7 @@ def translate(spec: OpSpec, record: dict, sample: dict, source: str, index: int 
         raise Skip("not_supported", "no tensor input")
     present = {inp.name for inp in inputs}
     old = spec.sides["mindspore"]
-    chosen = _spec_choices(spec, call_names)
+    chosen = _spec_choices(spec, call_names, arguments)  # the same-name maps too: mvlgamma's positional p
     ms_init = {**_kept_ms_arguments(spec, old.init, params, chosen["init"]), **ms["init"]}
     ms_call = {**_kept_ms_arguments(spec, old.call, params, chosen["call"]), **ms["call"]}
     if old.args is not None:  # the spec's own layout (literals in place), then positional tensors it does not name
