@@ -718,3 +718,28 @@ mindspore: {op: mindspore.ops.mvlgamma, args: [input, {value: 1}]}
     derived, _ = translate(spec, record, sample, "opinfo", ms_names={"call": ["input", "p"], "init": None})
     ms = derived.sides["mindspore"]  # the sample's p in the spec's slot, not beside it (multiple values for 'p')
     assert ms.args == ("input", Literal(3)) and ms.call == {}, (ms.args, ms.call)
+
+
+def test_the_depth_section_says_per_argument_why_a_sample_is_out_of_reach(write_spec, sample_cache):
+    from eqcheck.cases.explore import explore_cases
+    from eqcheck.report import depth
+
+    specs = [parse_spec(write_spec(SUM.replace("mindspore.ops.sum", "mindspore.ops.reduce_sum"))),
+             parse_spec(write_spec(CONV.replace("t.conv", "t.conv2d")))]
+    section = depth.render(specs, explore_cases(specs, ("float32",))[1])
+    row = next(line for line in section.splitlines() if line.startswith("| t.sum |"))
+    assert "unmapped 'dim'" in row and "no parameter 'dim' (x, axis)" in row, row  # from MindSpore's own signature
+    row = next(line for line in section.splitlines() if line.startswith("| t.conv2d |"))
+    assert "not supported 'input ndim=3'" in row and "batched only" in row, row  # the map's own reason
+    page = depth.splice("# page\n\nrows\n", section)
+    assert depth.splice(page, section) == page and page.startswith("# page\n\nrows\n\n## Explore depth")
+
+
+def test_the_coverage_pages_depth_rows_name_specs_that_exist():
+    from eqcheck.report.depth import HEADING
+
+    text = (ROOT / "docs" / "coverage.md").read_text(encoding="utf-8")
+    assert HEADING in text, "docs/coverage.md has no explore-depth section: eqcheck coverage --depth-only"
+    listed = {line.split(" | ")[0][2:] for line in text.split(HEADING, 1)[1].splitlines() if line.startswith("| ")}
+    names = {parse_spec(p).name for p in CONFIGS.rglob("*.yaml")}
+    assert listed - {"spec", "---"} <= names, sorted(listed - names - {"spec", "---"})[:5]
