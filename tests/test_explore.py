@@ -672,6 +672,8 @@ mindspore: {op: mindspore.ops.maximum}
     assert variants <= {"binary", "reduction_no_dim"} and variants, variants  # with_dim needs a dim map
     for case in cases["t.max"]:
         assert f"sample={case.sample.variant}.{case.sample.index}]" in case.id or "error_input=" in case.id
+    first = next(c for c in cases["t.max"] if c.sample.error is None)  # `when: {sample: [reduction_no_dim.0]}` names it
+    assert first.spec.params["sample"] == f"{first.sample.variant}.{first.sample.index}"
     assert len({c.id for c in cases["t.max"]}) == len(cases["t.max"])  # sample K of two variants: two ids
 
 
