@@ -745,3 +745,13 @@ def test_the_coverage_pages_depth_rows_name_specs_that_exist():
     listed = {line.split(" | ")[0][2:] for line in text.split(HEADING, 1)[1].splitlines() if line.startswith("| ")}
     names = {parse_spec(p).name for p in CONFIGS.rglob("*.yaml")}
     assert listed - {"spec", "---"} <= names, sorted(listed - names - {"spec", "---"})[:5]
+
+
+def test_a_dispatching_wrappers_signature_is_the_function_it_dispatches_to():
+    import torch
+
+    from eqcheck.backends.samples.opinfo import signature
+
+    # boolean_dispatch: (*args, **kwargs) outside, adaptive_max_pool2d(input, output_size, return_indices) inside
+    assert signature(torch.nn.functional.adaptive_max_pool2d) == ["input", "output_size", "return_indices"]
+    assert signature(torch.sum) and signature(torch.nn.functional.conv2d)[:2] == ["input", "weight"]

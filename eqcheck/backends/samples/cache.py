@@ -18,7 +18,7 @@ from typing import Any
 from eqcheck.errors import EqcheckError
 
 CACHE_ENV = "EQCHECK_SAMPLES_CACHE"
-FORMAT = 2  # bump when the record layout changes: older caches are rebuilt, never misread (2: module error inputs, defaults)
+FORMAT = 3  # bump when the record layout changes: older caches are rebuilt, never misread (2: module error inputs, defaults; 3: signatures of dispatching wrappers)
 BUILD_TIMEOUT_S = 1800
 
 
