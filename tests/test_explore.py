@@ -686,8 +686,10 @@ inputs: [{name: input, shape: [4, 5]}, {name: other, shape: [4, 5]}]
 torch: {op: torch.divide}
 mindspore: {op: mindspore.ops.div}
 """))
-    tally = explore_cases([spec], ("float32",))[1]["t.divide"]
+    cases, tallies = explore_cases([spec], ("float32",))
+    tally = tallies["t.divide"]
     assert set(tally["entries"]) == {"div.floor_rounding", "div.no_rounding_mode", "div.trunc_rounding"}, tally
+    assert {c.sample.variant for c in cases["t.divide"]} >= {"no_rounding_mode"}  # the variant, not the alias's length
 
 
 def test_a_torch_argument_mindspore_takes_under_the_same_name_maps_by_default(write_spec):

@@ -107,7 +107,7 @@ class TorchSamples:
                 continue
             tally = self.tallies[spec.name] = Tally(self.source, ", ".join(records[n]["entry"] for n in names))
             for name in names:
-                variant = name[len(asked) + 1:] if name != asked else None
+                variant = name.rsplit(".", 1)[1] if name != asked else None  # an alias's too: divide -> div.trunc_rounding
                 cases.extend(self._entry_cases(spec, name, records[name], variant, tally, dtypes,
                                                signatures.get(spec.sides["mindspore"].op)))
         return cases
