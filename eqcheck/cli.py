@@ -359,20 +359,34 @@ def findings(report, out_file, commentary, shrink):
 
 
 @main.command()
-@click.argument("report", type=SafePath())
+@click.argument("report", type=SafePath(), required=False)
 @click.option("-o", "--output", "out_file", type=SafePath(dir_okay=False), default="docs/coverage.md", show_default=True,
               help="Where to write the coverage page.")
 @click.option("--configs", default="configs", show_default=True, help="The specs that cover the table's rows.")
 @click.option("--mapping", "mapping_dir", default="mapping", show_default=True,
               help="The parsed mapping tables, reasons.yaml and table_errors.yaml.")
-def coverage(report, out_file, configs, mapping_dir):
-    """Write the coverage page: every row of MindSpore's PyTorch API mapping tables, its spec and status, or why none."""
+@click.option("--depth-only", is_flag=True,
+              help="Rewrite only the page's explore-depth section (computed from the specs and torch's samples; no REPORT).")
+def coverage(report, out_file, configs, mapping_dir, depth_only):
+    """Write the coverage page: every row of MindSpore's PyTorch API mapping tables, its spec and status, or why none;
+    last, per pair, the torch samples (--explore) still out of MindSpore's reach and why."""
+    from pathlib import Path
+
     from eqcheck.report import coverage as coverage_page
+    from eqcheck.report import depth
     from eqcheck.report import document as doc
     from eqcheck.report.markdown import write
 
+    if report is None and not depth_only:
+        raise click.UsageError("give the REPORT.json of a run of the configs (or --depth-only to refresh the depth section)")
+    section = depth.render(*depth.compute(configs))
+    if depth_only:
+        write(out_file, depth.splice(Path(out_file).read_text(encoding="utf-8") if Path(out_file).exists() else "", section))
+        click.echo(f"wrote the explore-depth section of {out_file}")
+        return
     document = doc.read(report)
-    text = coverage_page.render(document, mapping_dir, configs, command=f"eqcheck coverage REPORT.json -o {out_file}")
+    text = coverage_page.render(document, mapping_dir, configs, command=f"eqcheck coverage REPORT.json -o {out_file}",
+                                depth=section)
     write(out_file, text)
     click.echo(f"wrote {out_file} ({len(coverage_page.page_rows(text))} rows)")
 

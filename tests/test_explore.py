@@ -196,12 +196,12 @@ def test_an_argument_the_spec_sets_and_the_sample_leaves_to_torchs_default_needs
 
 
 def test_list_explore_names_each_sample_and_counts_unmapped(cli, write_spec, sample_cache):
-    result = cli("list", write_spec(SUM), "--explore")
+    result = cli("list", write_spec(SUM.replace("mindspore.ops.sum", "mindspore.ops.reduce_sum")), "--explore")
     ids = result.stdout.splitlines() if hasattr(result, "stdout") else result.text.splitlines()
     explored = [i for i in ids if ",sample=" in i]
     assert result.exit_code == 0, result.text
     assert explored and all(i.startswith("t.sum[float32,sample=") for i in explored)
-    assert "unmapped (dim)" in result.text  # the unannotated spec: samples setting dim are counted, not run
+    assert "unmapped (dim)" in result.text  # reduce_sum(x, axis) with no map: samples setting dim are counted, not run
 
 
 def test_run_explore_records_each_sample_and_the_counts(cli, write_spec, sample_cache, tmp_path):
@@ -671,3 +671,108 @@ def test_a_corrupt_cached_entry_is_rebuilt_once_with_a_warning(sample_cache, tmp
     assert cache.intact(arrays)
     with np.load(arrays) as again:
         assert sorted(again.files) == sorted(good) and all(np.array_equal(good[k], again[k]) for k in good)
+
+
+def test_an_op_with_variant_entries_is_fed_by_each_variant_and_ids_say_which(write_spec, sample_cache):
+    from eqcheck.cases.explore import explore_cases
+
+    spec = parse_spec(write_spec("""
+name: t.max
+inputs: [{name: input, shape: [4, 5]}]
+torch: {op: torch.max}
+mindspore: {op: mindspore.ops.maximum}
+"""))
+    cases, tallies = explore_cases([spec], ("float32",))
+    tally = tallies["t.max"]  # op_db has no `max`: max.binary, max.reduction_no_dim, max.reduction_with_dim
+    assert set(tally["entries"]) == {"max.binary", "max.reduction_no_dim", "max.reduction_with_dim"}, tally
+    assert tally["samples"] == sum(e["samples"] for e in tally["entries"].values()) > 0
+    assert tally["run"] == sum(e["run"] for e in tally["entries"].values()) > 0 and "note" not in tally
+    variants = {c.sample.variant for c in cases["t.max"] if c.sample.error is None}
+    assert variants <= {"binary", "reduction_no_dim"} and variants, variants  # with_dim needs a dim map
+    for case in cases["t.max"]:
+        assert f"sample={case.sample.variant}.{case.sample.index}]" in case.id or "error_input=" in case.id
+    first = next(c for c in cases["t.max"] if c.sample.error is None)  # `when: {sample: [reduction_no_dim.0]}` names it
+    assert first.spec.params["sample"] == f"{first.sample.variant}.{first.sample.index}"
+    assert len({c.id for c in cases["t.max"]}) == len(cases["t.max"])  # sample K of two variants: two ids
+
+
+def test_an_alias_of_a_variant_entry_finds_the_variants(write_spec, sample_cache):
+    from eqcheck.cases.explore import explore_cases
+
+    spec = parse_spec(write_spec("""
+name: t.divide
+inputs: [{name: input, shape: [4, 5]}, {name: other, shape: [4, 5]}]
+torch: {op: torch.divide}
+mindspore: {op: mindspore.ops.div}
+"""))
+    cases, tallies = explore_cases([spec], ("float32",))
+    tally = tallies["t.divide"]
+    assert set(tally["entries"]) == {"div.floor_rounding", "div.no_rounding_mode", "div.trunc_rounding"}, tally
+    assert {c.sample.variant for c in cases["t.divide"]} >= {"no_rounding_mode"}  # the variant, not the alias's length
+
+
+def test_a_torch_argument_mindspore_takes_under_the_same_name_maps_by_default(write_spec):
+    spec = parse_spec(write_spec(SUM))  # no explore map at all
+    sample = {"call": {"args": [_tensor("a", [4, 5])], "kwargs": {"dim": 1, "keepdim": True}}}
+    record = {"entry": "sum", "signature": ["input", "dim", "keepdim"]}
+    derived, _ = translate(spec, record, sample, "opinfo", ms_names={"call": ["input", "dim", "keepdim"], "init": None})
+    assert derived.sides["mindspore"].call == {"dim": 1, "keepdim": True}
+    with pytest.raises(Skip) as info:  # MindSpore names it otherwise: never guessed
+        translate(spec, record, sample, "opinfo", ms_names={"call": ["input", "axis", "keep_dims"], "init": None})
+    assert (info.value.kind, set(info.value.args)) == ("unmapped", {"dim", "keepdim"})
+
+
+def test_mindspores_own_names_come_from_its_signature(write_spec, sample_cache):
+    from eqcheck.cases.explore import explore_cases
+
+    tally = explore_cases([parse_spec(write_spec(SUM))], ("float32",))[1]["t.sum"]
+    assert tally["run"] == tally["samples"] > 0 and not tally["unmapped"], tally  # mindspore.ops.sum(input, dim, keepdim)
+
+
+def test_a_same_name_argument_the_spec_passes_by_position_takes_its_slot(write_spec):
+    spec = parse_spec(write_spec("""
+name: t.mvlgamma
+inputs: [{name: input, shape: [4, 5], distribution: positive}]
+torch: {op: torch.mvlgamma, args: [input, {value: 1}]}
+mindspore: {op: mindspore.ops.mvlgamma, args: [input, {value: 1}]}
+"""))
+    sample = {"call": {"args": [_tensor("a", [4, 5])], "kwargs": {"p": 3}}}
+    record = {"entry": "mvlgamma.mvlgamma_p_3", "signature": ["input", "p"]}
+    derived, _ = translate(spec, record, sample, "opinfo", ms_names={"call": ["input", "p"], "init": None})
+    ms = derived.sides["mindspore"]  # the sample's p in the spec's slot, not beside it (multiple values for 'p')
+    assert ms.args == ("input", Literal(3)) and ms.call == {}, (ms.args, ms.call)
+
+
+def test_the_depth_section_says_per_argument_why_a_sample_is_out_of_reach(write_spec, sample_cache):
+    from eqcheck.cases.explore import explore_cases
+    from eqcheck.report import depth
+
+    specs = [parse_spec(write_spec(SUM.replace("mindspore.ops.sum", "mindspore.ops.reduce_sum"))),
+             parse_spec(write_spec(CONV.replace("t.conv", "t.conv2d")))]
+    section = depth.render(specs, explore_cases(specs, ("float32",))[1])
+    row = next(line for line in section.splitlines() if line.startswith("| t.sum |"))
+    assert "unmapped 'dim'" in row and "no parameter 'dim' (x, axis)" in row, row  # from MindSpore's own signature
+    row = next(line for line in section.splitlines() if line.startswith("| t.conv2d |"))
+    assert "not supported 'input ndim=3'" in row and "batched only" in row, row  # the map's own reason
+    page = depth.splice("# page\n\nrows\n", section)
+    assert depth.splice(page, section) == page and page.startswith("# page\n\nrows\n\n## Explore depth")
+
+
+def test_the_coverage_pages_depth_rows_name_specs_that_exist():
+    from eqcheck.report.depth import HEADING
+
+    text = (ROOT / "docs" / "coverage.md").read_text(encoding="utf-8")
+    assert HEADING in text, "docs/coverage.md has no explore-depth section: eqcheck coverage --depth-only"
+    listed = {line.split(" | ")[0][2:] for line in text.split(HEADING, 1)[1].splitlines() if line.startswith("| ")}
+    names = {parse_spec(p).name for p in CONFIGS.rglob("*.yaml")}
+    assert listed - {"spec", "---"} <= names, sorted(listed - names - {"spec", "---"})[:5]
+
+
+def test_a_dispatching_wrappers_signature_is_the_function_it_dispatches_to():
+    import torch
+
+    from eqcheck.backends.samples.opinfo import signature
+
+    # boolean_dispatch: (*args, **kwargs) outside, adaptive_max_pool2d(input, output_size, return_indices) inside
+    assert signature(torch.nn.functional.adaptive_max_pool2d) == ["input", "output_size", "return_indices"]
+    assert signature(torch.sum) and signature(torch.nn.functional.conv2d)[:2] == ["input", "weight"]

@@ -42,10 +42,13 @@ class Tally:
     note: str | None = None
     errors: int = 0  # error inputs the entry has (OpInfo error_inputs: inputs torch refuses)
     errors_run: int = 0  # those that became cases (once, at the first dtype)
+    entries: dict = field(default_factory=dict)  # variant entry -> {samples, run}, where several fed the spec
 
     def as_dict(self) -> dict[str, Any]:
         out = {"source": self.source, "entry": self.entry, "samples": self.samples, "run": self.run,
                "unmapped": dict(sorted(self.unmapped.items())), "not_supported": dict(sorted(self.not_supported.items()))}
+        if self.entries:
+            out["entries"] = self.entries
         if self.errors:
             out["error_inputs"] = {"total": self.errors, "run": self.errors_run}
         return {**out, "note": self.note} if self.note else out
@@ -86,46 +89,72 @@ class TorchSamples:
         if not wanted:
             return []
         records = cache.entries(self.source, sorted(set(wanted.values())))
+        feeding = {name: [name] for name in records}  # asked name -> the entries feeding it
+        for name, record in records.items():
+            if record.get("missing") and (found := cache.variants(self.source, name)):
+                feeding[name] = found
+        records.update(cache.entries(self.source, sorted({v for names in feeding.values() for v in names} - set(records))))
+        signatures = cache.mindspore_names(sorted({spec.sides["mindspore"].op for spec in specs if spec.name in wanted
+                                                   and "mindspore" in spec.sides}))
         cases: list[Case] = []
         for spec in specs:
             if spec.name not in wanted:
                 continue
-            record = records[wanted[spec.name]]
-            tally = self.tallies[spec.name] = Tally(self.source, None if record.get("missing") else record["entry"])
-            if record.get("missing"):
-                tally.note = f"no {self.source} entry '{wanted[spec.name]}'"
+            asked = wanted[spec.name]
+            names = feeding[asked]
+            if len(names) == 1 and records[names[0]].get("missing"):
+                self.tallies[spec.name] = Tally(self.source, None, note=f"no {self.source} entry '{asked}'")
                 continue
-            key = "samples_train" if self.source == "module" and spec.mode == "train" else "samples"
-            samples = record.get(key, [])
-            tally.samples, tally.note = len(samples), record.get("note") or record.get(f"note_{key}")
-            arrays = str(cache.entry_file(self.source, wanted[spec.name]).with_suffix(".npz"))
-            for k, sample in enumerate(samples):
-                try:
-                    derived, tensors = translate(spec, record, sample, self.source, index=k)
-                except Skip as skip:
-                    target = tally.unmapped if skip.kind == "unmapped" else tally.not_supported
-                    for arg in dict.fromkeys(skip.args):
-                        target[arg] += 1
-                    continue
-                tally.run += 1
-                info = Sample(self.source, record["entry"], k, arrays, tensors, describe_sample(spec, record, sample))
-                cases.extend(dataclasses.replace(case, sample=info) for case in expand(derived, dtypes))
-            errors = record.get("errors_train" if key == "samples_train" else "errors", [])  # a module's: per mode
-            tally.errors = len(errors)
-            for k, error in enumerate(errors):
-                if len(_float_dtypes(error)) > 1:
-                    continue  # a float32/float64 mismatch: both sides get the case dtype, so the input is no longer invalid
-                try:
-                    derived, tensors = translate(spec, record, error, self.source)
-                except Skip:
-                    continue  # an error input the map cannot carry to MindSpore: counted by total - run
-                tally.errors_run += 1
-                described = {"args": [_describe(v) for v in error["call"]["args"]],
-                             "kwargs": {n: _describe(v) for n, v in error["call"]["kwargs"].items()}}
-                info = Sample(self.source, record["entry"], k, arrays, tensors, described,
-                              error=(error["error_type"], error["error_regex"]))
-                first = expand(dataclasses.replace(derived, grad=False), dtypes)[:1]  # a refusal does not depend on dtype
-                cases.extend(dataclasses.replace(case, sample=info) for case in first)
+            tally = self.tallies[spec.name] = Tally(self.source, ", ".join(records[n]["entry"] for n in names))
+            for name in names:
+                variant = name.rsplit(".", 1)[1] if name != asked else None  # an alias's too: divide -> div.trunc_rounding
+                cases.extend(self._entry_cases(spec, name, records[name], variant, tally, dtypes,
+                                               signatures.get(spec.sides["mindspore"].op)))
+        return cases
+
+    def _entry_cases(self, spec: OpSpec, name: str, record: dict, variant: str | None, tally: Tally,
+                     dtypes: tuple[str, ...] | None, ms_names: dict | None) -> list[Case]:
+        """The cases of one entry feeding a spec, counted into its tally (per entry in `entries` for variants)."""
+        cases: list[Case] = []
+        key = "samples_train" if self.source == "module" and spec.mode == "train" else "samples"
+        samples = record.get(key, [])
+        run_before = tally.run
+        tally.samples += len(samples)
+        note = record.get("note") or record.get(f"note_{key}")
+        if note and tally.note is None:
+            tally.note = f"{variant}: {note}" if variant else note
+        arrays = str(cache.entry_file(self.source, name).with_suffix(".npz"))
+        for k, sample in enumerate(samples):
+            try:
+                derived, tensors = translate(spec, record, sample, self.source, index=k, variant=variant,
+                                             ms_names=ms_names)
+            except Skip as skip:
+                target = tally.unmapped if skip.kind == "unmapped" else tally.not_supported
+                for arg in dict.fromkeys(skip.args):
+                    target[arg] += 1
+                continue
+            tally.run += 1
+            info = Sample(self.source, record["entry"], k, arrays, tensors, describe_sample(spec, record, sample),
+                          variant=variant)
+            cases.extend(dataclasses.replace(case, sample=info) for case in expand(derived, dtypes))
+        errors = record.get("errors_train" if key == "samples_train" else "errors", [])  # a module's: per mode
+        tally.errors += len(errors)
+        for k, error in enumerate(errors):
+            if len(_float_dtypes(error)) > 1:
+                continue  # a float32/float64 mismatch: both sides get the case dtype, so the input is no longer invalid
+            try:
+                derived, tensors = translate(spec, record, error, self.source, ms_names=ms_names)
+            except Skip:
+                continue  # an error input the map cannot carry to MindSpore: counted by total - run
+            tally.errors_run += 1
+            described = {"args": [_describe(v) for v in error["call"]["args"]],
+                         "kwargs": {n: _describe(v) for n, v in error["call"]["kwargs"].items()}}
+            info = Sample(self.source, record["entry"], k, arrays, tensors, described,
+                          error=(error["error_type"], error["error_regex"]), variant=variant)
+            first = expand(dataclasses.replace(derived, grad=False), dtypes)[:1]  # a refusal does not depend on dtype
+            cases.extend(dataclasses.replace(case, sample=info) for case in first)
+        if variant is not None:
+            tally.entries[record["entry"]] = {"samples": len(samples), "run": tally.run - run_before}
         return cases
 
 
@@ -369,14 +398,14 @@ def _filter_layout(layout: Any, present: set[str]) -> Any:
     return None
 
 
-def _spec_choices(spec: OpSpec, call_names: list[str] | None) -> dict[str, Any]:
+def _spec_choices(spec: OpSpec, call_names: list[str] | None, arguments: dict[str, ArgumentMap]) -> dict[str, Any]:
     """MindSpore entries that stand for a torch argument the spec itself sets: in an explored case the sample sets
-    that argument (or leaves it at torch's default), so the spec's value must not reach MindSpore.
+    that argument (or leaves it at torch's default), so the spec's value must not reach MindSpore. `arguments`: the
+spec's map with the sample's same-name maps.
 
     Keyword entries per section (torch `call: {dim: 1}` -> MindSpore `axis`), and positional slots: the k-th literal
     of MindSpore's `args` stands for the k-th literal of torch's when both have as many (`[input, {value: 1}, index]`).
     """
-    arguments = (spec.explore or ExploreSpec()).arguments
     torch = spec.sides["torch"]
     chosen: dict[str, Any] = {"slots": {}}
     def by_name(name: str | None) -> ArgumentMap | None:  # a torch argument MindSpore takes by its own name
@@ -426,16 +455,29 @@ def _kept_ms_arguments(spec: OpSpec, section: dict[str, Any], params: dict, chos
     return kept
 
 
-def translate(spec: OpSpec, record: dict, sample: dict, source: str,
-              index: int | None = None) -> tuple[OpSpec, tuple[tuple[str, str], ...]]:
+def same_names(bound_init: list, bound_call: list, ms_names: dict | None, source: str) -> dict[str, ArgumentMap]:
+    """A torch argument MindSpore's op takes under the same name maps by default (a plain rename to itself, no value
+    map): a constructor argument to MindSpore's constructor (a ModuleInfo's), any other to the call."""
+    if not ms_names:
+        return {}
+    out = {}
+    for section, bound in (("init", bound_init), ("call", bound_call)):
+        theirs = ms_names.get("init" if source == "module" and section == "init" else "call") or ()
+        out.update({name: ArgumentMap(name, name) for name, _, _ in bound if name in theirs})
+    return out
+
+
+def translate(spec: OpSpec, record: dict, sample: dict, source: str, index: int | None = None,
+              variant: str | None = None, ms_names: dict | None = None) -> tuple[OpSpec, tuple[tuple[str, str], ...]]:
     """One sample (torch's sample `index`; None for an error input) -> (the derived spec its case runs, input name ->
-    array key). Raises Skip for a sample not run."""
+    array key). `ms_names`: MindSpore's parameter names (`call`, `init`), for the same-name rule. Raises Skip for a
+    sample not run."""
     explore = spec.explore or ExploreSpec()
-    arguments = explore.arguments
     call_names = list(explore.signature) if explore.signature else record.get("signature")
     bound_call = _bind(sample["call"]["args"], sample["call"]["kwargs"], call_names, "call")
     bound_init = _bind(sample["init"]["args"], sample["init"]["kwargs"], record.get("init_signature"), "init") \
         if "init" in sample else []
+    arguments = {**same_names(bound_init, bound_call, ms_names, source), **explore.arguments}
     params = _params(spec)
     by_name = {inp.name: inp for inp in spec.inputs}
     spec_positional = [inp.name for inp in spec.inputs if not inp.keyword]
@@ -567,7 +609,7 @@ def translate(spec: OpSpec, record: dict, sample: dict, source: str,
         raise Skip("not_supported", "no tensor input")
     present = {inp.name for inp in inputs}
     old = spec.sides["mindspore"]
-    chosen = _spec_choices(spec, call_names)
+    chosen = _spec_choices(spec, call_names, arguments)  # the same-name maps too: mvlgamma's positional p
     ms_init = {**_kept_ms_arguments(spec, old.init, params, chosen["init"]), **ms["init"]}
     ms_call = {**_kept_ms_arguments(spec, old.call, params, chosen["call"]), **ms["call"]}
     if old.args is not None:  # the spec's own layout (literals in place), then positional tensors it does not name
@@ -597,7 +639,7 @@ def translate(spec: OpSpec, record: dict, sample: dict, source: str,
     sample_values["one_input"] = any(1 in shape for shape in shapes)
     sample_values["broadcast_input"] = len({tuple(shape) for shape in shapes}) > 1
     if index is not None:
-        sample_values[SAMPLE_INDEX] = index  # `when: {sample: [6, 7]}`
+        sample_values[SAMPLE_INDEX] = f"{variant}.{index}" if variant else index  # `when: {sample: [6, binary.2]}`
     expected = tuple(e for e in spec.expected_differences if set(e.when) <= {"dtype", *sample_values})
     derived = dataclasses.replace(spec, params=sample_values, sweep={}, inputs=tuple(inputs), sides=sides, edges=edges,
                                   expected_differences=expected)

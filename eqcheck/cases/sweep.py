@@ -46,11 +46,12 @@ class Sample:
     tensors: tuple[tuple[str, str], ...]  # input name -> array key in `arrays`
     torch_args: dict = field(default_factory=dict, compare=False)  # JSON-safe: the torch call, tensors as shape/dtype
     error: tuple[str, str] | None = None  # an error input: (exception type, message regex) torch must raise
+    variant: str | None = None  # the entry's variant where the spec's op has several (max: binary, reduction_no_dim, ...)
 
     @property
-    def id_part(self) -> tuple[str, int]:
-        """(key, value) of this sample in its case's id."""
-        return ("error_input" if self.error else "sample", self.index)
+    def id_part(self) -> tuple[str, int | str]:
+        """(key, value) of this sample in its case's id: `sample=K`, or `sample=VARIANT.K` for a variant entry."""
+        return ("error_input" if self.error else "sample", f"{self.variant}.{self.index}" if self.variant else self.index)
 
     def describe(self) -> dict[str, Any]:
         out = {"source": self.source, "entry": self.entry, "index": self.index, **self.torch_args}

@@ -43,7 +43,8 @@ class SampleShrinker:
         info = case.sample
         if info is None or info.error is not None or (case.edge is not None and (case.edge.dims or case.edge.overrides)):
             return False  # an edge variant changing values only (nan, inf, int) stays on every candidate
-        wanted = TorchSamples(info.source).entry_name(self.spec) or info.entry
+        # a variant's cached entry is its own name (max.binary, div.trunc_rounding for torch.divide)
+        wanted = info.entry if info.variant else TorchSamples(info.source).entry_name(self.spec) or info.entry
         record = cache.entries(info.source, [wanted])[wanted]
         key = "samples_train" if info.source == "module" and self.spec.mode == "train" else "samples"
         sample = record[key][info.index]

@@ -199,7 +199,9 @@ def rows(document: dict[str, Any], mapping_dir: str | Path, configs: str = "conf
 BUCKETS = ("pass", "expected_difference", "unsupported", "fail / error", "not run", "no spec")
 
 
-def render(document: dict[str, Any], mapping_dir: str | Path, configs: str = "configs", command: str = "") -> str:
+def render(document: dict[str, Any], mapping_dir: str | Path, configs: str = "configs", command: str = "",
+           depth: str = "") -> str:
+    """The page; `depth` (report/depth.py's section, computed without a run) goes last."""
     table = rows(document, mapping_dir, configs)
     sources = read_tables(mapping_dir)
     lines = [
@@ -251,7 +253,7 @@ def render(document: dict[str, Any], mapping_dir: str | Path, configs: str = "co
             note = r["reason"] or _note(r["cases"])
             lines.append(f"| {r['table']} | {r['n']} | `{r['torch']}` | `{r['mindspore']}` | {r['label']} | {spec} | "
                          f"{cell(r['status'])} | {r['samples']} | {cell(note[:160]) if note else '-'} |")
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n" + ("\n" + depth if depth else "")
 
 
 def _note(cases: list[dict]) -> str:

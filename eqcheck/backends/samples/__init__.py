@@ -14,4 +14,5 @@ turns the cached records into cases through each spec's `explore:` map.
 SOURCES = {
     "opinfo": "eqcheck.backends.samples.opinfo",
     "module": "eqcheck.backends.samples.modules",
+    "mindspore": "eqcheck.backends.samples.signatures",  # MindSpore's parameter names (no samples)
 }

@@ -20,7 +20,7 @@ from typing import Any
 from eqcheck.errors import EqcheckError
 
 CACHE_ENV = "EQCHECK_SAMPLES_CACHE"
-FORMAT = 2  # bump when the record layout changes: older caches are rebuilt, never misread (2: module error inputs, defaults)
+FORMAT = 3  # bump when the record layout changes: older caches are rebuilt, never misread (2: module error inputs, defaults; 3: signatures of dispatching wrappers)
 BUILD_TIMEOUT_S = 1800
 
 
@@ -88,6 +88,25 @@ def entries(source: str, names: list[str]) -> dict[str, dict]:
                                file=str(entry_file(source, name).with_suffix(".npz")))
         out[name] = record
     return out
+
+
+def variants(source: str, name: str) -> list[str]:
+    """The entries standing for an asked name the source has no entry of: its variants, each its own sample source
+    (op_db's `max` -> `max.binary`, `max.reduction_no_dim`, `max.reduction_with_dim`; an alias's: `divide` -> `div.*`).
+    Read from the source's index, which any build writes."""
+    index = read_json(folder(source) / "index.json") or {}
+    base = (index.get("aliases") or {}).get(name, name)
+    return [n for n in index.get("names", ()) if n.startswith(base + ".") and "." not in n[len(base) + 1:]]
+
+
+def mindspore_names(ops: list[str]) -> dict[str, dict]:
+    """Each MindSpore op's parameter names (`call`, `init`; None where unreadable), built once per MindSpore version."""
+    try:
+        version = metadata.version("mindspore")
+    except metadata.PackageNotFoundError:
+        return {}
+    records = entries("mindspore", [f"{version}/{op}" for op in ops])
+    return {op: records[f"{version}/{op}"] for op in ops}
 
 
 def _build(source: str, names: list[str]) -> None:

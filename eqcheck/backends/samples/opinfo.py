@@ -21,18 +21,34 @@ def load() -> dict[str, Any]:
 
 
 def index(catalog: dict[str, Any]) -> dict[str, Any]:
-    aliases = {alias.name: name for name, op in catalog.items() for alias in getattr(op, "aliases", ()) or ()
-               if "." not in name or not op.variant_test_name}
+    # a variant entry's alias names its base (`divide` -> `div`), which the asking side resolves to the variants
+    aliases = {alias.name: op.name if op.variant_test_name else name
+               for name, op in catalog.items() for alias in getattr(op, "aliases", ()) or ()}
     return {"names": sorted(catalog), "aliases": dict(sorted(aliases.items()))}
 
 
-def signature(op: Any) -> list[str] | None:
-    """Positional parameter names: inspect where it can, else the longest overload in a C builtin's docstring."""
+def _positional(op: Any) -> list[str] | None:
+    """inspect's positional names; None where it cannot read them or sees only `*args` (a dispatching wrapper)."""
     try:
-        params = inspect.signature(op).parameters.values()
-        return [p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+        params = list(inspect.signature(op).parameters.values())
     except (TypeError, ValueError):
-        pass
+        return None
+    names = [p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    return None if not names and any(p.kind == p.VAR_POSITIONAL for p in params) else names
+
+
+def signature(op: Any) -> list[str] | None:
+    """Positional parameter names: inspect where it can; for a wrapper taking `*args` (torch's boolean_dispatch:
+    max_pool2d, unique_consecutive), the longest of the functions it dispatches to; else the longest overload in
+    the docstring (a C builtin's)."""
+    names = _positional(op)
+    if names is not None:
+        return names
+    wrapped = [_positional(cell.cell_contents) for cell in getattr(op, "__closure__", None) or ()
+               if inspect.isfunction(cell.cell_contents)]
+    wrapped = [n for n in wrapped if n]
+    if wrapped:
+        return max(wrapped, key=len)
     best: list[str] | None = None
     for line in (getattr(op, "__doc__", None) or "").splitlines():
         match = _OVERLOAD.match(line)

@@ -1,0 +1,81 @@
+"""The explore-depth section of docs/coverage.md: per pair, the torch samples still out of MindSpore's reach and why.
+
+Computed from the specs and torch's cached samples alone (`explore_cases`: the counts `list --explore` prints), no
+run: each argument a sample sets that no map carries (`unmapped`) or that the map refuses (`not supported`), with
+its reason from the map (`unsupported:`, `unsupported_inputs:`) or from MindSpore's signature (no such parameter)."""
+
+from __future__ import annotations
+
+import re
+
+from eqcheck.backends.samples import cache
+from eqcheck.report.markdown import cell
+
+HEADING = "## Explore depth"
+_VALUE = re.compile(r"^(\w+)=(.*)$")
+
+
+def _why_unmapped(what: str, spec, ms_names: dict | None) -> str:
+    if what.startswith(("call positional", "init positional")):
+        return "torch's signature is unreadable (a wrapped or C op): `explore.signature` names the positions"
+    match = _VALUE.match(what)
+    if match and match.group(1) in (spec.explore.arguments if spec.explore else {}):
+        return f"the map's `values:` has no MindSpore form of {match.group(2)}"
+    theirs = (ms_names or {}).get("call") or []
+    if ms_names is None or not theirs and not (ms_names or {}).get("init"):
+        return "MindSpore's signature is unreadable: no same-name rule; needs a map entry"
+    if what in theirs or what in ((ms_names or {}).get("init") or []):
+        return "the spec sets it and the sample leaves it at torch's default: needs the map's `default:`"
+    return f"MindSpore's op has no parameter `{what}` ({', '.join(theirs[:8])}): a rename or `unsupported:` from its page"
+
+
+def _why_not_supported(what: str, spec) -> str:
+    explore = spec.explore
+    name = re.split(r"[ =:]", what, maxsplit=1)[0]
+    if explore and what.endswith(tuple(f"ndim={n}" for n in range(9))) and name in explore.unsupported_inputs:
+        return explore.unsupported_inputs[name].reason
+    if explore and name in explore.arguments and explore.arguments[name].unsupported:
+        return explore.arguments[name].unsupported
+    if "=" in what:
+        return "a torch-only value (a dtype, a function, None where MindSpore needs a number)"
+    return what.split(": ", 1)[1] if ": " in what else "-"
+
+
+def render(specs: list, tallies: dict[str, dict]) -> str:
+    by_name = {spec.name: spec for spec in specs}
+    names = cache.mindspore_names(sorted({by_name[n].sides["mindspore"].op for n in tallies
+                                          if "mindspore" in by_name[n].sides}))
+    total = sum(t["samples"] for t in tallies.values())
+    run = sum(t["run"] for t in tallies.values())
+    lines = [HEADING, "",
+             f"torch's own samples (`--explore`) reaching MindSpore, computed from the specs and the sample cache without a "
+             f"run: {run} of {total} samples run over {len(tallies)} specs. Each row is a pair with samples out of reach: "
+             "the argument, how many samples set it, and why (the map's reason, or MindSpore's signature). "
+             "`unmapped` is work (a map entry from the pair's \"Differences with\" page); `not supported` is documented.",
+             "", "| spec | torch API | MindSpore API | entries | run / samples | out of reach |", "| --- | --- | --- | --- | ---: | --- |"]
+    for name in sorted(tallies):
+        tally, spec = tallies[name], by_name[name]
+        if tally["run"] == tally["samples"] and not tally.get("note"):
+            continue
+        ms_op = spec.sides["mindspore"].op if "mindspore" in spec.sides else "-"
+        parts = [f"unmapped `{a}` x{n}: {_why_unmapped(a, spec, names.get(ms_op))}" for a, n in tally["unmapped"].items()]
+        parts += [f"not supported `{a}` x{n}: {_why_not_supported(a, spec)}" for a, n in tally["not_supported"].items()]
+        if tally.get("note"):
+            parts.append(tally["note"])
+        lines.append(f"| {name} | `{spec.sides['torch'].op}` | `{ms_op}` | {cell(tally['entry'] or '-')} | "
+                     f"{tally['run']} / {tally['samples']} | {cell('; '.join(parts)[:600])} |")
+    return "\n".join(lines) + "\n"
+
+
+def splice(page: str, section: str) -> str:
+    """The page with its explore-depth section (the last one) replaced by `section`, or `section` appended."""
+    head = page.split("\n" + HEADING, 1)[0].rstrip("\n")
+    return head + "\n\n" + section
+
+
+def compute(configs: str) -> tuple[list, dict[str, dict]]:
+    from eqcheck.cases import load_specs
+    from eqcheck.cases.explore import explore_cases
+
+    specs = [s for s in load_specs([configs]) if not s.is_model and "torch" in s.sides]
+    return specs, explore_cases(specs, ("float32",))[1]
