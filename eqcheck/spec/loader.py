@@ -30,6 +30,7 @@ from eqcheck.spec.model import (
     Distribution,
     EdgeSettings,
     ExpectedDifference,
+    InputData,
     InputSpec,
     ListArg,
     Literal,
@@ -122,7 +123,13 @@ def load_spec(path: Path | str) -> OpSpec:
     return _parse(data, file)
 
 
-def _parse(data: dict, file: str) -> OpSpec:
+def parse(data: dict, file: str, held: tuple[str, ...] = ()) -> OpSpec:
+    """A spec from an in-memory mapping (eqcheck.compare). The frameworks in `held` name objects the caller already
+    holds: their `op`/`model` is a label for the report, neither resolved nor checked against the allowlist."""
+    return _parse(data, file, held)
+
+
+def _parse(data: dict, file: str, held: tuple[str, ...] = ()) -> OpSpec:
     top = Fields(data, file, "", TOP_KEYS)
     name = top.required("name", str)
     kind = top.optional("kind", "op", str)
@@ -134,7 +141,7 @@ def _parse(data: dict, file: str) -> OpSpec:
     mode = top.optional("mode", "eval", str)
     if mode not in MODES:
         raise top.error("mode", f"must be 'eval' or 'train', got '{mode}'")
-    sides = {fw: _parse_side(top, fw, kind) for fw in FRAMEWORKS if top.has(fw)}
+    sides = {fw: _parse_side(top, fw, kind, fw in held) for fw in FRAMEWORKS if top.has(fw)}
     if len(sides) < 2:
         missing = [fw for fw in FRAMEWORKS if fw not in sides]
         raise top.error(missing[0], "this field is required: a spec compares one callable per framework")
@@ -321,16 +328,20 @@ def _parse_dtypes(top: Fields) -> tuple[str, ...]:
     return tuple(dtypes)
 
 
-def _parse_side(top: Fields, framework: str, kind: str = "op") -> SideSpec:
+def _parse_side(top: Fields, framework: str, kind: str = "op", held: bool = False) -> SideSpec:
     if kind == "model":
         side = Fields(top.data[framework], top.file, framework, ("model", "init", "call", "args", "mode", "output"))
         op = side.required("model", str)
+        if held:
+            return replace(_side_arguments(side, framework, op, top.file), output=_output_path(side))
         if not _FACTORY.match(op):
             raise side.error("model", f"'{op}' is not a factory such as mypackage.models:build_net (module:class or module:function)")
         allowlist.check_model(op, top.file, side.field("model"))
         return replace(_side_arguments(side, framework, op, top.file), output=_output_path(side))
     side = Fields(top.data[framework], top.file, framework, ("op", "init", "call", "args", "mode"))
     op = side.required("op", str)
+    if held:
+        return _side_arguments(side, framework, op, top.file)
     if not _DOTTED.match(op):
         raise side.error("op", f"'{op}' is not a dotted path such as {framework}.nn.GRUCell")
     if not op.startswith(framework + "."):
@@ -500,7 +511,7 @@ def _parse_inputs(top: Fields, sides: dict[str, SideSpec], allow_none: bool = Fa
     for i, item in enumerate(raw):
         field = join("inputs", i)
         entry = Fields(item, top.file, field, ("name", "shape", "dtype", "distribution", "special", "keyword", "derive", "grad",
-                                               *FRAMEWORKS))
+                                               "file", "key", *FRAMEWORKS))
         name = entry.required("name", str)
         _check_name(name, top.file, entry.field("name"))
         if name in names:
@@ -518,7 +529,7 @@ def _parse_inputs(top: Fields, sides: dict[str, SideSpec], allow_none: bool = Fa
             raise entry.error("dtype", f"unknown dtype '{dtype}' (use 'float' to follow the case dtype, or one of {', '.join(ALL_DTYPES)})",
                               hint=suggest(dtype, ALL_DTYPES))
         dist = _parse_distribution(entry.optional("distribution", "normal", str, dict), top.file, entry.field("distribution"))
-        if dist.kind in ("normal", "uniform", "positive") and dtype not in ("float", *FLOAT_DTYPES):
+        if dist.kind in ("normal", "uniform", "positive") and dtype not in ("float", *FLOAT_DTYPES) and not entry.has("file"):
             raise entry.error("distribution", f"'{dist.kind}' draws floats but the input dtype is {dtype}; use 'integers'")
         if entry.has("special"):
             special = parse_special(entry.data["special"], top.file, entry.field("special"))
@@ -532,8 +543,33 @@ def _parse_inputs(top: Fields, sides: dict[str, SideSpec], allow_none: bool = Fa
         if any(d.kind in ("softmax", "log_softmax", "keep_away", "sign") for d in derive) and dtype not in ("float", *FLOAT_DTYPES):
             raise entry.error("derive", f"softmax, log_softmax, keep_away and sign make floats but the input dtype is {dtype}")
         inputs.append(InputSpec(name, tuple(shape) if isinstance(shape, list) else shape, dtype, dist, input_sides,
-                                entry.optional("keyword", False, bool), entry.optional("grad", True, bool), derive))
+                                entry.optional("keyword", False, bool), entry.optional("grad", True, bool), derive,
+                                _parse_input_data(entry, name)))
     return tuple(inputs)
+
+
+INPUT_FILE_SUFFIXES = (".npy", ".npz", ".pt", ".pth")
+
+
+def _parse_input_data(entry: Fields, name: str) -> InputData | None:
+    """`file: batch.npz` (+ `key:`): real values for this input, relative to the spec's folder; read and checked
+    against `shape` and `dtype` when the case runs (cases/draws.py), never at validate time (no numpy there)."""
+    if not entry.has("file"):
+        if entry.has("key"):
+            raise entry.error("key", "names an array inside `file:`, which this input does not give")
+        return None
+    file = entry.required("file", str)
+    if not file.lower().endswith(INPUT_FILE_SUFFIXES):
+        raise entry.error("file", f"'{file}' is not a .npy, .npz or torch .pt file")
+    key = entry.optional("key", None, str)
+    if key is not None and file.lower().endswith(".npy"):
+        raise entry.error("key", "a .npy file holds one array: drop `key`")
+    if entry.has("distribution") or entry.has("special") or entry.has("derive"):
+        raise entry.error("file", "the values come from the file: drop `distribution`, `special` and `derive`")
+    path = Path(file)
+    if not path.is_absolute() and not entry.file.startswith("<"):  # a spec's own path: beside the spec
+        path = Path(entry.file).parent / path
+    return InputData(str(path), key if key is not None or file.lower().endswith(".npy") else name)
 
 
 def _parse_derive(entry: Fields) -> tuple[Derive, ...]:
