@@ -53,10 +53,12 @@ def real_backend(target: Target, threads: int) -> Backend:
 class Draws:
     """Seeded inputs, weights (or the --weights file) and cotangents; the real backends."""
 
-    def __init__(self, seed: int, weights_file: str | None = None):
+    def __init__(self, seed: int, weights_file: str | None = None, side_weights: tuple[str, str, dict] | None = None):
         self.seed = seed
         self.weights_file = weights_file
         self._weights_file_arrays = weights.read_weights_file(weights_file) if weights_file else None
+        # eqcheck.compare: (framework, label, its parameters by its own names): that side's values are the shared set
+        self.side_weights = side_weights
 
     def backend(self, target: Target, threads: int) -> Backend:
         return real_backend(target, threads)
@@ -77,6 +79,9 @@ class Draws:
         return draws.make_inputs(case, seed)
 
     def canonical(self, case: Case, weight_map: weights.WeightMap, seed: int) -> dict[str, np.ndarray]:
+        if self.side_weights is not None:
+            framework, label, arrays = self.side_weights
+            return weights.check_weights_file(weight_map, weight_map.to_canonical(framework, arrays), label, case.id, case.dtype)
         if self._weights_file_arrays is not None:
             return weights.check_weights_file(weight_map, self._weights_file_arrays, self.weights_file, case.id, case.dtype)
         return weights.generate(weight_map, draws.case_rng(seed, case.id, "weights"), case.dtype)

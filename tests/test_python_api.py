@@ -1,0 +1,168 @@
+"""eqcheck from Python (issue 33): compare() on objects the caller holds, assert_equivalent's message, real data
+from files (`file:` inputs, `run --inputs`), and save_spec round-tripping through `eqcheck run`. Real frameworks."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from conftest import read_json
+from eqcheck.errors import EqcheckError
+from eqcheck.report import schema
+
+pytestmark = pytest.mark.frameworks
+
+torch = pytest.importorskip("torch")
+mindspore = pytest.importorskip("mindspore")
+
+import eqcheck  # noqa: E402
+from eqcheck.testing import assert_equivalent  # noqa: E402
+
+X = np.linspace(-3, 3, 48, dtype=np.float32).reshape(4, 12)
+
+
+def tanh_gelu(x):
+    """MindSpore's GELU with the tanh approximation: the planted op bug (torch's default is the exact erf form)."""
+    return mindspore.ops.gelu(x, approximate="tanh")
+
+
+def test_an_op_pair_gives_the_run_document():
+    report = eqcheck.compare(torch.nn.functional.gelu, mindspore.ops.gelu, X, grad=True)
+    assert report.passed, str(report)
+    assert schema.errors(report.document) == []
+    (case,) = report.cases
+    assert case["id"] == "gelu[float32]"
+    assert [o["name"] for o in case["outputs"]] == ["out", "grad:x"]
+    assert case["sides"]["torch"]["op"] == "torch.nn.functional.gelu"
+    assert case["sides"]["mindspore"]["op"] == "mindspore.ops.gelu"
+    assert report.first_divergent is None
+    assert "1 passed" in str(report) and "gelu[float32]" in str(report)
+
+
+def test_an_op_pair_that_differs_fails_with_the_error_budget_verdict():
+    report = eqcheck.compare(torch.nn.functional.gelu, tanh_gelu, {"x": torch.from_numpy(X)})
+    assert not report.passed
+    (row,) = report.cases[0]["outputs"]
+    assert row["verdict"] == "fail" and row["budget_verdict"] == "fail"
+    assert "mindspore" in row["attribution"]["statement"]
+
+
+def test_assert_equivalent_fails_with_the_assert_close_message():
+    with pytest.raises(AssertionError) as raised:
+        assert_equivalent(torch.nn.functional.gelu, tanh_gelu, X)
+    message = str(raised.value)
+    report = eqcheck.compare(torch.nn.functional.gelu, tanh_gelu, X)
+    row = report.cases[0]["outputs"][0]
+    assert f"Mismatched elements: {row['mismatched']} / 48 ({100 * row['mismatched'] / 48:.1f}%)" in message
+    assert f"Greatest absolute difference: {row['max_abs']} at index {tuple(row['max_abs_index'])} (up to 1e-05 allowed)" in message
+    assert "Greatest relative difference: " in message and "(up to 1.3e-06 allowed)" in message
+    assert "eqcheck verdict: fail (tolerance: fail; error budget: fail; mindspore is" in message
+    assert assert_equivalent(torch.nn.functional.gelu, mindspore.ops.gelu, X).passed
+
+
+def test_a_model_pair_shares_the_torch_modules_weights_and_leaves_the_objects_alone():
+    from examples.models.cnn_mindspore import SmallCNN as CellCNN
+    from examples.models.cnn_torch import SmallCNN as TorchCNN
+
+    torch.manual_seed(3)
+    module, cell = TorchCNN(), CellCNN()
+    with torch.no_grad():
+        module.conv1.weight.mul_(3.0)  # trained-looking values: the comparison must use these, not a draw
+    before = {k: v.clone() for k, v in module.state_dict().items()}
+    cell_before = {n: p.asnumpy().copy() for n, p in cell.parameters_and_names()}
+    x = torch.randn(2, 3, 16, 16)
+    report = eqcheck.compare(module, cell, x, grad=True)
+    assert report.passed, str(report)
+    with torch.no_grad():
+        expected = module.eval()(x).numpy()
+    np.testing.assert_array_equal(report.arrays[report.cases[0]["id"]]["torch"]["out"], expected)
+    assert all(torch.equal(before[k], v) for k, v in module.state_dict().items())
+    assert all(np.array_equal(cell_before[n], p.asnumpy()) for n, p in cell.parameters_and_names())
+    assert report.cases[0]["layers"]["forward"]["first_divergent"] is None
+
+
+def test_a_model_pair_with_a_planted_bug_names_its_layer(tmp_path):
+    from examples.models.encoder_torch import EncoderBlock
+    from tests.planted_ports import EncoderTransposedDense
+
+    torch.manual_seed(0)
+    report = eqcheck.compare(EncoderBlock(), EncoderTransposedDense(), torch.randn(2, 6, 16))
+    assert not report.passed
+    assert report.first_divergent == "attn.o"
+    with pytest.raises(AssertionError, match=r"first layer to deviate \(forward\): attn\.o"):
+        assert_equivalent(EncoderBlock(), EncoderTransposedDense(), torch.randn(2, 6, 16))
+    report.to_json(tmp_path / "r.json")
+    assert read_json(tmp_path / "r.json")["cases"] == report.cases
+    report.to_html(tmp_path / "r.html")
+    assert "attn.o" in (tmp_path / "r.html").read_text() and "attn.o" in report._repr_html_()
+
+
+def test_an_unpaired_parameter_is_refused_not_randomly_initialized():
+    class Scaled(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.scale = torch.nn.Parameter(torch.ones(4))
+
+        def forward(self, x):
+            return x * self.scale
+
+    with pytest.raises(EqcheckError, match="cannot map every parameter automatically"):
+        eqcheck.compare(Scaled(), mindspore.nn.ReLU(), np.ones((2, 4), np.float32))
+
+
+def test_inputs_must_be_arrays():
+    with pytest.raises(EqcheckError, match="field 'inputs.x': list is not an array"):
+        eqcheck.compare(torch.nn.functional.gelu, mindspore.ops.gelu, {"x": [1.0, 2.0]})
+
+
+EXP_SPEC = """
+name: ops.exp_batch
+inputs:
+  - name: x
+    shape: [3, 5]
+    {source}
+torch: {{op: torch.exp}}
+mindspore: {{op: mindspore.ops.exp}}
+"""
+
+
+def _exp_row(document):
+    (case,) = document["cases"]
+    return case["outputs"][0]
+
+
+def test_a_spec_input_comes_from_a_torch_file(cli, tmp_path):
+    batch = np.random.default_rng(5).normal(size=(3, 5)).astype(np.float32)
+    torch.save({"batch": torch.from_numpy(batch)}, tmp_path / "batch.pt")
+    spec = tmp_path / "exp.yaml"
+    spec.write_text(EXP_SPEC.format(source="file: batch.pt\n    key: batch"))  # relative to the spec's folder
+    result = cli("run", spec, "--json", tmp_path / "r.json")
+    assert result.exit_code == 0, result.text
+    row = _exp_row(read_json(tmp_path / "r.json"))
+    assert row["max_abs_values"][0] == pytest.approx(float(np.exp(batch[tuple(row["max_abs_index"])])), rel=1e-6)
+
+    spec.write_text(EXP_SPEC.format(source="file: batch.pt\n    key: other"))
+    result = cli("run", spec)
+    assert result.exit_code == 2
+    assert f"{spec}: field 'inputs[0].file': input file {tmp_path / 'batch.pt'}: has no key 'other' (keys: batch)" in result.text
+    spec.write_text(EXP_SPEC.format(source="file: batch.pt\n    key: batch").replace("[3, 5]", "[5, 3]"))
+    result = cli("run", spec)
+    assert result.exit_code == 2 and "has shape [3, 5], the input needs [5, 3]" in result.text and "Traceback" not in result.text
+
+
+def test_run_inputs_replaces_a_spec_input_by_name(cli, tmp_path):
+    batch = np.random.default_rng(6).normal(size=(3, 5)).astype(np.float32)
+    np.savez(tmp_path / "batch.npz", x=batch)
+    spec = tmp_path / "exp.yaml"
+    spec.write_text(EXP_SPEC.format(source=""))
+    result = cli("run", spec, "--inputs", tmp_path / "batch.npz", "--json", tmp_path / "r.json")
+    assert result.exit_code == 0, result.text
+    document = read_json(tmp_path / "r.json")
+    row = _exp_row(document)
+    assert row["max_abs_values"][0] == pytest.approx(float(np.exp(batch[tuple(row["max_abs_index"])])), rel=1e-6)
+    assert document["settings"]["inputs"] == str(tmp_path / "batch.npz") and schema.errors(document) == []
+
+    np.savez(tmp_path / "ints.npz", x=np.ones((3, 5), np.int64))
+    result = cli("run", spec, "--inputs", tmp_path / "ints.npz")
+    assert result.exit_code == 2
+    assert "field '--inputs': " in result.text and "holds int64 values, the input is float32" in result.text
