@@ -8,12 +8,14 @@ builds from a deep copy. `save_spec` keeps the spec and its data as files `eqche
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import os
 import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Callable, Literal, Mapping, Sequence, Union
+from typing import Any, Callable, Iterator, Literal, Mapping, Sequence, Union
 
 import numpy as np
 
@@ -109,7 +111,7 @@ def compare(
                            weights_file=weights_from if weights_from not in ("torch", "mindspore", "draw") else None)
     options = dict(name=name or labels["torch"].replace(":", ".").rsplit(".", 1)[-1], kind=kind, dtypes=dtypes, keywords=keywords,
                    input_dtypes=input_dtypes or {}, weights=weights, unmapped=unmapped, layers=layers, outputs=outputs, mode=mode,
-                   tolerance=tolerance, grad_tolerance=grad_tolerance, bfloat16=bfloat16)
+                   tolerance=tolerance, grad_tolerance=grad_tolerance, bfloat16=bfloat16, grad=grad, reference=reference)
     sides = (torch_side, mindspore_side)
     with tempfile.TemporaryDirectory(prefix="eqcheck-compare-") as scratch:
         if save_spec:
@@ -266,8 +268,8 @@ def _spec_document(labels: dict[str, str], arrays: dict[str, np.ndarray], data_f
     document: dict[str, Any] = {"name": options["name"], "kind": options["kind"], "summary": "written by eqcheck.compare()",
                                 "dtypes": dtypes, "mode": options["mode"], "inputs": entries,
                                 **{fw: {section: labels[fw]} for fw in FRAMEWORKS}}
-    for key in ("weights", "unmapped", "outputs", "tolerance", "grad_tolerance", "layers"):
-        if options[key] is not None:
+    for key in ("grad", "reference", "weights", "unmapped", "outputs", "tolerance", "grad_tolerance", "layers"):
+        if options[key] not in (None, False):
             document[key] = _plain(options[key])
     return document
 
@@ -349,8 +351,119 @@ def _report(results, environment: dict, histograms: dict, settings, weights_from
 
 
 def _run_isolated(path: Path, settings, sides: tuple, weights_from: str):
-    raise NotImplementedError
+    """In a worker process, from the spec file: the workers import the sides by path, as `eqcheck run` would."""
+    from eqcheck.cases.sweep import expand, load_spec
+
+    modules = [type(obj).__module__ for obj in sides] if all(_is(obj, fw) for fw, obj in zip(FRAMEWORKS, sides)) else []
+    with _worker_environment(modules):
+        spec = load_spec(path)
+        cases = settings.apply(expand(spec))
+        executor = settings.make_executor()
+        try:
+            executor.start(cases)
+            results = list(executor.run(cases))
+        finally:
+            executor.close()
+    return results, executor.environment(), _histograms(results)
+
+
+@contextlib.contextmanager
+def _worker_environment(modules: list[str]) -> Iterator[None]:
+    """The caller's model modules opted in (it already imported and ran them) and importable in a fresh interpreter
+    (their roots on PYTHONPATH), for the workers started inside; the caller's environment is restored after."""
+    import importlib
+
+    from eqcheck.spec import allowlist
+
+    saved = {key: os.environ.get(key) for key in (allowlist.MODULES_ENV, "PYTHONPATH")}
+    roots = []
+    for name in modules:
+        file = getattr(importlib.import_module(name), "__file__", None)
+        if file:
+            root = Path(file).resolve().parent
+            for _ in range(name.count(".") + (Path(file).name == "__init__.py")):
+                root = root.parent
+            roots.append(str(root))
+    try:
+        if modules:
+            allowlist.allow_modules(modules)
+            os.environ["PYTHONPATH"] = os.pathsep.join(dict.fromkeys([*roots, *filter(None, [saved["PYTHONPATH"]])]))
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+# ---- save_spec ------------------------------------------------------------------------------------------------------
+
+
+def _saved_label(obj: Any, framework: str, kind: str) -> str:
+    """The path a spec file names for a side; EqcheckError where a spec cannot name it (then only in-process works)."""
+    field = f"{framework}_side"
+    if kind == "op":
+        path = _public_path(obj, framework)
+        if path is None:
+            raise EqcheckError(f"{_label(obj, framework, kind)} is not a public {framework} function a spec may name "
+                               f"(such as {framework}.nn.functional.gelu)", file=CALL, field=field,
+                               hint="save_spec and isolated=True need both sides importable by path; wrap your function in a "
+                                    "module (a model pair), or compare in-process")
+        return path
+    cls = type(obj)
+    path = _import_path(cls)
+    if path is None:
+        raise EqcheckError(f"{cls.__qualname__} cannot be imported by its name (defined in __main__ or a function)",
+                           file=CALL, field=field, hint="define the class in an importable module, or compare in-process")
+    try:
+        fresh = cls()
+    except Exception as exc:  # noqa: BLE001 - user code raises anything
+        raise EqcheckError(f"{path}() raised {type(exc).__name__}: {exc}; a saved spec builds each side without arguments",
+                           file=CALL, field=field, hint="give the class defaults for its arguments, or compare in-process") from None
+    shapes = lambda values: {n: a.shape for n, a in values.items()}
+    if shapes(_side_values(fresh, framework)) != shapes(_side_values(obj, framework)):
+        raise EqcheckError(f"{path}() builds other parameters than the instance given (it was built with arguments)",
+                           file=CALL, field=field, hint="give the class defaults that build this instance, or compare in-process")
+    return path
 
 
 def _write_spec(path: Path, sides: tuple, arrays: dict[str, np.ndarray], options: dict, weights_from: str) -> None:
-    raise NotImplementedError
+    """The spec reproducing the call, its inputs (and the shared weights) beside it as .npz files."""
+    import yaml
+
+    labels = {fw: _saved_label(obj, fw, options["kind"]) for fw, obj in zip(FRAMEWORKS, sides)}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    inputs_file = path.with_name(f"{path.stem}.inputs.npz")
+    document = _spec_document(labels, arrays, inputs_file.name, options)
+    if options["kind"] == "model" and weights_from != "draw":
+        if weights_from == "torch":
+            weights_file = path.with_name(f"{path.stem}.weights.npz")
+            np.savez(weights_file, **_canonical_torch_values(sides[0], options["weights"] or {}))
+            document["weights_file"] = weights_file.name
+        elif weights_from == "mindspore":
+            raise EqcheckError("save_spec writes the shared set under the torch side's names; with weights_from='mindspore' "
+                               "it cannot name them", file=CALL, field="weights_from",
+                               hint="load the cell's values into the torch module first, or use weights_from='torch'")
+        else:
+            document["weights_file"] = str(Path(weights_from).resolve())
+    np.savez(inputs_file, **arrays)
+    modules = sorted({label.split(":")[0] for label in labels.values() if ":" in label})
+    command = f"eqcheck run {path}" + "".join(f" --allow-module {m}" for m in modules)
+    path.write_text(f"# Written by eqcheck.compare(save_spec=...); run: {command}\n"
+                    + yaml.safe_dump(document, sort_keys=False, default_flow_style=None), encoding="utf-8")
+
+
+def _canonical_torch_values(module: Any, weights: Mapping[str, Any]) -> dict[str, np.ndarray]:
+    """The torch module's values under canonical names: its own names, except explicit `weights=` entries' names."""
+    values = _side_values(module, "torch")
+    for canonical, sides in weights.items():
+        side = sides.get("torch") if isinstance(sides, Mapping) else None
+        name = side.get("name") if isinstance(side, Mapping) else side
+        if isinstance(side, Mapping) and side.get("transform"):
+            raise EqcheckError(f"the torch side of weight '{canonical}' has a layout transform; save_spec writes the torch "
+                               "values as they are", file=CALL, field=f"weights.{canonical}.torch",
+                               hint="put the transform on the mindspore side")
+        if isinstance(name, str) and name in values and name != canonical:
+            values[canonical] = values.pop(name)
+    return values

@@ -3,6 +3,8 @@ from files (`file:` inputs, `run --inputs`), and save_spec round-tripping throug
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 
@@ -166,3 +168,43 @@ def test_run_inputs_replaces_a_spec_input_by_name(cli, tmp_path):
     result = cli("run", spec, "--inputs", tmp_path / "ints.npz")
     assert result.exit_code == 2
     assert "field '--inputs': " in result.text and "holds int64 values, the input is float32" in result.text
+
+
+def _rows(document):
+    return {(c["id"], o["name"]): o["max_abs"] for c in document["cases"] for o in c["outputs"]}
+
+
+def test_save_spec_round_trips_through_eqcheck_run(cli, tmp_path, monkeypatch):
+    from examples.models.cnn_mindspore import SmallCNN as CellCNN
+    from examples.models.cnn_torch import SmallCNN as TorchCNN
+    from eqcheck.spec import allowlist
+
+    monkeypatch.setenv(allowlist.MODULES_ENV, "")  # the CLI's --allow-module writes the environment
+    torch.manual_seed(4)
+    module = TorchCNN()
+    with torch.no_grad():
+        module.fc.weight.mul_(5.0)  # not the seeded draw: the saved weights file must carry these
+    spec = tmp_path / "saved" / "cnn.yaml"
+    report = eqcheck.compare(module, CellCNN(), torch.randn(2, 3, 16, 16), grad=True, save_spec=spec)
+    assert report.passed
+    assert {p.name for p in spec.parent.iterdir()} == {"cnn.yaml", "cnn.inputs.npz", "cnn.weights.npz"}
+    assert "--allow-module examples.models.cnn_mindspore" in spec.read_text().splitlines()[0]
+    result = cli("run", spec, "--allow-module", "examples.models", "--json", tmp_path / "r.json")
+    assert result.exit_code == 0, result.text
+    document = read_json(tmp_path / "r.json")
+    assert _rows(document) == _rows(report.document)  # the same inputs, weights and gradients: the same numbers
+    assert any(name == "grad:fc.weight" for _, name in _rows(document))
+
+    with pytest.raises(EqcheckError, match="is not a public torch function a spec may name"):
+        eqcheck.compare(lambda x: torch.nn.functional.gelu(x), mindspore.ops.gelu, X, save_spec=tmp_path / "no.yaml")
+
+
+def test_isolated_runs_in_a_worker_and_still_names_the_layer():
+    from examples.models.encoder_torch import EncoderBlock
+    from tests.planted_ports import EncoderTransposedDense
+
+    torch.manual_seed(0)
+    report = eqcheck.compare(EncoderBlock(), EncoderTransposedDense(), torch.randn(2, 6, 16), isolated=True)
+    assert not report.passed and report.first_divergent == "attn.o"
+    assert report.cases[0]["spec"].endswith("compare.yaml")  # run from the spec file, in a worker
+    assert os.environ.get("EQCHECK_ALLOWED_MODULES", "") == ""  # the opt-in was for the worker only

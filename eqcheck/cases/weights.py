@@ -237,7 +237,8 @@ def _read_state_dict(path: str, field: str = "--weights") -> dict[str, np.ndarra
             for name, tensor in state.items()}
 
 
-def check_weights_file(weight_map: WeightMap, arrays: dict[str, np.ndarray], path: str, case_id: str, dtype: str) -> dict[str, np.ndarray]:
+def check_weights_file(weight_map: WeightMap, arrays: dict[str, np.ndarray], path: str, case_id: str, dtype: str,
+                       field: str = "--weights") -> dict[str, np.ndarray]:
     """A user's weights must match the map exactly: missing, extra or misshapen arrays are errors, not guesses.
 
     Entries the map leaves unshared on purpose (torch's num_batches_tracked in a state_dict) are not extra."""
@@ -252,12 +253,12 @@ def check_weights_file(weight_map: WeightMap, arrays: dict[str, np.ndarray], pat
         if extra:
             parts.append(f"unexpected {', '.join(extra)}")
         raise WeightsError(f"does not match the weight map of {case_id}: {'; '.join(parts)} "
-                           f"(expected: {', '.join(f'{n} {list(s)}' for n, s in expected.items())})", file=path, field="--weights")
+                           f"(expected: {', '.join(f'{n} {list(s)}' for n, s in expected.items())})", file=path, field=field)
     out = {}
     for name, shape in expected.items():
         if tuple(arrays[name].shape) != tuple(shape):
             raise WeightsError(f"array '{name}' has shape {list(arrays[name].shape)}, the weight map of {case_id} needs {list(shape)}",
-                               file=path, field="--weights")
+                               file=path, field=field)
         array = arrays[name]
         if is_float(dtype) and np.issubdtype(array.dtype, np.floating):
             array = array.astype(numpy_dtype(dtype))

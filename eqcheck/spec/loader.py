@@ -47,7 +47,7 @@ TOP_KEYS = (
     "name", "summary", "source", "params", "sweep", "dtypes", "mode", "inputs", *FRAMEWORKS,
     "weights", "unmapped", "outputs", "tolerance", "expected_difference",
     "grad", "grad_tolerance", "compare_state", "reference", "trials", "kind", "layers", "train",
-    "optimizer", "schedule", "repeat", "edges", "edge_differences", "explore",
+    "optimizer", "schedule", "repeat", "edges", "edge_differences", "explore", "weights_file",
 )
 KINDS = ("op", "model", "optimizer", "schedule")
 STEP_KINDS = ("optimizer", "schedule")  # kinds whose section (named like the kind) says how many steps to run
@@ -175,6 +175,7 @@ def _parse(data: dict, file: str, held: tuple[str, ...] = ()) -> OpSpec:
         optimizer=_parse_optimizer_run(top, kind),
         schedule=_parse_schedule_run(top, kind),
         explore=_parse_explore(top, params),
+        weights_file=_beside(top, "weights_file", (".npz", ".pt", ".pth")),
     )
     for other in STEP_KINDS:
         if top.has(other) and kind != other:
@@ -551,6 +552,19 @@ def _parse_inputs(top: Fields, sides: dict[str, SideSpec], allow_none: bool = Fa
 INPUT_FILE_SUFFIXES = (".npy", ".npz", ".pt", ".pth")
 
 
+def _beside(fields: Fields, key: str, suffixes: tuple[str, ...]) -> str | None:
+    """A data file the spec names (`file:`, `weights_file:`): its path, relative ones taken from the spec's folder."""
+    if not fields.has(key):
+        return None
+    file = fields.required(key, str)
+    if not file.lower().endswith(suffixes):
+        raise fields.error(key, f"'{file}' is not a {', '.join(suffixes[:-1])} or {suffixes[-1]} file")
+    path = Path(file)
+    if not path.is_absolute():
+        path = Path(fields.file).parent / path
+    return str(path)
+
+
 def _parse_input_data(entry: Fields, name: str) -> InputData | None:
     """`file: batch.npz` (+ `key:`): real values for this input, relative to the spec's folder; read and checked
     against `shape` and `dtype` when the case runs (cases/draws.py), never at validate time (no numpy there)."""
@@ -559,17 +573,13 @@ def _parse_input_data(entry: Fields, name: str) -> InputData | None:
             raise entry.error("key", "names an array inside `file:`, which this input does not give")
         return None
     file = entry.required("file", str)
-    if not file.lower().endswith(INPUT_FILE_SUFFIXES):
-        raise entry.error("file", f"'{file}' is not a .npy, .npz or torch .pt file")
+    path = _beside(entry, "file", INPUT_FILE_SUFFIXES)
     key = entry.optional("key", None, str)
     if key is not None and file.lower().endswith(".npy"):
         raise entry.error("key", "a .npy file holds one array: drop `key`")
     if entry.has("distribution") or entry.has("special") or entry.has("derive"):
         raise entry.error("file", "the values come from the file: drop `distribution`, `special` and `derive`")
-    path = Path(file)
-    if not path.is_absolute() and not entry.file.startswith("<"):  # a spec's own path: beside the spec
-        path = Path(entry.file).parent / path
-    return InputData(str(path), key if key is not None or file.lower().endswith(".npy") else name)
+    return InputData(path, key if key is not None or file.lower().endswith(".npy") else name)
 
 
 def _parse_derive(entry: Fields) -> tuple[Derive, ...]:

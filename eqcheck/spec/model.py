@@ -311,6 +311,7 @@ class OpSpec:
     optimizer: OptimizerRun | None = None  # kind: optimizer
     schedule: ScheduleRun | None = None  # kind: schedule
     explore: ExploreSpec | None = None  # --explore: torch's OpInfo/ModuleInfo samples (None: no section written)
+    weights_file: str | None = None  # `weights_file:` the shared set's values (as --weights, which overrides it); None: drawn
 
     @property
     def is_model(self) -> bool:
