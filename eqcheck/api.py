@@ -43,6 +43,7 @@ def compare(
     weights_from: str = "torch",
     layers: bool | list[dict[str, str]] | None = None,
     outputs: Sequence[str | Mapping[str, Any]] | None = None,
+    output: Mapping[str, str | int | Sequence[str | int]] | None = None,
     mode: Literal["eval", "train"] = "eval",
     tolerance: Mapping[str, Mapping[str, float]] | None = None,
     grad_tolerance: Mapping[str, Mapping[str, float]] | None = None,
@@ -76,6 +77,8 @@ def compare(
             draw a spec uses) or a .npz / torch state_dict .pt path of canonical weights (as `run --weights`).
         layers: model pairs: compare every paired layer (default True), or a list of explicit pairs as in a spec.
         outputs: names for the flattened outputs, or `{name, tolerance, ignore}` records as in a spec.
+        output: per framework, the part of a side's return value to compare (a spec side's `output:`), e.g.
+            `{"torch": "logits"}` for a Hugging Face model returning a ModelOutput.
         mode: "eval" or "train" (batch statistics, dropout) on both sides.
         tolerance, grad_tolerance: per dtype `{"float32": {"rtol": .., "atol": ..}}`; default: eqcheck's tables.
         error_budget, reference, strict_precision: as `run --no-error-budget`, `--reference float64`, `--strict-precision`.
@@ -111,7 +114,8 @@ def compare(
                            weights_file=weights_from if weights_from not in ("torch", "mindspore", "draw") else None)
     options = dict(name=name or labels["torch"].replace(":", ".").rsplit(".", 1)[-1], kind=kind, dtypes=dtypes, keywords=keywords,
                    input_dtypes=input_dtypes or {}, weights=weights, unmapped=unmapped, layers=layers, outputs=outputs, mode=mode,
-                   tolerance=tolerance, grad_tolerance=grad_tolerance, bfloat16=bfloat16, grad=grad, reference=reference)
+                   tolerance=tolerance, grad_tolerance=grad_tolerance, bfloat16=bfloat16, grad=grad, reference=reference,
+                   output=output or {})
     sides = (torch_side, mindspore_side)
     with tempfile.TemporaryDirectory(prefix="eqcheck-compare-") as scratch:
         if save_spec:
@@ -267,7 +271,8 @@ def _spec_document(labels: dict[str, str], arrays: dict[str, np.ndarray], data_f
     section = "model" if options["kind"] == "model" else "op"
     document: dict[str, Any] = {"name": options["name"], "kind": options["kind"], "summary": "written by eqcheck.compare()",
                                 "dtypes": dtypes, "mode": options["mode"], "inputs": entries,
-                                **{fw: {section: labels[fw]} for fw in FRAMEWORKS}}
+                                **{fw: {section: labels[fw], **({"output": _plain(options["output"][fw])}
+                                                                if fw in options["output"] else {})} for fw in FRAMEWORKS}}
     for key in ("grad", "reference", "weights", "unmapped", "outputs", "tolerance", "grad_tolerance", "layers"):
         if options[key] not in (None, False):
             document[key] = _plain(options[key])

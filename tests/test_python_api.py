@@ -208,3 +208,24 @@ def test_isolated_runs_in_a_worker_and_still_names_the_layer():
     assert not report.passed and report.first_divergent == "attn.o"
     assert report.cases[0]["spec"].endswith("compare.yaml")  # run from the spec file, in a worker
     assert os.environ.get("EQCHECK_ALLOWED_MODULES", "") == ""  # the opt-in was for the worker only
+
+
+def test_an_unsupported_comparison_is_a_skip_under_pytest():
+    with pytest.raises(pytest.skip.Exception, match="unsupported: mindspore has no GeluExt kernel on cpu"):
+        assert_equivalent(torch.nn.functional.gelu, mindspore.mint.nn.functional.gelu, X)
+
+
+def test_output_picks_the_part_of_a_models_return_value():
+    class Head(torch.nn.Module):  # returns a dict, as a Hugging Face model returns a ModelOutput
+        def __init__(self):
+            super().__init__()
+            self.dense = torch.nn.Linear(12, 3)
+
+        def forward(self, x):
+            return {"logits": self.dense(x), "hidden": x}
+
+    report = eqcheck.compare(Head(), mindspore.nn.Dense(12, 3), X, output={"torch": "logits"})
+    assert report.passed, str(report)
+    assert [o["shape"] for o in report.cases[0]["outputs"]] == [[4, 3]]
+    with pytest.raises(EqcheckError, match="cannot map every parameter|output"):
+        eqcheck.compare(Head(), mindspore.nn.Dense(12, 4), X, output={"torch": "logits"})
