@@ -61,8 +61,9 @@ def compare(
     """Run `torch_side` and `mindspore_side` on the same inputs and judge every output as `eqcheck run` does.
 
     Args:
-        torch_side, mindspore_side: two functions (an op pair), or a `torch.nn.Module` and a `mindspore.nn.Cell` (a model
-            pair: weights shared through the automatic map, every paired layer compared, the first to deviate named).
+        torch_side: a function (an op pair) or a `torch.nn.Module` (a model pair: weights shared through the automatic
+            map, every paired layer compared, the first to deviate named).
+        mindspore_side: a function, or the `mindspore.nn.Cell` porting the module.
         inputs: one array, a sequence of arrays (positional arguments) or a dict by name (positional in its order;
             by name with `keywords=True`). numpy arrays, torch or MindSpore tensors; each side gets identical bytes.
             Float inputs follow the case dtype, integer and bool inputs keep theirs.
@@ -71,8 +72,9 @@ def compare(
         dtypes: the float dtypes to run (default: the float inputs' own dtype, else float32): one case each.
         keywords: pass a dict's inputs by name instead of by position.
         input_dtypes: one side's dtype for an input, e.g. `{"mindspore": {"tokens": "int32"}}`.
-        weights, unmapped: the spec's `weights:` and `unmapped:` sections (explicit pairs, layout transforms, parameters
-            deliberately not shared); everything else is paired automatically or refused, never randomly initialized.
+        weights: the spec's `weights:` section (explicit pairs, layout transforms); everything else is paired
+            automatically or refused, never randomly initialized.
+        unmapped: the spec's `unmapped:` section: per framework, parameters deliberately not shared, with the reason.
         weights_from: whose values are the shared set: "torch" (the torch module's own), "mindspore", "draw" (the seeded
             draw a spec uses) or a .npz / torch state_dict .pt path of canonical weights (as `run --weights`).
         layers: model pairs: compare every paired layer (default True), or a list of explicit pairs as in a spec.
@@ -80,9 +82,13 @@ def compare(
         output: per framework, the part of a side's return value to compare (a spec side's `output:`), e.g.
             `{"torch": "logits"}` for a Hugging Face model returning a ModelOutput.
         mode: "eval" or "train" (batch statistics, dropout) on both sides.
-        tolerance, grad_tolerance: per dtype `{"float32": {"rtol": .., "atol": ..}}`; default: eqcheck's tables.
-        error_budget, reference, strict_precision: as `run --no-error-budget`, `--reference float64`, `--strict-precision`.
-        targets, device: as `run --targets` and `--device` (e.g. device="torch=gpu,mindspore=cpu").
+        tolerance: per dtype `{"float32": {"rtol": .., "atol": ..}}`; default: eqcheck's table.
+        grad_tolerance: the same for gradient rows.
+        error_budget: False: as `run --no-error-budget` (a row failing its tolerance is not judged against float64).
+        reference: "float64": as `run --reference float64`, float64 re-runs for every row.
+        strict_precision: as `run --strict-precision`: a precision outlier fails its row.
+        targets: as `run --targets` (e.g. "torch,torch-compile"; default torch against MindSpore).
+        device: as `run --device` (e.g. "gpu", or "torch=gpu,mindspore=cpu").
         seed: seeds the cotangents (and the weights with weights_from="draw").
         threads: intra-op threads per framework while the comparison runs (1, as `run`: reports do not depend on cores).
         isolated: run in a worker process (a native crash costs the case, not the caller); the objects must be
