@@ -87,7 +87,7 @@ def compare(
         error_budget: False: as `run --no-error-budget` (a row failing its tolerance is not judged against float64).
         reference: "float64": as `run --reference float64`, float64 re-runs for every row.
         strict_precision: as `run --strict-precision`: a precision outlier fails its row.
-        targets: as `run --targets` (e.g. "torch,torch-compile"; default torch against MindSpore).
+        targets: as `run --targets` (e.g. "torch,mindspore-graph": MindSpore in graph mode; default PyNative).
         device: as `run --device` (e.g. "gpu", or "torch=gpu,mindspore=cpu").
         seed: seeds the cotangents (and the weights with weights_from="draw").
         threads: intra-op threads per framework while the comparison runs (1, as `run`: reports do not depend on cores).

@@ -229,3 +229,18 @@ def test_output_picks_the_part_of_a_models_return_value():
     assert [o["shape"] for o in report.cases[0]["outputs"]] == [[4, 3]]
     with pytest.raises(EqcheckError, match="cannot map every parameter|output"):
         eqcheck.compare(Head(), mindspore.nn.Dense(12, 4), X, output={"torch": "logits"})
+
+
+def test_weights_from_the_cell_and_inputs_by_keyword_with_a_side_dtype():
+    from examples.models.lstm_mindspore import TextClassifier as CellClassifier
+    from examples.models.lstm_torch import TextClassifier as TorchClassifier
+
+    tokens = np.random.default_rng(1).integers(0, 50, (2, 7))  # int64 ids: torch's embedding takes them, MindSpore int32
+    cell = CellClassifier()
+    report = eqcheck.compare(TorchClassifier(), cell, {"tokens": tokens}, keywords=True, weights_from="mindspore",
+                             input_dtypes={"mindspore": {"tokens": "int32"}})
+    assert report.passed, str(report)
+    sides = report.cases[0]["sides"]
+    assert sides["torch"]["inputs"][0]["dtype"] == "int64" and sides["mindspore"]["inputs"][0]["dtype"] == "int32"
+    expected = cell.set_train(False)(tokens=mindspore.Tensor(tokens.astype(np.int32))).asnumpy()
+    np.testing.assert_array_equal(report.arrays[report.cases[0]["id"]]["mindspore"]["out"], expected)
