@@ -410,7 +410,7 @@ def repro(case_id, paths, out_dir, seed, threads, grad):
     runner.start()
     runner.preflight([case])
     result = runner.run(case)
-    if runner.materials is None or runner.materials.get("case") is not case:
+    if runner.trial is None or runner.trial.case is not case:
         raise click.ClickException(f"{case_id} did not run to its outputs ({result.status}: {result.message})")
     script, npz = repro_module.write(runner, case, result, out_dir)
     click.echo(f"{case_id}: {result.status}")
@@ -537,6 +537,11 @@ def map_weights(paths, selection):
         for renderable in view.weight_map_tables(case.id, proposal["weight_map"], proposal["params"], proposal["layers"],
                                                  frameworks, unwatched):
             out.print(renderable)
+        if proposal["probe_failures"]:  # the plan above rests on declaration order alone: not a map to trust
+            failed = "; ".join(f"{fw}: {why}" for fw, why in proposal["probe_failures"].items())
+            raise SpecError(f"the probe call of case {case.id} failed ({failed}), so the map above pairs modules by "
+                            f"declaration order alone, without the shapes they produce", file=case.spec.path, field="inputs",
+                            hint="fix the inputs or the model factory until both sides run (`eqcheck run` shows the error)")
 
 
 @main.command()

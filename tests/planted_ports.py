@@ -169,3 +169,12 @@ class CNNWrongBprop(SmallCNN):
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self.act2 = ReLUWithWrongBprop()
+
+
+class CNNBatchOfOne(SmallCNN):
+    """Flattens with a batch size written in (`reshape(1, -1)`): a batch of 2 fails inside construct."""
+
+    def construct(self, x):
+        x = self.pool(self.act1(self.bn1(self.conv1(x))))
+        x = self.act2(self.bn2(self.conv2(x)))
+        return self.fc(ops.mean(x, axis=(2, 3)).reshape(1, -1))

@@ -453,3 +453,12 @@ def test_each_model_spec_gets_a_fresh_worker_so_global_patches_do_not_leak(cli, 
     result, document = run(cli, folder, tmp_path, "--jobs", "1", "--no-grad")
     assert result.exit_code == 0, result.text  # in one process, b's BatchNorm2d would be a BatchNorm1d
     assert [c["status"] for c in document["cases"]] == ["pass", "pass"]
+
+
+def test_map_refuses_a_plan_whose_probe_call_failed(cli, tmp_path):
+    # Issue 31: the MindSpore probe call failed and `map` still printed a plan resting on declaration order, exit 0.
+    result = cli("map", port(tmp_path, "cnn", "CNNBatchOfOne"), *ALLOW)
+    assert result.exit_code == 2 and "Traceback" not in result.text, result.text
+    paragraph = " ".join(result.text.split())
+    assert "weight map" in paragraph  # the plan is still shown, for review
+    assert "field 'inputs'" in paragraph and "the probe call of case model.SmallCNN[float32] failed (mindspore:" in paragraph

@@ -177,41 +177,6 @@ def fit_input(values: np.ndarray, shape: tuple[int, ...], dtype: str, *, what: s
     return cast(values, dtype)
 
 
-def with_input_file(cases: list, file: str) -> list:
-    """`eqcheck run --inputs FILE`: every input named in FILE (a .npz, or a torch .pt holding a dict of tensors) takes
-    its values from there, in every case; each is checked against its case's shape and dtype now, before any case runs."""
-    import dataclasses
-
-    from eqcheck.errors import EqcheckError
-    from eqcheck.spec.model import InputData
-
-    if not file.lower().endswith((".npz", ".pt", ".pth")):
-        raise EqcheckError("is not a .npz or torch .pt file holding arrays by input name", file=file, field="--inputs")
-    from eqcheck.cases.weights import read_weights_file  # the same reader as --weights (weights imports this module)
-
-    arrays = read_weights_file(file, field="--inputs")
-    names = {inp.name for case in cases for inp in case.spec.inputs}
-    unknown = sorted(set(arrays) - names)
-    if unknown:
-        raise EqcheckError(f"names {', '.join(unknown)}, which no selected spec has as an input (inputs: {', '.join(sorted(names))})",
-                           file=file, field="--inputs", hint="name each array after the input it replaces")
-    specs: dict[int, object] = {}
-    out = []
-    for case in cases:
-        spec = case.spec
-        if id(spec) not in specs:
-            inputs = tuple(dataclasses.replace(inp, data=InputData(file, inp.name))
-                           if inp.name in arrays else inp for inp in spec.inputs)
-            specs[id(spec)] = dataclasses.replace(spec, inputs=inputs)
-        case = dataclasses.replace(case, spec=specs[id(spec)])
-        for i, inp in enumerate(case.spec.inputs):
-            if inp.name in arrays and case.edge is None:
-                fit_input(arrays[inp.name], case.input_shape(i), case.input_dtype(inp), what=f"{file}[{inp.name}] for {case.id}",
-                          spec=file, field="--inputs")
-        out.append(case)
-    return out
-
-
 def make_inputs(case, seed: int) -> dict[str, np.ndarray]:
     """Canonical inputs of one case, in declaration order; each side casts ints to its own dtype if the spec says so.
     A `special` overlay draws from its own stream per input, so adding one leaves every other input's bytes alone.
@@ -245,3 +210,18 @@ def make_inputs(case, seed: int) -> dict[str, np.ndarray]:
             special_rng = case_rng(seed, case.id, f"special:{inp.name}")
             arrays[inp.name] = apply_special(arrays[inp.name], dist.special, special_rng, dtype)
     return arrays
+
+
+def cotangents(case, seed: int, outputs: list[tuple[str, np.ndarray]]) -> list[np.ndarray | None]:
+    """One seeded cotangent per float output of the reference side (the same bytes on both sides); None for
+    ignored or integer outputs."""
+    rng = case_rng(seed, case.id, "cotangent")
+    specs = case.spec.outputs
+    out = []
+    for i, (_, array) in enumerate(outputs):
+        ignored = specs[i].ignore if specs and i < len(specs) else None
+        if ignored or not np.issubdtype(array.dtype, np.floating):
+            out.append(None)
+            continue
+        out.append(draw(rng, "normal", {"mean": 0.0, "std": 1.0}, array.shape, case.dtype).astype(array.dtype))
+    return out

@@ -78,10 +78,11 @@ def auto_distribution(default: np.ndarray) -> Distribution:
     return Distribution("uniform", {"low": mean - spread, "high": mean + spread})
 
 
-def bind(case, params: dict[str, dict[str, ParamInfo]], order: dict[str, list[str]] | None = None) -> WeightMap:
+def bind(case, params: dict[str, dict[str, ParamInfo]], fired: dict[str, list] | None = None) -> WeightMap:
     """Match the spec's weight map against the real parameters of each framework's built cell.
 
-    `order` (model specs): per framework, module paths in execution order, for the automatic map's module pass."""
+    `fired` (model specs): per framework, (module path, [input shapes, output shapes]) in the probe call's execution
+    order, for the automatic map's module pass."""
     spec = case.spec
     frameworks = list(params)
     reference = frameworks[0]
@@ -91,7 +92,11 @@ def bind(case, params: dict[str, dict[str, ParamInfo]], order: dict[str, list[st
     entries = list(spec.weights)
     unmapped, how = spec.unmapped, {}
     if spec.is_model:  # normalized names, then order and shape (cases/automap.py); refuses what it cannot pair
-        proposal = automap.propose(spec, params, case.id, order)
+        order = {fw: [path for path, _ in calls] for fw, calls in (fired or {}).items()}
+        shapes = {fw: {path: seen[1] for path, seen in reversed(calls)} for fw, calls in (fired or {}).items()}
+        proposal = automap.propose(spec, params, case.id, order, shapes)
+        if proposal.ambiguous:
+            raise automap.ambiguity(spec, case.id, proposal, params)
         entries, unmapped = proposal.entries(), proposal.skipped
         how = {p.entry.name: p.how for p in proposal.proposals}
     explicit = {fw: {e.sides[fw].name for e in entries} for fw in frameworks}

@@ -62,6 +62,9 @@ def pair_layers(weight_map, submodules: dict[str, dict[str, str]], fired: dict[s
     ref_subs, cand_subs = submodules[ref_fw], submodules[cand_fw]
     pairs: dict[str, tuple[str, str]] = {}
     taken: set[str] = set()
+    sizes = {fw: {path: [int(np.prod(s)) for s in seen[1]] for path, seen in reversed((fired or {}).get(fw, []))} for fw in submodules}
+    # outputs of different sizes are different computations, whatever the weights say (a flatten keeps the size)
+    disagree = lambda a, b: a in sizes[ref_fw] and b in sizes[cand_fw] and sizes[ref_fw][a][:1] != sizes[cand_fw][b][:1]
     for entry in explicit:
         a, b = entry[ref_fw], entry[cand_fw]
         if a in ref_subs and b in cand_subs:
@@ -82,7 +85,7 @@ def pair_layers(weight_map, submodules: dict[str, dict[str, str]], fired: dict[s
             continue
         holding.add(a)
         for b in holders.get(frozenset(image[p] for p in inside), []):
-            if a not in pairs and b not in taken:
+            if a not in pairs and b not in taken and not disagree(a, b):
                 pairs[a] = (b, "weights")
                 taken.add(b)
     holding |= {b for b in cand_subs if _under(b, cand_params)}
@@ -92,7 +95,7 @@ def pair_layers(weight_map, submodules: dict[str, dict[str, str]], fired: dict[s
         if a in pairs or a in holding:
             continue
         b = by_path.get(_normal_path(a))
-        if b is not None:
+        if b is not None and not disagree(a, b):
             pairs[a] = (b, "path")
             taken.add(b)
     if fired and ref_fw in fired and cand_fw in fired:
@@ -112,6 +115,8 @@ def _pair_by_order(pairs, taken, holding, ref_fired, cand_fired, submodules) -> 
             return ("pair", own[path])
         if path in holding:
             return ("holds weights", path)  # a module with weights that found no partner stays unpaired
+        if subs[path] == "Identity":
+            return ("identity", path)  # computes nothing: never a partner (HF RegNet's shortcut beside mindcv's ReLU)
         return ("free", leaf(path, subs), tuple(tuple(map(tuple, part)) for part in shapes))
 
     ref_keys = [key(p, s, ref_subs, {a: a for a in pairs}) for p, s in ref_fired]
@@ -161,6 +166,13 @@ class LayerSession:
         finally:
             watch.close()
         self.watches[direction][label] = watch
+
+    def keyword_called(self, label: str) -> list[str]:
+        """Paired layers this side's forward pass called with tensors by keyword (HF's `self_attn(hidden_states=...)`)."""
+        watch = self.watches["forward"].get(label)
+        named = watch.keywords if watch is not None else {}
+        return [path for path, calls in named.items()
+                if any(call and any(isinstance(v, np.ndarray) for v in call.values()) for call in calls)]
 
     def report(self, case, direction: str) -> dict[str, Any] | None:
         """Rows in firing order, the first deviating layer, or None when nothing was watched this way."""
@@ -260,16 +272,16 @@ def _row(pair: LayerPair, call: int, ref_leaves, cand_calls, tolerance, anchor: 
         return row
     cand_leaves = cand_calls[call]
     one_sided = [(i, "ref" if a is not None else "cand") for i, (a, b) in enumerate(zip(ref_leaves, cand_leaves))
-                 if (a is None) != (b is None)]
+                 if (a is None) != (b is None)] if len(ref_leaves) == len(cand_leaves) else []
     if one_sided:  # a gradient (or output) only one side produces: a stop_gradient, a detached branch
         i, side = one_sided[0]
         has, lacks = ("the reference side", "the candidate") if side == "ref" else ("the candidate side", "the reference")
         row.update(passed=False, reason=f"{has} produces tensor {i} of this layer and {lacks} does not "
                                         f"(a stop_gradient or a detached branch on one side)", mismatched=0)
         return row
-    pairs = [(i, a, b) for i, (a, b) in enumerate(zip(ref_leaves, cand_leaves)) if a is not None and b is not None]
-    if len(ref_leaves) != len(cand_leaves):
-        row["note"] = f"{len(ref_leaves)} vs {len(cand_leaves)} tensors; compared the first {len(pairs)}"
+    pairs, note = replay.aligned(ref_leaves, cand_leaves)
+    if note:
+        row["note"] = note
     if not pairs:
         row["note"] = "no tensor on both sides"
         return row
@@ -277,6 +289,9 @@ def _row(pair: LayerPair, call: int, ref_leaves, cand_calls, tolerance, anchor: 
     if relaid:  # a Flatten on one side only (the input of a Dense): the same values in the same order
         pairs = [(i, a, b.reshape(a.shape) if a.shape != b.shape and a.size == b.size else b) for i, a, b in pairs]
         row["note"] = f"compared in the reference layout {list(relaid[0])} (candidate: {list(relaid[1])})"
+    if replay.comparable(pairs):  # never broadcast: a distance between different shapes means nothing
+        row.update(note=replay.comparable(pairs), shape=list(pairs[0][1].shape))
+        return row
     deviations = [compare(np.asarray(a), np.asarray(b), tolerance) for _, a, b in pairs]
     worst = max(range(len(deviations)), key=lambda k: (not deviations[k].passed, _finite(deviations[k].max_abs)))
     passed = [d.passed for d in deviations]

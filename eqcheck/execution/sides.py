@@ -32,7 +32,6 @@ from eqcheck.cases.sweep import Case
 from eqcheck.errors import EqcheckError, TargetUnavailable, WeightsError
 from eqcheck.dtypes import is_float
 from eqcheck.execution.checks import reference
-from eqcheck.execution.checks.gradients import draw_cotangents
 from eqcheck.execution.failures import CaseFailure
 from eqcheck.verdict.results import ERROR
 
@@ -52,6 +51,10 @@ def real_backend(target: Target, threads: int) -> Backend:
 
 class Draws:
     """Seeded inputs, weights (or the --weights file) and cotangents; the real backends."""
+
+    # Calls beyond a trial's recorded sequence (a probe, a decoy, a layer alone, an OpInfo ref on the torch side)
+    # are possible: no side is recorded or replayed.
+    extra_calls = True
 
     def __init__(self, seed: int, weights_file: str | None = None, side_weights: tuple[str, str, dict] | None = None):
         self.seed = seed
@@ -93,8 +96,9 @@ class Draws:
                                               case.id, case.dtype, field="weights_file")
         return weights.generate(weight_map, draws.case_rng(seed, case.id, "weights"), case.dtype)
 
-    def cotangents(self, runner, case: Case, seed: int, flat) -> list[np.ndarray | None]:
-        return draw_cotangents(runner, case, seed, flat)
+    def cotangents(self, case: Case, seed: int, outputs: list[tuple[str, np.ndarray]]) -> list[np.ndarray | None]:
+        """One per output of the reference side (`outputs`, flattened)."""
+        return draws.cotangents(case, seed, outputs)
 
     def wants_float64(self, case: Case, result) -> bool:
         """Does this case re-run in float64 (checks/reference.py: a failing row, --reference, --strict-precision)."""
@@ -103,6 +107,8 @@ class Draws:
 
 class ExportSide(Draws):
     """--export-side: record the real side and its materials; the mirror target replays the record (module docstring)."""
+
+    extra_calls = False
 
     def __init__(self, seed: int, weights_file: str | None, folder: str | None):
         super().__init__(seed, weights_file)
@@ -147,12 +153,14 @@ class ExportSide(Draws):
     def canonical(self, case, weight_map, seed):
         return self._keep("weights", super().canonical(case, weight_map, seed))
 
-    def cotangents(self, runner, case, seed, flat):
-        return self._keep("cotangents", super().cotangents(runner, case, seed, flat))
+    def cotangents(self, case, seed, outputs):
+        return self._keep("cotangents", super().cotangents(case, seed, outputs))
 
 
 class AgainstSide(Draws):
     """--against: materials and the recorded side's steps from the folder; the other side runs here (module docstring)."""
+
+    extra_calls = False
 
     def __init__(self, seed: int, folder: str | None, manifest: dict | None = None):
         super().__init__(seed)
@@ -213,7 +221,7 @@ class AgainstSide(Draws):
         except WeightsError as exc:
             raise CaseFailure(ERROR, f"the recorded weights ({path}) {exc.reason}") from None
 
-    def cotangents(self, runner, case, seed, flat):
+    def cotangents(self, case, seed, outputs):
         return self._recorded("cotangents")
 
 

@@ -63,9 +63,12 @@ _EPS = {"float16": 2.0**-10, "bfloat16": 2.0**-7, "float32": 2.0**-23, "float64"
 
 
 def max_abs(a: np.ndarray, b: np.ndarray) -> float:
-    """max |a - b| over the elements finite on both sides, in float64 (0 when none is)."""
+    """max |a - b| over the elements finite on both sides, in float64 (0 when none is); inf for different shapes
+    (paired layers whose outputs differ: never broadcast into a distance that means nothing)."""
     a = np.asarray(a, dtype=np.float64)
     b = np.asarray(b, dtype=np.float64)
+    if a.shape != b.shape:
+        return float("inf")
     with np.errstate(all="ignore"):
         d = np.abs(a - b)
     d = d[np.isfinite(a) & np.isfinite(b)]

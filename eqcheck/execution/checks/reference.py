@@ -12,13 +12,13 @@ import dataclasses
 import numpy as np
 
 from eqcheck.backends import standins
-from eqcheck.cases import weights
 from eqcheck.cases.sweep import Case
 from eqcheck.dtypes import is_float
 from eqcheck.errors import EqcheckError
 from eqcheck.execution import replay
 from eqcheck.execution.checks import gradients, state
 from eqcheck.execution.failures import CaseFailure, short_error
+from eqcheck.execution.trial import Trial
 from eqcheck.verdict import attribution
 from eqcheck.verdict.results import CaseResult
 
@@ -40,22 +40,20 @@ def _layer_failed(result: CaseResult) -> bool:
     return any((section or {}).get("first_divergent") for section in (result.details.get("layers") or {}).values())
 
 
-def judge(runner, case: Case, result: CaseResult, seed: int, weight_map: weights.WeightMap, canonical, inputs,
-          state_rows: list | None) -> None:
+def judge(runner, trial: Trial, result: CaseResult) -> None:
     """Re-run each side in float64 (at most once), then attach a budget record to every float row."""
+    case = trial.case
     case64 = dataclasses.replace(case, dtype="float64")
     runs, status, standin_runs = {}, {}, {}
     for t in runner.targets:
         try:
-            runs[t.label], status[t.label] = float64_run(runner, t, case, case64, seed, weight_map, canonical, inputs,
-                                                         state_rows)
+            runs[t.label], status[t.label] = float64_run(runner, t, trial, case64, trial.state_rows)
         except CaseFailure as failure:
             status[t.label] = failure.message
             runner.backends[t.label].recover()
             standin = standins.standin_for(case.spec.sides[t.framework].op)
             if standin is not None:
-                standin_runs[t.label], status[f"{t.label} stand-in"] = _standin_runs(
-                    runner, t, case, case64, seed, weight_map, canonical, inputs, standin)
+                standin_runs[t.label], status[f"{t.label} stand-in"] = _standin_runs(runner, t, trial, case64, standin)
     # A "float64" run returning another dtype computed in that dtype: it measures no own error.
     genuine = {label: {name: a for name, a in rows.items() if a.dtype == np.float64} for label, rows in runs.items()}
     labels = [t.label for t in runner.targets]
@@ -95,12 +93,11 @@ def judge(runner, case: Case, result: CaseResult, seed: int, weight_map: weights
         record["message"] = "no side could run this case in float64: no error budget"
 
 
-def _standin_runs(runner, t, case: Case, case64: Case, seed: int, weight_map: weights.WeightMap, canonical, inputs,
-                  standin) -> tuple[tuple[dict, dict], str]:
+def _standin_runs(runner, t, trial: Trial, case64: Case, standin) -> tuple[tuple[dict, dict], str]:
     """The stand-in of a side that refused float64, run in the case dtype and in float64 ({} and {} if it fails)."""
     try:
-        low, _ = float64_run(runner, t, case, case, seed, weight_map, canonical, inputs, None, obj=standin)
-        high, how = float64_run(runner, t, case, case64, seed, weight_map, canonical, inputs, None, obj=standin)
+        low, _ = float64_run(runner, t, trial, trial.case, None, obj=standin)
+        high, how = float64_run(runner, t, trial, case64, None, obj=standin)
     except (CaseFailure, EqcheckError) as failure:
         runner.backends[t.label].recover()
         return ({}, {}), f"failed: {getattr(failure, 'message', failure)}"
@@ -108,10 +105,10 @@ def _standin_runs(runner, t, case: Case, case64: Case, seed: int, weight_map: we
     return (low, high), f"{standin.__module__}.{standin.__name__}: {how}"
 
 
-def float64_run(runner, t, case: Case, case64: Case, seed: int, weight_map: weights.WeightMap, canonical, inputs,
-                state_rows: list | None, obj=None) -> tuple[dict[str, np.ndarray], str]:
+def float64_run(runner, t, trial: Trial, case64: Case, state_rows: list | None, obj=None) -> tuple[dict[str, np.ndarray], str]:
     """One float64 run of this side (or a run of `obj` in the dtype of `case64`, for a stand-in): every row it can
     produce by row name, and how the run went."""
+    case, seed, weight_map, canonical, inputs = trial.case, trial.seed, trial.weight_map, trial.canonical, trial.inputs
     backend = runner.backends[t.label]
     built = runner.step(t, case64, f"build in {case64.dtype}", lambda: runner.build(t, case64, seed, obj=obj))
     params64 = backend.parameters(built)
@@ -133,14 +130,13 @@ def float64_run(runner, t, case: Case, case64: Case, seed: int, weight_map: weig
     rows = dict(zip(forward, (a for _, a in flat)))
     if state_rows:
         rows.update(state.side_state(runner, case64, t, built, weight_map, state_rows))
-    materials = runner.materials or {}
-    cotangents = materials.get("cotangents")
+    cotangents = trial.cotangents
     if case.spec.grad and cotangents is not None:
         up_cot = [None if c is None else c.astype(np.float64) for c in cotangents]
         hooks = {"through_inputs": True} if runner.layers is not None and t.label in runner.layers.through_inputs else {}
         try:
             with runner.watch_layers(t, built, "backward64", **hooks):  # every layer's float64 input gradient anchors its row
-                grads = gradients.side_gradients(runner, case64, t, built, side, inputs64(case, inputs), materials["wrt"], up_cot)
+                grads = gradients.side_gradients(runner, case64, t, built, side, inputs64(case, inputs), trial.wrt, up_cot)
             if runner.layers is not None and runner.layers.local_backward:  # each layer differentiated alone in float64 anchors its local backward row
                 runner.layers.local_backward64[t.label] = replay.replay_backward(runner.layers, backend, built, t.label, "float64")
         except EqcheckError:
@@ -148,7 +144,7 @@ def float64_run(runner, t, case: Case, case64: Case, seed: int, weight_map: weig
         except Exception as exc:  # noqa: BLE001 - no float64 gradient here: forward and state rows still count
             backend.recover()
             return rows, f"forward ok; gradients failed in float64: {short_error(exc)}"
-        rows.update(gradients.row_names(weight_map, materials["wrt"], t.framework, grads))
+        rows.update(gradients.row_names(weight_map, trial.wrt, t.framework, grads))
     return rows, "ok"
 
 
