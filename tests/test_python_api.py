@@ -244,3 +244,17 @@ def test_weights_from_the_cell_and_inputs_by_keyword_with_a_side_dtype():
     assert sides["torch"]["inputs"][0]["dtype"] == "int64" and sides["mindspore"]["inputs"][0]["dtype"] == "int32"
     expected = cell.set_train(False)(tokens=mindspore.Tensor(tokens.astype(np.int32))).asnumpy()
     np.testing.assert_array_equal(report.arrays[report.cases[0]["id"]]["mindspore"]["out"], expected)
+
+
+@pytest.mark.parametrize("path", ["/etc/secret.npz", "../outside.npz", "link/batch.npz"])
+def test_a_spec_reads_data_only_beside_itself(cli, tmp_path, path):
+    folder = tmp_path / "specs"
+    folder.mkdir()
+    np.savez(tmp_path / "outside.npz", x=np.ones((3, 5), np.float32))
+    (folder / "link").symlink_to(tmp_path)  # a symlink out of the folder
+    np.savez(tmp_path / "batch.npz", x=np.ones((3, 5), np.float32))
+    spec = folder / "exp.yaml"
+    spec.write_text(EXP_SPEC.format(source=f"file: {path}"))
+    result = cli("validate", spec)
+    assert result.exit_code == 2
+    assert f"field 'inputs[0].file': '{path}' is outside the spec's folder" in result.text

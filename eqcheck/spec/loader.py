@@ -145,7 +145,7 @@ def _parse(data: dict, file: str, held: tuple[str, ...] = ()) -> OpSpec:
     if len(sides) < 2:
         missing = [fw for fw in FRAMEWORKS if fw not in sides]
         raise top.error(missing[0], "this field is required: a spec compares one callable per framework")
-    inputs = _parse_inputs(top, sides, allow_none=kind == "schedule")
+    inputs = _parse_inputs(top, sides, allow_none=kind == "schedule", trusted=bool(held))
     _check_call_args(top, sides, inputs)
     unmapped = _parse_unmapped(top, sides)
     layers, layer_pairs = _parse_layer_pairs(top, sides)
@@ -175,7 +175,7 @@ def _parse(data: dict, file: str, held: tuple[str, ...] = ()) -> OpSpec:
         optimizer=_parse_optimizer_run(top, kind),
         schedule=_parse_schedule_run(top, kind),
         explore=_parse_explore(top, params),
-        weights_file=_beside(top, "weights_file", (".npz", ".pt", ".pth")),
+        weights_file=_beside(top, "weights_file", (".npz", ".pt", ".pth"), trusted=bool(held)),
     )
     for other in STEP_KINDS:
         if top.has(other) and kind != other:
@@ -504,7 +504,8 @@ def _parse_transforms(entry: Fields) -> tuple:
     return tuple(transforms)
 
 
-def _parse_inputs(top: Fields, sides: dict[str, SideSpec], allow_none: bool = False) -> tuple[InputSpec, ...]:
+def _parse_inputs(top: Fields, sides: dict[str, SideSpec], allow_none: bool = False,
+                  trusted: bool = False) -> tuple[InputSpec, ...]:
     raw = top.optional("inputs", [], list) if allow_none else top.required("inputs", list)
     if not raw and not allow_none:
         raise top.error("inputs", "needs at least one input")
@@ -545,27 +546,32 @@ def _parse_inputs(top: Fields, sides: dict[str, SideSpec], allow_none: bool = Fa
             raise entry.error("derive", f"softmax, log_softmax, keep_away and sign make floats but the input dtype is {dtype}")
         inputs.append(InputSpec(name, tuple(shape) if isinstance(shape, list) else shape, dtype, dist, input_sides,
                                 entry.optional("keyword", False, bool), entry.optional("grad", True, bool), derive,
-                                _parse_input_data(entry, name)))
+                                _parse_input_data(entry, name, trusted)))
     return tuple(inputs)
 
 
 INPUT_FILE_SUFFIXES = (".npy", ".npz", ".pt", ".pth")
 
 
-def _beside(fields: Fields, key: str, suffixes: tuple[str, ...]) -> str | None:
-    """A data file the spec names (`file:`, `weights_file:`): its path, relative ones taken from the spec's folder."""
+def _beside(fields: Fields, key: str, suffixes: tuple[str, ...], trusted: bool = False) -> str | None:
+    """A data file the spec names (`file:`, `weights_file:`), inside the spec's folder: a spec may come from an untrusted
+    pull request, and what it reads can reach the report. `trusted`: eqcheck.compare's own spec (any path)."""
     if not fields.has(key):
         return None
     file = fields.required(key, str)
     if not file.lower().endswith(suffixes):
         raise fields.error(key, f"'{file}' is not a {', '.join(suffixes[:-1])} or {suffixes[-1]} file")
-    path = Path(file)
-    if not path.is_absolute():
-        path = Path(fields.file).parent / path
+    if trusted:
+        return file
+    folder = Path(fields.file).parent
+    path = folder / file
+    if Path(file).is_absolute() or not path.resolve().is_relative_to(folder.resolve()):
+        raise fields.error(key, f"'{file}' is outside the spec's folder; a spec reads data only beside itself",
+                           hint="copy the file next to the spec (or below it), or pass it with --inputs / --weights")
     return str(path)
 
 
-def _parse_input_data(entry: Fields, name: str) -> InputData | None:
+def _parse_input_data(entry: Fields, name: str, trusted: bool = False) -> InputData | None:
     """`file: batch.npz` (+ `key:`): real values for this input, relative to the spec's folder; read and checked
     against `shape` and `dtype` when the case runs (cases/draws.py), never at validate time (no numpy there)."""
     if not entry.has("file"):
@@ -573,7 +579,7 @@ def _parse_input_data(entry: Fields, name: str) -> InputData | None:
             raise entry.error("key", "names an array inside `file:`, which this input does not give")
         return None
     file = entry.required("file", str)
-    path = _beside(entry, "file", INPUT_FILE_SUFFIXES)
+    path = _beside(entry, "file", INPUT_FILE_SUFFIXES, trusted)
     key = entry.optional("key", None, str)
     if key is not None and file.lower().endswith(".npy"):
         raise entry.error("key", "a .npy file holds one array: drop `key`")
