@@ -456,8 +456,12 @@ def _write_spec(path: Path, sides: tuple, arrays: dict[str, np.ndarray], options
             raise EqcheckError("save_spec writes the shared set under the torch side's names; with weights_from='mindspore' "
                                "it cannot name them", file=CALL, field="weights_from",
                                hint="load the cell's values into the torch module first, or use weights_from='torch'")
-        else:
-            document["weights_file"] = str(Path(weights_from).resolve())
+        else:  # a copy beside the spec: a spec reads data only from its own folder
+            import shutil
+
+            copy_to = path.with_name(f"{path.stem}.weights{Path(weights_from).suffix.lower()}")
+            shutil.copyfile(weights_from, copy_to)
+            document["weights_file"] = copy_to.name
     np.savez(inputs_file, **arrays)
     modules = sorted({label.split(":")[0] for label in labels.values() if ":" in label})
     command = f"eqcheck run {path}" + "".join(f" --allow-module {m}" for m in modules)
