@@ -258,3 +258,28 @@ def test_a_spec_reads_data_only_beside_itself(cli, tmp_path, path):
     result = cli("validate", spec)
     assert result.exit_code == 2
     assert f"field 'inputs[0].file': '{path}' is outside the spec's folder" in result.text
+
+
+def test_weights_takes_the_specs_mapping_form_with_a_layout_transform():
+    class TorchLinear(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = torch.nn.Linear(12, 4, bias=False)
+
+        def forward(self, x):
+            return self.lin(x)
+
+    class CellMatmul(mindspore.nn.Cell):  # a port keeping the weight as (in, out): x @ w
+        def __init__(self):
+            super().__init__()
+            self.w = mindspore.Parameter(mindspore.Tensor(np.zeros((12, 4), np.float32)), name="w")
+
+        def construct(self, x):
+            return mindspore.ops.matmul(x, self.w)
+
+    with pytest.raises(EqcheckError, match="cannot map every parameter automatically"):
+        eqcheck.compare(TorchLinear(), CellMatmul(), X)
+    transposed = {"lin.weight": {"torch": "lin.weight", "mindspore": {"name": "w", "transform": [{"transpose": [1, 0]}]}}}
+    report = eqcheck.compare(TorchLinear(), CellMatmul(), X, weights=transposed, grad=True)
+    assert report.passed, str(report)
+    assert {o["name"] for o in report.cases[0]["outputs"]} == {"out", "grad:x", "grad:lin.weight"}
