@@ -83,7 +83,7 @@ def test_a_model_pair_shares_the_torch_modules_weights_and_leaves_the_objects_al
     assert report.cases[0]["layers"]["forward"]["first_divergent"] is None
 
 
-def test_a_model_pair_with_a_planted_bug_names_its_layer(tmp_path):
+def test_a_model_pair_with_a_planted_bug_names_its_layer(cli, tmp_path):
     from examples.models.encoder_torch import EncoderBlock
     from tests.planted_ports import EncoderTransposedDense
 
@@ -95,6 +95,8 @@ def test_a_model_pair_with_a_planted_bug_names_its_layer(tmp_path):
         assert_equivalent(EncoderBlock(), EncoderTransposedDense(), torch.randn(2, 6, 16))
     report.to_json(tmp_path / "r.json")
     assert read_json(tmp_path / "r.json")["cases"] == report.cases
+    shown = cli("show", tmp_path / "r.json")  # the CLI reads what the API wrote
+    assert shown.exit_code == 0 and "first layer to deviate (forward): attn.o" in shown.text
     report.to_html(tmp_path / "r.html")
     assert "attn.o" in (tmp_path / "r.html").read_text() and "attn.o" in report._repr_html_()
 
