@@ -440,8 +440,8 @@ def _saved_label(obj: Any, framework: str, kind: str) -> str:
 
 
 def _write_spec(path: Path, sides: tuple, arrays: dict[str, np.ndarray], options: dict, weights_from: str) -> None:
-    """The spec reproducing the call, its inputs (and the shared weights) beside it as .npz files."""
-    import yaml
+    """The spec reproducing the call, its inputs (and the shared weights) beside it as .npz files, in the one spec style."""
+    from eqcheck.spec import writer
 
     labels = {fw: _saved_label(obj, fw, options["kind"]) for fw, obj in zip(FRAMEWORKS, sides)}
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -465,8 +465,7 @@ def _write_spec(path: Path, sides: tuple, arrays: dict[str, np.ndarray], options
     np.savez(inputs_file, **arrays)
     modules = sorted({label.split(":")[0] for label in labels.values() if ":" in label})
     command = f"eqcheck run {path}" + "".join(f" --allow-module {m}" for m in modules)
-    path.write_text(f"# Written by eqcheck.compare(save_spec=...); run: {command}\n"
-                    + yaml.safe_dump(document, sort_keys=False, default_flow_style=None), encoding="utf-8")
+    path.write_text(f"# Written by eqcheck.compare(save_spec=...); run: {command}\n" + writer.dump(document), encoding="utf-8")
 
 
 def _canonical_torch_values(module: Any, weights: Mapping[str, Any]) -> dict[str, np.ndarray]:

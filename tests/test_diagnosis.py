@@ -164,6 +164,13 @@ def test_nan_or_inf_on_one_side_only():
     # eqcheck/verdict/nonfinite.py's hint comes first (without inputs it cannot say propagated or produced)
     assert diagnose(ref, cand, _ctx()) == "NaN/Inf: mindspore is NaN/+Inf where torch is finite at 2 of 12 elements (first at (1, 2))"
     assert diagnosis.nonfinite_one_side(ref, cand, _ctx()) == "mindspore has 1 NaN and 1 Inf where the other side is finite (first at (1, 2))"
+    # the same as data, for pages that must not parse the line (report/findings.py)
+    found = diagnosis.diagnosis_of(ref, cand, _ctx())
+    assert (found.kind, found.side) == ("nonfinite_where_finite", "mindspore")
+    inputs = {"x": ref}  # finite inputs: the op produced the NaN/Inf
+    produced = diagnosis.diagnosis_of(ref, cand, Context("out", labels=("torch", "mindspore"), inputs=inputs))
+    assert (produced.kind, produced.side) == ("nonfinite_produced", "mindspore")
+    assert diagnosis.diagnosis_of(ref, ref * -1, _ctx()).kind == "sign_flip"
 
 
 def test_a_constant_offset():

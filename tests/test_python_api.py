@@ -119,18 +119,18 @@ def test_inputs_must_be_arrays():
         eqcheck.compare(torch.nn.functional.gelu, mindspore.ops.gelu, {"x": [1.0, 2.0]})
 
 
-EXP_SPEC = """
-name: ops.exp_batch
+ABS_SPEC = """
+name: ops.abs_batch
 inputs:
   - name: x
     shape: [3, 5]
     {source}
-torch: {{op: torch.exp}}
-mindspore: {{op: mindspore.ops.exp}}
+torch: {{op: torch.abs}}
+mindspore: {{op: mindspore.ops.abs}}
 """
 
 
-def _exp_row(document):
+def _abs_row(document):
     (case,) = document["cases"]
     return case["outputs"][0]
 
@@ -138,18 +138,18 @@ def _exp_row(document):
 def test_a_spec_input_comes_from_a_torch_file(cli, tmp_path):
     batch = np.random.default_rng(5).normal(size=(3, 5)).astype(np.float32)
     torch.save({"batch": torch.from_numpy(batch)}, tmp_path / "batch.pt")
-    spec = tmp_path / "exp.yaml"
-    spec.write_text(EXP_SPEC.format(source="file: batch.pt\n    key: batch"))  # relative to the spec's folder
+    spec = tmp_path / "abs.yaml"
+    spec.write_text(ABS_SPEC.format(source="file: batch.pt\n    key: batch"))  # relative to the spec's folder
     result = cli("run", spec, "--json", tmp_path / "r.json")
     assert result.exit_code == 0, result.text
-    row = _exp_row(read_json(tmp_path / "r.json"))
-    assert row["max_abs_values"][0] == pytest.approx(float(np.exp(batch[tuple(row["max_abs_index"])])), rel=1e-6)
+    row = _abs_row(read_json(tmp_path / "r.json"))
+    assert row["max_abs_values"][0] == pytest.approx(float(np.abs(batch[tuple(row["max_abs_index"])])), rel=1e-6)
 
-    spec.write_text(EXP_SPEC.format(source="file: batch.pt\n    key: other"))
+    spec.write_text(ABS_SPEC.format(source="file: batch.pt\n    key: other"))
     result = cli("run", spec)
     assert result.exit_code == 2
     assert f"{spec}: field 'inputs[0].file': input file {tmp_path / 'batch.pt'}: has no key 'other' (keys: batch)" in result.text
-    spec.write_text(EXP_SPEC.format(source="file: batch.pt\n    key: batch").replace("[3, 5]", "[5, 3]"))
+    spec.write_text(ABS_SPEC.format(source="file: batch.pt\n    key: batch").replace("[3, 5]", "[5, 3]"))
     result = cli("run", spec)
     assert result.exit_code == 2 and "has shape [3, 5], the input needs [5, 3]" in result.text and "Traceback" not in result.text
 
@@ -157,13 +157,13 @@ def test_a_spec_input_comes_from_a_torch_file(cli, tmp_path):
 def test_run_inputs_replaces_a_spec_input_by_name(cli, tmp_path):
     batch = np.random.default_rng(6).normal(size=(3, 5)).astype(np.float32)
     np.savez(tmp_path / "batch.npz", x=batch)
-    spec = tmp_path / "exp.yaml"
-    spec.write_text(EXP_SPEC.format(source=""))
+    spec = tmp_path / "abs.yaml"
+    spec.write_text(ABS_SPEC.format(source=""))
     result = cli("run", spec, "--inputs", tmp_path / "batch.npz", "--json", tmp_path / "r.json")
     assert result.exit_code == 0, result.text
     document = read_json(tmp_path / "r.json")
-    row = _exp_row(document)
-    assert row["max_abs_values"][0] == pytest.approx(float(np.exp(batch[tuple(row["max_abs_index"])])), rel=1e-6)
+    row = _abs_row(document)
+    assert row["max_abs_values"][0] == pytest.approx(float(np.abs(batch[tuple(row["max_abs_index"])])), rel=1e-6)
     assert document["settings"]["inputs"] == str(tmp_path / "batch.npz") and schema.errors(document) == []
 
     np.savez(tmp_path / "ints.npz", x=np.ones((3, 5), np.int64))
@@ -255,8 +255,8 @@ def test_a_spec_reads_data_only_beside_itself(cli, tmp_path, path):
     np.savez(tmp_path / "outside.npz", x=np.ones((3, 5), np.float32))
     (folder / "link").symlink_to(tmp_path)  # a symlink out of the folder
     np.savez(tmp_path / "batch.npz", x=np.ones((3, 5), np.float32))
-    spec = folder / "exp.yaml"
-    spec.write_text(EXP_SPEC.format(source=f"file: {path}"))
+    spec = folder / "abs.yaml"
+    spec.write_text(ABS_SPEC.format(source=f"file: {path}"))
     result = cli("validate", spec)
     assert result.exit_code == 2
     assert f"field 'inputs[0].file': '{path}' is outside the spec's folder" in result.text

@@ -13,6 +13,11 @@ from eqcheck.spec.model import Special
 DEFAULT_SEED = 20240611
 
 
+def resolve_seed(seed: int | None) -> int:
+    """The seed a run uses: the one given (--seed, a split run's manifest), else the default."""
+    return DEFAULT_SEED if seed is None else seed
+
+
 def case_rng(seed: int, case_id: str, stream: str) -> np.random.Generator:
     """A generator per (seed, case, stream): selecting cases with -k never changes another case's data."""
     return np.random.default_rng([seed, zlib.crc32(case_id.encode()), zlib.crc32(stream.encode())])

@@ -150,6 +150,7 @@ class LayerSession:
         # inputs and output gradient; per label, the same by its float64 build.
         self.local_backward: dict[tuple[str, int], Any] = {}
         self.local_backward64: dict[str, dict[tuple[str, int], Any]] = {}
+        self.built: dict[str, Any] = {}  # label -> the build the forward hooks watched (structural bounds of local rows)
 
     @contextmanager
     def watching(self, backend, built, label: str, direction: str, **options) -> Iterator[None]:
@@ -166,6 +167,8 @@ class LayerSession:
         finally:
             watch.close()
         self.watches[direction][label] = watch
+        if direction == "forward":
+            self.built[label] = built
 
     def keyword_called(self, label: str) -> list[str]:
         """Paired layers this side's forward pass called with tensors by keyword (HF's `self_attn(hidden_states=...)`)."""
@@ -205,7 +208,8 @@ class LayerSession:
             structural = row["passed"] is False and row["max_abs"] is None  # one side has no gradient: no replay undoes that
             if alone is not None:  # the verdict is the layer's own (replayed alone); the accumulated one stays beside it
                 local = row["local"] = self._local(case, tolerance, ref.records[path][call], alone, (path, call),
-                                                   self.local64 if direction == "forward" else self.local_backward64)
+                                                   self.local64 if direction == "forward" else self.local_backward64,
+                                                   self._bound(case, path, call) if direction == "forward" else None)
                 if local.get("passed") is not None and not structural:
                     row["accumulated_passed"], row["passed"] = row["passed"], local["passed"]
             rows.append(row)
@@ -226,11 +230,34 @@ class LayerSession:
             **({"note": self.notes[direction]} if direction in self.notes else {}),
         }
 
-    def _local(self, case, tolerance, ref_leaves, alone, key, float64) -> dict[str, Any]:
+    def _local(self, case, tolerance, ref_leaves, alone, key, float64, bound=None) -> dict[str, Any]:
         if isinstance(alone, str):
             return {"note": alone}
         own = {label: runs.get(key) for label, runs in float64.items()}  # the error budget's float64 replays
-        return replay.judge(ref_leaves, alone, tolerance, self.labels, case.dtype, (lambda: own) if own else None)
+        return replay.judge(ref_leaves, alone, tolerance, self.labels, case.dtype, (lambda: own) if own else None,
+                            bound)
+
+    def _bound(self, case, path: str, call: int):
+        """The structural rounding bound of a multilinear torch layer replayed alone on its recorded input (both sides
+        compute it on that input), computed on demand; None where there is none (verdict/rounding.py)."""
+        from eqcheck.execution.checks.layer_gradients import LayerFunction
+
+        module = getattr(self.built.get(self.labels[0]), "module", None)
+        calls = self.watches["forward"].get(self.labels[0]).inputs.get(path, []) if module is not None else []
+        args = calls[call] if call < len(calls) else None
+        tensors = [a for a in args or [] if isinstance(a, np.ndarray)]
+        if len(tensors) != 1:
+            return None
+
+        def bound(index: int):
+            if index != 0:
+                return None
+            try:
+                return LayerFunction(module.get_submodule(path), None).bound(tensors[0].astype(np.float64), None, case.dtype)
+            except (AttributeError, RuntimeError, ValueError, TypeError):  # not a torch module, or it cannot run alone
+                return None
+
+        return bound
 
 
 @dataclass

@@ -163,8 +163,9 @@ def comparable(pairs) -> str | None:
     return f"not comparable (shapes {list(bad[0])} vs {list(bad[1])})" if bad else None
 
 
-def judge(ref_leaves, cand_leaves, tolerance, labels, dtype: str, float64) -> dict[str, Any]:
-    """The op verdict rule over a layer's output leaves; a failing leaf is anchored to float64 (`float64()`, if given)."""
+def judge(ref_leaves, cand_leaves, tolerance, labels, dtype: str, float64, bound=None) -> dict[str, Any]:
+    """The op verdict rule over a layer's output leaves; a failing leaf is anchored to float64 (`float64()`, if given),
+    with the structural rounding bound of leaf k (`bound(k)`, verdict/rounding.py) where the layer is multilinear."""
     pairs, _ = aligned(ref_leaves, cand_leaves)
     pairs = [(i, a, _fit(b, a)) for i, a, b in pairs]
     if not pairs:
@@ -182,7 +183,8 @@ def judge(ref_leaves, cand_leaves, tolerance, labels, dtype: str, float64) -> di
             if passed[k] or anchor is None:
                 continue
             found = attribution.attribute(deviations[k].max_abs, False, deviations[k].nonfinite_mismatch,
-                                          dict(zip(labels, (a, b))), anchor, sides[anchor], sides, dtype)
+                                          dict(zip(labels, (a, b))), anchor, sides[anchor], sides, dtype,
+                                          bound=bound(index) if bound is not None else None)
             passed[k] = found["within_noise"]
             record.setdefault("attribution", {key: found[key] for key in ("statement", "outlier", "within_noise", "noise_ratio")})
     worst = max(range(len(deviations)), key=lambda k: (not passed[k], finite(deviations[k].max_abs)))

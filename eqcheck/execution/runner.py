@@ -19,8 +19,8 @@ from eqcheck.execution import layouts, replay, sides
 from eqcheck.execution.checks import determinism, gradients, reference, refusal, stale, state, training
 from eqcheck.execution.layers import LayerSession, pair_layers
 from eqcheck.execution.trial import Trial
-from eqcheck.execution.checks import third_opinion  # an OpInfo ref where the sides disagree
-from eqcheck.verdict import diagnosis
+from eqcheck.execution.checks import high_precision, third_opinion  # mpmath for float64; an OpInfo ref where the sides disagree
+from eqcheck.verdict import diagnosis, rounding
 from eqcheck.verdict.compare import compare, json_safe
 from eqcheck.dtypes import is_float
 from eqcheck.errors import EqcheckError, SpecError
@@ -253,6 +253,8 @@ class CaseRunner:
         if self.source.wants_float64(case, result):  # the error budget: float64 re-runs, when a row failed (or asked)
             self.source.phase("float64")
             reference.judge(self, trial, result)
+        if high_precision.wanted(case, result):  # float64 rows of elementwise ops: mpmath at 40 digits
+            high_precision.judge(self, trial, result)
         if third_opinion.wanted(self, case, result):  # an OpInfo entry's numpy ref, where the sides disagree
             third_opinion.judge(self, trial, result)
         self._diagnose(case, result, inputs)
@@ -358,7 +360,8 @@ class CaseRunner:
             context = diagnosis.Context(out.name, out.kind, labels, case.dtype, inputs)
             # The NaN/Inf hints only where the compared NaN/Inf patterns differ (the row's own count says so).
             hints = None if out.deviation.nonfinite_mismatch else [h for h in diagnosis.HINTS if h not in diagnosis.NONFINITE_HINTS]
-            out.diagnosis = diagnosis.diagnose(result.arrays[labels[0]][out.name], result.arrays[labels[1]][out.name], context, hints)
+            found = diagnosis.diagnosis_of(result.arrays[labels[0]][out.name], result.arrays[labels[1]][out.name], context, hints)
+            out.diagnosis, out.diagnosis_kind, out.diagnosis_side = found.text, found.kind, found.side
 
     def _repeat_calls(self, trial: Trial, result: CaseResult) -> None:
         """--repeat: call each side again on the same inputs and weights; its outputs must match bit for bit."""
@@ -414,7 +417,7 @@ class CaseRunner:
             raise
         except UnsupportedCase:
             raise
-        except Exception as exc:  # noqa: BLE001 - user code raises anything; one paragraph naming the factory
+        except Exception as exc:  # user code raises anything; one paragraph naming the factory
             if isinstance(obj, ModelFactory):
                 raise self._factory_failure(obj, target, init_args, exc) from exc
             raise
@@ -438,7 +441,7 @@ class CaseRunner:
             return action()
         except (EqcheckError, CaseFailure):
             raise
-        except Exception as exc:  # noqa: BLE001 - frameworks raise anything; the report shows it
+        except Exception as exc:  # frameworks raise anything; the report shows it
             backend = self.backends[target.label]
             kernel, kind = backend.missing_kernel(exc), backend.failure_kind(exc, case.dtype)
             if kernel:
@@ -521,7 +524,7 @@ class CaseRunner:
         results = []
         for out_spec, (path, a), (_, b) in zip(self.forward_names(case, len(ref), [p for p, _ in ref]), ref, cand):
             name, ignored = out_spec.name, out_spec.ignore
-            deviation = None if ignored else compare(a, b, case.tolerance(name))
+            deviation = None if ignored else compare(a, b, row_tolerance(case, name))
             results.append(OutputResult(name, list(a.shape), {ref_label: str(a.dtype), cand_label: str(b.dtype)}, deviation, ignored))
         return results
 
@@ -532,6 +535,19 @@ class CaseRunner:
             return list(case.spec.outputs[:count])
         paths = paths or (["out"] if count == 1 else [f"out.{i}" for i in range(count)])
         return [OutputSpec(path) for path in paths]
+
+
+def row_tolerance(case: Case, name: str):
+    """A forward row's tolerance: the spec's, else the dtype's table -- except an elementwise op below float64 with no
+    tolerance of its own in the spec, judged in ulps (verdict/rounding.py): a row further apart than ULP_THRESHOLD
+    ulps goes to its float64 re-runs, where each side is measured against float64."""
+    spec = case.spec
+    own = case.dtype in spec.tolerance or any(o.name == name and case.dtype in o.tolerance for o in spec.outputs)
+    if own or not is_float(case.dtype) or reference.structure_of(case) != "elementwise":
+        return case.tolerance(name)
+    if case.dtype == "float64" and high_precision.entry(case) is None:  # no wider reference to judge ulps against
+        return case.tolerance(name)
+    return rounding.elementwise_tolerance(case.dtype)
 
 
 def pick_output(value: Any, path: tuple, label: str) -> Any:

@@ -23,10 +23,10 @@ from typing import Any
 import numpy as np
 
 from eqcheck import __version__
-from eqcheck.backends import backend_class
+from eqcheck.backends import TARGETS, backend_class
 from eqcheck.backends.base import Backend
 from eqcheck.backends.recorded import RecordingBackend, ReplayBackend, SideRecord, write_atomic
-from eqcheck.backends.targets import Target
+from eqcheck.backends.targets import Target, parse_targets
 from eqcheck.cases import draws, weights
 from eqcheck.cases.sweep import Case
 from eqcheck.errors import EqcheckError, TargetUnavailable, WeightsError
@@ -233,6 +233,35 @@ def source_for(targets: list[Target], seed: int, weights_file: str | None) -> Dr
     if "replay" in roles:
         return AgainstSide(seed, roles["replay"])
     return Draws(seed, weights_file)
+
+
+def split_targets(targets: str, device: str, *, export_side: str | None, against: str | None, weights_file: str | None,
+                  seed: int | None) -> tuple[list[Target], int | None, dict, dict | None]:
+    """--export-side / --against: the run's two targets (one real, one recorded), its seed, its report settings
+    entries and the --against folder's manifest (checked against the selected cases by `check_against`). Usage
+    errors are click's, as backends/targets.py's are."""
+    import click
+
+    if export_side and against:
+        raise click.UsageError("--export-side and --against are two halves of a split run: give one of them")
+    why = "to run here (the other side is " + ("recorded on another machine)" if export_side else f"recorded in {against})")
+    side = parse_targets(targets, device, count=1, why=why)[0]
+    if export_side:
+        Path(export_side).mkdir(parents=True, exist_ok=True)
+        return ([Target(side.name, side.device, "export", export_side), Target(side.name, side.device, "mirror", export_side)],
+                seed, {"export_side": export_side}, None)
+    if weights_file:
+        raise click.UsageError(f"--weights cannot be combined with --against: the weights come from {against}")
+    manifest = read_manifest(against)
+    seed = manifest.get("seed") if seed is None else seed
+    recorded = manifest["target"]
+    if recorded.get("name") not in TARGETS:
+        raise EqcheckError(f"records target '{recorded.get('name')}', which this eqcheck does not know",
+                           file=f"{against}/{MANIFEST}", field="target.name")
+    if recorded["label"] == side.label:  # the same side twice; another device or mode of the framework is fine
+        raise click.BadParameter(f"{against} records {recorded['label']}; run another target against it",
+                                 param_hint="'--targets'")
+    return [Target(recorded["name"], recorded["device"], "replay", against), side], seed, {"against": against}, manifest
 
 
 # ---- the folder: case files and the manifest ---------------------------------------------------------

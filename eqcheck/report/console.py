@@ -14,6 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
+from eqcheck.cases.case_id import spec_name
 from eqcheck.report.document import skipped_edges
 from eqcheck.report.numbers import deviation
 
@@ -148,15 +149,22 @@ def failure_notes(document: dict) -> list[Text]:
             notes.append(Text.assemble((f"{case['id']}: ", "bold"), (case["message"], STATUS_STYLE[case["status"]])))
         for out in case.get("outputs") or []:
             if out.get("passed") is False and case["status"] == "fail":
-                tol = out.get("tolerance", {})
                 notes.append(Text.assemble(
                     (f"{case['id']} {out['name']}: ", "bold"),
                     (out.get("reason") or "outside tolerance", "red"),
-                    f" (rtol {tol.get('rtol')}, atol {tol.get('atol')})",
+                    f" ({tolerance_text(out)})",
                     f"; {out['attribution']['statement']}" if out.get("attribution") else "",
                     f"; diagnosis: {out['diagnosis']}" if out.get("diagnosis") else "",
                 ))
     return notes
+
+
+def tolerance_text(out: dict) -> str:
+    """The tolerance a row was judged by, saying so when its atol was scaled to the row's own magnitude."""
+    tol = out.get("tolerance", {})
+    if out.get("atol_scaled_from") is not None:
+        return f"rtol {tol.get('rtol')}, atol {out['atol_scaled_from']:g} x the row's largest value = {tol.get('atol'):.3g}"
+    return f"rtol {tol.get('rtol')}, atol {tol.get('atol')}"
 
 
 def skipped_edge_notes(document: dict) -> list[Text]:
@@ -177,7 +185,7 @@ def explore_table(document: dict, only_skips: bool = False) -> Table | None:
     accepted: dict[str, int] = {}
     for case in document["cases"]:
         if case["status"] == "accepts_invalid":
-            name = case["id"].split("[")[0]
+            name = spec_name(case["id"])
             accepted[name] = accepted.get(name, 0) + 1
     rows = [(name, t) for name, t in explore.items()
             if not only_skips or t["unmapped"] or t["not_supported"] or t.get("note") or accepted.get(name)]

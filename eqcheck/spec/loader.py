@@ -92,14 +92,14 @@ _FACTORY = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(\.[A-Za-z_]\
 _RESERVED = {"dtype"}
 
 
-def load_specs(paths: list[str]) -> list[OpSpec]:
+def parse_specs(paths: list[str]) -> list[OpSpec]:
     """Parse and validate each spec file's structure. `eqcheck.cases.load_specs` also evaluates every case."""
-    specs = [load_spec(path) for path in discover_spec_files(paths)]
+    specs = [parse_spec(path) for path in discover_spec_files(paths)]
     check_unique_names([(spec.name, spec.path) for spec in specs])
     return specs
 
 
-def load_spec(path: Path | str) -> OpSpec:
+def parse_spec(path: Path | str) -> OpSpec:
     """One file's structure; the expressions are checked at every sweep point by `eqcheck.cases.load_spec`."""
     file = str(path)
     try:

@@ -4,7 +4,6 @@ with HF's names by execution order and shape. `bug` plants one realistic porting
 
 import numpy as np
 from mindspore import Parameter, Tensor, nn, ops
-import mindspore as ms
 
 BUGS = {
     None: "the faithful port",

@@ -87,7 +87,7 @@ def judge(runner, trial: Trial, result: CaseResult) -> None:
                                             else case.input_dtype(inp, t.framework))
                    for inp in case.spec.inputs}
         args, kwargs = runner.pack(case64, t, tensors)
-        numpy_of = lambda v: backend.to_numpy(v) if backend.is_tensor(v) else (  # noqa: E731
+        numpy_of = lambda v: backend.to_numpy(v) if backend.is_tensor(v) else (
             type(v)(numpy_of(x) for x in v) if isinstance(v, (list, tuple)) else v)
         with np.errstate(all="ignore"):
             out = ref(*numpy_of(list(args)), **{k: numpy_of(v) for k, v in kwargs.items()})
