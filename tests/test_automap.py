@@ -124,3 +124,14 @@ def test_look_alike_modules_no_probe_ordered_are_refused_with_the_candidates_nam
     ordered = automap.propose(spec(), {"torch": params(hf), "mindspore": params(ms)}, "m[float32]",
                               {"torch": ["mlp.gate_proj", "mlp.up_proj", "mlp.down_proj"], "mindspore": ["ffn.w1", "ffn.w3", "ffn.w2"]})
     assert ordered.ambiguous == ()  # the probe's order inside the parent resolves them
+
+
+def test_unmapped_patterns_cover_every_block():
+    from dataclasses import replace
+
+    hf = {**HF, "layer.0.scale": (8,), "layer.1.scale": (8,)}
+    patterned = replace(spec(), unmapped={"torch": {"layer.*.scale": "layer scale folded into the next conv by the port"}})
+    proposal = automap.propose(patterned, {"torch": params(hf), "mindspore": params(MS)}, "m[float32]", RUN_ORDER)
+    assert set(proposal.skipped["torch"]) == {"layer.0.scale", "layer.1.scale"}
+    with pytest.raises(SpecError):  # without the pattern both stay unpaired
+        automap.propose(spec(), {"torch": params(hf), "mindspore": params(MS)}, "m[float32]", RUN_ORDER)

@@ -243,3 +243,15 @@ def test_the_diagnosis_reaches_table_markdown_junit_and_html(cli, copy_config, t
     failure = ET.parse(junit).getroot().find(".//failure")
     assert "diagnosis: differences only where input < 0" in failure.text
     assert f"diagnosis: {wanted}" in page.read_text()
+
+
+def test_a_nearly_symmetric_gradient_one_element_off_is_not_called_a_transposed_layout():
+    # Issue 31: a depthwise-conv weight gradient with 1 failing element of 8,640 read "matches after swapping axes 2 and 3"
+    rng = np.random.default_rng(0)
+    kernel = rng.normal(size=(960, 1, 3, 3))
+    ref = kernel + kernel.transpose(0, 1, 3, 2)  # symmetric 3x3 windows: a swap changes almost nothing
+    cand = ref.copy()
+    cand[5, 0, 1, 2] += 1e-4
+    assert "swapping axes" not in diagnose(ref, cand, _ctx("grad:weight", kind="grad"))
+    swapped = np.swapaxes(rng.normal(size=(4, 3, 3)), 1, 2)  # a real transposed layout is still found
+    assert "swapping axes 1 and 2" in diagnose(np.swapaxes(swapped, 1, 2), swapped, _ctx())

@@ -30,3 +30,17 @@ def test_a_tuple_output_with_none_compares_its_first_tensor_and_a_flatten_is_onl
     assert row["passed"] is False and abs(row["max_abs"] - 1) < 1e-6 and "3 vs 1 tensors" in row["note"]
     row = _row(PAIR, 0, [out, None, None], [[out.reshape(2, 32)]], TOLERANCE)
     assert row["passed"] is True and "reference layout" in row["note"]
+
+
+def test_deep_module_paths_are_cut_from_the_left_and_the_first_divergences_are_one_sentence_each():
+    from eqcheck.report.console import layers_headline, short_name, short_path
+
+    path = "regnet.encoder.stages.1.layers.0.layer.1.convolution"
+    assert short_path(path) == "…stages.1.layers.0.layer.1.convolution" and len(short_path(path)) <= 40
+    assert short_path("layers.0.attention") == "layers.0.attention"
+    assert short_name(f"{path} / stages.1.blocks.0.f.b #2") == "…stages.1.layers.0.layer.1.convolution / stages.1.blocks.0.f.b #2"
+    rows = [{"name": "conv / f.b", "type": "Conv2d", "passed": False, "max_abs": 0.5, "local": {"passed": False, "max_abs": 0.25}}]
+    case = {"id": "m[float32]", "layers": {"forward": {"status": "compared", "first_divergent": "conv / f.b", "rows": rows},
+                                           "backward": {"status": "compared", "first_divergent": None, "rows": []}}}
+    assert str(layers_headline(case)) == ("m[float32]: Forward, the first layer to deviate alone is conv / f.b (Conv2d), "
+                                          "max abs 2.50e-01. Backward, no layer deviates.")

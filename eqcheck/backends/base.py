@@ -98,6 +98,7 @@ class Backend(ABC):
     framework: str  # the spec section it reads
     target: str  # the target name users type (--targets)
     call_method = "__call__"  # what calling a built module runs: forward (torch), construct (MindSpore)
+    keyword_gradients = False  # watch(backward=True, through_inputs=True) sees inputs passed by keyword (torch)
 
     def __init__(self, device: str = "cpu", threads: int = 1):
         self.device = device

@@ -214,8 +214,8 @@ class MindSporePyNativeBackend(Backend):
                 hook = lambda c, grad_in, grad_out, path=path: (watch.record(path, grad_in), watch.record_cotangent(path, grad_out)) and None
                 watch.handles.append(cell.register_backward_hook(hook))
             else:
-                hook = lambda c, args, out, path=path: watch.record(path, out, args)
-                watch.handles.append(cell.register_forward_hook(hook))
+                hook = lambda c, args, kwargs, out, path=path: watch.record(path, out, args, kwargs)
+                watch.handles.append(cell.register_forward_hook(hook, with_kwargs=True))  # inputs by keyword too
         return watch
 
     def replay(self, built, path: str, args: list, dtype: str, keywords: dict | None = None):

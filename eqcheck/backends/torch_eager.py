@@ -15,6 +15,7 @@ from eqcheck.errors import TargetUnavailable
 
 class TorchEagerBackend(Backend):
     framework = "torch"
+    keyword_gradients = True  # tensor hooks on keyword inputs (through_inputs)
     target = "torch"
     call_method = "forward"
 

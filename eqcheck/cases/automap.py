@@ -2,15 +2,18 @@
 
 Three passes, each reviewable in `eqcheck map SPEC` (the `how` column):
 
-1. `override`: the spec's own `weights:` entries (with layout transforms) win, always.
+1. `override`: the spec's own `weights:` entries (with layout transforms) win, always; a `*` in a name is one path
+   part, captured in order on every side and expanded against the reference side's parameters.
 2. `name`: identical names after normalization — leaf aliases (weight/gamma/embedding_table, bias/beta,
    running_mean/moving_mean, running_var/moving_variance), separators (`_`, `-`) and case ignored in module paths.
 3. `module`: what is left, module by module: each side's modules holding unpaired parameters, in execution
    order (the probe call's hook order; declaration order where no probe ran), aligned by their parameter
-   signature (leaf kinds and shapes); an aligned pair's parameters pair together, so a module's weight and
-   bias never land in two different modules (HF ResNet declares `shortcut` before `layer`, runs it after).
+   signature (leaf kinds and shapes, and a layer's output shapes where both probes ran); an aligned pair's
+   parameters pair together, so a module's weight and bias never land in two different modules (HF ResNet
+   declares `shortcut` before `layer`, runs it after). Equally long alignments are told apart by the order inside
+   each parent block (`_align`); look-alikes no probe ordered are refused with the candidates named.
 4. `order+shape`: what is still left, grouped by normalized leaf (weight, bias, weight_ih_l0, ...), paired in
-   declaration order when both sides have the same count and every pair has the same shape.
+   declaration order when both sides have the same count and every pair has the same shape (and output shapes).
 
 Anything still unpaired, or a pair whose shapes disagree, is refused with the complete list and the best
 partial proposal: never a guess. torch buffers registered with `persistent=False` (position ids, causal masks:
@@ -24,7 +27,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from eqcheck.backends.base import ParamInfo
 from eqcheck.errors import SpecError
@@ -53,6 +56,47 @@ class Proposal:
 
     entry: WeightEntry
     how: str
+    origin: int | None = None  # overrides: the index of the spec's weights: entry (a pattern expands to many)
+
+
+def expand(entries, params: dict[str, dict[str, ParamInfo]]) -> list[tuple[WeightEntry, int]]:
+    """The spec's weights: entries with every `*` pattern (one path part, captured in order on every side) expanded
+    against the reference side's parameters: `vit.encoder.layer.*.attention.attention.query.weight` -> one entry per
+    layer. Each with the index of the entry it came from."""
+    ref = next(iter(params))
+    out = []
+    for index, entry in enumerate(entries):
+        if "*" not in entry.name:
+            out.append((entry, index))
+            continue
+        pattern = _glob(entry.sides[ref].name)
+        for name in params[ref]:
+            found = pattern.match(name)
+            if found:
+                fill = lambda text: _fill(text, found.groups())
+                sides = {fw: replace(side, name=fill(side.name)) for fw, side in entry.sides.items()}
+                out.append((replace(entry, name=fill(entry.name), sides=sides), index))
+    return out
+
+
+def expand_unmapped(unmapped: dict[str, dict[str, str]], params: dict[str, dict[str, ParamInfo]]) -> dict[str, dict[str, str]]:
+    """`unmapped:` with `*` patterns expanded against each side's own parameters."""
+    out = {}
+    for fw, reasons in unmapped.items():
+        out[fw] = {}
+        for key, reason in reasons.items():
+            names = [n for n in params.get(fw, {}) if _glob(key).match(n)] if "*" in key else [key]
+            out[fw].update(dict.fromkeys(names, reason))
+    return out
+
+
+def _glob(text: str) -> re.Pattern:
+    return re.compile("^" + r"\.".join(r"([^.]+)" if part == "*" else re.escape(part) for part in text.split(".")) + "$")
+
+
+def _fill(text: str, captured: tuple[str, ...]) -> str:
+    parts, values = text.split("."), iter(captured)
+    return ".".join(next(values) if part == "*" else part for part in parts)
 
 
 @dataclass(frozen=True)
@@ -88,9 +132,11 @@ def propose(spec, params: dict[str, dict[str, ParamInfo]], case_id: str,
     conv and its block's first conv hold the same weight shape, not the same output).
     """
     ref, cand = list(params)
-    proposals = [Proposal(e, "override") for e in spec.weights]
-    claimed = {fw: {e.sides[fw].name for e in spec.weights} for fw in (ref, cand)}
-    skipped: dict[str, dict[str, str]] = {fw: dict(spec.unmapped.get(fw, {})) for fw in (ref, cand)}
+    overrides = expand(spec.weights, params)
+    proposals = [Proposal(e, "override", origin) for e, origin in overrides]
+    claimed = {fw: {e.sides[fw].name for e, _ in overrides} for fw in (ref, cand)}
+    unmapped = expand_unmapped(spec.unmapped, params)
+    skipped: dict[str, dict[str, str]] = {fw: dict(unmapped.get(fw, {})) for fw in (ref, cand)}
     left = {fw: [n for n in params[fw] if n not in claimed[fw] and n not in skipped[fw]] for fw in (ref, cand)}
 
     for fw, other in ((ref, cand), (cand, ref)):  # counters with no counterpart at all; torch's transient buffers
@@ -118,6 +164,9 @@ def propose(spec, params: dict[str, dict[str, ParamInfo]], case_id: str,
             pair(names[0], others[0], "name")
 
     seen = shapes if shapes and all(shapes.get(fw) for fw in (ref, cand)) else {}  # both probed, or neither counts
+    # a layer's output says what its parameters do; a container's (ViT's embeddings holding the class token) does not
+    seen = {fw: {path: out for path, out in found.items() if not any(p.startswith(path + ".") for p in found)}
+            for fw, found in seen.items()}
     produced = lambda fw, name: seen.get(fw, {}).get(name.rsplit(".", 1)[0] if "." in name else "")
     modules = {fw: _modules(left[fw], params[fw], (order or {}).get(fw, []), seen.get(fw, {})) for fw in (ref, cand)}
     aligned = _align(modules[ref], modules[cand])
@@ -237,7 +286,8 @@ def _refusal(spec, case_id, proposals, left, params, sides) -> SpecError:
     err = SpecError(
         f"cannot map every parameter automatically in case {case_id}: paired {len(proposals)} ({found}); "
         f"unpaired on {ref}: {describe(ref)}; unpaired on {cand}: {describe(cand)}. Names did not match after "
-        f"normalization, and pairing module by module in execution order needs the same parameter kinds and shapes",
+        f"normalization, and pairing module by module in execution order needs the same parameter kinds and shapes "
+        f"and, where the probe call ran, the same output shapes (a stride moved to another layer changes them)",
         file=spec.path, field="weights",
         hint=f"map them under weights: (e.g. weights: {{{example}: {{{ref}: ..., {cand}: ...}}}}), or list them under "
              f"unmapped: with the reason they are not shared; `eqcheck map {spec.path}{allow}` shows the partial proposal",

@@ -2,8 +2,10 @@
 that deviates beyond its budget.
 
 Pairing: a submodule whose parameters all map (through the weight map) into one submodule on the other side, and
-that one's back, is paired with it (`weights`); a submodule without parameters pairs with the one at the same
-normalized path (`path`: separators and case ignored), e.g. `act` with `act`. The root is the model's output,
+that one's back, is paired with it (`weights`; among nested modules holding the same parameters, a layer with the
+innermost, a block with the outermost); a submodule without parameters pairs with the one at the same normalized
+path (`path`: separators and case ignored), e.g. `act` with `act`, then by execution order (`order`). Outputs of
+different sizes in the probe call never pair. The root is the model's output,
 already compared as the case's outputs. Unpaired submodules (MindSpore nn.LSTM's inner `rnn`) are not watched.
 
 Forward: hooks record each paired submodule's output per call; rows follow the reference side's firing order
@@ -73,21 +75,33 @@ def pair_layers(weight_map, submodules: dict[str, dict[str, str]], fired: dict[s
     # Weights: a module (a layer or a whole block) whose shared parameters are exactly those of one module there.
     image = {w.sides[ref_fw].param: w.sides[cand_fw].param for w in weight_map.weights if ref_fw in w.sides and cand_fw in w.sides}
     ref_params, cand_params = set(image), set(image.values())
+    preimage: dict[str, set[str]] = {}
+    for p, q in image.items():
+        preimage.setdefault(q, set()).add(p)
+    # Where several nested modules hold the same parameters, a layer pairs with a layer and a block with a block: HF's
+    # ViTIntermediate (dense + GELU) wraps the dense that is mindcv's fc1; HF's ResNetBasicLayer (with its residual)
+    # wraps the `layer` Sequential, and mindcv's BasicBlock is the former.
+    leaf = lambda path, subs: not any(p.startswith(path + ".") for p in subs)
     holders: dict[frozenset[str], list[str]] = {}
     for b in cand_subs:
         inside = _under(b, cand_params)
         if inside:
             holders.setdefault(inside, []).append(b)
     holding: set[str] = set()
+    chains: dict[frozenset[str], list[str]] = {}
     for a in ref_subs:
         inside = _under(a, ref_params)
-        if not inside:
-            continue
-        holding.add(a)
-        for b in holders.get(frozenset(image[p] for p in inside), []):
-            if a not in pairs and b not in taken and not disagree(a, b):
-                pairs[a] = (b, "weights")
-                taken.add(b)
+        if inside:
+            holding.add(a)
+            chains.setdefault(inside, []).append(a)
+    for inside, refs in chains.items():
+        cands = holders.get(frozenset(image[p] for p in inside), [])
+        for b in sorted(cands, key=lambda b: not leaf(b, cand_subs)):  # layers first: to the innermost
+            for a in (reversed(refs) if leaf(b, cand_subs) else refs):
+                back = {p for q in _under(b, cand_params) for p in preimage[q]}  # a fused parameter maps back to several
+                if a not in pairs and b not in taken and not disagree(a, b) and back == inside:
+                    pairs[a] = (b, "weights")
+                    taken.add(b)
     holding |= {b for b in cand_subs if _under(b, cand_params)}
     # Parameter-free modules: the same normalized path, then the probe's execution order.
     by_path = {_normal_path(p): p for p in cand_subs if p not in taken and p not in holding}
@@ -191,12 +205,16 @@ class LayerSession:
             anchor = Anchor(self.float64_reference, self.labels, float64, case.dtype, backward=direction == "backward")
         rows = []
         forward = self.first_forward if direction == "backward" else None
+        blind = set(self.keyword_called(self.labels[1])) if self.labels[1] not in self.through_inputs else set()
         for path, call in ref.order:
             pair = by_ref[path]
             cand_calls = cand.records.get(pair.cand, [])
             if direction == "backward":  # backpropagation reaches a module's calls last-first: align them from the end
                 cand_calls = cand_calls[max(0, len(cand_calls) - len(ref.records[path])):]
             row = _row(pair, call, ref.records[path][call], cand_calls, tolerance, anchor)
+            if direction == "backward" and pair.cand in blind and call < len(cand_calls) and all(v is None for v in cand_calls[call]):
+                row.update(passed=None, note="the candidate's backward hook does not see inputs passed by keyword: judged alone")
+                row.pop("reason", None)
             called = self.watches["forward"].get(self.labels[1])
             if direction == "backward" and row["passed"] is None and call >= len(cand_calls) and called is not None \
                     and pair.cand in called.records:  # it ran forward, yet no gradient reached it: cut off after it

@@ -37,3 +37,13 @@ def regnet(name: str = "regnet_x_200mf", num_classes: int = 10):
 
 
 REGNETS = {"regnet_x_200mf": ([1, 1, 4, 7], [24, 56, 152, 368], 8)}  # mindcv's generate_regnet_full(36.44, 24, 2.49, 13, 8)
+
+
+def vit(image_size: int = 32, patch_size: int = 8, hidden: int = 64, layers: int = 2, heads: int = 4, mlp: int = 128,
+        num_classes: int = 10):
+    """A small ViT from ViTConfig (HF's defaults otherwise: exact GELU, LayerNorm eps 1e-12, qkv bias)."""
+    from transformers import ViTConfig, ViTForImageClassification
+
+    config = ViTConfig(image_size=image_size, patch_size=patch_size, hidden_size=hidden, num_hidden_layers=layers,
+                       num_attention_heads=heads, intermediate_size=mlp, num_labels=num_classes)
+    return ViTForImageClassification(config)

@@ -29,3 +29,20 @@ def regnet(name: str = "regnet_x_200mf", num_classes: int = 10, bug: str | None 
     elif bug is not None:
         raise ValueError(f"bug must be None or 'same_pad', got {bug!r}")
     return net
+
+
+def vit(image_size: int = 32, patch_size: int = 8, hidden: int = 64, layers: int = 2, heads: int = 4, mlp: int = 128,
+        num_classes: int = 10, keep: str = "none"):
+    """mindcv's VisionTransformer at HF's sizes. mindcv builds it with MindSpore's defaults, nn.GELU() (the tanh
+    approximation) and nn.LayerNorm's epsilon 1e-7; HF's ViT uses the exact GELU and epsilon 1e-12. The faithful port
+    (`keep="none"`) sets both; `keep="gelu"` or `keep="epsilon"` keeps that one of mindcv's defaults."""
+    from functools import partial
+
+    from mindcv.models.vit import VisionTransformer
+
+    if keep not in ("none", "gelu", "epsilon"):
+        raise ValueError(f"keep must be none, gelu or epsilon, got {keep!r}")
+    return VisionTransformer(image_size=image_size, patch_size=patch_size, embed_dim=hidden, depth=layers, num_heads=heads,
+                             mlp_ratio=mlp / hidden, num_classes=num_classes,
+                             act_layer=partial(nn.GELU, approximate=keep == "gelu"),
+                             norm_layer=partial(nn.LayerNorm, epsilon=1e-7 if keep == "epsilon" else 1e-12))

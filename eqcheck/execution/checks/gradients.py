@@ -41,7 +41,7 @@ def _watched_gradients(runner, case: Case, t, built, side_weights, inputs, wrt, 
         runner.layers.notes["backward"] = f"{t.label} {why}, so its layer gradients were recorded through tensor hooks on each layer's inputs instead."
         return grads
 
-    keyword = runner.layers.keyword_called(t.label) if runner.layers is not None else []
+    keyword = runner.layers.keyword_called(t.label) if runner.layers is not None and runner.backends[t.label].keyword_gradients else []
     if keyword:  # full backward hooks see positional inputs only: tensor hooks see keyword inputs too
         return through_tensor_hooks(f"calls {len(keyword)} layers with tensors by keyword ({keyword[0]}, ...), which full "
                                     f"backward hooks do not see")
