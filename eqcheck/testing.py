@@ -43,7 +43,10 @@ def failure_message(report: Report) -> str:
             continue
         lines = [f"{case['id']}: {case['status']}" + (f": {case['message']}" if case.get("message") else "")]
         arrays = report.arrays.get(case["id"], {})
-        failing = [row for row in case["outputs"] if not row.get("passed") and not row.get("ignored") and row.get("max_abs") is not None]
+        measured = [row for row in case["outputs"] if not row.get("ignored") and row.get("max_abs") is not None]
+        failing = [row for row in measured if not row.get("passed")]
+        # a model failed by its layers alone: the rows outside tolerance that the budget passed show how far apart it is
+        failing = failing or [row for row in measured if row.get("tolerance_verdict") == "fail"]
         for row in failing[:SHOWN_ROWS]:
             lines.append("")
             lines.append(f"{_row_title(row)} ({'x'.join(map(str, row['shape'])) or 'scalar'}, {'/'.join(row['dtypes'].values())}) "

@@ -91,8 +91,9 @@ def test_a_model_pair_with_a_planted_bug_names_its_layer(cli, tmp_path):
     report = eqcheck.compare(EncoderBlock(), EncoderTransposedDense(), torch.randn(2, 6, 16))
     assert not report.passed
     assert report.first_divergent == "attn.o"
-    with pytest.raises(AssertionError, match=r"first layer to deviate \(forward\): attn\.o"):
+    with pytest.raises(AssertionError, match=r"first layer to deviate \(forward\): attn\.o") as raised:
         assert_equivalent(EncoderBlock(), EncoderTransposedDense(), torch.randn(2, 6, 16))
+    assert "Outputs 'out' (2x6x16, float32/float32) are not close!\nMismatched elements: " in str(raised.value)
     report.to_json(tmp_path / "r.json")
     assert read_json(tmp_path / "r.json")["cases"] == report.cases
     shown = cli("show", tmp_path / "r.json")  # the CLI reads what the API wrote
@@ -285,3 +286,24 @@ def test_weights_takes_the_specs_mapping_form_with_a_layout_transform():
     report = eqcheck.compare(TorchLinear(), CellMatmul(), X, weights=transposed, grad=True)
     assert report.passed, str(report)
     assert {o["name"] for o in report.cases[0]["outputs"]} == {"out", "grad:x", "grad:lin.weight"}
+
+
+def test_a_model_failed_by_its_layers_alone_still_shows_how_far_apart_the_outputs_are():
+    from mindspore import nn
+
+    from examples.models.cnn_mindspore import SmallCNN as CellCNN
+    from examples.models.cnn_torch import SmallCNN as TorchCNN
+
+    class LeakyPort(CellCNN):  # the planted bug: act1 leaks negatives (torch's is a ReLU)
+        def __init__(self):
+            super().__init__()
+            self.act1 = nn.LeakyReLU(0.2)
+
+    torch.manual_seed(0)
+    with pytest.raises(AssertionError) as raised:
+        assert_equivalent(TorchCNN(), LeakyPort(), torch.randn(2, 3, 16, 16))
+    message = str(raised.value)
+    # the logits row passes its budget as what reached the last layer; the case fails on the layer that deviates
+    assert "eqcheck verdict: pass (local to fc: rounding, plus what reached it) (tolerance: fail; error budget: pass" in message
+    assert "Outputs 'out' (2x10, float32/float32) are not close!\nMismatched elements: " in message
+    assert "first layer to deviate (forward): act1 (ReLU / LeakyReLU)" in message
