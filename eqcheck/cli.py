@@ -13,6 +13,7 @@ from pathlib import Path
 from eqcheck import __version__
 from eqcheck.gate.cli import COMMANDS as GATE_COMMANDS
 from eqcheck.gate.cli import gate_option_names, gate_options, gate_session
+from eqcheck.gate import options as option_types
 from eqcheck.errors import EqcheckError, SpecError
 
 class InputError(click.ClickException):
@@ -71,9 +72,22 @@ def _allow_modules(ctx, param, values):
     allowlist.allow_modules([p for value in values for p in value.split(",")])
 
 
+def _allow_ops(ctx, param, values):
+    from eqcheck.spec import allowlist
+
+    paths = [p.strip() for value in values for p in value.split(",") if p.strip()]
+    for path in paths:
+        if not all(part.isidentifier() for part in path.split(".")):
+            raise click.BadParameter(f"'{path}' is not a dotted callable such as torch.nn.init.ones_", param=param)
+    allowlist.allow_ops(paths)
+
+
 allow_module_option = click.option(
     "--allow-module", "allow_module", multiple=True, metavar="PREFIX", expose_value=False, callback=_allow_modules,
     help="Opt a Python package in for model specs' factories (repeatable; also EQCHECK_ALLOWED_MODULES). Importing it runs its code.")
+allow_op_option = click.option(
+    "--allow-op", "allow_op", multiple=True, metavar="PATH", expose_value=False, callback=_allow_ops,
+    help="Let specs name this one callable beyond eqcheck's reviewed list (repeatable; also EQCHECK_ALLOWED_OPS).")
 dtype_option = click.option("--dtype", "dtypes", metavar="LIST", help="Comma list of float dtypes, replacing each spec's own (e.g. float32,float64).")
 
 
@@ -82,8 +96,9 @@ dtype_option = click.option("--dtype", "dtypes", metavar="LIST", help="Comma lis
 @select_option
 @dtype_option
 @allow_module_option
+@allow_op_option
 @click.option("--json", "json_path", type=SafePath(dir_okay=False), help="Also write the JSON report here (atomically).")
-@click.option("--seed", type=int, default=None, help="Seed for shared weights and inputs (recorded in the report).")
+@click.option("--seed", type=option_types.SEED, default=None, help="Seed for shared weights and inputs (recorded in the report).")
 @click.option("--device", default="cpu", show_default=True, metavar="DEV",
               help="cpu, gpu, or per target: torch=gpu,mindspore=cpu.")
 @click.option("--targets", default="torch,mindspore", show_default=True, metavar="A,B",
@@ -97,7 +112,7 @@ dtype_option = click.option("--dtype", "dtypes", metavar="LIST", help="Comma lis
 @click.option("-j", "--jobs", type=click.IntRange(min=0), default=None, metavar="N",
               help="Run cases in N isolated worker processes (a crash or hang costs one case) [default: 1]; 0: in this "
                    "process, for debugging (a native crash then ends the run).")
-@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=None, metavar="S",
+@click.option("--timeout", type=option_types.TIMEOUT, default=None, metavar="S",
               help="Per-case time limit in seconds for worker processes [default: 300]; turns --jobs 0 into --jobs 1.")
 @click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True, metavar="N",
               help="Intra-op threads per framework and process; fixed, so a report does not depend on --jobs or the core count.")
@@ -131,9 +146,13 @@ dtype_option = click.option("--dtype", "dtypes", metavar="LIST", help="Comma lis
 @explore_option
 @click.option("--repeat", type=click.IntRange(min=1), default=None, metavar="N",
               help="Call each side N times on the same inputs and compare the results bitwise (status nondeterministic).")
+@click.option("--force", is_flag=True, help="Write reports through a symlink or device path instead of refusing it.")
 @gate_options  # --baseline, --golden, --save-golden, --junit, --markdown, --html, --shard (eqcheck/gate/cli.py)
-def run(paths, json_path, quiet, device, targets, export_side=None, against=None, **options):
+def run(paths, json_path, quiet, device, targets, export_side=None, against=None, force=False, **options):
     """Run specs (files or folders) and report the deviations."""
+    from eqcheck.report.paths import check_outputs
+
+    check_outputs({"--json": json_path, **{f"--{k}": options.get(k) for k in ("junit", "markdown", "html")}}, force)
     from eqcheck.execution.session import ExportManifest, RunSession, StrictLogs
     from eqcheck.execution.settings import RunSettings
     from eqcheck.report import console as view
@@ -150,7 +169,7 @@ def run(paths, json_path, quiet, device, targets, export_side=None, against=None
             gating,
             *([ExportManifest(session, doc.base_environment)] if export_side else []),
             Progress(err, enabled=not quiet),
-            *([JsonWriter(json_path)] if json_path else []),
+            *([JsonWriter(json_path, lambda: session.snapshot(doc.build_document))] if json_path else []),
             RunView(out, err, quiet=quiet, json_path=json_path),
         ]
         code = session.run(observers, doc.build_document)
@@ -162,6 +181,7 @@ def run(paths, json_path, quiet, device, targets, export_side=None, against=None
 @select_option
 @dtype_option
 @allow_module_option
+@allow_op_option
 @edges_option
 @boundary_option
 @explore_option
@@ -194,6 +214,7 @@ def list_cases(paths, selection, dtypes, edges, boundary, explore=False):
 @main.command()
 @paths_argument
 @allow_module_option
+@allow_op_option
 def validate(paths):
     """Check specs against the schema and evaluate every size expression (imports no framework)."""
     from eqcheck.cases.spec_cache import summaries
@@ -229,11 +250,12 @@ def env():
 @click.argument("case_id")
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("-o", "--output", "out_dir", required=True, type=click.Path(file_okay=False), help="Folder for repro.py and case.npz.")
-@click.option("--seed", type=int, default=None, help="Seed for shared weights and inputs (as given to run).")
+@click.option("--seed", type=option_types.SEED, default=None, help="Seed for shared weights and inputs (as given to run).")
 @click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True, metavar="N",
               help="Intra-op threads per framework and process; fixed, so a report does not depend on --jobs or the core count.")
 @click.option("--grad", is_flag=True, default=None, help="Also reproduce the gradients (cotangents go into the .npz).")
 @allow_module_option
+@allow_op_option
 def repro(case_id, paths, out_dir, seed, threads, grad):
     """Write a self-contained script + .npz reproducing CASE_ID with plain torch and MindSpore (default paths: configs/)."""
     from eqcheck.cases.case_id import parts
@@ -361,6 +383,7 @@ def coverage(report, out_file, configs, mapping_dir):
 @main.command(name="map")
 @paths_argument
 @allow_module_option
+@allow_op_option
 @click.option("-k", "selection", metavar="EXPR", help="Select case ids (default: the first case of each spec).")
 def map_weights(paths, selection):
     """Show the proposed weight map and layer pairs of model specs, for review (builds both sides, runs nothing).
@@ -404,13 +427,14 @@ def map_weights(paths, selection):
 @main.command()
 @click.argument("spec", type=SafePath(exists=True, dir_okay=False))
 @allow_module_option
+@allow_op_option
 @click.option("-o", "--output", "out_path", required=True, type=SafePath(dir_okay=False),
               help="Checkpoint to write: .ckpt for mindspore (mindspore.load_checkpoint reads it), .pt for torch.")
 @click.option("--weights", "weights_file", type=SafePath(dir_okay=False),
               help="The shared set to export: a torch state_dict (.pt/.pth, weights_only) or a .npz; default: the seeded draw.")
 @click.option("--target", "target_name", type=click.Choice(["mindspore", "torch"]), default="mindspore", show_default=True,
               help="Whose checkpoint to write.")
-@click.option("--seed", type=int, default=None, help="Seed of the drawn set when no --weights is given.")
+@click.option("--seed", type=option_types.SEED, default=None, help="Seed of the drawn set when no --weights is given.")
 def export(spec, out_path, weights_file, target_name, seed):
     """Write one side's checkpoint holding the shared weights of SPEC's first case, through the reviewed weight map.
 
@@ -451,6 +475,9 @@ def watch(paths, json_path=None, quiet=False, device="cpu", targets="torch,minds
     for path in paths:
         if not Path(path).exists():
             raise click.BadParameter(f"{path}: no such file or folder", param_hint="'PATHS'")
+    from eqcheck.report.paths import check_outputs
+
+    check_outputs({"--json": json_path}, options.pop("force", False))
     settings = RunSettings.from_options(paths, options)
     if settings.jobs == 0:
         raise click.BadParameter("watch keeps the frameworks in worker processes (a failed kernel must not poison the "

@@ -61,7 +61,7 @@ SPEC_CASES = [
 
 ONE = ["-k", "bias=True and batch=1"]
 RUN_CASES = [
-    ("unknown-dotted-path", edited(a=("op: torch.nn.GRUCell", "op: torch.nn.GRUCel")), ONE, ["field 'torch.op'", "has no attribute 'GRUCel'"]),
+    ("unknown-dotted-path", edited(a=("op: torch.nn.GRUCell", "op: torch.nn.GRUCel")), ONE, ["field 'torch.op'", "'torch.nn.GRUCel' is not on the list", "did you mean 'torch.nn.GRUCell'?"]),
     ("unknown-init-argument", edited(a=("bias: $bias}", "has_bias: $bias}")), ONE,
      ["field 'torch.init.has_bias'", "torch.nn.GRUCell takes no keyword argument 'has_bias'", "did you mean 'bias'"]),
     ("unknown-call-argument", STD.replace("{axis: -1}", "{axes: -1}"), [],

@@ -93,17 +93,19 @@ def test_nonfinite_hint_names_the_side_and_the_pattern():
     ctx = {"labels": ("torch", "mindspore"), "inputs_nonfinite": True}
     ref, cand = np.array([np.nan, 1.0, np.inf, 2.0]), np.array([0.5, 1.0, np.inf, np.nan])
     hint = nonfinite_hint(ref, cand, ctx)
-    assert "torch propagates NaN that mindspore swallows (finite there) at 1 of 4" in hint
-    assert "mindspore propagates NaN that torch swallows (finite there) at 1 of 4" in hint
+    assert "torch propagates NaN that mindspore swallows (finite there) at 1 of 4" in hint.text
+    assert "mindspore propagates NaN that torch swallows (finite there) at 1 of 4" in hint.text
+    assert (hint.kind, hint.side) == ("nonfinite_propagated", "torch")  # the first part's, as data
     produced = nonfinite_hint(np.array([1.0]), np.array([-np.inf]), {**ctx, "inputs_nonfinite": False})
-    assert produced == "NaN/Inf: mindspore produces -Inf from finite inputs where torch stays finite at 1 of 1 elements (first at (0,))"
-    assert "both non-finite but different at 1 elements, e.g. (0,): torch inf vs mindspore -inf" in nonfinite_hint(
-        np.array([np.inf]), np.array([-np.inf]), ctx)
+    assert produced.text == "NaN/Inf: mindspore produces -Inf from finite inputs where torch stays finite at 1 of 1 elements (first at (0,))"
+    assert (produced.kind, produced.side) == ("nonfinite_produced", "mindspore")
+    both = nonfinite_hint(np.array([np.inf]), np.array([-np.inf]), ctx)
+    assert "both non-finite but different at 1 elements, e.g. (0,): torch inf vs mindspore -inf" in both.text and both.kind == "nonfinite_both"
     assert nonfinite_hint(np.array([np.nan, np.inf]), np.array([np.nan, np.inf]), ctx) is None
     # A context object carrying the case's inputs (the diagnosis module's) decides propagated vs produced itself.
     from types import SimpleNamespace
     finite_inputs = SimpleNamespace(labels=("torch", "mindspore"), inputs={"x": np.ones(3)})
-    assert "torch produces NaN from finite inputs" in nonfinite_hint(np.array([np.nan]), np.array([0.0]), finite_inputs)
+    assert "torch produces NaN from finite inputs" in nonfinite_hint(np.array([np.nan]), np.array([0.0]), finite_inputs).text
 
 
 def test_bitwise_difference_counts_elements_whose_bits_differ():

@@ -652,3 +652,22 @@ def test_module_error_inputs_torch_accepts_in_eval_mode_are_left_out(sample_cach
     assert [e["init"]["kwargs"] for e in record["errors_train"]] == [{"eps": -1.0}, {"eps": 0.0}]
     assert [e["init"]["kwargs"] for e in record["errors"]] == [{"eps": -1.0}]
     assert "1 error inputs torch accepts in eval mode" in record["note_errors"]
+
+
+def test_a_corrupt_cached_entry_is_rebuilt_once_with_a_warning(sample_cache, tmp_path, monkeypatch):
+    """A truncated .npz made every explored case of its op an error row, every run, never rebuilt (#32)."""
+    import shutil
+
+    copy = tmp_path / "samples"
+    shutil.copytree(sample_cache, copy)
+    monkeypatch.setenv(cache.CACHE_ENV, str(copy))
+    arrays = cache.entry_file("opinfo", "nn.functional.relu").with_suffix(".npz")
+    with np.load(arrays) as data:
+        good = {k: data[k] for k in data.files}
+    arrays.write_bytes(arrays.read_bytes()[: arrays.stat().st_size // 2])
+    assert not cache.intact(arrays)
+    with pytest.warns(UserWarning, match="nn.functional.relu .* are corrupt \\(checksum\\); rebuilding them"):
+        cache.entries("opinfo", ["nn.functional.relu", "sum"])
+    assert cache.intact(arrays)
+    with np.load(arrays) as again:
+        assert sorted(again.files) == sorted(good) and all(np.array_equal(good[k], again[k]) for k in good)

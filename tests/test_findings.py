@@ -78,7 +78,7 @@ def test_a_run_becomes_one_finding_per_root_cause_whose_declaration_works(cli, c
     # one declaration, one root cause, whichever variant shows it
     assert len(declared) == 1 and declared[0].status == "declared"
     assert {c["id"] for c in declared[0].cases} >= {"F.selu[float32]", "F.selu[float32,edge=kink]"}
-    assert f'eqcheck repro "F.hardtanh[float32,edge=kink]" {hardtanh} --grad' in text
+    assert f"eqcheck repro 'F.hardtanh[float32,edge=kink]' {hardtanh} --grad" in text
     # The line the page offers declares exactly that finding: pasted into the spec, the case is expected.
     line = findings.declaration(kink[0], read_json(report))
     assert line.startswith("edge_differences: [{edge: kink, reason: ") and line in text
@@ -209,7 +209,7 @@ def test_explored_cases_group_by_argument_class_and_say_how_to_declare_them():
                           "error_input", "boundary=empty"}
     assert len(found["sample arguments dim"].cases) == 2  # keepdim=False is torch's default: the same class
     assert found["error_input"].symptom == "mindspore accepts what torch refuses"
-    assert findings.repro_command(found["error_input"].example) == 'eqcheck run s.yaml --explore -k "x[float32,error_input=0]"'
+    assert findings.repro_command(found["error_input"].example) == "eqcheck run s.yaml --explore -k 'x[float32,error_input=0]'"
     assert findings.declaration(found["boundary=empty"], document).startswith("edge_differences: [{edge: empty,")
     line = findings.declaration(found["sample arguments dim, keepdim"], document)
     assert line.startswith("expected_difference:") and "when: {dim: [1], keepdim: [true]}" in line

@@ -68,7 +68,8 @@ def _keys(node, out: set) -> set:
 
 KEYS = sorted(_keys(BASES, set()) | {"axes", "keepdim", "tolerance", "grad", "reference", "trials", "mode", "outputs",
                                       "expected_difference", "dtypes", "args", "keyword", "transform"})
-OPS = sorted({b[fw]["op"] for b in BASES for fw in ("torch", "mindspore")} | {"torch.nn.GRUCell", "mindspore.ops.sum", "torch.sum"})
+OPS = sorted({b[fw]["op"] for b in BASES for fw in ("torch", "mindspore")} | {"torch.nn.GRUCell", "mindspore.ops.sum", "torch.sum",
+             "mindspore.Tensor.offload", "torch.PyTorchFileWriter", "torch.set_default_tensor_type"})  # #32: refused
 VALUES = st.one_of(
     st.integers(-2, 9), st.sampled_from([0.0, 0.5, -1.5, 1e-3, True, False, None, "float16", "float64", "train", "eval"]),
     st.sampled_from(["$in_features", "$2*in_features", "$-1", "$dtype", "$in_features**-0.5", "$1/0", "$slope * 2",
@@ -78,7 +79,10 @@ VALUES = st.one_of(
     st.lists(st.integers(-1, 6), max_size=4), st.sampled_from(OPS), st.sampled_from(KEYS),
 ).map(copy.deepcopy)  # later mutations must not edit the pool's own dicts
 FLAGS = st.lists(st.sampled_from([("--grad",), ("--dtype", "float16"), ("--dtype", "float64"), ("--no-error-budget",),
-                                  ("--strict-precision",), ("--reference", "float64"), ("--seed", "7")]), max_size=3, unique=True)
+                                  ("--strict-precision",), ("--reference", "float64"), ("--seed", "7"),
+                                  # #32: options and paths refused as input, before any case runs
+                                  ("--seed", "-1"), ("--timeout", "nan"), ("--timeout", "1e308"), ("--junit", "/dev/full"),
+                                  ("--html", "/dev/null/x.html")]), max_size=3, unique=True)
 
 
 @st.composite

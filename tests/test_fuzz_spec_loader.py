@@ -51,7 +51,8 @@ expressions = st.one_of(
     st.sampled_from(["$batch", "$3*hidden", "$2**64", "$(2**64)**64", "$1e308*10", "$1/0", "$-1", "$x.y", "$f(1)",
                      "$'a'*3", "$not", "$(", "$" + "(" * 300, "$dtype == 'float32'", "$a if b else c", "$[1,2]",
                      "$__import__('os')", "$lambda: 1", "$1e300**2", "$-'a'", "$(-8)**0.5", "$10**12", "$0.5",
-                     "batch // 0", "1e-5", "nan", "inf", "-inf", "0x10", "1_000"]),
+                     "batch // 0", "1e-5", "nan", "inf", "-inf", "0x10", "1_000",
+                     "$~1", "$1 in t", "$n is 4", "$n is not 4", "$1 not in t", "$1 @ 2"]),  # #32: operators the evaluator lacks
     st.text(max_size=30).map(lambda t: "$" + t),
 )
 scalars = st.one_of(
@@ -61,7 +62,11 @@ scalars = st.one_of(
     st.text(max_size=20), st.sampled_from(KEYS), expressions,
     st.sampled_from(["torch.nn.GRUCell", "mindspore.nn.GRUCell", "torch.load", "torch.os.system", "numpy.load",
                      "torch.", "torch..x", "mindspore.ops.Custom", "torch.nn.Module.__init__", "float32", "bfloat16",
-                     "int64", "bool", "normal", "integers", "constant", "eval", "train", "\x00", "\ud7ff", "🙂"]),
+                     "int64", "bool", "normal", "integers", "constant", "eval", "train", "\x00", "\ud7ff", "🙂",
+                     # #32: file, import and communication entry points inside the numerical namespaces; hostile text
+                     "mindspore.Tensor.offload", "torch.PyTorchFileWriter", "mindspore.ops.tensordump",
+                     "torch.import_ir_module", "torch.set_default_tensor_type", "mindspore.ops.broadcast_object_list",
+                     "x\"\"\"\nimport os\n\"\"\"", "\x1b]0;PWNED\x07", "a\rb"]),
 )
 trees = st.recursive(
     scalars,
@@ -176,7 +181,7 @@ def test_mutated_shipped_configs_raise_only_spec_errors(doc):
 @given(st.data())
 def test_raw_and_truncated_text_raises_only_spec_errors(data):
     text = data.draw(st.sampled_from(SHIPPED_TEXT))
-    choice = data.draw(st.sampled_from(["truncate", "flip", "text", "bytes", "splice"]))
+    choice = data.draw(st.sampled_from(["truncate", "flip", "text", "bytes", "splice", "aliases"]))
     if choice == "truncate":
         raw = text[: data.draw(st.integers(0, len(text)))]
     elif choice == "flip":
@@ -186,6 +191,11 @@ def test_raw_and_truncated_text_raises_only_spec_errors(data):
         raw = data.draw(st.text(max_size=200))
     elif choice == "bytes":
         raw = data.draw(st.binary(max_size=200))
+    elif choice == "aliases":  # #32: a YAML alias tree spliced in as a params entry (8 levels: 10**8 values)
+        depth = data.draw(st.integers(1, 8))
+        levels = ["a0: &a0 [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]"]
+        levels += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, depth + 1)]
+        raw = "params:\n" + "".join(f"  {line}\n" for line in levels) + text.replace("params:", "params_:")
     else:
         other = data.draw(st.sampled_from(SHIPPED_TEXT))
         raw = text[: len(text) // 2] + other[len(other) // 2:]

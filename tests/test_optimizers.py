@@ -131,9 +131,9 @@ def test_a_plateau_schedule_follows_the_metrics(cli, tmp_path):
     (SGD, ("state: {momentum_buffer: accum}", "state: {momentum_buffer: 3}"), "field 'optimizer.state.momentum_buffer'"),
     (SGD, ("optimizer:\n  steps: 3\n  state: {momentum_buffer: accum}\n", ""), "a spec of kind: optimizer needs this section"),
     (SGD, ("kind: optimizer\n", "kind: optimiser\n"), "field 'kind': must be one of"),
-    (STEP_LR, ("schedule: {steps: 12, lr: 0.1}", "schedule: {steps: 12}"), "field 'schedule.lr'"),
-    (STEP_LR, ("schedule: {steps: 12, lr: 0.1}", "schedule: {steps: 12, lr: -1}"), "must be positive"),
-    (STEP_LR, ("schedule: {steps: 12, lr: 0.1}", "schedule: {steps: 3, lr: 0.1, metrics: [1, 2, 3]}"), "3 steps need 2 values, got 3"),
+    (STEP_LR, ("schedule:\n  steps: 12\n  lr: 0.1\n", "schedule: {steps: 12}\n"), "field 'schedule.lr'"),
+    (STEP_LR, ("schedule:\n  steps: 12\n  lr: 0.1\n", "schedule: {steps: 12, lr: -1}\n"), "must be positive"),
+    (STEP_LR, ("schedule:\n  steps: 12\n  lr: 0.1\n", "schedule: {steps: 3, lr: 0.1, metrics: [1, 2, 3]}\n"), "3 steps need 2 values, got 3"),
     (STEP_LR, ("kind: schedule\n", ""), "inputs"),
 ])
 def test_a_bad_optimizer_or_schedule_section_is_one_paragraph_exit_2(cli, copy_config, config, edit, message):
@@ -147,12 +147,12 @@ def test_a_list_argument_reaches_the_op_as_a_list(cli, copy_config, tmp_path):
     result, document = run(cli, copy_config("lr_scheduler/MultiStepLR.yaml"), tmp_path)
     assert result.exit_code == 0, result.text
     text = (tmp_path / "MultiStepLR.yaml").read_text()
-    assert text.count("milestones:\n      list: [3, 7]") == 2
-    (tmp_path / "MultiStepLR.yaml").write_text(text.replace("milestones:\n      list: [3, 7]", "milestones: [3, 7]"))
+    assert text.count("milestones: {list: [3, 7]}") == 2
+    (tmp_path / "MultiStepLR.yaml").write_text(text.replace("milestones: {list: [3, 7]}", "milestones: [3, 7]"))
     result, document = run(cli, tmp_path / "MultiStepLR.yaml", tmp_path)
     assert result.exit_code == 1 and "'milestones' should be 'list', but got type 'tuple'" in document["cases"][0]["message"]
     bad = tmp_path / "bad.yaml"
-    bad.write_text(text.replace("milestones:\n      list: [3, 7]", "milestones: {list: 3}", 1))
+    bad.write_text(text.replace("milestones: {list: [3, 7]}", "milestones: {list: 3}", 1))
     result = cli("validate", bad)
     assert result.exit_code == 2 and "field 'torch.init.milestones.list'" in result.text, result.text
 

@@ -77,3 +77,19 @@ def test_the_structure_table_is_not_stale_against_the_installed_torch():
     done = subprocess.run([sys.executable, str(ROOT / "scripts" / "structure_table.py"), "--check"], capture_output=True,
                           text=True)
     assert done.returncode == 0, done.stderr
+
+
+def test_a_row_that_is_zero_at_float32_precision_compares_noise_levels_only():
+    from eqcheck.verdict.attribution import attribute
+
+    rng = np.random.default_rng(1)
+    exact64 = rng.normal(0, 1e-20, 64)  # the float64 run: 0 up to float64 rounding (a gradient softmax cancels)
+    torch32 = rng.normal(0, 7e-10, 64).astype(np.float32)  # float32 noise of the terms that cancel
+    noise = rng.normal(0, 5e-10, 64).astype(np.float32)  # MindSpore, no float64 run: noise of the same level
+    rec = attribute(float(np.max(np.abs(torch32 - noise))), False, 0, {"torch": torch32, "mindspore": noise}, "torch",
+                    exact64, {"torch": exact64, "mindspore": None}, "float32")
+    assert rec["within_noise"] and rec["cancelled"] == ["torch"]
+    garbage = (noise * 1e3).astype(np.float32)  # a side returning values far above that noise still fails
+    rec = attribute(float(np.max(np.abs(torch32 - garbage))), False, 0, {"torch": torch32, "mindspore": garbage},
+                    "torch", exact64, {"torch": exact64, "mindspore": None}, "float32")
+    assert not rec["within_noise"]

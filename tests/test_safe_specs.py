@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 GOOD = """
@@ -36,7 +38,8 @@ def _refused(result, *needles):
     ("torch.utils.cpp_extension.load_inline", "under 'torch.utils.cpp_extension'"),
     ("torch.nn.Module.__subclasses__", "private attribute '__subclasses__'"),
     ("torch.__builtins__.get", "private attribute '__builtins__'"),
-    ("torch.os.system", "'torch.os.system' is not in a numerical namespace"),
+    ("torch.os.system", "'system' names a file, process, import"),
+    ("torch.ctypes.CDLL", "'ctypes' names a file, process, import"),
 ])
 def test_validate_refuses_dangerous_callables(cli, write_spec, op, reason):
     _refused(cli("validate", _spec(write_spec, op)), reason, "field 'torch.op'")
@@ -86,10 +89,89 @@ def test_framework_callables_that_run_strings_are_refused(cli, write_spec, tmp_p
 
 
 def test_the_operator_widens_the_positive_list(cli, write_spec, monkeypatch):
+    monkeypatch.setenv("EQCHECK_ALLOWED_MODULES", "")
+    monkeypatch.setenv("EQCHECK_ALLOWED_OPS", "")
     spec = _spec(write_spec, "torch.nn.init.ones_")
-    _refused(cli("validate", spec), "'torch.nn.init.ones_' is not in a numerical namespace", "--allow-module torch.nn.init")
+    _refused(cli("validate", spec), "'torch.nn.init.ones_' is not in a numerical namespace", "--allow-module torch.nn.init",
+             "--allow-op torch.nn.init.ones_")
+    assert cli("validate", spec, "--allow-op", "torch.nn.init.ones_").exit_code == 0, "the operator's --allow-op widens it"
+    monkeypatch.setenv("EQCHECK_ALLOWED_OPS", "")
     assert cli("validate", spec, "--allow-module", "torch.nn.init").exit_code == 0, "the operator's --allow-module widens it"
-    monkeypatch.delenv("EQCHECK_ALLOWED_MODULES", raising=False)
+
+
+# The issue's attacks (#32): each passed `validate` and ran, inside namespaces the old allowlist admitted whole.
+ATTACKS = (
+    "mindspore.Tensor.offload",  # truncates a file at a path argument and writes the input's bytes into it
+    "torch.PyTorchFileWriter",  # creates or truncates any file
+    "torch.PyTorchFileReader",
+    "mindspore.ops.tensordump",  # writes chosen contents as .npy into any directory
+    "mindspore.ops.TensorDump",
+    "torch.import_ir_module",
+    "torch.CompilationUnit",
+    "torch.set_default_tensor_type",  # imports any module by name
+    "mindspore.ops.broadcast_object_list",  # pickle over the communication layer
+    "mindspore.ops.recv_object_list",
+    "torch.from_file", "torch.UntypedStorage", "torch.Tensor.share_memory_", "torch.Tensor.register_hook",
+    "mindspore.ops.PyExecute", "mindspore.ops.PyFunc", "mindspore.ops.Print", "mindspore.ops.ScalarSummary",
+    "numpy.lookfor", "numpy.fromfile", "numpy.genfromtxt",
+)
+
+
+@pytest.mark.parametrize("op", ATTACKS)
+def test_file_import_and_communication_entry_points_are_refused_even_when_widened(cli, write_spec, monkeypatch, op):
+    from eqcheck.spec import allowlist
+
+    assert op not in allowlist.callables()
+    framework = op.split(".")[0]
+    text = GOOD.format(torch_op="torch.tanh", keyword="false", torch_call="")
+    spec = write_spec(text.replace("mindspore.ops.tanh", op) if framework == "mindspore" else
+                      text.replace("op: torch.tanh", f"op: {op}") if framework == "torch" else
+                      text.replace("op: torch.tanh", "op: torch.tanh\nnumpy:\n  op: " + op))
+    monkeypatch.setenv("EQCHECK_ALLOWED_OPS", "")  # before the CLI writes them: restored after the test
+    monkeypatch.setenv("EQCHECK_ALLOWED_MODULES", "")
+    result = cli("validate", spec, "--allow-op", op, "--allow-module", op.rsplit(".", 1)[0])
+    if framework == "numpy":  # no numpy section in a spec: the list itself is what refuses
+        return
+    _refused(result, "is refused", "nothing widens this")
+
+
+def test_the_reviewed_list_holds_every_shipped_spec_op():
+    """configs/ and examples/: each side's `op` is on callables.txt (collected by parsing the YAML, no framework)."""
+    import yaml
+
+    from eqcheck.spec import allowlist
+
+    roots = [Path(__file__).resolve().parent.parent / d for d in ("configs", "examples")]
+    ops = set()
+    for file in (f for root in roots for f in root.rglob("*.yaml")):
+        data = yaml.load(file.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        for side in ("torch", "mindspore"):
+            if isinstance(data, dict) and isinstance(data.get(side), dict) and "op" in data[side]:
+                ops.add(data[side]["op"])
+    assert len(ops) > 1500, len(ops)
+    assert sorted(ops - allowlist.callables()) == []
+    assert not [op for op in allowlist.callables() if allowlist.risky(op) or allowlist.denied(op)]
+
+
+@pytest.mark.parametrize("command", ["validate", "run"])
+def test_a_spec_cannot_write_files_through_framework_callables(cli, write_spec, tmp_path, command):
+    """The issue's file writers, both in one spec, with paths to files that exist: refused, the files untouched."""
+    victim, other = tmp_path / "victim.txt", tmp_path / "other.txt"
+    victim.write_text("keep")
+    other.write_text("keep")
+    spec = write_spec(f"""
+        name: ops.attack
+        inputs:
+          - {{name: x, shape: [2]}}
+        torch:
+          op: torch.PyTorchFileWriter
+          init: {{file_name: "{other}"}}
+        mindspore:
+          op: mindspore.Tensor.offload
+          args: [x, {{value: "{victim}"}}]
+    """)
+    _refused(cli(command, spec), "'torch.PyTorchFileWriter' is refused: 'PyTorchFileWriter' names a file")
+    assert victim.read_text() == "keep" and other.read_text() == "keep"
 
 
 @pytest.mark.parametrize("command", ["validate", "run"])
@@ -135,3 +217,26 @@ def test_yaml_tags_are_not_constructed(cli, write_spec):
         mindspore: {op: mindspore.ops.tanh}
     """)
     _refused(cli("validate", spec), "not valid YAML")
+
+
+def test_the_element_bound_is_per_case_over_all_inputs(cli, write_spec):
+    """100 inputs of 16384x16384 each passed the per-input bound (#32)."""
+    inputs = "".join(f"  - {{name: x{i}, shape: [16384, 16384]}}\n" for i in range(100))
+    spec = write_spec(f"name: ops.many\ninputs:\n{inputs}torch: {{op: torch.tanh}}\nmindspore: {{op: mindspore.ops.tanh}}\n")
+    _refused(cli("validate", spec), "536,870,912 elements together", "per case", "inputs[1].shape")
+
+
+def test_integer_arguments_are_bounded_like_inputs(cli, write_spec):
+    """repeat(24000, 24000) of a 1-element input validated and peaked at 9 GB (#32). The largest shipped estimate is
+    8,192 (nn.Transformer)."""
+    spec = write_spec("""
+        name: ops.blowup
+        inputs: [{name: x, shape: [1]}]
+        torch:
+          op: torch.Tensor.repeat
+          args: [x, {value: 24000}, {value: 24000}]
+        mindspore:
+          op: mindspore.Tensor.tile
+          args: [x, {value: [24000, 24000]}]
+    """)
+    _refused(cli("validate", spec), "integer arguments of torch.Tensor.repeat multiply to 576,000,000", "field 'torch'")

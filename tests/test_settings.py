@@ -10,7 +10,7 @@ from eqcheck.execution.settings import RunSettings
 from eqcheck.gate.cli import GATE_OPTIONS
 
 # run's own parameters: where the output goes and which targets (resolved into the record as Target records)
-RUN_ONLY = {"paths", "json_path", "quiet", "device", "targets", "export_side", "against", "allow_module"}
+RUN_ONLY = {"paths", "json_path", "quiet", "device", "targets", "export_side", "against", "allow_module", "allow_op", "force"}
 
 
 def test_every_run_option_has_one_home():

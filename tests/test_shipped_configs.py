@@ -100,6 +100,14 @@ def test_the_link_check_catches_a_planted_version():
     assert stale_table_links([old], _tables()) == [f"{planted.path}: r2.3, its table is r2.6.0"]
 
 
+def test_every_spec_is_in_the_one_spec_style():
+    """eqcheck/spec/writer.py's style; `python scripts/canonical_specs.py configs` rewrites a spec into it."""
+    from eqcheck.spec import writer
+
+    off = [spec.path for spec in SPECS if writer.rewrite(Path(spec.path).read_text(encoding="utf-8")) != Path(spec.path).read_text(encoding="utf-8")]
+    assert off == [], f"{len(off)} specs not in the spec style, e.g. {off[:3]}: python scripts/canonical_specs.py configs"
+
+
 def test_every_case_ran(report):
     expected_ids = [case.id for spec in SPECS for case in expand(spec)]
     assert sorted(c["id"] for c in report["cases"]) == sorted(expected_ids)

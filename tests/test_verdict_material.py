@@ -78,7 +78,7 @@ def test_mindsporess_tanh_of_a_real_report_fails_as_kernel_accuracy_naming_the_u
     record = rows["out"]["attribution"]
     assert record["structure"] == "elementwise" and list(record["kernel_accuracy"]) == ["mindspore"]
     assert record["ulps"]["mindspore"] > 100 and record["ulps"]["torch"] <= 1
-    assert "kernel accuracy: mindspore beyond 4 ulps" in result.text
+    assert "kernel accuracy: mindspore beyond 8 ulps" in result.text
 
 
 @pytest.mark.parametrize("side, status", [("{name: input, dtype: float16}", "fail"), ("input", "pass")])
@@ -114,7 +114,7 @@ def test_rows_of_tiny_values_are_judged_at_their_own_scale(cli, write_spec, tmp_
 
 
 def test_a_layernorm_epsilon_off_by_ten_fails(cli, copy_config, tmp_path):
-    spec = copy_config("nn/LayerNorm.yaml", {"epsilon: $eps}": "epsilon: 1.0e-6}", "eps: [1.0e-5, 1.0e-3]": "eps: [1.0e-5]"})
+    spec = copy_config("nn/LayerNorm.yaml", {"epsilon: $eps}": "epsilon: 1.0e-6}", "eps: [1.0e-5, 0.001]": "eps: [1.0e-5]"})
     _, case, rows = _run(cli, spec, tmp_path)
     assert case["status"] == "fail" and rows["out"]["verdict"] == "fail"
 

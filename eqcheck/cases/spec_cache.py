@@ -3,7 +3,7 @@ not parsed and expanded again: its name and case ids (at the spec's own dtypes).
 
 An entry is used only when the file's bytes hash to what they were and the fingerprint matches: eqcheck's
 version, every module that parses or expands a spec (their size and mtime), and the operator's allowlist
-(EQCHECK_ALLOWED_PREFIXES, allowed modules). A file that fails validation is never stored, so its error is
+(EQCHECK_ALLOWED_PREFIXES, allowed modules and ops, the reviewed callables.txt). A file that fails validation is never stored, so its error is
 reported again on every run; the cross-file check (unique spec names) always runs. EQCHECK_NO_CACHE=1
 turns it off; the cache lives in EQCHECK_CACHE_DIR (default: ~/.cache/eqcheck). A cache that cannot be read
 or written is ignored: it only saves time.
@@ -37,13 +37,13 @@ class Summary:
 def _fingerprint() -> str:
     root = Path(eqcheck.__file__).parent
     parts = [getattr(eqcheck, "__version__", "?"), os.environ.get("EQCHECK_ALLOWED_PREFIXES", ""),
-             os.environ.get("EQCHECK_ALLOWED_MODULES", "")]
+             os.environ.get("EQCHECK_ALLOWED_MODULES", ""), os.environ.get("EQCHECK_ALLOWED_OPS", "")]
     from eqcheck.spec import allowlist  # no yaml: the allowlist is plain Python
 
     parts.append(",".join(allowlist.allowed_modules()))
     for name in _DECIDERS:
         target = root / name
-        for file in sorted(target.glob("*.py")) if target.is_dir() else [target]:
+        for file in sorted([*target.glob("*.py"), *target.glob("*.txt")]) if target.is_dir() else [target]:
             try:
                 stat = file.stat()
             except OSError:

@@ -17,7 +17,7 @@ from eqcheck.spec import expressions
 from eqcheck.spec.fields import join
 from eqcheck.spec import loader
 from eqcheck.spec.loader import MAX_INPUT_ELEMENTS
-from eqcheck.spec.model import Derive, Distribution, ExpectedDifference, InputSpec, ListArg, OpSpec, TensorArg
+from eqcheck.spec.model import Derive, Distribution, ExpectedDifference, InputSpec, ListArg, Literal, OpSpec, TensorArg
 
 
 @dataclass(frozen=True)
@@ -236,10 +236,24 @@ class Case:
     def resolve_everything(self) -> None:
         """Evaluate every expression of this case; raises SpecError naming the first bad field."""
         for framework in self.spec.sides:
-            self.init_args(framework)
-            self.call_args(framework)
+            literals = [self.init_args(framework), self.call_args(framework)]
+            side = self.spec.sides[framework]
+            literals += [self.resolve(node.value, f"{framework}.args") for node in _flat(side.args or ()) if isinstance(node, Literal)]
+            # An estimate of what the arguments can make the op allocate (repeat(24000, 24000), Linear(in, out),
+            # Conv(in, out, k, k)): the product of every integer argument above 1, bounded like the inputs.
+            size = math.prod(abs(n) for n in _ints(literals) if abs(n) > 1)
+            if size > MAX_INPUT_ELEMENTS:
+                raise SpecError(f"the integer arguments of {side.op} multiply to {size:,} in case {self.id}, above the limit "
+                                f"of {MAX_INPUT_ELEMENTS:,} elements a case may allocate (estimated from the arguments); "
+                                f"nothing was allocated", file=self.spec.path, field=framework)
+        total = 0
         for i, inp in enumerate(self.spec.inputs):
             shape = self.input_shape(i)
+            total += math.prod(shape)
+            if total > MAX_INPUT_ELEMENTS:  # the bound is per case: 100 inputs just under it each are refused too
+                raise SpecError(f"the inputs of case {self.id} have {total:,} elements together (up to inputs[{i}]), above "
+                                f"the limit of {MAX_INPUT_ELEMENTS:,} per case; nothing was allocated", file=self.spec.path,
+                                field=join(join("inputs", i), "shape"))
             dist = self.input_distribution(i)
             self.distribution_args(dist, join(join("inputs", i), "distribution"))
             axis = dist.special.masked_axis if dist.special else None
@@ -259,6 +273,31 @@ class Case:
         for i, entry in enumerate(self.spec.weights):
             self.weight_shape(i)
             self.weight_init(i)
+
+
+def _flat(node: Any):
+    """The leaves of a positional-argument layout (nested tuples)."""
+    if isinstance(node, tuple):
+        for item in node:
+            yield from _flat(item)
+    else:
+        yield node
+
+
+def _ints(value: Any):
+    """Every integer (not bool) in resolved argument values, lists and mappings included."""
+    if isinstance(value, bool):
+        return
+    if isinstance(value, int):
+        yield value
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            yield from _ints(item)
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _ints(item)
+    elif isinstance(value, ListArg):
+        yield from _ints(value.values)
 
 
 def expand(spec: OpSpec, dtypes: tuple[str, ...] | None = None) -> list[Case]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from eqcheck.execution import limits
+
 
 class CaseFailure(Exception):
     """A case that could not produce comparable outputs; `status` is error or unsupported."""
@@ -17,4 +19,4 @@ class CaseFailure(Exception):
 def short_error(exc: BaseException) -> str:
     lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip() and not line.strip().startswith("-" * 5)]
     text = lines[0] if lines else ""
-    return f"{type(exc).__name__}: {text}"[:400]
+    return limits.memory_note(f"{type(exc).__name__}: {text}"[:400])

@@ -69,6 +69,9 @@ def load_cases(paths, *, selection: str | None = None, dtypes: str | None = None
     if not cases:
         raise EqcheckError(f"no case id matches -k '{selection}'" if selection else "the specs define no cases",
                            field="-k" if selection else "PATHS")
+    from eqcheck.spec.document import check_run
+
+    check_run(len(cases))
     return Loaded(specs, cases, counts)
 
 
@@ -132,6 +135,7 @@ class RunSession:
         self.executor = None
         self._executor_open = contextlib.ExitStack()
         self.cases: list = []
+        self.live: tuple[list, list] = ([], [])  # (results so far, cases) while `run` runs
         self.explored: dict | None = None
         if not self.split:  # a split run's targets and seed come with its folder (split_targets)
             settings = settings.replace(targets=tuple(parse_targets(targets, device)), seed=draws.resolve_seed(settings.seed))
@@ -205,14 +209,18 @@ class RunSession:
         executor.start(cases)
         for observer in observers:
             observer.start(executor.environment())
+        from eqcheck.execution.interrupts import as_keyboard_interrupt
+
         results: list = []
+        self.live = (results, cases)  # what `snapshot` builds a partial report from while the run goes on
         report = lambda complete: self._report(results, cases, observers, build_document, complete=complete)
         try:
-            for result in executor.run(cases):
-                for observer in observers:
-                    observer.on_result(result)
-                results.append(result)
-        except KeyboardInterrupt:
+            with as_keyboard_interrupt():  # SIGTERM and SIGHUP end the run as Ctrl-C does
+                for result in executor.run(cases):
+                    for observer in observers:
+                        observer.on_result(result)
+                    results.append(result)
+        except KeyboardInterrupt:  # Ctrl-C, SIGTERM, SIGHUP: every observer writes what it has, marked incomplete
             executor.close()  # stop worker processes before reporting
             partial = report(False)
             for observer in observers:
@@ -252,6 +260,15 @@ class RunSession:
         for observer in observers:
             observer.annotate(document)
         return document
+
+    def snapshot(self, build_document: Callable[..., dict]) -> dict:
+        """The partial report of the run so far (`"complete": false`), the observers left running: a checkpoint."""
+        from eqcheck.execution.workers import order_results
+
+        results, cases = self.live
+        return build_document(order_results(list(results), cases), environment=self.executor.environment(),
+                              seed=self.settings.seed, settings=self.settings.report(), complete=False,
+                              explore=self.explored, wall_time_s=time.perf_counter() - self.started)
 
     @staticmethod
     def _stop(observers: list[Observer]) -> None:

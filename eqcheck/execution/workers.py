@@ -48,6 +48,7 @@ import traceback
 from typing import Iterator
 
 from eqcheck import errors
+from eqcheck.execution import limits
 from eqcheck.execution import native_logs
 from eqcheck.errors import EqcheckError, TargetUnavailable
 from eqcheck.execution.executor import Executor
@@ -225,6 +226,7 @@ class _Process:
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
         env.setdefault("GLOG_v", "3")
+        env[limits.PARENT_ENV] = str(os.getpid())  # the worker dies with this process (limits.die_with_parent)
         flags = subprocess._args_from_interpreter_flags()  # the parent's -S, -I, -X, -W (as multiprocessing passes them)
         self.popen = subprocess.Popen(
             [sys.executable, *flags, "-c", f"from eqcheck.execution.workers import _child_entry; _child_entry({child_fd})"],
@@ -264,6 +266,7 @@ def _child_entry(fd: int) -> None:
     """`python -c` entry of a worker: read the set-up from the parent, then serve cases."""
     from multiprocessing.connection import Connection
 
+    limits.apply_in_worker()
     conn = Connection(fd)
     try:
         args = conn.recv()
@@ -633,6 +636,8 @@ class WorkerPoolExecutor(Executor):
         return results
 
     def _error_row(self, index: int, message: str, written: dict[str, str] | None = None, crashed: bool = False) -> CaseResult:
+        if crashed:  # an allocation past the worker's RLIMIT_AS often ends the process: name the limit
+            message = limits.memory_note(message, "\n".join((written or {}).values()), limits.memory_limit())
         result = error_row(self._cases[index], self.targets, message, crashed)
         result.details.update(native_logs.crash_log(written or {}))
         return result

@@ -88,8 +88,6 @@ class GateSession(Observer):
 
     def finish(self, document: dict, code: int) -> int:
         """Write the extra formats, render the baseline diff; the exit code of the run."""
-        from eqcheck.report import markdown as md
-
         out, err = self.out, self.err
         if self.baseline is not None:
             from eqcheck.gate.diff import diff_documents
@@ -104,6 +102,16 @@ class GateSession(Observer):
             pairs = golden.drifted(document)
             err.print(f"golden drift: {len(pairs)} (case, target) pairs differ from the stored outputs in "
                       f"{self.checker.folder}", highlight=False)
+        self._write_formats(document)
+        return code
+
+    def interrupted(self, document: dict, done: int, total: int) -> None:
+        """Ctrl-C, SIGTERM, SIGHUP: the extra formats too, from the partial report (each says it is partial)."""
+        self._write_formats(document)
+
+    def _write_formats(self, document: dict) -> None:
+        from eqcheck.report import markdown as md
+
         if self.junit:
             from eqcheck.report import junit
 
@@ -117,7 +125,6 @@ class GateSession(Observer):
             from eqcheck.report import html
 
             html.write(self.html, document, self.histograms)
-        return code
 
 
 def _case_seed(result: CaseResult, seed: int) -> int:

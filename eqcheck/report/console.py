@@ -9,7 +9,7 @@ from typing import Any, Iterator
 
 from rich import box
 from rich.console import Console
-from rich.markup import escape
+from rich.markup import escape as _markup_escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
@@ -17,6 +17,12 @@ from rich.text import Text
 from eqcheck.cases.case_id import spec_name
 from eqcheck.report.document import skipped_edges
 from eqcheck.report.numbers import deviation
+from eqcheck.report.text import printable
+
+
+def escape(text: str) -> str:
+    """Text from a spec, a framework or a report for the terminal: no markup, no control characters."""
+    return _markup_escape(printable(text))
 
 STATUS_STYLE = {
     "pass": "green",

@@ -156,10 +156,16 @@ def dumps(document: dict[str, Any]) -> str:
 
 
 def write_atomic(path: str | os.PathLike, document: dict[str, Any]) -> None:
-    """Temp file in the same folder, fsync, rename: a reader never sees half a report."""
+    """Temp file in the same folder, fsync, rename: a reader never sees half a report. A device or symlink the
+    operator allowed (--force) is written through, never replaced."""
+    from eqcheck.report.paths import replaceable, write_through
+
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
     text = dumps(document)
+    if not replaceable(target):
+        write_through(target, text)
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
@@ -167,8 +173,10 @@ def write_atomic(path: str | os.PathLike, document: dict[str, Any]) -> None:
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, target)
-    except BaseException:
+    except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError):  # a full disk, a folder made read-only during the run
+            raise EqcheckError(f"cannot write the report to '{path}' ({exc.strerror or exc})") from None
         raise
 
 

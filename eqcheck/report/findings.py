@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 from collections import defaultdict
 from dataclasses import dataclass, field
 from math import prod
@@ -150,11 +151,13 @@ def _grad(case: dict) -> bool:
 
 
 def repro_command(case: dict) -> str:
+    """A shell command a reader pastes: the id and spec path come from a spec (untrusted), so each is shlex-quoted."""
+    spec, quoted = shlex.quote(case["spec"]), shlex.quote(case["id"])
     if "error_input" in case_id.parts(case["id"]):  # a refusal has no outputs for a bundle: the run that shows both sides' errors
-        return f'eqcheck run {case["spec"]} --explore -k "{case["id"]}"'
+        return f'eqcheck run {spec} --explore -k {quoted}'
     flags = " --grad" if _grad(case) else ""
     name = re.sub(r"[^A-Za-z0-9]+", "-", case["id"]).strip("-").lower()[:60]
-    return f'eqcheck repro "{case["id"]}" {case["spec"]}{flags} -o repro/{name}'
+    return f'eqcheck repro {quoted} {spec}{flags} -o repro/{name}'
 
 
 def _measured(case: dict) -> str:
@@ -272,7 +275,7 @@ def commentary_of(page: str) -> str | None:
     return page.split(BEGIN, 1)[1].split(END, 1)[0].strip("\n")
 
 
-_REPRO = re.compile(r'`eqcheck repro "(?P<id>[^"]+)" (?P<file>\S+?)[ `]')
+_REPRO = re.compile(r'`eqcheck repro (?P<q>["\'])(?P<id>[^"\']+)(?P=q) (?P<file>\S+?)[ `]')
 
 
 def example_ids(page: str) -> list[tuple[str, str]]:

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import html
 import math
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from eqcheck.report.numbers import deviation
+from eqcheck.report.text import printable
 
 LOW, HIGH = -12, 3  # decades: bin i holds 10**(LOW+i) <= |a-b| < 10**(LOW+i+1); the ends are open
 _CHUNK = 1 << 20
@@ -90,7 +90,7 @@ document.body.setAttribute('data-ready', 'yes');
 
 
 def _e(value: Any) -> str:
-    return html.escape("-" if value is None else str(value), quote=True)
+    return html.escape(printable("-" if value is None else str(value)), quote=True)
 
 
 def _num(value: Any) -> str:
@@ -254,5 +254,6 @@ def render(document: dict, histograms: dict[str, dict[str, dict]] | None = None)
 
 
 def write(path: str, document: dict, histograms: dict[str, dict[str, dict]] | None = None) -> None:
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    Path(path).write_text(render(document, histograms), encoding="utf-8")
+    from eqcheck.report.paths import write_text
+
+    write_text(path, render(document, histograms))

@@ -13,6 +13,7 @@ from typing import Any
 
 from eqcheck.cases import case_id
 from eqcheck.report.numbers import deviation
+from eqcheck.report.text import printable
 
 
 def _fmt(value: Any) -> str:
@@ -59,6 +60,7 @@ def build(document: dict) -> ET.ElementTree:
     for name, version in sorted((document.get("environment", {}).get("versions") or {}).items()):
         ET.SubElement(properties, "property", name=f"version.{name}", value=str(version))
     ET.SubElement(properties, "property", name="seed", value=str(document.get("seed")))
+    ET.SubElement(properties, "property", name="complete", value=str(document.get("complete", True)).lower())
     failures = errors = skipped = 0
     for case in cases:
         status = case["status"]
@@ -90,12 +92,14 @@ def build(document: dict) -> ET.ElementTree:
     root = ET.Element("testsuites", name="eqcheck", tests=str(len(cases)), failures=str(failures), errors=str(errors),
                       skipped=str(skipped))
     root.append(suite)
+    for element in root.iter():  # XML 1.0 cannot hold control characters at all: escape them in every text and attribute
+        element.text = printable(element.text) if element.text else element.text
+        element.attrib.update({k: printable(v) for k, v in element.attrib.items()})
     ET.indent(root)
     return ET.ElementTree(root)
 
 
 def write(path: str, document: dict) -> None:
-    from pathlib import Path
+    from eqcheck.report.paths import write_text
 
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    build(document).write(path, encoding="utf-8", xml_declaration=True)
+    write_text(path, ET.tostring(build(document).getroot(), encoding="utf-8", xml_declaration=True).decode("utf-8") + "\n")

@@ -8,7 +8,6 @@ diff part alone. Everything user-controlled is escaped for table cells.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Any
 
 from eqcheck.report.document import skipped_edges
@@ -127,8 +126,9 @@ def diff_summary(diff: dict, heading: str = "##") -> str:
 
 
 def write(path: str, text: str) -> None:
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    Path(path).write_text(text, encoding="utf-8")
+    from eqcheck.report.paths import write_text
+
+    write_text(path, text)
 
 
 def append_step_summary(text: str) -> str | None:

@@ -108,7 +108,9 @@ def write(runner, case, result, out_dir: str | Path) -> tuple[Path, Path]:
     return script, npz
 
 
-_SCRIPT = '''"""Reproduce eqcheck case {case_id} with plain torch and MindSpore calls (no eqcheck needed).
+# Every value below enters the script through repr() (a Python literal), never pasted into source or a docstring: a spec
+# name or case id is untrusted text (a `"""` and a newline in it would otherwise become code).
+_SCRIPT = '''"""Reproduce one eqcheck case (CASE_ID) with plain torch and MindSpore calls (no eqcheck needed).
 
 Run: python repro.py   (next to case.npz). Prints max_abs per output, as eqcheck's report does (over elements
 finite on both sides), and where the NaN/+Inf/-Inf patterns differ, how many elements and which kinds.
@@ -124,12 +126,13 @@ import numpy as np
 import torch
 
 DATA = np.load(Path(__file__).with_name("case.npz"))
-SEED, DTYPE = {seed}, {dtype!r}
+CASE_ID = {case_id!r}
+SEED, DTYPE = {seed!r}, {dtype!r}
 # The report was computed with this many intra-op threads; the last bits of a result depend on it.
-THREADS = {threads}
+THREADS = {threads!r}
 torch.set_num_threads(THREADS)
 NAMES = {names}
-GRAD, WRT, INDEX_MAPS = {grad}, {wrt}, {index_maps}
+GRAD, WRT, INDEX_MAPS = {grad!r}, {wrt}, {index_maps}
 TORCH = {torch_side}
 MINDSPORE = {ms_side}
 

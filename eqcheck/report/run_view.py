@@ -36,10 +36,18 @@ class Progress(Observer):
 
 
 class JsonWriter(Observer):
-    """--json: the report written atomically once built and annotated, partial reports included."""
+    """--json: the report written atomically once built and annotated, partial reports included; with `snapshot`
+    (a partial report of the run so far) also checkpointed during the run, so a SIGKILL leaves a readable report."""
 
-    def __init__(self, path: str):
+    def __init__(self, path: str, snapshot: Callable[[], dict] | None = None):
+        from eqcheck.report.checkpoint import Checkpoint
+
         self.path = path
+        self.checkpoint = Checkpoint(path, snapshot) if snapshot else None
+
+    def on_result(self, result) -> None:
+        if self.checkpoint:
+            self.checkpoint.maybe()
 
     def annotate(self, document: dict) -> None:
         doc.write_atomic(self.path, document)

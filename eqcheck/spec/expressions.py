@@ -64,8 +64,10 @@ def _check(node: ast.AST, text: str) -> None:
                 raise ExpressionError(f"'{text}' contains call; {ALLOWED}")
             continue
         if isinstance(child, (ast.operator, ast.unaryop, ast.cmpop, ast.boolop, ast.expr_context)):
-            if isinstance(child, ast.operator) and type(child) not in _BINARY:
-                raise ExpressionError(f"'{text}' uses an operator that is not allowed")
+            # the checker admits exactly what the evaluator knows: `~`, `in`, `is` and `@` are refused here
+            known = {**_BINARY, **_UNARY, **_COMPARE, ast.And: None, ast.Or: None, ast.Load: None}
+            if type(child) not in known:
+                raise ExpressionError(f"'{text}' uses the operator {type(child).__name__}, which is not allowed; {ALLOWED}")
             continue
         if not isinstance(child, allowed):
             raise ExpressionError(f"'{text}' contains {type(child).__name__.lower()}; {ALLOWED}")

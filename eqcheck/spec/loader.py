@@ -13,7 +13,7 @@ from eqcheck.backends import FRAMEWORKS
 from eqcheck.dtypes import ALL_DTYPES, FLOAT_DTYPES, Tolerance
 from eqcheck.errors import SpecError
 from eqcheck.spec.layout import Chunk, ReorderChunks, Reshape, Transpose
-from eqcheck.spec import allowlist, expressions
+from eqcheck.spec import allowlist, document, expressions
 from eqcheck.spec.discovery import SPEC_SUFFIXES, check_unique_names, discover_spec_files  # noqa: F401 - re-exported
 from eqcheck.spec.fields import Fields, check_type, join, suggest
 from eqcheck.spec.model import (
@@ -106,6 +106,7 @@ def parse_spec(path: Path | str) -> OpSpec:
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise SpecError(f"cannot read the file ({exc.__class__.__name__}: {getattr(exc, 'strerror', None) or exc})", file=file) from None
+    document.check_size(text, file)
     try:
         try:  # libyaml's safe loader is ~10x faster; the pure-Python one words errors better, so it reports them
             data = yaml.load(text, Loader=_FAST_SAFE_LOADER)
@@ -120,16 +121,17 @@ def parse_spec(path: Path | str) -> OpSpec:
         raise SpecError("the file is empty; a spec needs at least name, inputs and one section per framework", file=file)
     if not isinstance(data, dict):
         raise SpecError(f"a spec must be a YAML mapping, got {type(data).__name__}", file=file, field="<top level>")
-    return _parse(data, file)
+    values = document.check_tree(data, file)  # aliases expanded and control characters, before any field is read
+    return _parse(data, file, values)
 
 
 def parse(data: dict, file: str, held: tuple[str, ...] = ()) -> OpSpec:
     """A spec from an in-memory mapping (eqcheck.compare). The frameworks in `held` name objects the caller already
     holds: their `op`/`model` is a label for the report, neither resolved nor checked against the allowlist."""
-    return _parse(data, file, held)
+    return _parse(data, file, document.check_tree(data, file), held)
 
 
-def _parse(data: dict, file: str, held: tuple[str, ...] = ()) -> OpSpec:
+def _parse(data: dict, file: str, values: int = 1, held: tuple[str, ...] = ()) -> OpSpec:
     top = Fields(data, file, "", TOP_KEYS)
     name = top.required("name", str)
     kind = top.optional("kind", "op", str)
@@ -138,6 +140,7 @@ def _parse(data: dict, file: str, held: tuple[str, ...] = ()) -> OpSpec:
     params = _parse_params(top)
     sweep = _parse_sweep(top, params)
     dtypes = _parse_dtypes(top)
+    document.check_cases(sweep, dtypes, file, values)  # before any sweep point is expanded
     mode = top.optional("mode", "eval", str)
     if mode not in MODES:
         raise top.error("mode", f"must be 'eval' or 'train', got '{mode}'")

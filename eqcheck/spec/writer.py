@@ -4,21 +4,24 @@ findings`' declaration lines) and by scripts/canonical_specs.py, which rewrites 
 
 The style, in a sentence per rule:
 - the top-level mapping and the mappings under its keys are block style, one key per line, in the order given;
-- deeper mappings whose values are scalars or lists of scalars are one flow line (`init: {dim: 1, keepdim: true}`),
-  other mappings stay block;
-- a list of scalars is one flow line (`shape: [batch, 16]`); a list of mappings is block, `  - ` items indented
-  two spaces under their key;
-- a string is plain where YAML reads it back as the same string, else double-quoted (JSON escapes);
+- deeper mappings, and lists holding mappings, are one flow line where that line fits in WIDTH columns
+  (`init: {dim: 1, keepdim: true}`) and none of their keys has a comment of its own, else block;
+- a list of scalars is one flow line (`shape: [batch, 16]`); a block list has `  - ` items indented two spaces
+  under their key;
+- a string is plain where YAML reads it back as the same string, else double-quoted (JSON escapes); a float is
+  its shortest repr with a point (`1.0e-5`, `0.001`);
 - two spaces per level; comments stay with the key they are written above or beside (`rewrite`).
 """
 
 from __future__ import annotations
 
 import json
+import math
 import re
 from typing import Any
 
 INDENT = "  "
+WIDTH = 130  # the longest flow line; pyproject.toml's line length
 _FLOW_UNSAFE = re.compile(r"[,\[\]{}]")
 
 
@@ -30,6 +33,10 @@ def scalar(value: Any, flow: bool = False) -> str:
         return "null"
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, float) and math.isfinite(value):
+        mantissa, e, exponent = repr(value).partition("e")
+        mantissa = mantissa if "." in mantissa else mantissa + ".0"  # YAML 1.1 reads 1e-05 as a string
+        return mantissa + (f"e{exponent[0]}{exponent[1:].lstrip('0') or '0'}" if e else "")
     if isinstance(value, (int, float)):
         return yaml.safe_dump(value, default_flow_style=True).removesuffix("\n...\n").strip()
     text = str(value)
@@ -50,12 +57,8 @@ def _is_scalar(value: Any) -> bool:
 
 
 def _flat(value: Any) -> bool:
-    """A list of scalars, or a mapping of scalars and lists of scalars: written as one flow line."""
-    if isinstance(value, (list, tuple)):
-        return all(_is_scalar(v) or (isinstance(v, (list, tuple)) and all(map(_is_scalar, v))) for v in value)
-    if isinstance(value, dict):
-        return all(_is_scalar(v) or (isinstance(v, (list, tuple)) and _flat(v)) for v in value.values())
-    return True
+    """A list of scalars (or of lists of scalars): always one flow line."""
+    return all(_is_scalar(v) or (isinstance(v, (list, tuple)) and all(map(_is_scalar, v))) for v in value)
 
 
 def flow(value: Any) -> str:
@@ -67,39 +70,46 @@ def flow(value: Any) -> str:
     return scalar(value, flow=True)
 
 
-def _mapping(data: dict, depth: int, lines: list[str], first_prefix: str | None = None) -> None:
+def _mapping(data: dict, depth: int, lines: list[str], first_prefix: str | None = None, path: tuple = (),
+             block: frozenset = frozenset()) -> None:
     pad = INDENT * depth
     for i, (key, value) in enumerate(data.items()):
+        here = path + (key,)
         prefix = first_prefix if (i == 0 and first_prefix is not None) else pad
         head = f"{prefix}{scalar(key)}:"
-        if isinstance(value, dict) and value and (depth < 1 or not _flat(value)):
-            lines.append(head)
-            _mapping(value, depth + 1, lines)
-        elif isinstance(value, (list, tuple)) and value and not _flat(value):
-            lines.append(head)
-            _sequence(value, depth + 1, lines)
-        elif isinstance(value, (dict, list, tuple)):
-            lines.append(f"{head} {flow(value)}")
-        else:
+        if not isinstance(value, (dict, list, tuple)):
             lines.append(f"{head} {scalar(value)}")
+            continue
+        one_line = f"{head} {flow(value)}"
+        if not value or (isinstance(value, (list, tuple)) and _flat(value)) or (
+                depth >= 1 and len(one_line) <= WIDTH and here not in block):
+            lines.append(one_line)
+        elif isinstance(value, dict):
+            lines.append(head)
+            _mapping(value, depth + 1, lines, path=here, block=block)
+        else:
+            lines.append(head)
+            _sequence(value, depth + 1, lines, here, block)
 
 
-def _sequence(items, depth: int, lines: list[str]) -> None:
+def _sequence(items, depth: int, lines: list[str], path: tuple = (), block: frozenset = frozenset()) -> None:
     pad = INDENT * depth
-    for item in items:
+    for i, item in enumerate(items):
         if isinstance(item, dict) and item:
-            _mapping(item, depth + 1, lines, first_prefix=pad + "- ")
-        elif isinstance(item, (list, tuple)) and item and not _flat(item):
+            _mapping(item, depth + 1, lines, first_prefix=pad + "- ", path=path + (i,), block=block)
+        elif isinstance(item, (list, tuple)) and item and not _flat(item) and (
+                len(pad + "- " + flow(item)) > WIDTH or path + (i,) in block):
             lines.append(pad + "-")
-            _sequence(item, depth + 1, lines)
+            _sequence(item, depth + 1, lines, path + (i,), block)
         else:
             lines.append(f"{pad}- {flow(item) if isinstance(item, (dict, list, tuple)) else scalar(item)}")
 
 
-def dump(data: dict) -> str:
-    """A spec (a mapping, keys in the order to write) as the style's text."""
+def dump(data: dict, block: frozenset = frozenset()) -> str:
+    """A spec (a mapping, keys in the order to write) as the style's text; `block`: paths (keys and list indexes) of
+    collections written block style even where one line would do (their keys carry comments)."""
     lines: list[str] = []
-    _mapping(data, 0, lines)
+    _mapping(data, 0, lines, block=block)
     return "\n".join(lines) + "\n"
 
 
@@ -178,7 +188,8 @@ def rewrite(text: str) -> str:
         pending, pending_blank = [], False
         if comment:
             beside.setdefault(path, []).append(comment)
-    body = dump(data).splitlines()
+    commented = set(above) | set(beside)
+    body = dump(data, frozenset(p[:n] for p in commented for n in range(1, len(p)))).splitlines()
     new_at: dict[int, list[tuple]] = {}
     new_paths = _node_lines("\n".join(body) + "\n")
     for path in set(above) | set(beside) | blank_before:

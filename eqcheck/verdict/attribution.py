@@ -157,7 +157,18 @@ def attribute(
             with np.errstate(invalid="ignore"):
                 return bool(np.all((error_elements <= bound) | ~np.isfinite(error_elements)))
         others = [error for other, error in measured.items() if other != label]
+        if not others and label in cancelled:  # nothing to corroborate it: the row is zero at this precision
+            return True
         return _largest(error_elements) <= max([plausible] + [PRECISION_OUTLIER_RATIO * e for e in others])
+
+    # Total cancellation: a side whose float64 row is below the float32 rounding of its own float32 row computes a row
+    # that is zero at this precision (HF ViT's key-bias gradient: softmax ignores a shift of the keys, so the exact
+    # gradient is 0 and every float32 value is rounding noise). Its own error is then the noise level itself, not a
+    # fraction of the reference's scale; with no other measured side, only the noise levels can be compared.
+    cancelled = {label for label, arr in own_float64.items()
+                 if arr is not None and np.shape(arr) == np.shape(outputs[label]) and _largest(np.abs(outputs[label])) > 0
+                 and _largest(np.abs(np.asarray(arr, np.float64))) <= rounding.unit_roundoff(dtype) * _largest(
+                     np.abs(np.asarray(outputs[label], np.float64)))}
 
     own, rejected, own_elements = {}, {}, {}
     for label, arr in own_float64.items():
@@ -262,6 +273,10 @@ def attribute(
     # Nor is a side that lost more than half the dtype's digits (a side without float64 cannot be checked above).
     if outlier and ratio >= PRECISION_OUTLIER_RATIO and (reference_off or far not in rejected and d_far <= plausible):
         record["precision_note"] = f"precision outlier: {far} is {_times(ratio)} further from float64 than {near}"
+    if cancelled & set(own):
+        record["cancelled"] = sorted(cancelled & set(own))
+        record["statement"] = (f"the exact row is 0 at {dtype} precision ({', '.join(record['cancelled'])}'s float64 run "
+                               f"is below its {dtype} rounding): only noise levels are compared; " + record["statement"])
     if implied and within and noise and deviation_max_abs > NOISE_K * noise:
         (label, credit), = implied.items()
         times = deviation_max_abs / noise

@@ -32,10 +32,11 @@ import numpy as np
 
 from eqcheck.dtypes import Tolerance
 
-# ulps from the float64 result beyond which an elementwise float kernel is inaccurate, not rounded: 4 is the
-# largest error libm (glibc), SLEEF (u35) and MKL (LA) document for their float32 elementary functions;
-# benchmarks/ulp_evidence.py measures torch's kernels at <= 2 and a float16 computation at thousands.
-ULP_THRESHOLD = 4.0
+# ulps from the float64 result (plus the input's sensitivity) beyond which an elementwise float kernel is inaccurate,
+# not rounded. libm (glibc), SLEEF (u35) and MKL (LA) document at most 4 for their float32 elementary functions, and
+# benchmarks/ulp_evidence.py measures torch's at <= 1.9; torch's special functions reach 7.3 (erfcx), 6.4 (digamma)
+# and 5.4 (i0e). 8 is the power of two above every accurate kernel measured; a float16 computation lands at ~10,000.
+ULP_THRESHOLD = 8.0
 
 _PRECISION = {"float16": 11, "bfloat16": 8, "float32": 24, "float64": 53}  # significand bits, hidden bit included
 _MIN_EXPONENT = {"float16": -14, "bfloat16": -126, "float32": -126, "float64": -1022}  # smallest normal = 2**e

@@ -11,6 +11,8 @@ import json
 import os
 import subprocess
 import sys
+import warnings
+import zipfile
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -54,17 +56,36 @@ def read_json(path: Path) -> Any | None:
         return None
 
 
+def intact(arrays: Path) -> bool:
+    """The entry's .npz reads back: a zip whose every member matches its CRC-32 (a truncated or altered file does not)."""
+    try:
+        with zipfile.ZipFile(arrays) as archive:
+            return archive.testzip() is None
+    except (OSError, zipfile.BadZipFile, EOFError, ValueError):
+        return False
+
+
 def entries(source: str, names: list[str]) -> dict[str, dict]:
     """Each named entry's record (samples, error inputs, signature; `missing` where the source has no such entry,
-    `entry` the real name where the asked one is an alias), building the missing ones in one child."""
+    `entry` the real name where the asked one is an alias), building the missing ones in one child. An entry whose
+    arrays fail their checksums is rebuilt once, with a warning; still corrupt after that, it is an error."""
     missing = [n for n in names if read_json(entry_file(source, n)) is None]
-    if missing:
-        _build(source, missing)
+    corrupt = [n for n in names if n not in missing and not intact(entry_file(source, n).with_suffix(".npz"))]
+    if corrupt:
+        warnings.warn(f"the cached {source} samples of {', '.join(corrupt)} in {folder(source)} are corrupt "
+                      f"(checksum); rebuilding them", stacklevel=2)
+        for name in corrupt:
+            entry_file(source, name).unlink(missing_ok=True)
+    if missing or corrupt:
+        _build(source, missing + corrupt)
     out = {}
     for name in names:
         record = read_json(entry_file(source, name))
         if record is None:
             raise EqcheckError(f"the {source} samples of '{name}' were not built", file=str(entry_file(source, name)))
+        if name in corrupt and not intact(entry_file(source, name).with_suffix(".npz")):
+            raise EqcheckError(f"the {source} samples of '{name}' are corrupt again after a rebuild",
+                               file=str(entry_file(source, name).with_suffix(".npz")))
         out[name] = record
     return out
 
