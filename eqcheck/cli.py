@@ -104,6 +104,9 @@ dtype_option = click.option("--dtype", "dtypes", metavar="LIST", help="Comma lis
 @click.option("--targets", default="torch,mindspore", show_default=True, metavar="A,B",
               help="The two targets to compare; an inline device compares one framework across devices: torch:gpu,torch:cpu.")
 @click.option("--weights", "weights_file", type=SafePath(dir_okay=False), help="A .npz of canonical weights to use instead of the seeded draw.")
+@click.option("--inputs", "inputs", type=SafePath(dir_okay=False), metavar="FILE",
+              help="Real data: each array of this .npz (or torch .pt dict, weights_only) replaces the spec input of its name; "
+                   "shapes and dtypes are checked first.")
 @click.option("-q", "--quiet", is_flag=True, help="Only failing rows and the summary (for CI logs); declared differences "
                                                   "are a count in the summary, the reports keep everything.")
 @click.option("-j", "--jobs", type=click.IntRange(min=0), default=None, metavar="N",

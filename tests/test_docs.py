@@ -40,6 +40,8 @@ def test_mkdocs_builds_strictly(tmp_path):
     result = mkdocs_build(ROOT / "mkdocs.yml", tmp_path / "site")
     assert result.returncode == 0, result.stdout + result.stderr
     assert (tmp_path / "site" / "spec-reference" / "index.html").is_file()
+    api = (tmp_path / "site" / "api" / "index.html").read_text(encoding="utf-8")  # mkdocstrings rendered the docstrings
+    assert "eqcheck.api.compare" in api and "Mismatched elements" in api and "weights_from" in api
 
 
 @pytest.mark.parametrize("broken", ["[a page](no-such-page.md)", "[a section](tolerances.md#no-such-section)"])

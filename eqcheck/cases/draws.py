@@ -6,7 +6,7 @@ import zlib
 
 import numpy as np
 
-from eqcheck.dtypes import numpy_dtype
+from eqcheck.dtypes import is_float, numpy_dtype
 from eqcheck.spec.fields import join
 from eqcheck.spec.model import Special
 
@@ -130,13 +130,74 @@ def sample_arrays(case) -> dict[str, np.ndarray]:
                            "the cache folder to rebuild it", file=case.sample.arrays) from None
 
 
+def read_input_file(file: str, key: str | None, *, spec: str, field: str) -> np.ndarray:
+    """One array of real data: a .npy, a .npz member, or a torch .pt (a tensor, or a dict's tensor) loaded with
+    weights_only=True (no pickled code runs). An unreadable file or a missing key is the user's to fix (exit 2)."""
+    from eqcheck.errors import EqcheckError
+
+    def problem(reason: str, hint: str | None = None) -> EqcheckError:
+        return EqcheckError(f"input file {file}: {reason}", file=spec, field=field, hint=hint)
+
+    try:
+        if file.lower().endswith((".pt", ".pth")):
+            import torch  # only for a torch file
+
+            value = torch.load(file, map_location="cpu", weights_only=True)
+            if isinstance(value, dict):
+                if key not in value:
+                    raise problem(f"has no key '{key}' (keys: {', '.join(map(str, value)) or 'none'})", "name one with `key:`")
+                value = value[key]
+            if not torch.is_tensor(value):
+                raise problem(f"holds a {type(value).__name__} at '{key}', not a tensor")
+            value = value.detach().cpu()
+            return (value.float() if value.dtype == torch.bfloat16 else value).numpy()
+        with np.load(file, allow_pickle=False) as data:
+            if isinstance(data, np.ndarray):  # .npy
+                return data
+            if key not in data.files:
+                raise problem(f"has no array '{key}' (arrays: {', '.join(data.files) or 'none'})", "name one with `key:`")
+            return data[key]
+    except EqcheckError:
+        raise
+    except FileNotFoundError:
+        raise problem("no such file") from None
+    except Exception as exc:  # noqa: BLE001 - numpy and torch raise many kinds for a bad file
+        first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
+        raise problem(f"not readable ({first})") from None
+
+
+def fit_input(values: np.ndarray, shape: tuple[int, ...], dtype: str, *, what: str, spec: str, field: str) -> np.ndarray:
+    """Real data checked against the input it feeds (shape exactly, float or integer kind), cast to its dtype."""
+    from eqcheck.errors import EqcheckError
+
+    if tuple(values.shape) != tuple(shape):
+        raise EqcheckError(f"{what} has shape {list(values.shape)}, the input needs {list(shape)}", file=spec, field=field,
+                           hint="fix the spec's shape (or its sizes) or the file")
+    floats = np.issubdtype(values.dtype, np.floating)
+    wanted = "float" if is_float(dtype) else "bool" if dtype == "bool" else "integer"
+    found = "float" if floats else "bool" if values.dtype == np.bool_ else "integer" if np.issubdtype(values.dtype, np.integer) else None
+    if found != wanted:
+        raise EqcheckError(f"{what} holds {values.dtype} values, the input is {dtype}", file=spec, field=field,
+                           hint="give the input a matching dtype, or convert the data")
+    return cast(values, dtype)
+
+
 def make_inputs(case, seed: int) -> dict[str, np.ndarray]:
     """Canonical inputs of one case, in declaration order; each side casts ints to its own dtype if the spec says so.
-    A `special` overlay draws from its own stream per input, so adding one leaves every other input's bytes alone."""
+    A `special` overlay draws from its own stream per input, so adding one leaves every other input's bytes alone.
+    An input with `file:` takes the file's values, unless an --edges/--boundary variant redraws or reshapes it."""
     rng = case_rng(seed, case.id, "inputs")
     arrays = {}
     stored = sample_arrays(case)
     for i, inp in enumerate(case.spec.inputs):
+        touched = case.edge is not None and (i in dict(case.edge.distributions) or any(d[0] == i for d in case.edge.dims))
+        if inp.data is not None and not touched:
+            field = join(join("inputs", i), "file")
+            values = read_input_file(inp.data.file, inp.data.key, spec=case.spec.path, field=field)
+            where = f"{inp.data.file}" + (f"[{inp.data.key}]" if inp.data.key and not inp.data.file.endswith(".npy") else "")
+            arrays[inp.name] = fit_input(values, case.input_shape(i), case.input_dtype(inp), what=where,
+                                         spec=case.spec.path, field=field)
+            continue
         if inp.name in stored and case.input_distribution(i).kind == inp.distribution.kind:  # an edge may redraw it
             dtype = case.input_dtype(inp)
             arrays[inp.name] = cast(stored[inp.name], dtype)

@@ -233,40 +233,42 @@ def generate(weight_map: WeightMap, rng: np.random.Generator, dtype: str) -> dic
 TORCH_SUFFIXES = (".pt", ".pth")
 
 
-def read_weights_file(path: str) -> dict[str, np.ndarray]:
-    """Canonical weights: a .npz, or a torch state_dict (.pt/.pth, loaded with weights_only=True: no pickled code runs)."""
+def read_weights_file(path: str, field: str = "--weights") -> dict[str, np.ndarray]:
+    """Canonical weights: a .npz, or a torch state_dict (.pt/.pth, loaded with weights_only=True: no pickled code runs).
+    `run --inputs` reads its arrays by input name the same way (field: --inputs)."""
     if path.lower().endswith(TORCH_SUFFIXES):
-        return _read_state_dict(path)
+        return _read_state_dict(path, field)
     try:
         with np.load(path, allow_pickle=False) as data:
             return {name: data[name] for name in data.files}
     except FileNotFoundError:
-        raise WeightsError("no such file", file=path, field="--weights") from None
+        raise WeightsError("no such file", file=path, field=field) from None
     except (OSError, ValueError, EOFError) as exc:
-        raise WeightsError(f"not a readable .npz archive ({exc})", file=path, field="--weights") from None
+        raise WeightsError(f"not a readable .npz archive ({exc})", file=path, field=field) from None
 
 
-def _read_state_dict(path: str) -> dict[str, np.ndarray]:
+def _read_state_dict(path: str, field: str = "--weights") -> dict[str, np.ndarray]:
     import torch  # only for a torch file: `list` and `validate` never get here
 
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError:
-        raise WeightsError("no such file", file=path, field="--weights") from None
+        raise WeightsError("no such file", file=path, field=field) from None
     except Exception as exc:  # noqa: BLE001 - torch raises UnpicklingError, RuntimeError, EOFError, ... for a bad file
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise WeightsError(f"not a torch state_dict readable with weights_only=True ({first[:300]})", file=path, field="--weights") from None
+        raise WeightsError(f"not a torch state_dict readable with weights_only=True ({first[:300]})", file=path, field=field) from None
     if isinstance(state, dict) and set(state) & {"state_dict", "model"} and not any(torch.is_tensor(v) for v in state.values()):
         key = "state_dict" if "state_dict" in state else "model"
-        raise WeightsError(f"holds a checkpoint with '{key}' inside, not a state_dict", file=path, field="--weights",
+        raise WeightsError(f"holds a checkpoint with '{key}' inside, not a state_dict", file=path, field=field,
                            hint=f"save the state_dict itself: torch.save(checkpoint['{key}'], 'weights.pt')")
     if not isinstance(state, dict) or not all(isinstance(k, str) and torch.is_tensor(v) for k, v in state.items()):
-        raise WeightsError(f"holds a {type(state).__name__}, not a state_dict (a mapping of names to tensors)", file=path, field="--weights")
+        raise WeightsError(f"holds a {type(state).__name__}, not a state_dict (a mapping of names to tensors)", file=path, field=field)
     return {name: tensor.detach().float().numpy() if tensor.dtype == torch.bfloat16 else tensor.detach().numpy()
             for name, tensor in state.items()}
 
 
-def check_weights_file(weight_map: WeightMap, arrays: dict[str, np.ndarray], path: str, case_id: str, dtype: str) -> dict[str, np.ndarray]:
+def check_weights_file(weight_map: WeightMap, arrays: dict[str, np.ndarray], path: str, case_id: str, dtype: str,
+                       field: str = "--weights") -> dict[str, np.ndarray]:
     """A user's weights must match the map exactly: missing, extra or misshapen arrays are errors, not guesses.
 
     Entries the map leaves unshared on purpose (torch's num_batches_tracked in a state_dict) are not extra."""
@@ -281,12 +283,12 @@ def check_weights_file(weight_map: WeightMap, arrays: dict[str, np.ndarray], pat
         if extra:
             parts.append(f"unexpected {', '.join(extra)}")
         raise WeightsError(f"does not match the weight map of {case_id}: {'; '.join(parts)} "
-                           f"(expected: {', '.join(f'{n} {list(s)}' for n, s in expected.items())})", file=path, field="--weights")
+                           f"(expected: {', '.join(f'{n} {list(s)}' for n, s in expected.items())})", file=path, field=field)
     out = {}
     for name, shape in expected.items():
         if tuple(arrays[name].shape) != tuple(shape):
             raise WeightsError(f"array '{name}' has shape {list(arrays[name].shape)}, the weight map of {case_id} needs {list(shape)}",
-                               file=path, field="--weights")
+                               file=path, field=field)
         array = arrays[name]
         if is_float(dtype) and np.issubdtype(array.dtype, np.floating):
             array = array.astype(numpy_dtype(dtype))

@@ -27,6 +27,7 @@ class RunSettings:
     selection: str | None = _setting(report=ALWAYS)
     dtypes: str | None = _setting(shared=True, report=ALWAYS)
     weights_file: str | None = _setting(report=ALWAYS)
+    inputs: str | None = _setting(shared=True)  # --inputs FILE: inputs by name from real data (cases/inputs_file.py)
     threads: int = _setting(1, report=ALWAYS)
     edges: bool | None = _setting(shared=True)  # True or None, as recorded in manifests
     boundary: bool | None = _setting(shared=True)  # --boundary (cases/boundary.py); True or None
@@ -86,6 +87,10 @@ class RunSettings:
 
     def apply(self, cases: list) -> list:
         """The cases with this run's overrides of their specs' keys; the cases carry them, worker processes included."""
+        if self.inputs:
+            from eqcheck.cases.inputs_file import with_input_file
+
+            cases = with_input_file(cases, self.inputs)
         changes = self.spec_overrides()
         if not changes:
             return cases

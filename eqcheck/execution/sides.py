@@ -56,10 +56,13 @@ class Draws:
     # are possible: no side is recorded or replayed.
     extra_calls = True
 
-    def __init__(self, seed: int, weights_file: str | None = None):
+    def __init__(self, seed: int, weights_file: str | None = None, side_weights: tuple[str, str, dict] | None = None):
         self.seed = seed
         self.weights_file = weights_file
         self._weights_file_arrays = weights.read_weights_file(weights_file) if weights_file else None
+        # eqcheck.compare: (framework, label, its parameters by its own names): that side's values are the shared set
+        self.side_weights = side_weights
+        self._spec_weights: dict[str, dict[str, np.ndarray]] = {}  # a spec's weights_file: read once per process
 
     def backend(self, target: Target, threads: int) -> Backend:
         return real_backend(target, threads)
@@ -80,8 +83,17 @@ class Draws:
         return draws.make_inputs(case, seed)
 
     def canonical(self, case: Case, weight_map: weights.WeightMap, seed: int) -> dict[str, np.ndarray]:
+        if self.side_weights is not None:
+            framework, label, arrays = self.side_weights
+            return weights.check_weights_file(weight_map, weight_map.to_canonical(framework, arrays), label, case.id, case.dtype,
+                                              field="weights_from")
         if self._weights_file_arrays is not None:
             return weights.check_weights_file(weight_map, self._weights_file_arrays, self.weights_file, case.id, case.dtype)
+        if case.spec.weights_file:  # the spec's own weights_file: (eqcheck.compare's save_spec writes one)
+            if case.spec.weights_file not in self._spec_weights:
+                self._spec_weights[case.spec.weights_file] = weights.read_weights_file(case.spec.weights_file, "weights_file")
+            return weights.check_weights_file(weight_map, self._spec_weights[case.spec.weights_file], case.spec.weights_file,
+                                              case.id, case.dtype, field="weights_file")
         return weights.generate(weight_map, draws.case_rng(seed, case.id, "weights"), case.dtype)
 
     def cotangents(self, case: Case, seed: int, outputs: list[tuple[str, np.ndarray]]) -> list[np.ndarray | None]:

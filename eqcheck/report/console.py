@@ -397,32 +397,35 @@ def layer_notes(document: dict) -> list[Text]:
 
 
 def render_document(console: Console, document: dict, quiet: bool = False) -> None:
+    for renderable in document_renderables(document, quiet):
+        console.print(renderable)
+
+
+def document_renderables(document: dict, quiet: bool = False) -> Iterator[Any]:
+    """What `eqcheck run` and `show` print for a report, in order (a Python Report yields the same)."""
     if not quiet or any(c["status"] not in QUIET_STATUSES for c in document["cases"]):
-        console.print(results_table(document, only_problems=quiet))
+        yield results_table(document, only_problems=quiet)
     for case in document["cases"]:
         if quiet and case["status"] in QUIET_STATUSES:
             continue
         headline = layers_headline(case)
         if headline is not None:
-            console.print(headline)
+            yield headline
         for direction in ("forward", "backward"):
             table = layers_table(case, direction)
             if table is not None:
-                console.print(table)
-    for note in layer_notes(document):
-        console.print(note)
-    for note in failure_notes(document):
-        console.print(note)
-    for note in skipped_edge_notes(document):
-        console.print(note)
+                yield table
+    yield from layer_notes(document)
+    yield from failure_notes(document)
+    yield from skipped_edge_notes(document)
     if quiet and (count := native_log_count(document)) is not None:
-        console.print(count)
+        yield count
     if "explore" in document:
         table = explore_table(document, only_skips=quiet)
         if table is not None and not quiet:
-            console.print(table)
-        console.print(explore_line(document["explore"]))
-    console.print(summary_line(document))
+            yield table
+        yield explore_line(document["explore"])
+    yield summary_line(document)
 
 
 @contextmanager

@@ -30,6 +30,7 @@ from eqcheck.spec.model import (
     Distribution,
     EdgeSettings,
     ExpectedDifference,
+    InputData,
     InputSpec,
     ListArg,
     Literal,
@@ -46,7 +47,7 @@ TOP_KEYS = (
     "name", "summary", "source", "params", "sweep", "dtypes", "mode", "inputs", *FRAMEWORKS,
     "weights", "unmapped", "outputs", "tolerance", "expected_difference",
     "grad", "grad_tolerance", "compare_state", "reference", "trials", "kind", "layers", "train",
-    "optimizer", "schedule", "repeat", "edges", "edge_differences", "explore",
+    "optimizer", "schedule", "repeat", "edges", "edge_differences", "explore", "weights_file",
 )
 KINDS = ("op", "model", "optimizer", "schedule")
 STEP_KINDS = ("optimizer", "schedule")  # kinds whose section (named like the kind) says how many steps to run
@@ -124,7 +125,13 @@ def parse_spec(path: Path | str) -> OpSpec:
     return _parse(data, file, values)
 
 
-def _parse(data: dict, file: str, values: int = 1) -> OpSpec:
+def parse(data: dict, file: str, held: tuple[str, ...] = ()) -> OpSpec:
+    """A spec from an in-memory mapping (eqcheck.compare). The frameworks in `held` name objects the caller already
+    holds: their `op`/`model` is a label for the report, neither resolved nor checked against the allowlist."""
+    return _parse(data, file, document.check_tree(data, file), held)
+
+
+def _parse(data: dict, file: str, values: int = 1, held: tuple[str, ...] = ()) -> OpSpec:
     top = Fields(data, file, "", TOP_KEYS)
     name = top.required("name", str)
     kind = top.optional("kind", "op", str)
@@ -137,11 +144,11 @@ def _parse(data: dict, file: str, values: int = 1) -> OpSpec:
     mode = top.optional("mode", "eval", str)
     if mode not in MODES:
         raise top.error("mode", f"must be 'eval' or 'train', got '{mode}'")
-    sides = {fw: _parse_side(top, fw, kind) for fw in FRAMEWORKS if top.has(fw)}
+    sides = {fw: _parse_side(top, fw, kind, fw in held) for fw in FRAMEWORKS if top.has(fw)}
     if len(sides) < 2:
         missing = [fw for fw in FRAMEWORKS if fw not in sides]
         raise top.error(missing[0], "this field is required: a spec compares one callable per framework")
-    inputs = _parse_inputs(top, sides, allow_none=kind == "schedule")
+    inputs = _parse_inputs(top, sides, allow_none=kind == "schedule", trusted=bool(held))
     _check_call_args(top, sides, inputs)
     unmapped = _parse_unmapped(top, sides)
     layers, layer_pairs = _parse_layer_pairs(top, sides)
@@ -171,6 +178,7 @@ def _parse(data: dict, file: str, values: int = 1) -> OpSpec:
         optimizer=_parse_optimizer_run(top, kind),
         schedule=_parse_schedule_run(top, kind),
         explore=_parse_explore(top, params),
+        weights_file=_beside(top, "weights_file", (".npz", ".pt", ".pth"), trusted=bool(held)),
     )
     for other in STEP_KINDS:
         if top.has(other) and kind != other:
@@ -324,16 +332,20 @@ def _parse_dtypes(top: Fields) -> tuple[str, ...]:
     return tuple(dtypes)
 
 
-def _parse_side(top: Fields, framework: str, kind: str = "op") -> SideSpec:
+def _parse_side(top: Fields, framework: str, kind: str = "op", held: bool = False) -> SideSpec:
     if kind == "model":
         side = Fields(top.data[framework], top.file, framework, ("model", "init", "call", "args", "mode", "output"))
         op = side.required("model", str)
+        if held:
+            return replace(_side_arguments(side, framework, op, top.file), output=_output_path(side))
         if not _FACTORY.match(op):
             raise side.error("model", f"'{op}' is not a factory such as mypackage.models:build_net (module:class or module:function)")
         allowlist.check_model(op, top.file, side.field("model"))
         return replace(_side_arguments(side, framework, op, top.file), output=_output_path(side))
     side = Fields(top.data[framework], top.file, framework, ("op", "init", "call", "args", "mode"))
     op = side.required("op", str)
+    if held:
+        return _side_arguments(side, framework, op, top.file)
     if not _DOTTED.match(op):
         raise side.error("op", f"'{op}' is not a dotted path such as {framework}.nn.GRUCell")
     if not op.startswith(framework + "."):
@@ -503,7 +515,8 @@ def _parse_transforms(entry: Fields) -> tuple:
     return tuple(transforms)
 
 
-def _parse_inputs(top: Fields, sides: dict[str, SideSpec], allow_none: bool = False) -> tuple[InputSpec, ...]:
+def _parse_inputs(top: Fields, sides: dict[str, SideSpec], allow_none: bool = False,
+                  trusted: bool = False) -> tuple[InputSpec, ...]:
     raw = top.optional("inputs", [], list) if allow_none else top.required("inputs", list)
     if not raw and not allow_none:
         raise top.error("inputs", "needs at least one input")
@@ -511,7 +524,7 @@ def _parse_inputs(top: Fields, sides: dict[str, SideSpec], allow_none: bool = Fa
     for i, item in enumerate(raw):
         field = join("inputs", i)
         entry = Fields(item, top.file, field, ("name", "shape", "dtype", "distribution", "special", "keyword", "derive", "grad",
-                                               *FRAMEWORKS))
+                                               "file", "key", *FRAMEWORKS))
         name = entry.required("name", str)
         _check_name(name, top.file, entry.field("name"))
         if name in names:
@@ -529,7 +542,7 @@ def _parse_inputs(top: Fields, sides: dict[str, SideSpec], allow_none: bool = Fa
             raise entry.error("dtype", f"unknown dtype '{dtype}' (use 'float' to follow the case dtype, or one of {', '.join(ALL_DTYPES)})",
                               hint=suggest(dtype, ALL_DTYPES))
         dist = _parse_distribution(entry.optional("distribution", "normal", str, dict), top.file, entry.field("distribution"))
-        if dist.kind in ("normal", "uniform", "positive") and dtype not in ("float", *FLOAT_DTYPES):
+        if dist.kind in ("normal", "uniform", "positive") and dtype not in ("float", *FLOAT_DTYPES) and not entry.has("file"):
             raise entry.error("distribution", f"'{dist.kind}' draws floats but the input dtype is {dtype}; use 'integers'")
         if entry.has("special"):
             special = parse_special(entry.data["special"], top.file, entry.field("special"))
@@ -543,8 +556,47 @@ def _parse_inputs(top: Fields, sides: dict[str, SideSpec], allow_none: bool = Fa
         if any(d.kind in ("softmax", "log_softmax", "keep_away", "sign") for d in derive) and dtype not in ("float", *FLOAT_DTYPES):
             raise entry.error("derive", f"softmax, log_softmax, keep_away and sign make floats but the input dtype is {dtype}")
         inputs.append(InputSpec(name, tuple(shape) if isinstance(shape, list) else shape, dtype, dist, input_sides,
-                                entry.optional("keyword", False, bool), entry.optional("grad", True, bool), derive))
+                                entry.optional("keyword", False, bool), entry.optional("grad", True, bool), derive,
+                                _parse_input_data(entry, name, trusted)))
     return tuple(inputs)
+
+
+INPUT_FILE_SUFFIXES = (".npy", ".npz", ".pt", ".pth")
+
+
+def _beside(fields: Fields, key: str, suffixes: tuple[str, ...], trusted: bool = False) -> str | None:
+    """A data file the spec names (`file:`, `weights_file:`), inside the spec's folder: a spec may come from an untrusted
+    pull request, and what it reads can reach the report. `trusted`: eqcheck.compare's own spec (any path)."""
+    if not fields.has(key):
+        return None
+    file = fields.required(key, str)
+    if not file.lower().endswith(suffixes):
+        raise fields.error(key, f"'{file}' is not a {', '.join(suffixes[:-1])} or {suffixes[-1]} file")
+    if trusted:
+        return file
+    folder = Path(fields.file).parent
+    path = folder / file
+    if Path(file).is_absolute() or not path.resolve().is_relative_to(folder.resolve()):
+        raise fields.error(key, f"'{file}' is outside the spec's folder; a spec reads data only beside itself",
+                           hint="copy the file next to the spec (or below it), or pass it with --inputs / --weights")
+    return str(path)
+
+
+def _parse_input_data(entry: Fields, name: str, trusted: bool = False) -> InputData | None:
+    """`file: batch.npz` (+ `key:`): real values for this input, relative to the spec's folder; read and checked
+    against `shape` and `dtype` when the case runs (cases/draws.py), never at validate time (no numpy there)."""
+    if not entry.has("file"):
+        if entry.has("key"):
+            raise entry.error("key", "names an array inside `file:`, which this input does not give")
+        return None
+    file = entry.required("file", str)
+    path = _beside(entry, "file", INPUT_FILE_SUFFIXES, trusted)
+    key = entry.optional("key", None, str)
+    if key is not None and file.lower().endswith(".npy"):
+        raise entry.error("key", "a .npy file holds one array: drop `key`")
+    if entry.has("distribution") or entry.has("special") or entry.has("derive"):
+        raise entry.error("file", "the values come from the file: drop `distribution`, `special` and `derive`")
+    return InputData(path, key if key is not None or file.lower().endswith(".npy") else name)
 
 
 def _parse_derive(entry: Fields) -> tuple[Derive, ...]:

@@ -96,6 +96,16 @@ class Literal:
 
 
 @dataclass(frozen=True)
+class InputData:
+    """Real data for an input instead of a draw: a .npy, a .npz (`key`, default the input's name) or a torch .pt
+    (a tensor, or a dict of tensors by `key`, loaded with weights_only=True). `file` is absolute or relative to
+    the working directory; the loader resolves a spec's own relative path against the spec's folder."""
+
+    file: str
+    key: str | None = None
+
+
+@dataclass(frozen=True)
 class InputSpec:
     name: str
     shape: tuple[Any, ...] | str  # ints or expression strings, or one "$expr" giving the whole shape
@@ -105,6 +115,7 @@ class InputSpec:
     keyword: bool = False  # pass by each side's name instead of by position
     grad: bool = True  # with `grad`, differentiate w.r.t. this input (false: labels, targets held constant)
     derive: tuple[Derive, ...] = ()  # softmax, log_softmax, keep_away, round_to, set_every: applied in order
+    data: InputData | None = None  # `file:` (and `key:`): these values instead of a draw (cases/draws.py checks them)
 
 
 @dataclass(frozen=True)
@@ -300,6 +311,7 @@ class OpSpec:
     optimizer: OptimizerRun | None = None  # kind: optimizer
     schedule: ScheduleRun | None = None  # kind: schedule
     explore: ExploreSpec | None = None  # --explore: torch's OpInfo/ModuleInfo samples (None: no section written)
+    weights_file: str | None = None  # `weights_file:` the shared set's values (as --weights, which overrides it); None: drawn
 
     @property
     def is_model(self) -> bool:
