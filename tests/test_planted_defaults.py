@@ -10,7 +10,7 @@ pytestmark = pytest.mark.frameworks
 
 PLANTS = [
     # (config, correct text, planted text, the cases that must now fail)
-    ("nn/GELU.yaml", "approximate: \"$approximate == 'tanh'\"", "approximate: true",  # MindSpore's own default
+    ("nn/GELU.yaml", "approximate: $approximate == 'tanh'", "approximate: true",  # MindSpore's own default
      {"nn.GELU[approximate=none,float32]"}),
     ("nn/Softmax.yaml", "axis: $dim", "axis: -1",
      {"nn.Softmax[dim=0,float32]", "nn.Softmax[dim=1,float32]"}),
@@ -22,7 +22,7 @@ PLANTS = [
      {"nn.LayerNorm[eps=1e-05,float32]", "nn.LayerNorm[eps=0.001,float32]"}),
     ("nn/BatchNorm2d.yaml", "eps: $eps, momentum: $1 - momentum", "eps: 1.0e-5, momentum: $1 - momentum",
      {"nn.BatchNorm2d[eps=0.001,float32]"}),
-    ("nn/Conv2d.yaml", "pad_mode: pad, padding: $padding", "pad_mode: same",
+    ("nn/Conv2d.yaml", "pad_mode: pad\n    padding: $padding", "pad_mode: same",
      {f"nn.Conv2d[padding={p},stride={s},bias={b},float32]" for p, s in ((0, 1), (0, 2), (1, 2)) for b in (True, False)}),
     ("nn/SmoothL1Loss.yaml", "reduction: $reduction, beta: $beta}\nmindspore", "reduction: $reduction, beta: 1.0}\nmindspore",
      {f"nn.SmoothL1Loss[reduction={r},beta=0.5,float32]" for r in ("none", "mean", "sum")}),
