@@ -40,6 +40,7 @@ import collections
 import json
 import os
 import pickle
+import re
 import signal
 import sys
 import tempfile
@@ -50,6 +51,7 @@ from typing import Iterator
 from eqcheck import errors
 from eqcheck.execution import native_logs
 from eqcheck.errors import EqcheckError, TargetUnavailable
+from eqcheck.verdict import declarations
 from eqcheck.verdict.results import ERROR, EXPECTED_DIFFERENCE, CaseResult
 
 DEFAULT_TIMEOUT_S = 300.0  # per case; generous: the slowest shipped case takes well under a second
@@ -637,7 +639,12 @@ def error_row(case, targets, message: str, crashed: bool = False) -> CaseResult:
     result = CaseResult(id=case.id, spec=case.spec.path, status=ERROR, targets=[t.label for t in targets], message=message)
     expected = case.expected_difference
     if expected:
-        result.expected = {"reason": expected.reason, "link": expected.link}
+        result.expected = {"reason": expected.reason, "link": expected.link, "declaration": expected.field}
+        if expected.fingerprinted:  # a declared crash matches by its signal; anything else declared is contradicted
+            killed = re.search(r"killed by (SIG[A-Z0-9]+)", message)
+            failure = declarations.Failure(declarations.CRASH, message, killed and killed.group(1)) if crashed else None
+            result.status, result.message = declarations.case_status(ERROR, message, expected, [], failure, False)
+            return result
         edge = getattr(case, "edge", None)
         named = (edge is not None and expected.names_variant(edge)) or (getattr(case, "sample", None) is not None and expected.when)
         if crashed and named:
