@@ -81,15 +81,15 @@ def declared(*rows: RowPrint, **kw) -> ExpectedDifference:
 
 
 def test_the_matcher_tells_symptoms_apart_and_compares_uninitialised_memory_as_a_symptom():
-    garbage = declared(RowPrint("out", "uninitialised"))
+    garbage = declared(RowPrint("out", ("uninitialised",)))
     assert d.mismatch(garbage, [d.Measured("out", "value", 3.7e19)], None) is None  # whatever the garbage reads as
-    assert d.mismatch(garbage, [d.Measured("out", "shape")], None) == "out: shape, declared uninitialised values"
-    nan = declared(RowPrint("grad:x", "nonfinite"))
+    assert d.mismatch(garbage, [d.Measured("out", "shape")], None) == "out: shape, declared uninitialised"
+    nan = declared(RowPrint("grad:x", ("nonfinite",)))
     assert d.mismatch(nan, [d.Measured("grad:x", "value", 1.0)], None) == "grad:x: value max_abs 1, declared nonfinite"
     crash = ExpectedDifference("r", symptom="crash", signal="SIGFPE")
     assert d.mismatch(crash, [], d.Failure("crash", "killed", "SIGFPE")) is None
     assert "measured a crash (SIGSEGV)" in d.mismatch(crash, [], d.Failure("crash", "killed", "SIGSEGV"))
-    rows = declared(RowPrint("out", "value", 1.0))
+    rows = declared(RowPrint("out", ("value",), 1.0))
     assert "the case now ends in a refusal: RuntimeError" in d.mismatch(rows, [], d.Failure("refusal", "RuntimeError"))
 
 

@@ -168,9 +168,11 @@ class CaseRunner:
         labels = tuple(t.label for t in self.targets)
         refused = (declarations.Failure(declarations.REFUSAL, failure.message)
                    if failure is not None and failure.target != labels[0] else None)
-        result.status, result.message = declarations.case_status(
-            result.status, result.message, expected, declarations.failing_rows(result.outputs, result.arrays, labels),
-            refused, declared_here)
+        measured = declarations.failing_rows(result.outputs, result.arrays, labels)
+        if declarations.observed(measured, refused) and result.status in (FAIL, ERROR):  # what a fingerprint is written from
+            result.details["measured"] = declarations.observed(measured, refused)
+        result.status, result.message = declarations.case_status(result.status, result.message, expected, measured, refused,
+                                                                 declared_here)
         if result.status == PASS and expected:
             result.expected = None  # this variant passes: the declaration does not concern it
         nondeterministic = determinism.nondeterminism_message(result)

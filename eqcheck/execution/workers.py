@@ -637,12 +637,14 @@ def error_row(case, targets, message: str, crashed: bool = False) -> CaseResult:
     A declaration naming this very variant (`edge: stale@empty_batch`) or sample (`when:`) makes a native crash
     (`crashed`) the expected difference; a spec-wide declaration (about numbers), a timeout or an eqcheck error does not."""
     result = CaseResult(id=case.id, spec=case.spec.path, status=ERROR, targets=[t.label for t in targets], message=message)
+    killed = re.search(r"killed by (SIG[A-Z0-9]+)", message)
+    failure = declarations.Failure(declarations.CRASH, message, killed and killed.group(1)) if crashed else None
+    if failure is not None:
+        result.details["measured"] = declarations.observed([], failure)
     expected = case.expected_difference
     if expected:
         result.expected = {"reason": expected.reason, "link": expected.link, "declaration": expected.field}
         if expected.fingerprinted:  # a declared crash matches by its signal; anything else declared is contradicted
-            killed = re.search(r"killed by (SIG[A-Z0-9]+)", message)
-            failure = declarations.Failure(declarations.CRASH, message, killed and killed.group(1)) if crashed else None
             result.status, result.message = declarations.case_status(ERROR, message, expected, [], failure, False)
             return result
         edge = getattr(case, "edge", None)

@@ -785,21 +785,24 @@ def _parse_fingerprint(entry: Fields) -> tuple[tuple[RowPrint, ...], str | None,
         if not isinstance(name, str) or not _ROW.fullmatch(name):
             raise SpecError(f"'{name}' is not a row name (out, out.1, grad:INPUT, state:BUFFER as the report names rows)",
                             file=entry.file, field=field)
-        row = Fields({"symptom": value} if isinstance(value, str) else value, entry.file, field, ("symptom", "max_abs", "margin"))
-        kind = row.required("symptom", str)
-        if kind not in ROW_SYMPTOMS:
-            raise row.error("symptom", f"unknown row symptom '{kind}' (choose from {', '.join(ROW_SYMPTOMS)})",
-                            hint="a refusal or a crash is a whole-case `symptom:`" if kind in CASE_SYMPTOMS else suggest(kind, ROW_SYMPTOMS))
+        row = Fields({"symptom": value} if isinstance(value, (str, list)) else value, entry.file, field, ("symptom", "max_abs", "margin"))
+        kinds = row.required("symptom", str, list)
+        kinds = kinds if isinstance(kinds, list) else [kinds]
+        for kind in kinds:
+            if kind not in ROW_SYMPTOMS:
+                raise row.error("symptom", f"unknown row symptom '{kind}' (choose from {', '.join(ROW_SYMPTOMS)})",
+                                hint="a refusal or a crash is a whole-case `symptom:`" if kind in CASE_SYMPTOMS
+                                else suggest(str(kind), ROW_SYMPTOMS))
         max_abs = row.optional("max_abs", None, int, float)
-        if (kind == "value") != (max_abs is not None):
+        if ("value" in kinds) != (max_abs is not None):
             raise row.error("max_abs", "a `value` row states its measured max |diff| (eqcheck findings --fingerprints writes it)"
-                            if kind == "value" else f"a '{kind}' row is compared as a symptom, not by its size: drop max_abs")
+                            if "value" in kinds else f"a '{kinds[0]}' row is compared as a symptom, not by its size: drop max_abs")
         if max_abs is not None and not max_abs > 0:
             raise row.error("max_abs", f"must be a positive number, got {max_abs}")
         margin = row.optional("margin", MARGIN, int, float)
         if not margin >= 1:
             raise row.error("margin", f"must be at least 1 (the bound is max_abs x margin), got {margin}")
-        rows.append(RowPrint(name, kind, None if max_abs is None else float(max_abs), float(margin)))
+        rows.append(RowPrint(name, tuple(kinds), None if max_abs is None else float(max_abs), float(margin)))
     return tuple(rows), symptom, signal
 
 

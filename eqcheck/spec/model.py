@@ -154,11 +154,12 @@ MARGIN = 2.0  # a `value` row's bound is its measured max_abs times this, unless
 
 @dataclass(frozen=True)
 class RowPrint:
-    """One row of a fingerprint: the row's name (out, out.1, grad:input, state:running_mean), its symptom and, for
-    `value`, the measured max |diff| the bound is made of."""
+    """One row of a fingerprint: the row's name (out, out.1, grad:input, state:running_mean), its symptoms (more than
+    one where the cases a declaration covers show different ones) and, with `value`, the measured max |diff| the
+    bound is made of."""
 
     row: str
-    symptom: str
+    symptoms: tuple[str, ...]
     max_abs: float | None = None
     margin: float = MARGIN
 
@@ -168,7 +169,7 @@ class RowPrint:
 
     def describe(self) -> str:
         size = f" max_abs <= {self.bound:.3g} (measured {self.max_abs:.3g} x margin {self.margin:g})" if self.max_abs is not None else ""
-        return f"{self.row}: {self.symptom}{size}"
+        return f"{self.row}: {' or '.join(self.symptoms)}{size}"
 
 
 @dataclass(frozen=True)

@@ -70,6 +70,17 @@ def failing_rows(rows: list[OutputResult], arrays: dict[str, dict[str, Any]], la
     return [measure(r, side(labels[0], r.name), side(labels[1], r.name)) for r in rows if not r.passed]
 
 
+def observed(measured: list[Measured], failure: Failure | None) -> dict[str, Any] | None:
+    """The JSON record of how a case failed (its `measured` section), from which `eqcheck findings --fingerprints`
+    writes a declaration: None when nothing failed."""
+    if failure is not None:
+        return {"failure": {"symptom": failure.symptom, **({"signal": failure.signal} if failure.signal else {})}}
+    if not measured:
+        return None
+    return {"rows": [{"row": m.row, "symptom": m.symptom, **({"max_abs": m.max_abs} if m.max_abs is not None else {})}
+                     for m in measured]}
+
+
 def mismatch(declared: ExpectedDifference, measured: list[Measured], failure: Failure | None) -> str | None:
     """None when the case fails exactly as the fingerprint says; else what changed against it, in one sentence."""
     if declared.symptom is not None:
@@ -87,12 +98,9 @@ def mismatch(declared: ExpectedDifference, measured: list[Measured], failure: Fa
         p = prints.get(m.row)
         if p is None:
             changed.append(f"{m.describe()} is not a declared row (declared: {', '.join(prints)})")
-        elif p.symptom == UNINITIALISED:
-            if m.symptom not in _GARBAGE:
-                changed.append(f"{m.describe()}, declared uninitialised values")
-        elif m.symptom != p.symptom:
-            changed.append(f"{m.describe()}, declared {p.symptom}")
-        elif p.bound is not None and m.max_abs is not None and not m.max_abs <= p.bound:
+        elif m.symptom not in p.symptoms and not (UNINITIALISED in p.symptoms and m.symptom in _GARBAGE):
+            changed.append(f"{m.describe()}, declared {' or '.join(p.symptoms)}")
+        elif UNINITIALISED not in p.symptoms and p.bound is not None and m.max_abs is not None and not m.max_abs <= p.bound:
             changed.append(f"{m.row}: max_abs {m.max_abs:.3g} exceeds the declared bound {p.bound:.3g} "
                            f"(measured {p.max_abs:.3g} x margin {p.margin:g})")
     if not measured:
