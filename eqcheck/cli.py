@@ -461,10 +461,25 @@ def catalog(report, out_file, root):
               help="The hand-written part, included verbatim at the top of the page.")
 @click.option("--shrink", is_flag=True, help="Re-run smaller variants of each finding's example (fewer elements) and "
               "report the smallest that still fails the same way; imports the frameworks.")
-def findings(report, out_file, commentary, shrink):
+@click.option("--fingerprints", is_flag=True, help="Instead of the page: write into each spec file the fingerprint "
+              "(rows, symptom, measured max_abs) of every declaration the run matched, so nobody types the numbers.")
+@click.option("--retire", is_flag=True, help="With --fingerprints: also drop the declarations that covered cases and "
+              "matched none (intermittent ones stay).")
+def findings(report, out_file, commentary, shrink, fingerprints, retire):
     """Write the findings page from a run's JSON report: failing and declared cases once per root cause
     (spec x variant x symptom) with counts, the smallest example, a repro command and the spec line to declare it."""
     from eqcheck.report import document as doc
+    if fingerprints:
+        from eqcheck.report import fingerprints as prints
+
+        done = prints.apply(doc.read(report)["cases"], retire=retire)
+        click.echo(f"{done['written']} fingerprints written into {done['files']} spec files; {len(done['retired'])} "
+                   f"stale declarations retired; {len(done['left'])} left as they were (mixed symptoms)")
+        for spec, name in done["left"]:
+            click.echo(f"  mixed: {spec} {name}")
+        for spec, name in done["retired"]:
+            click.echo(f"  retired: {spec} {name}")
+        return
     from eqcheck.report import findings as findings_page
     from eqcheck.report.markdown import write
 

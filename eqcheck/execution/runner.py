@@ -175,6 +175,8 @@ class CaseRunner:
                                                                  declared_here)
         if result.status == PASS and expected:
             result.expected = None  # this variant passes: the declaration does not concern it
+            if declarations.exercised(expected, result.outputs):  # it applied here: a declaration no such case matches is stale
+                result.details["covered_by"] = expected.field
         nondeterministic = determinism.nondeterminism_message(result)
         if nondeterministic and result.status != ERROR:
             result.status, result.message = NONDETERMINISTIC, nondeterministic

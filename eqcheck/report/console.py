@@ -144,7 +144,9 @@ def failure_notes(document: dict) -> list[Text]:
     """One line per failing output saying what failed and against which tolerance."""
     notes = []
     for case in document["cases"]:
-        if case["status"] in ("error", "unsupported", "unexpected_pass", "nondeterministic", "accepts_invalid") and case.get("message"):
+        declared = case["status"] == "fail" and case.get("expected_difference")  # failing unlike its declaration
+        if (case["status"] in ("error", "unsupported", "unexpected_pass", "nondeterministic", "accepts_invalid") or declared) \
+                and case.get("message"):
             notes.append(Text.assemble((f"{case['id']}: ", "bold"), (case["message"], STATUS_STYLE[case["status"]])))
         for out in case.get("outputs") or []:
             if out.get("passed") is False and case["status"] == "fail":
@@ -157,6 +159,15 @@ def failure_notes(document: dict) -> list[Text]:
                     f"; diagnosis: {out['diagnosis']}" if out.get("diagnosis") else "",
                 ))
     return notes
+
+
+def stale_notes(document: dict) -> list[Text]:
+    """One line per declaration that covered cases in this run and matched none (report/fingerprints.py)."""
+    from eqcheck.report.fingerprints import stale
+
+    return [Text.assemble((f"{spec} {name}: ", "bold"), (f"matched none of the {covered} cases it covers", "magenta"),
+                          " (stale: retire it, or re-run an intermittent one with --confirm-intermittent)")
+            for spec, name, covered in stale(document["cases"])]
 
 
 def skipped_edge_notes(document: dict) -> list[Text]:
@@ -357,6 +368,8 @@ def render_document(console: Console, document: dict, quiet: bool = False) -> No
     for note in failure_notes(document):
         console.print(note)
     for note in skipped_edge_notes(document):
+        console.print(note)
+    for note in stale_notes(document):
         console.print(note)
     if quiet and (count := native_log_count(document)) is not None:
         console.print(count)

@@ -750,11 +750,11 @@ def _parse_expected(top: Fields, params: dict, sweep: dict, edges: bool = False)
         if not reason.strip():
             raise entry.error("reason", "say why the two sides are expected to differ")
         when = {}
-        for key, values in entry.optional("when", {}, dict).items():
-            if key not in known:
-                raise SpecError(f"'{key}' is not a param, sweep axis or 'dtype'", file=top.file, field=join(entry.field("when"), key),
-                                hint=suggest(key, known))
-            when[key] = tuple(_tupled(v) for v in values) if isinstance(values, list) else (values,)
+        for name, values in entry.optional("when", {}, dict).items():
+            if name not in known:
+                raise SpecError(f"'{name}' is not a param, sweep axis or 'dtype'", file=top.file, field=join(entry.field("when"), name),
+                                hint=suggest(name, known))
+            when[name] = tuple(_tupled(v) for v in values) if isinstance(values, list) else (values,)
         rows, symptom, signal = _parse_fingerprint(entry)
         out.append(ExpectedDifference(reason, entry.optional("link", None, str), when, edge, _parse_intermittent(entry),
                                       rows, symptom, signal, field))

@@ -70,6 +70,13 @@ def failing_rows(rows: list[OutputResult], arrays: dict[str, dict[str, Any]], la
     return [measure(r, side(labels[0], r.name), side(labels[1], r.name)) for r in rows if not r.passed]
 
 
+def exercised(declared: ExpectedDifference, rows: list[OutputResult]) -> bool:
+    """Whether a case could have shown the declared difference: it has a row the fingerprint names (a run without
+    --grad cannot show a gradient's), or the declaration is about the whole case."""
+    names = {r.name for r in rows}
+    return not declared.rows or any(p.row in names for p in declared.rows)
+
+
 def observed(measured: list[Measured], failure: Failure | None) -> dict[str, Any] | None:
     """The JSON record of how a case failed (its `measured` section), from which `eqcheck findings --fingerprints`
     writes a declaration: None when nothing failed."""
