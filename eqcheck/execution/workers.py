@@ -348,8 +348,9 @@ class WorkerPoolExecutor:
     """Runs cases in `jobs` spawned worker processes; see the module docstring."""
 
     def __init__(self, targets, seed: int, weights_file: str | None = None, jobs: int = 1,
-                 timeout: float | None = None, threads: int = 1, keep_warm: bool = False):
+                 timeout: float | None = None, threads: int = 1, keep_warm: bool = False, fresh: bool = False):
         self.threads = threads
+        self.fresh = fresh  # --fresh: one case per worker process (a verdict must not depend on the cases before it)
         self.targets = list(targets)
         self.seed = seed
         self.weights_file = weights_file
@@ -366,7 +367,7 @@ class WorkerPoolExecutor:
         self._serial = 0
         self.history: list[tuple[str, int | None]] = []  # (case id, worker pid), for tests and debugging
         self.restarts = 0
-        self._spare = False  # after a first recycle: keep one more worker imported, ready to take the next one's place
+        self._spare = fresh  # after a first recycle (--fresh: from the start): keep one more worker imported, ready to take the next one's place
 
     # ---- lifecycle ------------------------------------------------------------------------------
 
@@ -492,14 +493,14 @@ class WorkerPoolExecutor:
             spec, steal = max(pending, key=lambda s: len(pending[s]) * self._cost(s)), True
         queue = pending[spec]
         is_model = self._cases[queue[0]].spec.is_model
-        if worker.last_spec not in (None, spec) and (is_model or worker.ran_model):
+        if self.fresh and worker.last_spec is not None or worker.last_spec not in (None, spec) and (is_model or worker.ran_model):
             # A model spec gets a worker of its own: user code may patch a framework globally (mindnlp replaces
             # mindspore.nn.BatchNorm2d), which must not reach another spec's cases. A fresh one replaces this one.
             if not worker.queue:
                 self._retire(worker)
                 self._send_plan(self._spawn())  # now: the run loop's poll needs a worker to wait for
             return
-        size = max(1, min(len(queue), MAX_BATCH, round(BATCH_S / self._cost(spec))))
+        size = 1 if self.fresh else max(1, min(len(queue), MAX_BATCH, round(BATCH_S / self._cost(spec))))
         if steal:  # take the end, so the worker already on this spec keeps going from the front
             size = max(1, min(size, len(queue) // 2 or 1))
             batch = [queue.pop() for _ in range(size)][::-1]
