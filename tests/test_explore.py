@@ -399,19 +399,30 @@ def test_a_declaration_names_a_sample_that_leaves_an_argument_at_torchs_default(
     assert Case(spec, (), "float32").expected_difference is None  # the spec's own point sets dim
 
 
-def test_a_declaration_names_torchs_samples_by_index(write_spec):
-    """cumprod's samples 6-8 (zeros along dim 1) pass the same arguments as sample 1: only the index tells them apart."""
+def test_a_declaration_names_torchs_samples_by_content_hash_not_index(write_spec, cli):
+    """cumprod's samples 6-8 (zeros along dim 1) pass the same arguments as sample 1: only their values tell them apart,
+    so a declaration names them by a hash of arguments and tensor bytes, which a torch upgrade does not renumber."""
+    import numpy as np
+
+    from eqcheck.cases.explore import sample_hash
     from eqcheck.cases.sweep import Case, expand
 
+    arrays = {"a": np.zeros((3, 5), np.float32), "b": np.ones((3, 5), np.float32)}
+    zeros, ones = ({"call": {"args": [_tensor(k, [3, 5]), 1], "kwargs": {}}} for k in "ab")
+    digest = sample_hash(zeros, arrays)
+    assert digest != sample_hash(ones, arrays) and digest == sample_hash({**zeros, "index": 6}, dict(arrays))
     spec = load_spec(write_spec(SUM + "sweep: {dim: [1]}\nexplore: {arguments: {dim: dim}}\n"
-                                + "expected_difference: {reason: measured, when: {sample: [6]}}\n"))
-    record, sample = {"entry": "sum", "signature": ["input", "dim"]}, {"call": {"args": [_tensor("a", [3, 5]), 1], "kwargs": {}}}
-    named = translate(spec, record, sample, "opinfo", index=6)[0]
-    other = translate(spec, record, sample, "opinfo", index=1)[0]
-    error_input = translate(spec, record, sample, "opinfo")[0]  # error inputs are numbered apart: never named
+                                + f"expected_difference: {{reason: measured, when: {{sample: ['{digest}']}}}}\n"))
+    record = {"entry": "sum", "signature": ["input", "dim"]}
+    named = translate(spec, record, zeros, "opinfo", sample_name=digest)[0]
+    other = translate(spec, record, ones, "opinfo", sample_name=sample_hash(ones, arrays))[0]
+    error_input = translate(spec, record, zeros, "opinfo")[0]  # error inputs are never named
     assert Case(named, (), "float32").expected_difference is not None
     assert Case(other, (), "float32").expected_difference is None and Case(error_input, (), "float32").expected_difference is None
     assert all(c.expected_difference is None for c in expand(spec, ("float32",)))  # the spec's own dim=1 point
+    by_index = cli("validate", write_spec(SUM + "explore: {arguments: {dim: dim}}\n"
+                                          "expected_difference: {reason: measured, when: {sample: [6]}}\n", "index.yaml"))
+    assert by_index.exit_code == 2 and "expected_difference.when.sample" in by_index.text and "content hash" in by_index.text
 
 
 BINARY = """

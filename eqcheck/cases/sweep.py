@@ -51,13 +51,15 @@ class Sample:
     tensors: tuple[tuple[str, str], ...]  # input name -> array key in `arrays`
     torch_args: dict = field(default_factory=dict, compare=False)  # JSON-safe: the torch call, tensors as shape/dtype
     error: tuple[str, str] | None = None  # an error input: (exception type, message regex) torch must raise
+    hash: str | None = None  # its content hash (explore.sample_hash), where a declaration names samples by it
 
     @property
     def label(self) -> str:
         return f"{'error_input' if self.error else 'sample'}={self.index}"
 
     def describe(self) -> dict[str, Any]:
-        out = {"source": self.source, "entry": self.entry, "index": self.index, **self.torch_args}
+        out = {"source": self.source, "entry": self.entry, "index": self.index, **({"hash": self.hash} if self.hash else {}),
+               **self.torch_args}
         return {**out, "error": {"type": self.error[0], "regex": self.error[1]}} if self.error else out
 
 

@@ -14,6 +14,7 @@ from eqcheck.cases import draws, weights
 from eqcheck.backends.base import Backend, ModelFactory, UnsupportedCase
 from eqcheck.cases.boundary import Boundary, describe_boundary
 from eqcheck.cases.edges import describe_edge
+from eqcheck.cases.explore import hash_of
 from eqcheck.cases.sweep import Case
 from eqcheck.execution import layouts, replay, sides
 from eqcheck.execution.checks import determinism, gradients, reference, refusal, stale, state, training
@@ -173,6 +174,8 @@ class CaseRunner:
             result.details["measured"] = declarations.observed(measured, refused)
         result.status, result.message = declarations.case_status(result.status, result.message, expected, measured, refused,
                                                                  declared_here)
+        if case.sample is not None and result.status != PASS:  # the name a declaration gives this sample
+            result.details["sample"]["hash"] = hash_of(case)
         if result.status == PASS and expected:
             result.expected = None  # this variant passes: the declaration does not concern it
             if declarations.exercised(expected, result.outputs):  # it applied here: a declaration no such case matches is stale

@@ -61,7 +61,7 @@ EDGE_KINDS = ("int", "nan", "inf", "kink", "masked", "single", "zero_batch")
 # `when:` keys an explored sample sets from its tensors: true when one of them has a size-0 dimension / is 0-d /
 # has a size-1 dimension; broadcast_input: its tensors do not all have one shape
 SAMPLE_CLASSES = ("empty_input", "scalar_input", "one_input", "broadcast_input")
-# a `when:` key naming torch's samples by index, where nothing the sample passes tells them apart (its values do)
+# a `when:` key naming torch's samples by content hash, where nothing the sample passes tells them apart (its values do)
 SAMPLE_INDEX = "sample"
 # --boundary variant kinds (eqcheck/cases/boundary.py); named the same way.
 BOUNDARY_KINDS = ("arg", "empty", "one", "odd", "batch", "noncontig", "channels_last", "large", "tiny", "bounds", "stale")
@@ -755,6 +755,10 @@ def _parse_expected(top: Fields, params: dict, sweep: dict, edges: bool = False)
                 raise SpecError(f"'{name}' is not a param, sweep axis or 'dtype'", file=top.file, field=join(entry.field("when"), name),
                                 hint=suggest(name, known))
             when[name] = tuple(_tupled(v) for v in values) if isinstance(values, list) else (values,)
+            if name == SAMPLE_INDEX and not all(isinstance(v, str) and re.fullmatch(r"[0-9a-f]{8}", v) for v in when[name]):
+                raise SpecError("name torch's samples by their content hash (8 hex digits, quoted: a failing explored case's "
+                                "report shows it as sample.hash), not by index, which a torch upgrade renumbers",
+                                file=top.file, field=join(entry.field("when"), name))
         rows, symptom, signal = _parse_fingerprint(entry)
         out.append(ExpectedDifference(reason, entry.optional("link", None, str), when, edge, _parse_intermittent(entry),
                                       rows, symptom, signal, field))
