@@ -106,3 +106,14 @@ def test_measure_reads_the_symptom_of_a_row_from_its_arrays():
                           (np.array([1.0, -2.5, 3.0]), "value")):
         row = OutputResult("out", [3], {}, compare(ref, cand, tol))
         assert d.measure(row, ref, cand).symptom == symptom, (cand, d.measure(row, ref, cand))
+
+
+def test_a_variant_refused_by_a_side_without_the_kernel_is_unsupported_with_its_real_message(cli, tmp_path):
+    """MindSpore has no Einsum CPU kernel: its refusal of einsum's one@1 variant (a size-1 dim torch broadcasts), worded
+    with a stray byte that used to surface as 'UnicodeDecodeError: utf-8 codec ...', says nothing about the variant."""
+    report = tmp_path / "r.json"
+    cli("run", "configs/linalg/einsum.yaml", "--boundary", "-k", "one@1", "-j", "0", "--json", report)
+    case = read_json(report)["cases"][0]
+    assert case["status"] == "unsupported" and case["failure_kind"] == "missing_kernel", case
+    assert "Unsupported op [Einsum] on CPU" in case["message"] and "the same label in equation" in case["message"], case["message"]
+    assert "codec" not in case["message"]
