@@ -93,11 +93,12 @@ def fingerprint(measured: list[dict]) -> dict[str, Any] | None:
 # ---- writing them into the spec files ---------------------------------------------------------------------------
 
 class _Dumper(yaml.SafeDumper):
-    pass
+    def increase_indent(self, flow: bool = False, indentless: bool = False):
+        return super().increase_indent(flow, False)  # `  - reason:` under its key, as the specs are written
 
 
 def _str(dumper: yaml.SafeDumper, value: str):
-    style = ">" if len(value) > 100 and "\n" not in value.rstrip("\n") else None
+    style = ">" if len(value) > 100 and "\n" not in value.rstrip("\n") else ('"' if "'" in value else None)
     return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
 
 
@@ -115,6 +116,13 @@ class _FlowDict(dict):
 _Dumper.add_representer(_FlowDict, _flow)
 
 
+class _FlowList(list):
+    """A row's symptoms on one line: [nonfinite, value]."""
+
+
+_Dumper.add_representer(_FlowList, lambda dumper, value: dumper.represent_sequence("tag:yaml.org,2002:seq", value, flow_style=True))
+
+
 def _entry(item: dict) -> dict:
     order = ("edge", "reason", "link", "when", "rows", "symptom", "signal", "intermittent")
     out = {k: item[k] for k in order if k in item} | {k: v for k, v in item.items() if k not in order}
@@ -122,7 +130,8 @@ def _entry(item: dict) -> dict:
         if isinstance(out.get(key), dict):
             out[key] = _FlowDict(out[key])
     if isinstance(out.get("rows"), dict):
-        out["rows"] = {k: _FlowDict(v) if isinstance(v, dict) else v for k, v in out["rows"].items()}
+        out["rows"] = {k: _FlowDict(v) if isinstance(v, dict) else _FlowList(v) if isinstance(v, list) else v
+                       for k, v in out["rows"].items()}
     return out
 
 
@@ -142,26 +151,35 @@ def _section_span(lines: list[str], key: str) -> tuple[int, int] | None:
 def rewrite(text: str, changes: dict[str, dict | None]) -> str:
     """The spec text with each named declaration's fingerprint replaced (`changes`: field -> fingerprint, or None
     to retire the declaration); the rest of the file is left as written."""
+    def change(name: str, item: dict) -> dict | None:
+        if name not in changes:
+            return item
+        if changes[name] is None:
+            return None
+        return {k: v for k, v in item.items() if k not in ("rows", "symptom", "signal")} | changes[name]
+    return edit(text, change, set(changes))
+
+
+def edit(text: str, change, names: set[str] | None = None) -> str:
+    """The spec text with `change(field, declaration) -> declaration | None` (None: drop it) applied to each
+    declaration (those in `names`, when given); sections it leaves unchanged keep their text."""
     data = yaml.safe_load(text)
     lines = text.splitlines(keepends=True)
     for key in reversed(SECTIONS):  # later sections first: the earlier spans stay valid
         raw = data.get(key)
-        if raw is None or not any(f == key or f.startswith(key + "[") for f in changes):
+        if raw is None or (names is not None and not any(f == key or f.startswith(key + "[") for f in names)):
             continue
         items = [raw] if isinstance(raw, dict) else list(raw)
         kept = []
         for i, item in enumerate(items):
-            name = key if isinstance(raw, dict) else f"{key}[{i}]"
-            if name not in changes:
-                kept.append(item)
-            elif changes[name] is not None:
-                kept.append({k: v for k, v in item.items() if k not in ("rows", "symptom", "signal")} | changes[name])
+            new = change(key if isinstance(raw, dict) else f"{key}[{i}]", item)
+            if new is not None:
+                kept.append(new)
+        if kept == items:
+            continue
         span = _section_span(lines, key)
-        if kept:
-            body = yaml.dump({key: [_entry(item) for item in kept]}, Dumper=_Dumper, sort_keys=False, width=110,
-                             allow_unicode=True, default_flow_style=False)
-        else:
-            body = ""
+        body = yaml.dump({key: [_entry(item) for item in kept]}, Dumper=_Dumper, sort_keys=False, width=110,
+                         allow_unicode=True, default_flow_style=False) if kept else ""
         lines[span[0]:span[1]] = [body]
     return "".join(lines)
 
