@@ -29,7 +29,7 @@ from eqcheck.report import fingerprints  # noqa: E402
 from eqcheck.spec.loader import load_spec  # noqa: E402
 
 TEMPLATE = re.compile(r"^MindSpore refuses it, torch returns a value: (.+)$", re.S)
-UNWRITTEN = re.compile(r"uninitiali[sz]ed|unwritten|garbage|stale (memory|count|buffer|value)|whatever (the )?memory|"
+UNWRITTEN = re.compile(r"uninitiali[sz]ed|unwritten|never wr[io]t|garbage|stale (memory|count|buffer|value)|whatever (the )?memory|"
                        r"reads the wrong elements|memory that happened", re.I)
 
 

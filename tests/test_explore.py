@@ -336,7 +336,7 @@ def test_scaffold_drafts_a_non_empty_sample_shape(cli, sample_cache, tmp_path):
 
 def test_a_sample_not_reproducing_a_declared_difference_is_a_pass(cli, write_spec, sample_cache, tmp_path):
     report = tmp_path / "r.json"
-    declared = SUM_MAPPED + "expected_difference: {reason: 'declared for the spec point only'}\n"
+    declared = SUM_MAPPED + "expected_difference: {reason: 'declared for the spec point only', rows: {out: {symptom: value, max_abs: 1}}}\n"
     cli("run", write_spec(declared), "--explore", "--json", report, "-k", "sample")
     statuses = {c["status"] for c in read_json(report)["cases"]}
     assert statuses == {"pass"}  # not unexpected_pass: the declaration names the spec's own point
@@ -377,7 +377,7 @@ def test_error_inputs_both_sides_refuse_pass(cli, copy_config, sample_cache, tmp
 def test_a_difference_is_declared_narrowly_by_a_samples_torch_argument(write_spec):
     from eqcheck.cases.sweep import Case
 
-    spec = load_spec(write_spec(SUM_MAPPED + "expected_difference: {reason: measured, when: {dim: [[]]}}\n"))
+    spec = load_spec(write_spec(SUM_MAPPED + "expected_difference: {reason: measured, when: {dim: [[]]}, symptom: refusal}\n"))
     record = {"entry": "sum", "signature": ["input"]}
     covered, _ = translate(spec, record, {"call": {"args": [_tensor("a", [])], "kwargs": {"dim": {"tuple": []}}}}, "opinfo")
     other, _ = translate(spec, record, {"call": {"args": [_tensor("a", [3])], "kwargs": {"dim": 0}}}, "opinfo")
@@ -390,7 +390,7 @@ def test_a_declaration_names_a_sample_that_leaves_an_argument_at_torchs_default(
     from eqcheck.cases.sweep import Case
 
     spec = load_spec(write_spec(SUM + "params: {dim: 1}\nexplore: {arguments: {dim: {name: axis, default: null}}}\n"
-                                + "expected_difference: {reason: measured, when: {dim: [null]}}\n"))
+                                + "expected_difference: {reason: measured, when: {dim: [null]}, symptom: refusal}\n"))
     record = {"entry": "sum", "signature": ["input", "dim"]}
     left_out, _ = translate(spec, record, {"call": {"args": [_tensor("a", [3, 5])], "kwargs": {}}}, "opinfo")
     given, _ = translate(spec, record, {"call": {"args": [_tensor("a", [3, 5])], "kwargs": {"dim": 0}}}, "opinfo")
@@ -412,7 +412,7 @@ def test_a_declaration_names_torchs_samples_by_content_hash_not_index(write_spec
     digest = sample_hash(zeros, arrays)
     assert digest != sample_hash(ones, arrays) and digest == sample_hash({**zeros, "index": 6}, dict(arrays))
     spec = load_spec(write_spec(SUM + "sweep: {dim: [1]}\nexplore: {arguments: {dim: dim}}\n"
-                                + f"expected_difference: {{reason: measured, when: {{sample: ['{digest}']}}}}\n"))
+                                + f"expected_difference: {{reason: measured, when: {{sample: ['{digest}']}}, symptom: refusal}}\n"))
     record = {"entry": "sum", "signature": ["input", "dim"]}
     named = translate(spec, record, zeros, "opinfo", sample_name=digest)[0]
     other = translate(spec, record, ones, "opinfo", sample_name=sample_hash(ones, arrays))[0]
@@ -421,7 +421,7 @@ def test_a_declaration_names_torchs_samples_by_content_hash_not_index(write_spec
     assert Case(other, (), "float32").expected_difference is None and Case(error_input, (), "float32").expected_difference is None
     assert all(c.expected_difference is None for c in expand(spec, ("float32",)))  # the spec's own dim=1 point
     by_index = cli("validate", write_spec(SUM + "explore: {arguments: {dim: dim}}\n"
-                                          "expected_difference: {reason: measured, when: {sample: [6]}}\n", "index.yaml"))
+                                          "expected_difference: {reason: measured, when: {sample: [6]}, symptom: refusal}\n", "index.yaml"))
     assert by_index.exit_code == 2 and "expected_difference.when.sample" in by_index.text and "content hash" in by_index.text
 
 
@@ -442,7 +442,7 @@ mindspore: {op: mindspore.ops.nextafter}
 def test_a_declaration_names_broadcast_and_size_one_samples(write_spec, klass, shapes, covered):
     from eqcheck.cases.sweep import Case
 
-    spec = load_spec(write_spec(BINARY + f"expected_difference: {{reason: measured, when: {{{klass}: [true]}}}}\n"))
+    spec = load_spec(write_spec(BINARY + f"expected_difference: {{reason: measured, when: {{{klass}: [true]}}, symptom: refusal}}\n"))
     sample = {"call": {"args": [_tensor("a", shapes[0]), _tensor("b", shapes[1])], "kwargs": {}}}
     derived, _ = translate(spec, {"entry": "nextafter", "signature": ["input", "other"]}, sample, "opinfo")
     assert (Case(derived, (), "float32").expected_difference is not None) is covered
@@ -487,12 +487,12 @@ def test_a_sample_only_mindspore_refuses_is_declared_by_its_arguments(cli, write
     the expected difference; a spec-wide declaration does not turn the refusal into one."""
     report = tmp_path / "r.json"
     refused = SUM + "explore: {arguments: {dim: dim, keepdim: {values: {true: 'yes', false: false}}}}\n"
-    narrow = refused + "expected_difference: {reason: 'MindSpore refuses it', when: {keepdim: [true]}}\n"
+    narrow = refused + "expected_difference: {reason: 'MindSpore refuses it', when: {keepdim: [true]}, symptom: refusal}\n"
     result = cli("run", write_spec(narrow), "--explore", "--json", report, "-k", "sample")
     assert result.exit_code == 0, result.text
     cases = [c for c in read_json(report)["cases"] if c["sample"]["kwargs"].get("keepdim") is True]
     assert cases and {c["status"] for c in cases} == {"expected_difference"}
-    wide = refused + "expected_difference: {reason: 'MindSpore refuses it'}\n"
+    wide = refused + "expected_difference: {reason: 'MindSpore refuses it', rows: {out: {symptom: value, max_abs: 1}}}\n"
     result = cli("run", write_spec(wide), "--explore", "--json", report, "-k", "sample")
     assert result.exit_code == 1
     cases = [c for c in read_json(report)["cases"] if c["sample"]["kwargs"].get("keepdim") is True]

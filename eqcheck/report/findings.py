@@ -200,10 +200,25 @@ def declaration(finding: Finding, document: dict[str, Any]) -> str:
     when.update(_sample_when(finding))
     reason = f"{finding.symptom}: {_measured(example)}".replace('"', "'")
     scope = ", when: {" + ", ".join(f"{k}: {v}" for k, v in when.items()) + "}" if when else ""
+    scope += _fingerprint(finding)
     for family in ("edge=", "boundary="):
         if finding.variant.startswith(family):
             return f'edge_differences: [{{edge: {finding.variant[len(family):].split(",")[0]}, reason: "{reason}"{scope}}}]'
     return f'expected_difference: {{reason: "{reason}"{scope}}}'
+
+
+def _fingerprint(finding: Finding) -> str:
+    """`, rows: {...}` or `, symptom: ...`: what the finding's cases measured (report/fingerprints.py), in flow style."""
+    from eqcheck.report.fingerprints import fingerprint
+
+    found = fingerprint([c["measured"] for c in finding.cases if c.get("measured")])
+    if found is None:
+        return ""
+    if "symptom" in found:
+        return "".join(f", {k}: {v}" for k, v in found.items())
+    flow = lambda v: ("{" + ", ".join(f"{k}: {flow(x)}" for k, x in v.items()) + "}" if isinstance(v, dict)
+                      else "[" + ", ".join(v) + "]" if isinstance(v, list) else str(v))
+    return ", rows: {" + ", ".join(f'"{row}": {flow(v)}' for row, v in found["rows"].items()) + "}"
 
 
 _VARIANT_KEYS = {"edge", "boundary", "sample", "error_input"}  # id parts naming a variant, not a param, sweep or dtype

@@ -134,4 +134,6 @@ def case_status(status: str, message: str | None, expected: ExpectedDifference |
     if changed is None:
         return EXPECTED_DIFFERENCE, message
     note = f"does not match its declaration ({expected.field or 'expected_difference'}: {expected.describe()}): {changed}"
+    if status == ERROR:  # an error stays one: the declaration's verdict is a note on it
+        return ERROR, f"{message}; {note}" if message else note
     return FAIL, note
