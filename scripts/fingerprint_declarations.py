@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import re
 import sys
 from collections import Counter
@@ -43,8 +44,8 @@ def scopes(configs: Path) -> Counter:
             print(f"  cannot load {path}: {exc}")
             continue
         for e in spec.expected_differences:
-            scope = ("defaults" if "defaults" in path.parts else "whole spec" if not e.when and not e.edge
-                     else "variant (edge)" if e.edge else "when")
+            scope = ("defaults/ " if "defaults" in path.parts else "") + ("whole spec" if not e.when and not e.edge
+                                                                           else "variant (edge)" if e.edge else "when")
             counts[(scope, "fingerprint" if e.fingerprinted else "whole case")] += 1
     return counts
 
@@ -66,6 +67,13 @@ def polish(name: str, item: dict) -> dict:
     return item
 
 
+@functools.lru_cache(maxsize=None)
+def _scoped(spec: str, name: str) -> bool:
+    """Whether that declaration has a `when` or an `edge` (a part of the spec, not all of it)."""
+    declared = next(e for e in load_spec(spec).expected_differences if e.field == name)
+    return bool(declared.when or declared.edge)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("reports", nargs="+", help="JSON reports of runs over configs/")
@@ -75,7 +83,11 @@ def main() -> int:
     before = scopes(configs)
     show("before:", before)
     cases = [c for report in args.reports for c in doc.read(report)["cases"]]
-    done = fingerprints.apply(cases, root=Path.cwd(), retire=True)  # the reports name specs relative to where they ran
+    # a configs/defaults/ spec shows a default that differs: its declaration for the whole spec stays whole
+    keep = {(c["spec"], name) for c in cases if "defaults" in Path(c["spec"]).parts
+            for name in [(c.get("expected_difference") or {}).get("declaration") or c.get("covered_by")] if name
+            and not _scoped(c["spec"], name)}
+    done = fingerprints.apply(cases, root=Path.cwd(), retire=True, keep=keep)  # reports name specs relative to where they ran
     print(f"{done['written']} fingerprints written into {done['files']} files; {len(done['retired'])} retired; "
           f"{len(done['left'])} left (mixed symptoms)")
     for spec, name in done["retired"]:

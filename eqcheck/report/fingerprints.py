@@ -184,12 +184,15 @@ def edit(text: str, change, names: set[str] | None = None) -> str:
     return "".join(lines)
 
 
-def apply(cases: list[dict], root: str | Path = ".", retire: bool = False) -> dict[str, Any]:
+def apply(cases: list[dict], root: str | Path = ".", retire: bool = False, keep: set[Key] = frozenset()) -> dict[str, Any]:
     """Write every measured fingerprint into its spec file (and, with `retire`, drop the declarations that matched
-    nothing, unless intermittent); returns what it did: files, fingerprints written, retired, left (mixed symptoms)."""
+    nothing, unless intermittent); `keep` names declarations left as written. Returns what it did: files,
+    fingerprints written, retired, left (mixed symptoms)."""
     by_file: dict[str, dict[str, dict | None]] = defaultdict(dict)
     left, written, retired = [], 0, []
     for (spec, name), use in sorted(uses(cases).items()):
+        if (spec, name) in keep:
+            continue
         if not use.matched:
             if retire:
                 retired.append((spec, name))
