@@ -8,9 +8,11 @@
    matched; the declarations that covered cases and matched none are retired (intermittent ones stay).
 2. A reason that is the template "MindSpore refuses it, torch returns a value: MSG" becomes MSG, the refusal's own
    words (the fingerprint's `symptom: refusal` says the rest).
-3. A declaration whose reason says the memory is unwritten (uninitialised, stale, garbage) compares its rows as
+3. A declaration the runs left without a fingerprint whose reason records the one signal that killed the worker
+   (an intermittent crash that did not show) gets `symptom: crash` with that signal.
+4. A declaration whose reason says the memory is unwritten (uninitialised, stale, garbage) compares its rows as
    `uninitialised`: whatever the garbage reads as, never by its size.
-4. Prints the declarations by scope before and after, and those still without a fingerprint.
+5. Prints the declarations by scope before and after, and those still without a fingerprint.
 """
 
 from __future__ import annotations
@@ -57,8 +59,15 @@ def show(title: str, counts: Counter) -> None:
     print(f"  total: {sum(counts.values())}")
 
 
+SIGNAL = re.compile(r"\b(SIG[A-Z]+)\b")
+
+
 def polish(name: str, item: dict) -> dict:
     item = dict(item)
+    signals = set(SIGNAL.findall(item.get("reason", "")))
+    if not item.get("rows") and not item.get("symptom") and len(signals) == 1:
+        # not exercised by the runs (an intermittent crash that did not show): the signal its reason measured
+        item.update(symptom="crash", signal=signals.pop())
     template = TEMPLATE.match(item.get("reason", "").strip())
     if template:
         item["reason"] = template.group(1).strip()
