@@ -117,3 +117,22 @@ def test_a_variant_refused_by_a_side_without_the_kernel_is_unsupported_with_its_
     assert case["status"] == "unsupported" and case["failure_kind"] == "missing_kernel", case
     assert "Unsupported op [Einsum] on CPU" in case["message"] and "the same label in equation" in case["message"], case["message"]
     assert "codec" not in case["message"]
+
+
+def test_an_upgrade_diff_reads_neither_an_intermittent_flip_nor_the_size_of_garbage_as_a_change():
+    from eqcheck.gate.diff import diff_documents
+
+    def case(id_, status, max_abs, **declared):
+        expected = {"reason": "r", "declaration": "expected_difference[0]", **declared} if status != "pass" else None
+        return {"id": id_, "status": status, "expected_difference": expected, **({"covered_intermittent": True}
+                if status == "pass" and declared.get("intermittent") else {}),
+                "outputs": [{"name": "out", "passed": status == "pass", "max_abs": max_abs, "tolerance": {"atol": 1e-5}}]}
+
+    old = {"cases": [case("flip", "expected_difference", 1.0, intermittent=True),
+                     case("histc", "expected_difference", 4.0, uninitialised=["out"]),
+                     case("adam", "expected_difference", 7e-8)]}
+    new = {"cases": [case("flip", "pass", 0.0, intermittent=True),
+                     case("histc", "expected_difference", 3.7e19, uninitialised=["out"]),
+                     case("adam", "expected_difference", 1e-2)]}  # a real change under a declaration is still one
+    changes = diff_documents(old, new)["changes"]
+    assert [(c["id"], c["what"], c["kind"]) for c in changes] == [("adam", "max_abs", "regression")], changes

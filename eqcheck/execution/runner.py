@@ -118,7 +118,7 @@ class CaseRunner:
         if len({t.framework for t in self.targets}) == 1:
             expected = None  # one framework across modes or devices: a declared torch/MindSpore difference does not apply
         if expected:
-            result.expected = {"reason": expected.reason, "link": expected.link, "declaration": expected.field}
+            result.expected = declarations.record(expected)
         if case.spec.trains:
             modes = {t.framework: case.spec.side_mode(t.framework) for t in self.targets}
             result.details["mode"] = case.spec.mode if len(set(modes.values())) == 1 else modes
@@ -180,6 +180,8 @@ class CaseRunner:
             result.expected = None  # this variant passes: the declaration does not concern it
             if declarations.exercised(expected, result.outputs):  # it applied here: a declaration no such case matches is stale
                 result.details["covered_by"] = expected.field
+                if expected.intermittent:  # an upgrade diff does not read its pass as a change
+                    result.details["covered_intermittent"] = True
         nondeterministic = determinism.nondeterminism_message(result)
         if nondeterministic and result.status != ERROR:
             result.status, result.message = NONDETERMINISTIC, nondeterministic

@@ -644,7 +644,7 @@ def error_row(case, targets, message: str, crashed: bool = False) -> CaseResult:
         result.details["measured"] = declarations.observed([], failure)
     expected = case.expected_difference
     if expected:
-        result.expected = {"reason": expected.reason, "link": expected.link, "declaration": expected.field}
+        result.expected = declarations.record(expected)
         if expected.fingerprinted:  # a declared crash matches by its signal; anything else declared is contradicted
             result.status, result.message = declarations.case_status(ERROR, message, expected, [], failure, False)
             return result

@@ -70,6 +70,14 @@ def failing_rows(rows: list[OutputResult], arrays: dict[str, dict[str, Any]], la
     return [measure(r, side(labels[0], r.name), side(labels[1], r.name)) for r in rows if not r.passed]
 
 
+def record(declared: ExpectedDifference) -> dict[str, Any]:
+    """The report's form of the declaration covering a case: reason, link, where it is written, and what an upgrade
+    diff must not read as a change (an intermittent one; rows of uninitialised memory, compared as a symptom)."""
+    garbage = [r.row for r in declared.rows if UNINITIALISED in r.symptoms]
+    return {"reason": declared.reason, "link": declared.link, "declaration": declared.field,
+            **({"intermittent": True} if declared.intermittent else {}), **({"uninitialised": garbage} if garbage else {})}
+
+
 def exercised(declared: ExpectedDifference, rows: list[OutputResult]) -> bool:
     """Whether a case could have shown the declared difference: it has a row the fingerprint names (a run without
     --grad cannot show a gradient's), or the declaration is about the whole case."""
