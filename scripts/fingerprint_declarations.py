@@ -6,8 +6,8 @@
 
 1. `eqcheck findings --fingerprints --retire` on each report: the rows, symptoms and max_abs each declaration
    matched; the declarations that covered cases and matched none are retired (intermittent ones stay).
-2. A reason that is the template "MindSpore refuses it, torch returns a value: MSG" becomes MSG, the refusal's own
-   words (the fingerprint's `symptom: refusal` says the rest).
+2. A reason that is the template "MindSpore refuses it, torch returns a value: MSG" becomes the refusal's own words
+   as the run measured them (else MSG); the fingerprint's `symptom: refusal` says the rest.
 3. A declaration the runs left without a fingerprint whose reason records the one signal that killed the worker
    (an intermittent crash that did not show) gets `symptom: crash` with that signal.
 4. A declaration whose reason says the memory is unwritten (uninitialised, stale, garbage) compares its rows as
@@ -62,15 +62,29 @@ def show(title: str, counts: Counter) -> None:
 SIGNAL = re.compile(r"\b(SIG[A-Z]+)\b")
 
 
-def polish(name: str, item: dict) -> dict:
+EVIDENCE: dict[tuple[str, str], str] = {}  # (spec, declaration) -> the refusal message a run measured
+
+
+def evidence(cases: list[dict]) -> None:
+    """The message of the first refusal each declaration matched, in the runner's words minus 'SIDE failed to call: '."""
+    for case in cases:
+        failure = (case.get("measured") or {}).get("failure") or {}
+        name = (case.get("expected_difference") or {}).get("declaration")
+        if case["status"] == "expected_difference" and failure.get("symptom") == "refusal" and failure.get("message"):
+            message = re.sub(r"-op\d+\b", "", re.sub(r"^\S+ failed to \w+( \w+)?: ", "", failure["message"]))  # op counters vary
+            EVIDENCE.setdefault((str(Path(case["spec"]).resolve()), name), message)
+
+
+def polish(name: str, item: dict, spec: str = "") -> dict:
     item = dict(item)
+    measured = EVIDENCE.get((spec, name))
     signals = set(SIGNAL.findall(item.get("reason", "")))
     if not item.get("rows") and not item.get("symptom") and len(signals) == 1:
         # not exercised by the runs (an intermittent crash that did not show): the signal its reason measured
         item.update(symptom="crash", signal=signals.pop())
     template = TEMPLATE.match(item.get("reason", "").strip())
-    if template:
-        item["reason"] = template.group(1).strip()
+    if template:  # the refusal's own words: as this run measured them (a fuller message), else as written
+        item["reason"] = measured or template.group(1).strip()
     if item.get("rows") and UNWRITTEN.search(item.get("reason", "")):
         item["rows"] = {row: "uninitialised" for row in item["rows"]}
     return item
@@ -96,6 +110,7 @@ def main() -> int:
     keep = {(c["spec"], name) for c in cases if "defaults" in Path(c["spec"]).parts
             for name in [(c.get("expected_difference") or {}).get("declaration") or c.get("covered_by")] if name
             and not _scoped(c["spec"], name)}
+    evidence(cases)
     done = fingerprints.apply(cases, root=Path.cwd(), retire=True, keep=keep)  # reports name specs relative to where they ran
     print(f"{done['written']} fingerprints written into {done['files']} files; {len(done['retired'])} retired; "
           f"{len(done['left'])} left (mixed symptoms)")
@@ -106,7 +121,7 @@ def main() -> int:
     for path in sorted(configs.rglob("*.yaml")):
         text = path.read_text(encoding="utf-8")
         if "expected_difference" in text or "edge_differences" in text:
-            new = fingerprints.edit(text, polish)
+            new = fingerprints.edit(text, functools.partial(polish, spec=str(path.resolve())))
             if new != text:
                 path.write_text(new, encoding="utf-8")
     after = scopes(configs)

@@ -89,7 +89,8 @@ def observed(measured: list[Measured], failure: Failure | None) -> dict[str, Any
     """The JSON record of how a case failed (its `measured` section), from which `eqcheck findings --fingerprints`
     writes a declaration: None when nothing failed."""
     if failure is not None:
-        return {"failure": {"symptom": failure.symptom, **({"signal": failure.signal} if failure.signal else {})}}
+        return {"failure": {"symptom": failure.symptom, **({"signal": failure.signal} if failure.signal else {}),
+                            "message": failure.message}}
     if not measured:
         return None
     return {"rows": [{"row": m.row, "symptom": m.symptom, **({"max_abs": m.max_abs} if m.max_abs is not None else {})}
