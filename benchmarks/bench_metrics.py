@@ -18,8 +18,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from eqcheck.verdict.compare import CHUNK_SIZE, compare  # noqa: E402
-from eqcheck.dtypes import DEFAULT_TOLERANCES  # noqa: E402
+from eqcheck.verdict.compare import CHUNK_SIZE, compare
+from eqcheck.dtypes import DEFAULT_TOLERANCES
 
 TIME_RATIO_TARGET = 3.0
 PEAK_MIB_TARGET = 256.0

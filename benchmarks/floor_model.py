@@ -12,12 +12,12 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 os.environ.setdefault("GLOG_v", "3")
 
-import mindspore as ms  # noqa: E402
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
+import mindspore as ms
+import numpy as np
+import torch
 
-from examples.models.encoder_mindspore import EncoderBlock as MsBlock  # noqa: E402
-from examples.models.encoder_torch import EncoderBlock as TorchBlock  # noqa: E402
+from examples.models.encoder_mindspore import EncoderBlock as MsBlock
+from examples.models.encoder_torch import EncoderBlock as TorchBlock
 
 ms.set_context(mode=ms.PYNATIVE_MODE)
 torch.manual_seed(0)

@@ -64,7 +64,7 @@ def rnn_cell(d: dict[str, np.ndarray]) -> None:
 
     def composed_rows(dtype):
         xi, hi, c = Tensor(x, dtype), Tensor(h, dtype), Tensor(cot, dtype)
-        cell = lambda wih, whh, bih, bhh: ops.tanh(ops.matmul(xi, wih.T) + bih + ops.matmul(hi, whh.T) + bhh)  # noqa: E731
+        cell = lambda wih, whh, bih, bhh: ops.tanh(ops.matmul(xi, wih.T) + bih + ops.matmul(hi, whh.T) + bhh)
         ws = [Tensor(w[k], dtype) for k in NAMES]
         grads = ms.grad(lambda *a: (cell(*a) * c).sum(), grad_position=(0, 1, 2, 3))(*ws)
         return {"out": cell(*ws).asnumpy(), **{f"grad:{k}": g.asnumpy() for k, g in zip(NAMES, grads)}}

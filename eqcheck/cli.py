@@ -6,18 +6,14 @@ Exit codes: 0 all passed (or differed as declared), 1 a failure or case error, 2
 from __future__ import annotations
 
 import sys
-import time
 
 import click
 from pathlib import Path
 
 from eqcheck import __version__
 from eqcheck.gate.cli import COMMANDS as GATE_COMMANDS
-from eqcheck.gate.cli import gate_options, gate_session
+from eqcheck.gate.cli import gate_option_names, gate_options, gate_session
 from eqcheck.errors import EqcheckError, SpecError
-
-EXIT_INTERRUPTED = 130
-
 
 class InputError(click.ClickException):
     """A user's input was wrong: one paragraph on stderr, exit 2, no traceback."""
@@ -54,38 +50,6 @@ def main() -> None:
     """
 
 
-def _load_cases(paths: tuple[str, ...], selection: str | None, dtypes: str | None, edges: bool = False,
-                boundary: bool = False, explore: dict | None = None):
-    """Specs and selected cases; with `explore` (a dict it fills with each spec's counts) also torch's samples."""
-    from eqcheck.cases.boundary import with_boundary
-    from eqcheck.cases.edges import with_edges
-    from eqcheck.cases.sweep import expand
-    from eqcheck.dtypes import FLOAT_DTYPES
-    from eqcheck.cases.selection import compile_selection
-    from eqcheck.cases import load_specs
-
-    dtype_list = None
-    if dtypes:
-        dtype_list = tuple(d.strip() for d in dtypes.split(",") if d.strip())
-        for d in dtype_list:
-            if d not in FLOAT_DTYPES:
-                raise click.BadParameter(f"unknown dtype '{d}' (choose from {', '.join(FLOAT_DTYPES)})", param_hint="'--dtype'")
-    matches = compile_selection(selection)
-    specs = load_specs(list(paths))
-    explored: dict = {}
-    if explore is not None:
-        from eqcheck.cases.explore import explore_cases
-
-        explored, counts = explore_cases(specs, dtype_list)
-        explore.update(counts)
-    cases = [case for spec in specs for case in expand(spec, dtype_list) + explored.get(spec.name, [])]
-    cases = with_edges(cases) if edges else cases
-    cases = [case for case in (with_boundary(cases, specs) if boundary else cases) if matches(case.id)]
-    if not cases:
-        raise click.UsageError(f"no case id matches -k '{selection}'" if selection else "the specs define no cases")
-    return specs, cases
-
-
 paths_argument = click.argument("paths", nargs=-1, required=True, type=SafePath())
 select_option = click.option("-k", "selection", metavar="EXPR", help="Select case ids: words match substrings; and/or/not, parentheses.")
 boundary_option = click.option("--boundary", is_flag=True, help="Also run boundary variants of every spec (argument values, "
@@ -105,12 +69,6 @@ def _allow_modules(ctx, param, values):
             if prefix.strip() and not all(part.isidentifier() for part in prefix.strip().rstrip(".").split(".")):
                 raise click.BadParameter(f"'{prefix}' is not a module prefix such as mypackage.models", param=param)
     allowlist.allow_modules([p for value in values for p in value.split(",")])
-
-
-def _allowed_modules() -> tuple[str, ...]:
-    from eqcheck.spec import allowlist
-
-    return allowlist.allowed_modules()
 
 
 allow_module_option = click.option(
@@ -175,134 +133,27 @@ dtype_option = click.option("--dtype", "dtypes", metavar="LIST", help="Comma lis
 @gate_options  # --baseline, --golden, --save-golden, --junit, --markdown, --html, --shard (eqcheck/gate/cli.py)
 def run(paths, json_path, quiet, device, targets, export_side=None, against=None, **options):
     """Run specs (files or folders) and report the deviations."""
-    from eqcheck.cases.draws import DEFAULT_SEED
-    from eqcheck.backends.targets import parse_targets
+    from eqcheck.execution.session import ExportManifest, RunSession, StrictLogs
     from eqcheck.execution.settings import RunSettings
-
-    started = time.perf_counter()
-    settings = RunSettings.from_options(paths, options)  # the options named like its fields; the rest are the gate's
-    split = export_side or against  # one target here, the other recorded: _split_targets below
-    target_list = None if split else parse_targets(targets, device)
-    executor = None
-    if not split and settings.executor == "local":  # workers start now: their framework import overlaps spec loading
-        executor = settings.replace(targets=tuple(target_list), seed=DEFAULT_SEED if settings.seed is None else settings.seed
-                                    ).make_executor()
-        if hasattr(executor, "launch"):
-            executor.launch()
-            click.get_current_context().call_on_close(executor.close)  # also after a spec error or Ctrl-C
-    explored = {} if settings.explore else None  # --explore: torch's samples, and the boundary variants with them
-    _, cases = _load_cases(paths, settings.selection, settings.dtypes, bool(settings.edges),
-                           bool(settings.boundary or settings.explore), explored)
-    seed, split_settings, manifest = settings.seed, {}, None
-    if split:
-        target_list, seed, split_settings, manifest = _split_targets(targets, device, export_side, against,
-                                                                     settings.weights_file, seed)
-    if settings.executor != "ray" and (settings.address or settings.resources):
-        raise click.UsageError("--address and --resources need --executor ray")
-    settings = settings.replace(targets=tuple(target_list), seed=DEFAULT_SEED if seed is None else seed)
-    cases = settings.apply(cases)
-    gating = gate_session(options, settings.seed)  # reads --baseline/--golden now: a bad file is exit 2 before any case runs
-    cases = gating.select(cases)  # --shard K/N
-    if against:
-        from eqcheck.execution.sides import check_against
-
-        check_against(against, manifest, seed=settings.seed, settings=settings.shared(), cases=cases)
-
-    from eqcheck.execution import native_logs
     from eqcheck.report import console as view
     from eqcheck.report import document as doc
+    from eqcheck.report.run_view import JsonWriter, Progress, RunView
 
-    executor = executor or settings.make_executor()
-    executor.start(cases)
-    gating.start(executor.environment())
-    report_settings = {
-        **settings.report(),
-        **({"allowed_modules": list(modules)} if (modules := _allowed_modules()) else {}),
-        **gating.settings(),  # shard, golden
-        **split_settings,  # export_side | against
-    }
-    out, err = view.make_console(), view.make_console(stderr=True)
-    results = []
-
-    def finish(complete: bool) -> dict:
-        from eqcheck.execution.workers import order_results  # workers finish out of order; reports keep case order
-
-        results[:] = order_results(results, cases)
-        document = doc.build_document(results, environment=executor.environment(), seed=settings.seed, settings=report_settings,
-                                      wall_time_s=time.perf_counter() - started, complete=complete, explore=explored)
-        gating.annotate(document)
-        if json_path:
-            doc.write_atomic(json_path, document)
-        return document
-
-    try:
-        with view.progress_bar(err, len(cases), enabled=not quiet) as advance:
-            for result in executor.run(cases):
-                if settings.strict_logs:
-                    native_logs.enforce_strict(result)
-                gating.on_result(result)
-                results.append(result)
-                advance(result.id)
-    except KeyboardInterrupt:
-        getattr(executor, "close", lambda: None)()  # stop worker processes before reporting
-        document = finish(complete=False)
-        view.render_document(out, document, quiet=quiet)
-        err.print(f"interrupted after {len(results)} of {len(cases)} cases" + (f"; partial report in {json_path}" if json_path else ""))
-        sys.exit(EXIT_INTERRUPTED)
-    except EqcheckError:
-        if results:
-            finish(complete=False)  # keep what was computed before the spec error
-        raise
-    document = finish(complete=True)
-    view.render_document(out, document, quiet=quiet)
-    if json_path and not quiet:
-        out.print(f"report written to {json_path}")
-    if export_side:  # every case file is written: the manifest completes the folder
-        import platform
-
-        from eqcheck.execution.sides import write_manifest
-
-        recorded, ran = target_list[0], executor.environment()
-        manifest = write_manifest(export_side, target=recorded, seed=settings.seed, settings=settings.shared(), cases=cases, environment={
-            **doc.base_environment(), "host": platform.node(), "versions": ran.get("versions", {}),
-            "devices": {recorded.label: ran.get("devices", {}).get(recorded.label, [])}})
-        if not quiet:
-            out.print(f"{recorded.label} side of {len(cases)} cases recorded in {export_side} ({manifest.name}); "
-                      f"compare on another machine: eqcheck run ... --against {export_side}")
-    sys.exit(gating.finish(document, out, err, doc.exit_code(document)))
-
-
-def _split_targets(targets, device, export_side, against, weights_file, seed):
-    """--export-side / --against: the run's two targets (one real, one recorded), its seed, settings entries and
-    the --against folder's manifest (checked against the selected cases by the caller)."""
-    from eqcheck.backends.targets import Target, parse_targets
-
-    if export_side and against:
-        raise click.UsageError("--export-side and --against are two halves of a split run: give one of them")
-    why = "to run here (the other side is " + ("recorded on another machine)" if export_side else f"recorded in {against})")
-    side = parse_targets(targets, device, count=1, why=why)[0]
-    if export_side:
-        from pathlib import Path
-
-        Path(export_side).mkdir(parents=True, exist_ok=True)
-        return ([Target(side.name, side.device, "export", export_side), Target(side.name, side.device, "mirror", export_side)],
-                seed, {"export_side": export_side}, None)
-    from eqcheck.execution import sides
-
-    if weights_file:
-        raise click.UsageError(f"--weights cannot be combined with --against: the weights come from {against}")
-    manifest = sides.read_manifest(against)
-    seed = manifest.get("seed") if seed is None else seed
-    recorded = manifest["target"]
-    from eqcheck.backends import TARGETS
-
-    if recorded.get("name") not in TARGETS:
-        raise EqcheckError(f"records target '{recorded.get('name')}', which this eqcheck does not know",
-                           file=f"{against}/{sides.MANIFEST}", field="target.name")
-    if recorded["label"] == side.label:  # the same side twice; another device or mode of the framework is fine
-        raise click.BadParameter(f"{against} records {recorded['label']}; run another target against it",
-                                 param_hint="'--targets'")
-    return [Target(recorded["name"], recorded["device"], "replay", against), side], seed, {"against": against}, manifest
+    settings = RunSettings.from_options(paths, options)  # the options named like its fields; the rest are the gate's
+    with RunSession(settings, targets=targets, device=device, export_side=export_side, against=against) as session:
+        session.prepare()  # workers start first: their framework import overlaps spec loading
+        out, err = view.make_console(), view.make_console(stderr=True)
+        gating = gate_session(options, session.settings.seed, out, err)  # reads --baseline/--golden: exit 2 before any case runs
+        observers = [
+            *([StrictLogs()] if settings.strict_logs else []),  # first: it may fail a case the others then see
+            gating,
+            *([ExportManifest(session, doc.base_environment)] if export_side else []),
+            Progress(err, enabled=not quiet),
+            *([JsonWriter(json_path)] if json_path else []),
+            RunView(out, err, quiet=quiet, json_path=json_path),
+        ]
+        code = session.run(observers, doc.build_document)
+    sys.exit(code)
 
 
 @main.command(name="list")
@@ -316,9 +167,11 @@ def _split_targets(targets, device, export_side, against, weights_file, seed):
 def list_cases(paths, selection, dtypes, edges, boundary, explore=False):
     """Print every case id, one per line (imports no framework)."""
     if dtypes or edges or boundary or explore:
-        explored = {} if explore else None
-        _, cases = _load_cases(paths, selection, dtypes, edges, boundary or explore, explored)
-        ids = [case.id for case in cases]
+        from eqcheck.execution.session import load_cases
+
+        loaded = load_cases(paths, selection=selection, dtypes=dtypes, edges=edges, boundary=boundary or explore,
+                            explore=bool(explore))
+        ids, explored = [case.id for case in loaded.cases], loaded.explored
     else:  # the spec's own dtypes: unchanged files answer from the cache (eqcheck/cases/spec_cache.py)
         from eqcheck.cases.selection import compile_selection
         from eqcheck.cases.spec_cache import summaries
@@ -382,19 +235,21 @@ def env():
 @allow_module_option
 def repro(case_id, paths, out_dir, seed, threads, grad):
     """Write a self-contained script + .npz reproducing CASE_ID with plain torch and MindSpore (default paths: configs/)."""
-    from eqcheck.cases.draws import DEFAULT_SEED
+    from eqcheck.cases.case_id import parts
+    from eqcheck.cases.draws import resolve_seed
     from eqcheck.backends.targets import parse_targets
+    from eqcheck.execution.session import load_cases
 
-    edges = ",edge=" in case_id  # an --edges variant
-    boundary = ",boundary=" in case_id  # a --boundary variant (its layout and decoy call are not in the script)
-    explore = {} if ",sample=" in case_id else None  # an --explore sample (its tensors go into the .npz)
-    _, cases = _load_cases(paths or ("configs",), None, None, edges, boundary, explore)
+    named = parts(case_id)
+    selection = dict(edges="edge" in named,  # an --edges variant
+                     boundary="boundary" in named,  # a --boundary variant (its layout and decoy call are not in the script)
+                     explore="sample" in named)  # an --explore sample (its tensors go into the .npz)
+    cases = load_cases(paths or ("configs",), **selection).cases
     matching = [c for c in cases if c.id == case_id]
     if not matching:
-        dtype = case_id.split(",edge=")[0].split(",boundary=")[0].split(",sample=")[0].rsplit(",", 1)[-1].rstrip("]") \
-            if "[" in case_id else None
-        if dtype and dtype in ("float16", "bfloat16", "float64"):  # a --dtype case id
-            _, cases = _load_cases(paths or ("configs",), None, dtype, edges, boundary, explore)
+        dtype = named.get("dtype")
+        if dtype in ("float16", "bfloat16", "float64"):  # a --dtype case id
+            cases = load_cases(paths or ("configs",), dtypes=dtype, **selection).cases
             matching = [c for c in cases if c.id == case_id]
     if not matching:
         raise click.BadParameter(f"no case '{case_id}' (see `eqcheck list {' '.join(paths) or 'configs'}`)", param_hint="'CASE_ID'")
@@ -405,11 +260,11 @@ def repro(case_id, paths, out_dir, seed, threads, grad):
     from eqcheck.report import repro as repro_module
     from eqcheck.execution.runner import CaseRunner
 
-    runner = CaseRunner(parse_targets("torch,mindspore", "cpu"), seed=DEFAULT_SEED if seed is None else seed, threads=threads)
+    runner = CaseRunner(parse_targets("torch,mindspore", "cpu"), seed=resolve_seed(seed), threads=threads)
     runner.start()
     runner.preflight([case])
     result = runner.run(case)
-    if runner.materials is None or runner.materials.get("case") is not case:
+    if runner.trial is None or runner.trial.case is not case:
         raise click.ClickException(f"{case_id} did not run to its outputs ({result.status}: {result.message})")
     script, npz = repro_module.write(runner, case, result, out_dir)
     click.echo(f"{case_id}: {result.status}")
@@ -600,9 +455,11 @@ def map_weights(paths, selection):
     """
     from eqcheck.backends.targets import parse_targets
     from eqcheck.execution.runner import CaseRunner
+    from eqcheck.execution.session import load_cases
     from eqcheck.report import console as view
 
-    specs, cases = _load_cases(paths, selection, None)
+    loaded = load_cases(paths, selection=selection)
+    specs, cases = loaded.specs, loaded.cases
     if not selection:
         cases = [next(c for c in cases if c.spec is spec) for spec in specs]
     runner = CaseRunner(parse_targets("torch,mindspore", "cpu"))
@@ -623,6 +480,11 @@ def map_weights(paths, selection):
         for renderable in view.weight_map_tables(case.id, proposal["weight_map"], proposal["params"], proposal["layers"],
                                                  frameworks, unwatched):
             out.print(renderable)
+        if proposal["probe_failures"]:  # the plan above rests on declaration order alone: not a map to trust
+            failed = "; ".join(f"{fw}: {why}" for fw, why in proposal["probe_failures"].items())
+            raise SpecError(f"the probe call of case {case.id} failed ({failed}), so the map above pairs modules by "
+                            f"declaration order alone, without the shapes they produce", file=case.spec.path, field="inputs",
+                            hint="fix the inputs or the model factory until both sides run (`eqcheck run` shows the error)")
 
 
 @main.command()
@@ -642,16 +504,17 @@ def export(spec, out_path, weights_file, target_name, seed):
     MindSpore port's checkpoint.
     """
     from eqcheck.backends.targets import parse_targets
-    from eqcheck.cases.draws import DEFAULT_SEED
+    from eqcheck.cases.draws import resolve_seed
     from eqcheck.execution.runner import CaseRunner
+    from eqcheck.execution.session import load_cases
 
     suffix = {"mindspore": ".ckpt", "torch": (".pt", ".pth")}[target_name]
     if not out_path.lower().endswith(suffix):
         raise click.BadParameter(f"a {target_name} checkpoint ends with {suffix if isinstance(suffix, str) else ' or '.join(suffix)}",
                                  param_hint="'--output'")
-    _, cases = _load_cases((spec,), None, None)
+    cases = load_cases((spec,)).cases
     targets = parse_targets("torch,mindspore", "cpu")
-    runner = CaseRunner(targets, seed=DEFAULT_SEED if seed is None else seed, weights_file=weights_file)
+    runner = CaseRunner(targets, seed=resolve_seed(seed), weights_file=weights_file)
     runner.start()
     runner.preflight(cases[:1])
     target = next(t for t in targets if t.framework == target_name)
@@ -664,13 +527,12 @@ def export(spec, out_path, weights_file, target_name, seed):
 def watch(paths, json_path=None, quiet=False, device="cpu", targets="torch,mindspore", **options):
     """Keep worker processes with both frameworks imported and re-run the specs whose files change under PATHS
     (Enter re-runs all; Ctrl-C quits). Takes run's options; docs/watch.md."""
-    from eqcheck.backends.targets import parse_targets
-    from eqcheck.cases.draws import DEFAULT_SEED
+    from eqcheck.execution.session import RunSession, StrictLogs
     from eqcheck.execution.settings import RunSettings
     from eqcheck.execution.watch import FileWatch, WarmSession, wait_for_change
-    from eqcheck.execution.workers import WorkerPoolExecutor
     from eqcheck.report import console as view
     from eqcheck.report import document as doc
+    from eqcheck.report.run_view import JsonWriter, WatchView
 
     for path in paths:
         if not Path(path).exists():
@@ -679,59 +541,38 @@ def watch(paths, json_path=None, quiet=False, device="cpu", targets="torch,minds
     if settings.jobs == 0:
         raise click.BadParameter("watch keeps the frameworks in worker processes (a failed kernel must not poison the "
                                  "next run); give 1 or more", param_hint="'--jobs'")
-    settings = settings.replace(targets=tuple(parse_targets(targets, device)),
-                                seed=DEFAULT_SEED if settings.seed is None else settings.seed)
-    pool = WorkerPoolExecutor(settings.targets, seed=settings.seed, weights_file=settings.weights_file, jobs=settings.jobs or 1,
-                              timeout=settings.timeout, threads=settings.threads, keep_warm=True)
-    session = WarmSession(pool, lambda files: settings.apply(
-        _load_cases(tuple(files), settings.selection, settings.dtypes, bool(settings.edges), {} if settings.explore else None)[1]))
-    click.get_current_context().call_on_close(session.close)
-    report_settings = {**settings.report(), **({"allowed_modules": list(modules)} if (modules := _allowed_modules()) else {})}
+    session = RunSession(settings, targets=targets, device=device)
+    warm = WarmSession(session.launch(session.settings.make_executor(keep_warm=True)), session.load)
+    click.get_current_context().call_on_close(warm.close)
     out, err = view.make_console(), view.make_console(stderr=True)
     files = FileWatch(list(paths))
-    todo, saved_at, keys = files.spec_files(), None, sys.stdin
-    out.print(view.watch_banner(len(todo), list(paths), pool.jobs))
+    shown = WatchView(out, quiet=quiet, paths=list(paths), jobs=warm.pool.jobs, spec_files=files.spec_files)
+    observers = [*([StrictLogs()] if settings.strict_logs else []), *([JsonWriter(json_path)] if json_path else []), shown]
+    todo, keys = files.spec_files(), sys.stdin
+    out.print(view.watch_banner(len(todo), list(paths), warm.pool.jobs))
     try:
         while True:
             if todo:
                 try:
-                    rerun = session.rerun(todo)
-                except EqcheckError as exc:
+                    rerun = warm.rerun(todo)
+                except EqcheckError as exc:  # a spec error, or no case matches -k
                     err.print(view.watch_problem(exc.paragraph()))
-                except click.ClickException as exc:  # no case matches -k
-                    err.print(view.watch_problem(exc.format_message()))
                 else:
-                    if settings.strict_logs:
-                        from eqcheck.execution import native_logs
-
-                        for result in rerun.results:
-                            native_logs.enforce_strict(result)
-                    document = doc.build_document(rerun.results, environment=pool.environment(), seed=settings.seed,
-                                                  settings=report_settings, wall_time_s=rerun.seconds, complete=True)
-                    if json_path:
-                        doc.write_atomic(json_path, document)
-                    if out.is_terminal:
-                        out.clear()
-                    view.render_document(out, document, quiet=quiet)
-                    out.print(view.watch_status(len({c.spec.path for c in rerun.cases}), len(rerun.cases), rerun.seconds,
-                                                time.time() - saved_at if saved_at else None))
-                    if out.is_terminal:  # the screen was cleared: say again how to drive it
-                        out.print(view.watch_banner(len(files.spec_files()), list(paths), pool.jobs))
+                    session.rerun(rerun.results, rerun.cases, rerun.seconds, observers, doc.build_document)
             change, keys = wait_for_change(files, keys)
             for path in change.removed:
                 err.print(view.watch_problem(f"{path}: removed; its cases are no longer run"))
             if change.code:  # a model spec's module changed: the workers imported the old one
-                session.restart()
+                warm.restart()
             todo = files.spec_files() if change.everything or change.code else change.specs
-            saved_at = change.saved_at
+            shown.saved_at = change.saved_at
     except KeyboardInterrupt:  # the way a watch ends
         err.print("stopped watching")
 
 
-WATCH_OPTIONS = ("selection", "dtypes", "allow_module", "json_path", "seed", "device", "targets", "weights_file", "quiet", "jobs",
-                 "timeout", "threads", "grad", "reference", "error_budget", "strict_precision", "trials", "edges", "explore", "repeat",
-                 "strict_logs")
-watch.params.extend(param for param in run.params if param.name in WATCH_OPTIONS)  # run's options, one definition
+# watch takes run's options but the split-run and cluster ones (and the gate's): it keeps local workers warm
+NOT_WATCHED = {"paths", "export_side", "against", "executor", "address", "resources"}
+watch.params.extend(param for param in run.params if param.name not in NOT_WATCHED | gate_option_names())
 
 
 for _command in GATE_COMMANDS:  # diff, merge, schema

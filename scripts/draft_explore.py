@@ -16,10 +16,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from eqcheck.backends.resolve import resolve_dotted as resolve  # noqa: E402
-from eqcheck.cases import load_specs  # noqa: E402
-from eqcheck.cases.explore import SOURCES  # noqa: E402
-from eqcheck.backends.samples import cache  # noqa: E402
+from eqcheck.backends.resolve import resolve_dotted as resolve
+from eqcheck.cases import load_specs
+from eqcheck.cases.explore import SOURCES
+from eqcheck.backends.samples import cache
+from eqcheck.spec import writer
 
 
 def _ms_names(op: str) -> tuple[set[str], set[str]]:
@@ -105,9 +106,9 @@ def main(argv: list[str]) -> int:
         if text is None:
             continue
         print(f"# {spec.path}\n{text}")
-        if write:
-            with open(spec.path, "a", encoding="utf-8") as handle:
-                handle.write(text)
+        if write:  # appended, then the whole file in the spec style (its comments kept)
+            path = Path(spec.path)
+            path.write_text(writer.rewrite(path.read_text(encoding="utf-8") + text), encoding="utf-8")
     return 0
 
 

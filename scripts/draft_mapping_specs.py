@@ -19,6 +19,7 @@ from pathlib import Path
 import yaml
 
 from eqcheck.report import coverage
+from eqcheck.spec import writer
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIGS = ROOT / "configs"
@@ -88,11 +89,6 @@ def draft(row: dict, template: tuple[str, dict]) -> tuple[Path, dict]:
     return path, spec
 
 
-class _NoAliases(yaml.SafeDumper):
-    def ignore_aliases(self, data):  # a draft is read by people: torch's arguments written out twice, no &anchors
-        return True
-
-
 def main(write: bool) -> None:
     templates = _templates()
     names = {d.get("name") for _, d in templates.values()}
@@ -113,7 +109,7 @@ def main(write: bool) -> None:
         print(f"{'wrote' if write else 'would write'} {path.relative_to(ROOT)} from {template[0]}")
         if write:
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(yaml.dump(spec, Dumper=_NoAliases, sort_keys=False, width=110), encoding="utf-8")
+            path.write_text(writer.dump(spec), encoding="utf-8")  # no &anchors: torch's arguments written out twice
 
 
 

@@ -15,9 +15,9 @@ import copy
 import sys
 from pathlib import Path
 
-import yaml
 
 from eqcheck.report import coverage
+from eqcheck.spec import writer
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIGS = ROOT / "configs"
@@ -183,7 +183,7 @@ def main(write: bool) -> None:
             continue
         print(f"{'wrote' if write else 'would write'} {path.relative_to(ROOT)}")
         if write:
-            path.write_text(yaml.safe_dump(spec, sort_keys=False, width=110, default_flow_style=None), encoding="utf-8")
+            path.write_text(writer.dump(spec), encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 
 from eqcheck.report import document as doc  # noqa: E402
 from eqcheck.report import fingerprints  # noqa: E402
-from eqcheck.spec.loader import load_spec  # noqa: E402
+from eqcheck.cases import load_spec  # noqa: E402
 
 TEMPLATE = re.compile(r"^MindSpore refuses it, torch returns a value: (.+)$", re.S)
 UNWRITTEN = re.compile(r"uninitiali[sz]ed|unwritten|never wr[io]t|garbage|stale (memory|count|buffer|value)|whatever (the )?memory|"

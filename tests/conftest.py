@@ -49,6 +49,30 @@ def cli() -> Cli:
     return Cli()
 
 
+def reports_under(folder: Path):
+    """(path, document) of every JSON report (schema_version, cases, summary ...) under a folder."""
+    for path in sorted(folder.rglob("*.json")):
+        try:
+            data = json.loads(path.read_text())
+        except (ValueError, UnicodeDecodeError, OSError):
+            continue
+        if isinstance(data, dict) and "schema_version" in data and "cases" in data and data.get("schema_version") in (1, 2, 3):
+            if isinstance(data.get("cases"), list) and "summary" in data and "environment" in data and "settings" in data:
+                yield path, data
+
+
+@pytest.fixture(scope="session", autouse=True)
+def every_report_validates(tmp_path_factory):
+    """When the session ends (whatever ran, in whatever order, -k or xdist worker): every report any test wrote under
+    the session's temporary folder validates against the shipped schema; a failure is an error at teardown."""
+    yield
+    from eqcheck.report import schema
+
+    found = dict(reports_under(tmp_path_factory.getbasetemp()))
+    failures = {str(path): errors[:3] for path, data in found.items() if (errors := schema.errors(data))}
+    assert failures == {}, f"reports that do not match eqcheck/report/schema.json: {failures}"
+
+
 @pytest.fixture
 def write_spec(tmp_path):
     """Write a spec from text (dedented) and return its path."""

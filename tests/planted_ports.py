@@ -169,3 +169,91 @@ class CNNWrongBprop(SmallCNN):
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self.act2 = ReLUWithWrongBprop()
+
+
+class CNNBatchOfOne(SmallCNN):
+    """Flattens with a batch size written in (`reshape(1, -1)`): a batch of 2 fails inside construct."""
+
+    def construct(self, x):
+        x = self.pool(self.act1(self.bn1(self.conv1(x))))
+        x = self.act2(self.bn2(self.conv2(x)))
+        return self.fc(ops.mean(x, axis=(2, 3)).reshape(1, -1))
+
+
+class TorchProjections(torch.nn.Module):
+    """Two blocks of separate query, key, value projections (HF's layout)."""
+
+    def __init__(self, dim: int = 4):
+        super().__init__()
+        self.layer = torch.nn.ModuleList(torch.nn.ModuleDict({k: torch.nn.Linear(dim, dim) for k in ("query", "key", "value")})
+                                         for _ in range(2))
+
+    def forward(self, x):
+        for block in self.layer:
+            x = torch.tanh(block["query"](x) * block["key"](x) + block["value"](x))
+        return x
+
+
+class _Fused(nn.Cell):
+    def __init__(self, dim: int):
+        super().__init__()
+        self.qkv = nn.Dense(dim, 3 * dim)
+
+    def construct(self, x):
+        q, k, v = ops.split(self.qkv(x), x.shape[-1], axis=-1)
+        return ops.tanh(q * k + v)
+
+
+class FusedProjections(nn.Cell):
+    """The same with one fused Dense per block (mindcv's layout): qkv = [query; key; value] along the output axis."""
+
+    def __init__(self, dim: int = 4):
+        super().__init__()
+        self.blocks = nn.CellList([_Fused(dim) for _ in range(2)])
+
+    def construct(self, x):
+        for block in self.blocks:
+            x = block(x)
+        return x
+
+
+class TorchFused(torch.nn.Module):
+    """The reverse: torch fuses (one Linear per block), MindSpore keeps three Dense."""
+
+    def __init__(self, dim: int = 4):
+        super().__init__()
+        self.blocks = torch.nn.ModuleList(torch.nn.ModuleDict({"qkv": torch.nn.Linear(dim, 3 * dim)}) for _ in range(2))
+
+    def forward(self, x):
+        for block in self.blocks:
+            q, k, v = block["qkv"](x).split(x.shape[-1], dim=-1)
+            x = torch.tanh(q * k + v)
+        return x
+
+
+class _Separate(nn.Cell):
+    def __init__(self, dim: int):
+        super().__init__()
+        self.query, self.key, self.value = nn.Dense(dim, dim), nn.Dense(dim, dim), nn.Dense(dim, dim)
+
+    def construct(self, x):
+        return ops.tanh(self.query(x) * self.key(x) + self.value(x))
+
+
+class SeparateProjections(nn.Cell):
+    def __init__(self, dim: int = 4):
+        super().__init__()
+        self.layer = nn.CellList([_Separate(dim) for _ in range(2)])
+
+    def construct(self, x):
+        for block in self.layer:
+            x = block(x)
+        return x
+
+
+class EncoderKeywordCall(EncoderBlock):
+    """Faithful, but calls its attention by keyword (`self.attn(x=...)`), as Hugging Face-style code does."""
+
+    def construct(self, x):
+        x = x + self.attn(x=self.ln1(x))
+        return x + self.ffn(self.ln2(x))

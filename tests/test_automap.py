@@ -72,3 +72,66 @@ def test_a_refusal_keeps_its_partial_proposal():
         automap.propose(spec(), {"torch": params(HF), "mindspore": params(ms)}, "m[float32]", RUN_ORDER)
     assert caught.value.unpaired["torch"] == ["shortcut.normalization.bias"]
     assert len(caught.value.partial.proposals) == len(HF) - 1
+
+
+# HF RegNet and mindcv for two blocks of one stage: HF runs a block's main branch, then its stride-2 shortcut; mindcv
+# the shortcut first. The shortcut's BatchNorm and the main branch's last one hold the same shape and produce the
+# same shape, so a run of equal signatures can end on either before continuing into the next block.
+def regnet(names: dict[str, str]) -> tuple[dict, list, dict]:
+    conv = lambda i, o, k=1: (o, i, k, k)
+    shapes, order, out = {}, [], {}
+    for block, (size, convs) in enumerate(((2, ["a", "b", "c", "sc"]), (2, ["a", "b", "c"]))):
+        for kind in names["order"] if block == 0 else convs:
+            inside = {"a": (conv(16, 32), 4), "b": (conv(32, 8, 3), 2), "c": (conv(32, 32), 2), "sc": (conv(16, 32), 2)}
+            if block == 1:
+                inside["a"] = (conv(32, 32), 2)
+            weight, side = inside[kind]
+            conv_path, bn_path = (f"{block}.{names[kind][0]}", f"{block}.{names[kind][1]}")
+            shapes[conv_path + ".weight"] = weight
+            shapes.update(bn(bn_path, 32, names["bn"]))
+            order += [conv_path, bn_path]
+            out[conv_path] = out[bn_path] = [[1, 32, side, side]]
+    return shapes, order, out
+
+
+HF_REGNET = {"a": ("layer.0.convolution", "layer.0.normalization"), "b": ("layer.1.convolution", "layer.1.normalization"),
+             "c": ("layer.2.convolution", "layer.2.normalization"), "sc": ("shortcut.convolution", "shortcut.normalization"),
+             "order": ["a", "b", "c", "sc"], "bn": ("weight", "bias", "running_mean", "running_var")}
+MS_REGNET = {"a": ("f.a", "f.a_bn"), "b": ("f.b", "f.b_bn"), "c": ("f.c", "f.c_bn"), "sc": ("proj", "bn"),
+             "order": ["sc", "a", "b", "c"], "bn": ("gamma", "beta", "moving_mean", "moving_variance")}
+
+
+def test_a_shortcut_run_after_the_main_branch_keeps_its_batchnorm():
+    (hf, hf_order, hf_out), (ms, ms_order, ms_out) = regnet(HF_REGNET), regnet(MS_REGNET)
+    proposal = automap.propose(spec(), {"torch": params(hf), "mindspore": params(ms)}, "m[float32]",
+                               {"torch": hf_order, "mindspore": ms_order}, {"torch": hf_out, "mindspore": ms_out})
+    found = {p.entry.sides["torch"].name: p.entry.sides["mindspore"].name for p in proposal.proposals}
+    assert found["0.shortcut.normalization.bias"] == "0.bn.beta"
+    assert found["0.layer.2.normalization.bias"] == "0.f.c_bn.beta"
+    assert found["0.shortcut.convolution.weight"] == "0.proj.weight"  # the output shapes tell it from f.a
+    assert found["0.layer.0.convolution.weight"] == "0.f.a.weight"
+    assert proposal.ambiguous == ()
+
+
+def test_look_alike_modules_no_probe_ordered_are_refused_with_the_candidates_named():
+    # Llama's gate and up projections: same shapes in one parent; without a probe call nothing tells them apart
+    hf = {"mlp.gate_proj.weight": (8, 4), "mlp.up_proj.weight": (8, 4), "mlp.down_proj.weight": (4, 8)}
+    ms = {"ffn.w1.weight": (8, 4), "ffn.w3.weight": (8, 4), "ffn.w2.weight": (4, 8)}
+    proposal = automap.propose(spec(), {"torch": params(hf), "mindspore": params(ms)}, "m[float32]")
+    assert proposal.ambiguous == ({"torch": ("mlp.gate_proj", "mlp.up_proj"), "mindspore": ("ffn.w1", "ffn.w3")},)
+    message = str(automap.ambiguity(spec(), "m[float32]", proposal, {}))
+    assert "torch mlp.gate_proj, mlp.up_proj or mindspore ffn.w1, ffn.w3" in message
+    ordered = automap.propose(spec(), {"torch": params(hf), "mindspore": params(ms)}, "m[float32]",
+                              {"torch": ["mlp.gate_proj", "mlp.up_proj", "mlp.down_proj"], "mindspore": ["ffn.w1", "ffn.w3", "ffn.w2"]})
+    assert ordered.ambiguous == ()  # the probe's order inside the parent resolves them
+
+
+def test_unmapped_patterns_cover_every_block():
+    from dataclasses import replace
+
+    hf = {**HF, "layer.0.scale": (8,), "layer.1.scale": (8,)}
+    patterned = replace(spec(), unmapped={"torch": {"layer.*.scale": "layer scale folded into the next conv by the port"}})
+    proposal = automap.propose(patterned, {"torch": params(hf), "mindspore": params(MS)}, "m[float32]", RUN_ORDER)
+    assert set(proposal.skipped["torch"]) == {"layer.0.scale", "layer.1.scale"}
+    with pytest.raises(SpecError):  # without the pattern both stay unpaired
+        automap.propose(spec(), {"torch": params(hf), "mindspore": params(MS)}, "m[float32]", RUN_ORDER)

@@ -419,6 +419,9 @@ def naive(r: np.ndarray, c: np.ndarray, tol: Tolerance) -> dict:
     m = np.maximum(np.abs(rf), np.abs(cf))
     rel = np.zeros_like(d)
     np.divide(d, m, out=rel, where=m > 0)
+    scale = float(m.max()) if m.size else 0.0
+    if not exact and tol.atol > 0 and scale < 1:  # a row judged at its own scale
+        tol = Tolerance(rtol=tol.rtol, atol=tol.atol * scale)
     if exact:
         finite_bad = int(np.count_nonzero(r.ravel() != c.ravel()))
     else:
@@ -614,3 +617,17 @@ def test_a_failing_chunk_with_an_exact_zero_still_fails_under_denormals_are_zero
     assert deviation.mismatched == 1
     assert deviation.max_rel == pytest.approx(1 / 3)
     assert deviation.mean_rel == pytest.approx(1 / 9)
+
+
+def test_a_row_of_tiny_values_is_judged_at_its_own_scale():
+    # gradients of 1e-9 at a realistic weight scale: a 57 % error sits far below atol 1e-5 yet must fail
+    r = np.array([1e-9, -2e-9, 3e-9], np.float32)
+    dev = compare(r, r * np.float32(1.57), Tolerance(rtol=1.3e-6, atol=1e-5))
+    assert not dev.passed and dev.mismatched == 3
+    assert dev.atol_scaled_from == 1e-5 and dev.tolerance.atol == pytest.approx(1e-5 * 3e-9 * 1.57, rel=1e-6)
+    assert dev.as_dict()["atol_scaled_from"] == 1e-5
+    # a row at scale >= 1 keeps the table's atol, and a tiny row's rounding still passes
+    assert compare(r, r * np.float32(1 + 2**-23), Tolerance(rtol=1.3e-6, atol=1e-5)).passed
+    big = np.array([2.0, 1e-6], np.float32)
+    dev = compare(big, big + np.float32(5e-6), Tolerance(rtol=1.3e-6, atol=1e-5))
+    assert dev.passed and dev.atol_scaled_from is None and dev.tolerance.atol == 1e-5

@@ -27,7 +27,7 @@ def _tables_script():
 def test_coverage_page_is_not_stale():
     listed = coverage.page_rows(PAGE.read_text(encoding="utf-8"))
     expected = coverage.expected_page_rows(MAPPING, CONFIGS)
-    changed = [(e, l) for e, l in zip(expected, listed) if e != l]
+    changed = [(e, row) for e, row in zip(expected, listed) if e != row]
     assert len(listed) == len(expected) and not changed, (
         f"docs/coverage.md is stale ({len(listed)} rows listed, {len(expected)} expected; first change "
         f"{changed[:1]}); {REGENERATE}")
@@ -110,7 +110,7 @@ def test_coverage_page_from_a_run(cli, tmp_path):
     assert "| r9.9 | torch.nn | 1 | 1 | 0 | 1 | 0 | 0 | 0 | 0 |" in text  # NLLLoss: declared difference
     line = {r[2]: r for r in coverage.page_rows(text)}
     assert line["torch.cumsum"][4] == ("mint/cumsum.yaml",)
-    assert "unsupported: no CumsumExt kernel" in next(l for l in text.splitlines() if "`torch.cumsum`" in l)
+    assert "unsupported: no CumsumExt kernel" in next(row for row in text.splitlines() if "`torch.cumsum`" in row)
     assert line["torch.rand"][5] == "random numbers: not comparable across frameworks"
     assert line["torch.distributed.barrier"][5] == "not applicable here: distributed"
     assert "Rows labelled consistent whose spec does not pass with default flags: 1 (1 declared differences, 0 fail or error); 1 more" in text

@@ -164,6 +164,13 @@ def test_nan_or_inf_on_one_side_only():
     # eqcheck/verdict/nonfinite.py's hint comes first (without inputs it cannot say propagated or produced)
     assert diagnose(ref, cand, _ctx()) == "NaN/Inf: mindspore is NaN/+Inf where torch is finite at 2 of 12 elements (first at (1, 2))"
     assert diagnosis.nonfinite_one_side(ref, cand, _ctx()) == "mindspore has 1 NaN and 1 Inf where the other side is finite (first at (1, 2))"
+    # the same as data, for pages that must not parse the line (report/findings.py)
+    found = diagnosis.diagnosis_of(ref, cand, _ctx())
+    assert (found.kind, found.side) == ("nonfinite_where_finite", "mindspore")
+    inputs = {"x": ref}  # finite inputs: the op produced the NaN/Inf
+    produced = diagnosis.diagnosis_of(ref, cand, Context("out", labels=("torch", "mindspore"), inputs=inputs))
+    assert (produced.kind, produced.side) == ("nonfinite_produced", "mindspore")
+    assert diagnosis.diagnosis_of(ref, ref * -1, _ctx()).kind == "sign_flip"
 
 
 def test_a_constant_offset():
@@ -236,3 +243,15 @@ def test_the_diagnosis_reaches_table_markdown_junit_and_html(cli, copy_config, t
     failure = ET.parse(junit).getroot().find(".//failure")
     assert "diagnosis: differences only where input < 0" in failure.text
     assert f"diagnosis: {wanted}" in page.read_text()
+
+
+def test_a_nearly_symmetric_gradient_one_element_off_is_not_called_a_transposed_layout():
+    # Issue 31: a depthwise-conv weight gradient with 1 failing element of 8,640 read "matches after swapping axes 2 and 3"
+    rng = np.random.default_rng(0)
+    kernel = rng.normal(size=(960, 1, 3, 3))
+    ref = kernel + kernel.transpose(0, 1, 3, 2)  # symmetric 3x3 windows: a swap changes almost nothing
+    cand = ref.copy()
+    cand[5, 0, 1, 2] += 1e-4
+    assert "swapping axes" not in diagnose(ref, cand, _ctx("grad:weight", kind="grad"))
+    swapped = np.swapaxes(rng.normal(size=(4, 3, 3)), 1, 2)  # a real transposed layout is still found
+    assert "swapping axes 1 and 2" in diagnose(np.swapaxes(swapped, 1, 2), swapped, _ctx())

@@ -9,7 +9,6 @@ import json
 import os
 import subprocess
 import sys
-import textwrap
 
 import numpy as np
 import pytest
@@ -17,7 +16,7 @@ import pytest
 from conftest import CONFIGS, ROOT, read_json
 from eqcheck.backends.samples import cache
 from eqcheck.cases.explore import Skip, translate
-from eqcheck.spec.loader import load_spec
+from eqcheck.spec.loader import parse_spec
 from eqcheck.spec.model import Literal
 
 SUM = """
@@ -86,7 +85,7 @@ def _conv_sample(**kwargs) -> dict:
 
 
 def test_a_sample_reaches_mindspore_through_the_map(write_spec):
-    spec = load_spec(write_spec(CONV))
+    spec = parse_spec(write_spec(CONV))
     derived, tensors = translate(spec, CONV_RECORD, _conv_sample(stride=2, padding="same", groups=1), "opinfo")
     assert tensors == (("input", "a"), ("weight", "b"))
     assert [i.sides["mindspore"].name for i in derived.inputs] == ["x", "weight"]  # the spec's names for MindSpore
@@ -97,7 +96,7 @@ def test_a_sample_reaches_mindspore_through_the_map(write_spec):
 
 
 def test_a_default_fills_in_and_literals_stay_unless_set(write_spec):
-    spec = load_spec(write_spec(CONV))
+    spec = parse_spec(write_spec(CONV))
     derived, _ = translate(spec, CONV_RECORD, _conv_sample(), "opinfo")
     # torch's default padding 0 replaces the spec's literal padding: 1 on the MindSpore side; pad_mode stays
     assert derived.sides["mindspore"].call == {"pad_mode": "pad", "padding": 0}
@@ -112,7 +111,7 @@ def test_a_default_fills_in_and_literals_stay_unless_set(write_spec):
     ({"memory_format": None}, None, None),  # the unsupported argument at its default runs
 ])
 def test_an_argument_the_map_does_not_cover_is_counted_not_guessed(write_spec, kwargs, kind, args):
-    spec = load_spec(write_spec(CONV))
+    spec = parse_spec(write_spec(CONV))
     if kind is None:
         translate(spec, CONV_RECORD, _conv_sample(**kwargs), "opinfo")
         return
@@ -122,7 +121,7 @@ def test_an_argument_the_map_does_not_cover_is_counted_not_guessed(write_spec, k
 
 
 def test_an_unsupported_input_rank_and_a_positional_past_the_signature(write_spec):
-    spec = load_spec(write_spec(CONV))
+    spec = parse_spec(write_spec(CONV))
     sample = {"call": {"args": [_tensor("a", [2, 5, 5]), _tensor("b", [2, 2, 3, 3])], "kwargs": {}}}
     with pytest.raises(Skip) as info:
         translate(spec, CONV_RECORD, sample, "opinfo")
@@ -134,7 +133,7 @@ def test_an_unsupported_input_rank_and_a_positional_past_the_signature(write_spe
 
 
 def test_positional_non_tensors_stay_positional_on_torch(write_spec):
-    spec = load_spec(write_spec(SUM_AXIS))
+    spec = parse_spec(write_spec(SUM_AXIS))
     sample = {"call": {"args": [_tensor("a", [3, 4]), 1], "kwargs": {"keepdim": True}}}
     derived, _ = translate(spec, {"entry": "sum", "signature": ["input", "dim"]}, sample, "opinfo")
     assert derived.sides["torch"].args == ("input", Literal(1)) and derived.sides["torch"].call == {"keepdim": True}
@@ -153,7 +152,7 @@ explore: {arguments: {dim: dim}}
 
 
 def test_the_specs_own_positional_choice_gives_way_to_the_samples_value_in_its_slot(write_spec):
-    spec = load_spec(write_spec(GATHER))
+    spec = parse_spec(write_spec(GATHER))
     record = {"entry": "gather", "signature": ["input", "dim", "index"]}
     sample = {"call": {"args": [_tensor("a", [3, 5]), 0, _tensor("i", [2, 5], "int64")], "kwargs": {}}}
     derived, _ = translate(spec, record, sample, "opinfo")
@@ -164,7 +163,7 @@ def test_the_specs_own_positional_choice_gives_way_to_the_samples_value_in_its_s
 
 
 def test_a_trailing_spec_choice_the_sample_leaves_out_is_left_out_on_mindspore_too(write_spec):
-    spec = load_spec(write_spec(SUM.replace("torch: {op: torch.sum}", "torch: {op: torch.sum, args: [input, {value: 1}]}")
+    spec = parse_spec(write_spec(SUM.replace("torch: {op: torch.sum}", "torch: {op: torch.sum, args: [input, {value: 1}]}")
                                 .replace("mindspore: {op: mindspore.ops.sum}",
                                          "mindspore: {op: mindspore.ops.sum, args: [input, {value: 1}], call: {keepdim: false}}")
                                 + "explore: {arguments: {dim: axis, keepdim: keepdim}}\n"))
@@ -183,7 +182,7 @@ mindspore: {op: mindspore.ops.dropout, call: {p: 0.5, training: false}}
 
 
 def test_an_argument_the_spec_sets_and_the_sample_leaves_to_torchs_default_needs_a_map(write_spec):
-    spec = load_spec(write_spec(DROPOUT))
+    spec = parse_spec(write_spec(DROPOUT))
     bare = {"call": {"args": [_tensor("a", [4, 5])], "kwargs": {}}}  # torch then drops at random: training=True
     with pytest.raises(Skip) as skip:
         translate(spec, {"entry": "nn.functional.dropout", "signature": ["input"], "defaults": {}}, bare, "opinfo")
@@ -298,7 +297,7 @@ def test_an_explored_case_is_fed_the_samples_own_values(write_spec, sample_cache
     from eqcheck.cases.draws import make_inputs
     from eqcheck.cases.explore import explore_cases
 
-    spec = load_spec(write_spec(SUM_MAPPED))
+    spec = parse_spec(write_spec(SUM_MAPPED))
     cases = explore_cases([spec], ("float64",))[0]["t.sum"]
     stored = np.load(cases[3].sample.arrays)
     inputs = make_inputs(cases[3], seed=1)
@@ -323,14 +322,14 @@ def test_scaffold_takes_shapes_and_the_argument_map_from_torchs_samples(cli, sam
     assert "explore:  # from torch's 20 opinfo samples of sum" in text
     assert "dim: dim" in text and "keepdim: keepdim" in text  # renames from both signatures
     assert "shape: [4, 16]" not in text  # a sample's shape, not the old guess
-    load_spec(out)  # the draft is a valid spec
+    parse_spec(out)  # the draft is a valid spec
 
 
 def test_scaffold_drafts_a_non_empty_sample_shape(cli, sample_cache, tmp_path):
     # softmax's samples include a [5, 0, 0] input: an empty tensor is a boundary variant, not the spec's shape
     out = tmp_path / "draft.yaml"
     assert cli("scaffold", "torch.nn.functional.softmax", "mindspore.ops.softmax", "-o", out).exit_code == 0
-    shape = load_spec(out).inputs[0].shape
+    shape = parse_spec(out).inputs[0].shape
     assert shape and 0 not in shape, shape
 
 
@@ -377,7 +376,7 @@ def test_error_inputs_both_sides_refuse_pass(cli, copy_config, sample_cache, tmp
 def test_a_difference_is_declared_narrowly_by_a_samples_torch_argument(write_spec):
     from eqcheck.cases.sweep import Case
 
-    spec = load_spec(write_spec(SUM_MAPPED + "expected_difference: {reason: measured, when: {dim: [[]]}, symptom: refusal}\n"))
+    spec = parse_spec(write_spec(SUM_MAPPED + "expected_difference: {reason: measured, when: {dim: [[]]}, symptom: refusal}\n"))
     record = {"entry": "sum", "signature": ["input"]}
     covered, _ = translate(spec, record, {"call": {"args": [_tensor("a", [])], "kwargs": {"dim": {"tuple": []}}}}, "opinfo")
     other, _ = translate(spec, record, {"call": {"args": [_tensor("a", [3])], "kwargs": {"dim": 0}}}, "opinfo")
@@ -389,7 +388,7 @@ def test_a_declaration_names_a_sample_that_leaves_an_argument_at_torchs_default(
     """MindSpore's median has no all-elements form: `when: {dim: [null]}` names the samples without dim."""
     from eqcheck.cases.sweep import Case
 
-    spec = load_spec(write_spec(SUM + "params: {dim: 1}\nexplore: {arguments: {dim: {name: axis, default: null}}}\n"
+    spec = parse_spec(write_spec(SUM + "params: {dim: 1}\nexplore: {arguments: {dim: {name: axis, default: null}}}\n"
                                 + "expected_difference: {reason: measured, when: {dim: [null]}, symptom: refusal}\n"))
     record = {"entry": "sum", "signature": ["input", "dim"]}
     left_out, _ = translate(spec, record, {"call": {"args": [_tensor("a", [3, 5])], "kwargs": {}}}, "opinfo")
@@ -411,7 +410,7 @@ def test_a_declaration_names_torchs_samples_by_content_hash_not_index(write_spec
     zeros, ones = ({"call": {"args": [_tensor(k, [3, 5]), 1], "kwargs": {}}} for k in "ab")
     digest = sample_hash(zeros, arrays)
     assert digest != sample_hash(ones, arrays) and digest == sample_hash({**zeros, "index": 6}, dict(arrays))
-    spec = load_spec(write_spec(SUM + "sweep: {dim: [1]}\nexplore: {arguments: {dim: dim}}\n"
+    spec = parse_spec(write_spec(SUM + "sweep: {dim: [1]}\nexplore: {arguments: {dim: dim}}\n"
                                 + f"expected_difference: {{reason: measured, when: {{sample: ['{digest}']}}, symptom: refusal}}\n"))
     record = {"entry": "sum", "signature": ["input", "dim"]}
     named = translate(spec, record, zeros, "opinfo", sample_name=digest)[0]
@@ -442,7 +441,7 @@ mindspore: {op: mindspore.ops.nextafter}
 def test_a_declaration_names_broadcast_and_size_one_samples(write_spec, klass, shapes, covered):
     from eqcheck.cases.sweep import Case
 
-    spec = load_spec(write_spec(BINARY + f"expected_difference: {{reason: measured, when: {{{klass}: [true]}}, symptom: refusal}}\n"))
+    spec = parse_spec(write_spec(BINARY + f"expected_difference: {{reason: measured, when: {{{klass}: [true]}}, symptom: refusal}}\n"))
     sample = {"call": {"args": [_tensor("a", shapes[0]), _tensor("b", shapes[1])], "kwargs": {}}}
     derived, _ = translate(spec, {"entry": "nextafter", "signature": ["input", "other"]}, sample, "opinfo")
     assert (Case(derived, (), "float32").expected_difference is not None) is covered
@@ -466,7 +465,7 @@ def _pool_sample(*init_args, **init_kwargs) -> dict:
 
 
 def test_a_default_may_follow_another_argument_of_the_sample(write_spec):
-    spec = load_spec(write_spec(POOL))
+    spec = parse_spec(write_spec(POOL))
     derived, _ = translate(spec, POOL_RECORD, _pool_sample(3), "module")  # torch's stride=None means kernel_size
     assert derived.sides["torch"].init == {"kernel_size": 3}
     assert derived.sides["mindspore"].init == {"kernel_size": 3, "stride": 3}
@@ -523,7 +522,7 @@ LRN_RECORD = {"entry": "torch.nn.LocalResponseNorm", "signature": ["input"], "in
 
 
 def test_a_value_expression_may_name_the_samples_other_arguments(write_spec):
-    spec = load_spec(write_spec(LRN))
+    spec = parse_spec(write_spec(LRN))
     sample = {"init": {"args": [3, 0.3], "kwargs": {}}, "call": {"args": [_tensor("a", [1, 5, 7, 7])], "kwargs": {}}}
     derived, _ = translate(spec, LRN_RECORD, sample, "module")
     assert derived.sides["mindspore"].init == {"depth_radius": 1, "alpha": pytest.approx(0.1)}
@@ -544,7 +543,7 @@ explore:
 
 
 def test_a_set_expression_follows_the_value_and_the_inputs_rank(write_spec):
-    spec = load_spec(write_spec(LAYER_NORM))
+    spec = parse_spec(write_spec(LAYER_NORM))
     record = {"entry": "torch.nn.LayerNorm", "signature": ["input"], "init_signature": ["normalized_shape"]}
     sample = {"init": {"args": [{"list": [2, 2, 5]}], "kwargs": {}}, "call": {"args": [_tensor("a", [4, 2, 2, 5])], "kwargs": {}}}
     derived, _ = translate(spec, record, sample, "module")
@@ -568,7 +567,7 @@ explore: {arguments: {tensors: tensors, dim: axis}}
 
 
 def test_a_sequence_of_tensors_becomes_one_tuple_of_shared_inputs_on_both_sides(write_spec):
-    spec = load_spec(write_spec(CAT))
+    spec = parse_spec(write_spec(CAT))
     group = {"tuple": [_tensor("s0", [2, 3]), _tensor("s1", [4, 3]), _tensor("s2", [1, 3])]}
     derived, tensors = translate(spec, {"entry": "cat", "signature": ["tensors", "dim"]},
                                  {"call": {"args": [group], "kwargs": {"dim": 0}}}, "opinfo")
@@ -577,7 +576,7 @@ def test_a_sequence_of_tensors_becomes_one_tuple_of_shared_inputs_on_both_sides(
     group_names = ("tensors_0", "tensors_1", "tensors_2")
     assert derived.sides["torch"].args == (group_names,) and derived.sides["mindspore"].args == (group_names,)
     assert derived.sides["mindspore"].call == {"axis": 0}
-    unmapped = load_spec(write_spec(CAT.replace("tensors: tensors, ", "")))
+    unmapped = parse_spec(write_spec(CAT.replace("tensors: tensors, ", "")))
     with pytest.raises(Skip) as info:  # without a map entry the sequence is counted, not passed
         translate(unmapped, {"entry": "cat", "signature": ["tensors", "dim"]},
                   {"call": {"args": [group], "kwargs": {}}}, "opinfo")
@@ -597,7 +596,7 @@ explore:
 
 
 def test_a_default_does_not_overwrite_what_a_passed_alias_set(write_spec):
-    spec = load_spec(write_spec(STD))
+    spec = parse_spec(write_spec(STD))
     record = {"entry": "std", "signature": ["input"]}
     derived, _ = translate(spec, record, {"call": {"args": [_tensor("a", [4, 5])], "kwargs": {"unbiased": False}}}, "opinfo")
     assert derived.sides["mindspore"].call == {"ddof": 0}  # not torch's correction=1 default
@@ -606,7 +605,7 @@ def test_a_default_does_not_overwrite_what_a_passed_alias_set(write_spec):
 
 
 def test_a_refused_rank_inside_a_sequence_is_not_supported(write_spec):
-    spec = load_spec(write_spec(CAT.replace("explore: {arguments: {tensors: tensors, dim: axis}}",
+    spec = parse_spec(write_spec(CAT.replace("explore: {arguments: {tensors: tensors, dim: axis}}",
                                             "explore: {arguments: {tensors: tensors, dim: axis}, unsupported_inputs: "
                                             "{tensors: {ndim: [1], reason: legacy empty}}}")))
     group = {"list": [_tensor("s0", [0]), _tensor("s1", [5, 5])]}
@@ -618,7 +617,7 @@ def test_a_refused_rank_inside_a_sequence_is_not_supported(write_spec):
 def test_an_error_input_that_is_only_a_float_dtype_mismatch_is_not_run(write_spec, sample_cache):
     from eqcheck.cases.explore import explore_cases
 
-    spec = load_spec(write_spec("""
+    spec = parse_spec(write_spec("""
 name: t.scatter_add
 inputs: [{name: input, shape: [3, 5]}, {name: index, shape: [2, 2], dtype: int64, distribution: {integers: {low: 0, high: 2}}},
          {name: src, shape: [2, 5]}]

@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from conftest import CONFIGS, ROOT, read_json
+from conftest import ROOT, read_json
 from test_explore import SUM
 from eqcheck.report import findings
 
@@ -33,15 +33,15 @@ def test_every_spec_the_generated_part_names_is_still_shipped():
 def test_every_example_the_page_names_is_still_a_case_of_its_spec():
     """An explored page names `sample=K`, `error_input=K` and `boundary=...` ids: a spec whose explore map, sweep or
     name changed since the run (or torch's samples) leaves a page whose repro commands point at nothing."""
-    from eqcheck.cli import _load_cases
+    from eqcheck.execution.session import load_cases
 
     named = findings.example_ids(PAGE.read_text(encoding="utf-8"))
     assert named, "the generated part gives no repro command"
     ids = {i for i, _ in named}
     explored = any(f",{key}=" in i for i in ids for key in ("sample", "error_input", "boundary"))
     files = sorted({f for _, f in named if (ROOT / f).is_file()})
-    cases = _load_cases(tuple(str(ROOT / f) for f in files), None, None, any(",edge=" in i for i in ids), explored,
-                        {} if explored else None)[1]
+    cases = load_cases([str(ROOT / f) for f in files], edges=any(",edge=" in i for i in ids), boundary=explored,
+                       explore=explored).cases
     gone = sorted(ids - {c.id for c in cases} - {i for i, f in named if not (ROOT / f).is_file()})
     assert not gone, f"docs/findings.md names cases its specs no longer have: {gone[:10]}; {REGENERATE}"
 
@@ -115,17 +115,21 @@ def _first_shrunk_row(cli, tmp_path, report) -> str:
     return row
 
 
-def _record(status="fail", message=None, rows=()):
+def _record(status="fail", message=None, rows=(), **details):
     return {"id": "x[float32]", "spec": "s.yaml", "status": status, "message": message, "targets": ["torch", "mindspore"],
-            "outputs": [dict(row) for row in rows]}
+            "outputs": [dict(row) for row in rows], **details}
 
 
+# The symptom comes from what the runner recorded as data, never from a message's or diagnosis's wording.
 @pytest.mark.parametrize("record,symptom", [
-    (_record("error", "the worker process was killed by SIGSEGV (signal 11)"), "process crash (SIGSEGV)"),
+    (_record("error", "the worker process ended", crash={"exit_code": -11, "signal": "SIGSEGV"}), "process crash (SIGSEGV)"),
+    (_record("error", "the worker process was killed by SIGSEGV (signal 11)"), "a side raises"),  # wording alone: no crash
     (_record("accepts_invalid", "torch raises ValueError; mindspore returns a value"), "mindspore accepts what torch refuses"),
-    (_record(rows=[{"name": "out", "kind": "output", "verdict": "fail", "nonfinite_mismatch": 3,
-                    "diagnosis": "NaN/Inf: torch propagates NaN that mindspore swallows (finite there) at 3 of 8"}]),
+    (_record(rows=[{"name": "out", "kind": "output", "verdict": "fail", "nonfinite_mismatch": 3, "diagnosis": "NaN/Inf: ...",
+                    "diagnosis_kind": "nonfinite_propagated", "diagnosis_side": "torch"}]),
      "mindspore swallows NaN/Inf (torch propagates it)"),
+    (_record("nondeterministic", "see determinism", determinism={"repeat": 2, "sides": {
+        "torch": {"identical": True}, "mindspore": {"identical": False}}}), "nondeterministic (mindspore)"),
     (_record(rows=[{"name": "out", "kind": "output", "verdict": "pass"},
                    {"name": "grad:x", "kind": "grad", "verdict": "fail"}]), "wrong gradient"),
     (_record(rows=[{"name": "out", "kind": "output", "verdict": "fail"}]), "wrong output"),
@@ -217,9 +221,9 @@ def test_a_samples_argument_class_leaves_out_required_and_default_valued_argumen
     """Conv2d(3, 4, 3, stride=1, dilation=2, bias=...): in_channels, out_channels, kernel_size are required (the
     signature gives them no default), stride=1 is torch's default, bias equals the map's `default:`."""
     from eqcheck.cases.explore import non_default
-    from eqcheck.spec.loader import load_spec
+    from eqcheck.spec.loader import parse_spec
 
-    spec = load_spec(write_spec("""
+    spec = parse_spec(write_spec("""
     name: t.conv
     inputs: [{name: input, shape: [1, 3, 5, 5]}]
     torch: {op: torch.nn.Conv2d, init: {in_channels: 3, out_channels: 4, kernel_size: 3}}

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 
 from eqcheck.report import fingerprints
-from eqcheck.spec.loader import load_spec
+from eqcheck.cases import load_spec
 
 SPEC = """name: planted.fingerprints
 inputs:

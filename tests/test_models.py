@@ -453,3 +453,24 @@ def test_each_model_spec_gets_a_fresh_worker_so_global_patches_do_not_leak(cli, 
     result, document = run(cli, folder, tmp_path, "--jobs", "1", "--no-grad")
     assert result.exit_code == 0, result.text  # in one process, b's BatchNorm2d would be a BatchNorm1d
     assert [c["status"] for c in document["cases"]] == ["pass", "pass"]
+
+
+def test_map_refuses_a_plan_whose_probe_call_failed(cli, tmp_path):
+    # Issue 31: the MindSpore probe call failed and `map` still printed a plan resting on declaration order, exit 0.
+    result = cli("map", port(tmp_path, "cnn", "CNNBatchOfOne"), *ALLOW)
+    assert result.exit_code == 2 and "Traceback" not in result.text, result.text
+    paragraph = " ".join(result.text.split())
+    assert "weight map" in paragraph  # the plan is still shown, for review
+    assert "field 'inputs'" in paragraph and "the probe call of case model.SmallCNN[float32] failed (mindspore:" in paragraph
+
+
+def test_a_mindspore_layer_called_by_keyword_is_judged_alone_both_ways(cli, tmp_path):
+    # MindSpore's backward hooks see no input passed by keyword: the row is judged by its replay, not failed
+    result, document = run(cli, port(tmp_path, "encoder", "EncoderKeywordCall"), tmp_path)
+    assert result.exit_code == 0, result.text
+    (case,) = document["cases"]
+    for direction in ("forward", "backward"):
+        (row,) = [r for r in case["layers"][direction]["rows"] if r["ref"] == "attn"]
+        assert row["passed"] and row["local"]["passed"], row
+    (row,) = [r for r in case["layers"]["backward"]["rows"] if r["ref"] == "attn"]
+    assert "does not see inputs passed by keyword" in row["note"]

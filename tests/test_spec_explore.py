@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from eqcheck.errors import SpecError
-from eqcheck.spec.loader import load_spec
+from eqcheck.spec.loader import parse_spec
 
 BASE = """
 name: t.conv
@@ -36,7 +36,7 @@ explore:
 
 
 def test_every_form_of_the_agreed_format_is_read(write_spec):
-    explore = load_spec(write_spec(FULL)).explore
+    explore = parse_spec(write_spec(FULL)).explore
     assert (explore.opinfo, explore.module) == ("nn.functional.conv2d", "torch.nn.Conv2d")
     assert explore.signature == ("input", "weight", "bias", "stride", "padding", "dilation", "groups")
     args = explore.arguments
@@ -52,8 +52,8 @@ def test_every_form_of_the_agreed_format_is_read(write_spec):
 
 
 def test_no_section_is_none_and_an_empty_one_is_empty(write_spec):
-    assert load_spec(write_spec(BASE)).explore is None
-    assert load_spec(write_spec(BASE + "explore: {}\n")).explore.arguments == {}
+    assert parse_spec(write_spec(BASE)).explore is None
+    assert parse_spec(write_spec(BASE + "explore: {}\n")).explore.arguments == {}
 
 
 @pytest.mark.parametrize(
@@ -88,7 +88,7 @@ def test_no_section_is_none_and_an_empty_one_is_empty(write_spec):
 def test_a_wrong_section_names_file_and_field(write_spec, section, field, words):
     path = write_spec(BASE + section + "\n")
     with pytest.raises(SpecError) as info:
-        load_spec(path)
+        parse_spec(path)
     assert info.value.file == str(path) and info.value.field == field, info.value.paragraph()
     assert words in info.value.paragraph()
 

@@ -9,7 +9,7 @@ import pytest
 from conftest import read_json
 from eqcheck.cases.draws import derived
 from eqcheck.errors import SpecError
-from eqcheck.spec.loader import load_spec
+from eqcheck.spec.loader import parse_spec
 
 CROSS_ENTROPY = """
 name: nn.CrossEntropyLoss.weighted
@@ -180,7 +180,7 @@ def test_feature_fields_are_validated(write_spec, fragment, field, message):
     mindspore: {{op: mindspore.nn.ReLU}}
     """)
     with pytest.raises(SpecError) as info:
-        load_spec(spec)
+        parse_spec(spec)
     assert info.value.field == field and message in str(info.value)
 
 

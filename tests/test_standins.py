@@ -138,7 +138,7 @@ def test_every_stand_in_is_its_kernel_in_float32_with_the_same_parameters(name, 
     # its reason to exist: it runs in float64 where the kernel refuses, and computes the same there
     for p in standin.get_parameters():
         p.set_dtype(ms.float64)
-    up = lambda t: Tensor(t.asnumpy().astype(np.float64))  # noqa: E731
+    up = lambda t: Tensor(t.asnumpy().astype(np.float64))
     high = flat(standin(up(x), (up(hx[0]), up(hx[1])) if isinstance(hx, tuple) else up(hx)))
     for a, b in zip(low, high):
         assert b.dtype == np.float64 and np.max(np.abs(a - b)) <= 1e-4 * max(1.0, float(np.max(np.abs(b))))

@@ -124,7 +124,8 @@ class _Lines:
         self.lines: queue.Queue[str] = queue.Queue()
         threading.Thread(target=lambda: [self.lines.put(line) for line in stream], daemon=True).start()
 
-    def wait_for(self, text: str, timeout: float = WAIT_S) -> list[str]:
+    def wait_for(self, text: str, timeout: float = WAIT_S, instead: str | None = None) -> list[str]:
+        """The lines up to one holding `text`; an AssertionError at once on a line holding `instead`."""
         seen, deadline = [], time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
@@ -134,6 +135,8 @@ class _Lines:
             seen.append(line)
             if text in line:
                 return seen
+            if instead and instead in line:
+                break
         raise AssertionError(f"no line with {text!r} within {timeout} s; got:\n{''.join(seen)[-3000:]}")
 
 
@@ -183,3 +186,25 @@ def test_watch_reruns_the_edited_spec_on_its_warm_worker_then_everything_on_ente
     assert code == 0
     for pid in workers:  # the warm worker ended with the watch
         assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text()
+
+
+def test_watch_explore_runs_torchs_samples_and_the_boundary_variants(tmp_path):
+    """`watch --explore` selects as `run --explore` does: the explored samples and, with them, the boundary variants."""
+    spec = tmp_path / "Softmax.yaml"
+    spec.write_text(SOFTMAX.read_text())
+    report = tmp_path / "watch.json"
+    proc = subprocess.Popen([sys.executable, "-m", "eqcheck", "watch", str(spec), "--explore", "-k", "sample or odd",
+                             "--json", str(report), "-q"], cwd=ROOT, env=dict(os.environ, GLOG_v="3", PYTHONPATH=str(ROOT)),
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1)
+    try:
+        _Lines(proc.stdout).wait_for("re-ran 1 spec", instead="still watching")
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=30)
+        finally:
+            proc.kill()
+    document = json.loads(report.read_text())
+    ids = [case["id"] for case in document["cases"]]
+    assert ids == ["nn.Softmax[float32,sample=0]", "nn.Softmax[float32,sample=2]", "nn.Softmax[dim=0,float32,boundary=odd]"], ids
+    assert document["explore"]["nn.Softmax"]["run"] == 2  # the report says which samples ran, as run's does

@@ -52,7 +52,9 @@ def test_planted_segv_abort_and_hang_each_cost_one_case(monkeypatch):
     by_point = lambda text: next(r for i, r in results.items() if text in i)
     segv, abort, hang, ok = (by_point(p) for p in ("bias=True,batch=1", "bias=False,batch=1", "bias=False,batch=64", "bias=True,batch=64"))
     assert segv.status == "error" and "SIGSEGV" in segv.message and "exit code -11" in segv.message, segv.message
+    assert segv.details["crash"] == {"exit_code": -11, "signal": "SIGSEGV"}  # as data: pages never parse the message
     assert abort.status == "error" and "SIGABRT" in abort.message, abort.message
+    assert abort.details["crash"]["signal"] == "SIGABRT" and "crash" not in hang.details
     assert hang.status == "error" and "timed out after 6 s" in hang.message, hang.message
     assert ok.status == "pass", ok.message
     assert list(results) == [c.id for c in cases]

@@ -59,20 +59,23 @@ class LayerWatch:
         self.is_tensor = is_tensor
         self.records: dict[str, list[list[np.ndarray | None]]] = {}
         self.inputs: dict[str, list[list[Any] | None]] = {}  # forward: each call's positional inputs, for the replay
+        self.keywords: dict[str, list[dict[str, Any] | None]] = {}  # forward: each call's keyword inputs (HF's self_attn(hidden_states=...))
         self.cotangents: dict[str, list[list[np.ndarray | None]]] = {}  # backward: each call's output gradient, for the replay
         self.order: list[tuple[str, int]] = []  # (path, call index) as the hooks fired
         self.handles: list[Any] = []
 
-    def record(self, path: str, value: Any, args: tuple | None = None) -> None:
+    def record(self, path: str, value: Any, args: tuple | None = None, kwargs: dict | None = None) -> None:
         # A copy: torch's .numpy() shares memory, and a later in-place op (ReLU(inplace=True)) would rewrite the record.
         leaves = [np.array(self.to_numpy(v), copy=True) if self.is_tensor(v) else None for v in flatten_leaves(value, self.is_tensor)]
         calls = self.records.setdefault(path, [])
         self.order.append((path, len(calls)))
         calls.append(leaves)
         if args is not None:  # tensors as numpy copies, plain values as they are; anything nested is not replayable
-            plain = all(self.is_tensor(a) or a is None or isinstance(a, (bool, int, float, str)) for a in args)
-            self.inputs.setdefault(path, []).append(
-                [np.array(self.to_numpy(a), copy=True) if self.is_tensor(a) else a for a in args] if plain else None)
+            kwargs = kwargs or {}
+            plain = all(self.is_tensor(a) or a is None or isinstance(a, (bool, int, float, str)) for a in (*args, *kwargs.values()))
+            copy = lambda a: np.array(self.to_numpy(a), copy=True) if self.is_tensor(a) else a
+            self.inputs.setdefault(path, []).append([copy(a) for a in args] if plain else None)
+            self.keywords.setdefault(path, []).append({k: copy(v) for k, v in kwargs.items()} if plain else None)
 
     def record_cotangent(self, path: str, value: Any) -> None:
         """Backward: the gradient arriving at a module's outputs, recorded beside its input gradient (the backward replay)."""
@@ -95,6 +98,7 @@ class Backend(ABC):
     framework: str  # the spec section it reads
     target: str  # the target name users type (--targets)
     call_method = "__call__"  # what calling a built module runs: forward (torch), construct (MindSpore)
+    keyword_gradients = False  # watch(backward=True, through_inputs=True) sees inputs passed by keyword (torch)
 
     def __init__(self, device: str = "cpu", threads: int = 1):
         self.device = device
@@ -176,15 +180,16 @@ class Backend(ABC):
         """Hooks on the named submodules recording outputs (or, backward, input gradients) until `close()`."""
         raise UnsupportedCase(f"{self.target} cannot watch layers")
 
-    def replay(self, built: Built, path: str, args: list[Any], dtype: str) -> list[np.ndarray | None]:
-        """The submodule at `path` called alone on recorded inputs (numpy arrays, plain values), in `dtype`,
-        without gradients: its output leaves. The local verdict of a layer (execution/layers.py)."""
+    def replay(self, built: Built, path: str, args: list[Any], dtype: str, keywords: dict | None = None) -> list[np.ndarray | None]:
+        """The submodule at `path` called alone on recorded inputs (numpy arrays, plain values; `keywords` by name), in
+        `dtype`, without gradients: its output leaves. The local verdict of a layer (execution/layers.py)."""
         raise UnsupportedCase(f"{self.target} cannot replay a layer")
 
-    def replay_grad(self, built: Built, path: str, args: list[Any], cotangents: list, dtype: str) -> list[np.ndarray | None]:
+    def replay_grad(self, built: Built, path: str, args: list[Any], cotangents: list, dtype: str,
+                    keywords: dict | None = None) -> list[np.ndarray | None]:
         """The submodule at `path` called alone on recorded inputs and differentiated with its own framework's autodiff,
-        the recorded output gradients (numpy, None: none) as cotangents: one input gradient per array input (None for an
-        integer input). The local backward verdict of a layer (execution/replay.py)."""
+        the recorded output gradients (numpy, None: none) as cotangents: one input gradient per array input, positional
+        then keyword (None for an integer input). The local backward verdict of a layer (execution/replay.py)."""
         raise UnsupportedCase(f"{self.target} cannot replay a layer's gradient")
 
     def optimizer(self, built: Built, name: str, args: dict[str, Any]) -> Any:

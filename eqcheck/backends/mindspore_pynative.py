@@ -216,25 +216,30 @@ class MindSporePyNativeBackend(Backend):
                 hook = lambda c, grad_in, grad_out, path=path: (watch.record(path, grad_in), watch.record_cotangent(path, grad_out)) and None
                 watch.handles.append(cell.register_backward_hook(hook))
             else:
-                hook = lambda c, args, out, path=path: watch.record(path, out, args)
-                watch.handles.append(cell.register_forward_hook(hook))
+                hook = lambda c, args, kwargs, out, path=path: watch.record(path, out, args, kwargs)
+                watch.handles.append(cell.register_forward_hook(hook, with_kwargs=True))  # inputs by keyword too
         return watch
 
-    def replay(self, built, path: str, args: list, dtype: str):
+    def replay(self, built, path: str, args: list, dtype: str, keywords: dict | None = None):
         """One Cell called alone on recorded inputs (numpy)."""
         cell = dict(built.module.cells_and_names())[path]
-        tensors = [self.tensor(a, dtype if np.issubdtype(a.dtype, np.floating) else str(a.dtype)) if isinstance(a, np.ndarray) else a
-                   for a in args]
+        keywords = keywords or {}
+        tensors = self._replay_tensors([*args, *keywords.values()], dtype)
         return [np.array(self.to_numpy(v), copy=True) if self.is_tensor(v) else None
-                for v in flatten_leaves(cell(*tensors), self.is_tensor)]
+                for v in flatten_leaves(cell(*tensors[:len(args)], **dict(zip(keywords, tensors[len(args):]))), self.is_tensor)]
 
-    def replay_grad(self, built, path: str, args: list, cotangents: list, dtype: str):
+    def _replay_tensors(self, values, dtype: str) -> list:
+        return [self.tensor(a, dtype if np.issubdtype(a.dtype, np.floating) else str(a.dtype)) if isinstance(a, np.ndarray) else a
+                for a in values]
+
+    def replay_grad(self, built, path: str, args: list, cotangents: list, dtype: str, keywords: dict | None = None):
         """One Cell called alone on recorded inputs, its input gradients by mindspore.value_and_grad of
         sum(output * cotangent), the recorded output gradient (the same vector-Jacobian product as a sens)."""
         ms = self.ms
         cell = dict(built.module.cells_and_names())[path]
-        tensors = [self.tensor(a, dtype if np.issubdtype(a.dtype, np.floating) else str(a.dtype)) if isinstance(a, np.ndarray) else a
-                   for a in args]
+        keywords = keywords or {}
+        positional, args = len(args), [*args, *keywords.values()]  # positional, then keyword: the order of the records
+        tensors = self._replay_tensors(args, dtype)
         floats = [i for i, a in enumerate(args) if isinstance(a, np.ndarray) and np.issubdtype(a.dtype, np.floating)]
         if not floats:
             return [None for a in args if isinstance(a, np.ndarray)]
@@ -243,7 +248,7 @@ class MindSporePyNativeBackend(Backend):
             full = list(tensors)
             for i, x in zip(floats, xs):
                 full[i] = x
-            outs = flatten_leaves(cell(*full), self.is_tensor)
+            outs = flatten_leaves(cell(*full[:positional], **dict(zip(keywords, full[positional:]))), self.is_tensor)
             terms = [(o * ms.Tensor(np.array(c, order="C")).reshape(o.shape).astype(o.dtype)).sum()
                      for o, c in zip(outs, cotangents) if c is not None and self.is_tensor(o)]
             return sum(terms[1:], terms[0])

@@ -198,7 +198,7 @@ class RecordingBackend(Backend):
         build = built.record
         try:
             result = action()
-        except Exception as exc:  # noqa: BLE001 - recorded, then raised on unchanged
+        except Exception as exc:  # recorded, then raised on unchanged
             failure = {"type": type(exc).__name__, "text": str(exc), "status": self.inner.classify_failure(exc, build["dtype"]),
                        "kernel": self.inner.missing_kernel(exc)}
             build["steps"].append((method, {"failure": failure}, self.record.phase))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import warnings
 from typing import Any
 
@@ -14,6 +15,7 @@ from eqcheck.errors import TargetUnavailable
 
 class TorchEagerBackend(Backend):
     framework = "torch"
+    keyword_gradients = True  # tensor hooks on keyword inputs (through_inputs)
     target = "torch"
     call_method = "forward"
 
@@ -174,14 +176,17 @@ class TorchEagerBackend(Backend):
         """Forward hooks record each module's output; full backward hooks its gradient w.r.t. its inputs.
 
         `through_inputs` (backward): the same gradient through tensor hooks on a private copy of each input,
-        for models whose forward() modifies a hooked output in place (`h += residual`), which full backward
-        hooks refuse."""
+        keyword inputs included, and the output gradient through an identity on each output: for models whose
+        forward() modifies a hooked output in place (`h += residual`), which full backward hooks refuse, and for
+        modules called by keyword (HF's `self_attn(hidden_states=...)`), whose inputs full backward hooks miss."""
         watch = LayerWatch(self.to_numpy, self.is_tensor)
         modules = dict(built.module.named_modules())
         if backward and through_inputs:
             for path in paths:
-                hook = lambda m, args, path=path: _input_gradients(self.torch, watch, path, args)
-                watch.handles.append(modules[path].register_forward_pre_hook(hook))
+                pre = lambda m, args, kwargs, path=path: _input_gradients(self.torch, watch, path, args, kwargs)
+                watch.handles.append(modules[path].register_forward_pre_hook(pre, with_kwargs=True))
+                post = lambda m, args, out, path=path: _output_gradients(self.torch, watch, path, out)
+                watch.handles.append(modules[path].register_forward_hook(post))
             return watch
         if backward:
             # Full backward hooks refuse an in-place op on a hooked output (nn.ReLU(inplace=True) after a conv):
@@ -195,33 +200,38 @@ class TorchEagerBackend(Backend):
                 hook = lambda m, grad_in, grad_out, path=path: (watch.record(path, grad_in), watch.record_cotangent(path, grad_out)) and None
                 watch.handles.append(module.register_full_backward_hook(hook))
             else:
-                hook = lambda m, args, out, path=path: watch.record(path, out, args)
-                watch.handles.append(module.register_forward_hook(hook))
+                hook = lambda m, args, kwargs, out, path=path: watch.record(path, out, args, kwargs)
+                watch.handles.append(module.register_forward_hook(hook, with_kwargs=True))
         return watch
 
-    def replay(self, built, path: str, args: list, dtype: str):
+    def _replay_tensors(self, values, dtype: str) -> list:
+        return [self.tensor(a, dtype if np.issubdtype(a.dtype, np.floating) else str(a.dtype)) if isinstance(a, np.ndarray) else a
+                for a in values]
+
+    def replay(self, built, path: str, args: list, dtype: str, keywords: dict | None = None):
         """One submodule called alone on recorded inputs (numpy), without gradients."""
         torch = self.torch
         module = dict(built.module.named_modules())[path]
-        tensors = [self.tensor(a, dtype if np.issubdtype(a.dtype, np.floating) else str(a.dtype)) if isinstance(a, np.ndarray) else a
-                   for a in args]
+        keywords = keywords or {}
+        tensors, named = self._replay_tensors(args, dtype), dict(zip(keywords, self._replay_tensors(keywords.values(), dtype)))
         with torch.no_grad():
             return [np.array(self.to_numpy(v), copy=True) if self.is_tensor(v) else None
-                    for v in flatten_leaves(module(*tensors), self.is_tensor)]
+                    for v in flatten_leaves(module(*tensors, **named), self.is_tensor)]
 
-    def replay_grad(self, built, path: str, args: list, cotangents: list, dtype: str):
+    def replay_grad(self, built, path: str, args: list, cotangents: list, dtype: str, keywords: dict | None = None):
         """One submodule called alone on recorded inputs, its input gradients by torch.autograd.grad(grad_outputs=...)."""
         torch = self.torch
         modules = dict(built.module.named_modules())
-        tensors = [self.tensor(a, dtype if np.issubdtype(a.dtype, np.floating) else str(a.dtype)) if isinstance(a, np.ndarray) else a
-                   for a in args]
+        keywords = keywords or {}
+        tensors = self._replay_tensors([*args, *keywords.values()], dtype)  # positional, then keyword: the order of the records
         wrt = [t for t in tensors if self.is_tensor(t) and t.is_floating_point()]
         for t in wrt:
             t.requires_grad_(True)
         inplace = _OutOfPlace([m for m in modules[path].modules() if getattr(m, "inplace", False) is True])  # a leaf input
         try:
             with torch.enable_grad():
-                outs = flatten_leaves(modules[path](*tensors), self.is_tensor)
+                call = modules[path](*tensors[:len(args)], **dict(zip(keywords, tensors[len(args):])))
+                outs = flatten_leaves(call, self.is_tensor)
                 used = [(o, torch.from_numpy(np.array(c, order="C")).reshape(o.shape).to(o.device, o.dtype))
                         for o, c in zip(outs, cotangents) if c is not None and self.is_tensor(o) and o.requires_grad]
                 grads = iter(torch.autograd.grad([o for o, _ in used], wrt, [c for _, c in used], allow_unused=True) if used
@@ -265,10 +275,10 @@ class _OutOfPlace:
             module.inplace = True
 
 
-def _input_gradients(torch, watch: LayerWatch, path: str, args: tuple) -> tuple:
-    """A forward pre-hook: each differentiable input becomes a copy whose gradient is this module's alone;
-    the module's record is written when the last of its input gradients arrives."""
-    copies = tuple(a.clone() if torch.is_tensor(a) and a.requires_grad else a for a in args)
+def _input_gradients(torch, watch: LayerWatch, path: str, args: tuple, kwargs: dict) -> tuple:
+    """A forward pre-hook: each differentiable input (positional, then keyword) becomes a copy whose gradient is this
+    module's alone; the module's record is written when the last of its input gradients arrives."""
+    copies = [a.clone() if torch.is_tensor(a) and a.requires_grad else a for a in (*args, *kwargs.values())]
     pending = [i for i, a in enumerate(copies) if torch.is_tensor(a) and a.requires_grad]
     grads: dict[int, Any] = {}
 
@@ -279,4 +289,45 @@ def _input_gradients(torch, watch: LayerWatch, path: str, args: tuple) -> tuple:
 
     for index in pending:
         copies[index].register_hook(lambda grad, index=index: arrived(grad, index) and None)
-    return copies
+    return tuple(copies[:len(args)]), dict(zip(kwargs, copies[len(args):]))
+
+
+def _output_gradients(torch, watch: LayerWatch, path: str, out):
+    """A forward hook: the module's tensor outputs (alone or in a tuple) pass through an identity that records the
+    gradient reaching them, before anything downstream (an in-place `h += residual`) touches them."""
+    leaves = [out] if torch.is_tensor(out) else list(out) if type(out) in (tuple, list) else None
+    if leaves is None or not any(torch.is_tensor(v) and v.requires_grad for v in leaves):
+        return None  # a ModelOutput or a non-differentiable output: its output gradient stays unrecorded
+    slots = [i for i, v in enumerate(leaves) if torch.is_tensor(v) and v.requires_grad]
+    grads: dict[int, Any] = {}
+
+    def arrived(grads_in):
+        grads.update(zip(slots, grads_in))
+        watch.record_cotangent(path, tuple(grads.get(i) for i in range(len(leaves))))
+
+    wrapped = _recorder().apply(arrived, *(leaves[i] for i in slots))
+    for i, value in zip(slots, wrapped if isinstance(wrapped, tuple) else (wrapped,)):
+        leaves[i] = value
+    return leaves[0] if torch.is_tensor(out) else type(out)(leaves)
+
+
+@functools.cache
+def _recorder():
+    import torch
+
+    class Recorder(torch.autograd.Function):
+        """Identity forward (copies, so an in-place op downstream leaves the saved graph intact); backward hands the
+        incoming gradients to `arrived` and passes them on unchanged."""
+
+        @staticmethod
+        def forward(ctx, arrived, *tensors):
+            ctx.arrived = arrived
+            copies = tuple(t.clone() for t in tensors)
+            return copies if len(copies) > 1 else copies[0]
+
+        @staticmethod
+        def backward(ctx, *grads):
+            ctx.arrived(grads)
+            return (None, *grads)
+
+    return Recorder

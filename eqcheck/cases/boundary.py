@@ -144,7 +144,7 @@ def _default_argument_variants(case: Case) -> list[tuple[OpSpec, Boundary]]:
     spec = case.spec
     if spec.explore is None or "torch" not in spec.sides or "mindspore" not in spec.sides:
         return []
-    torch_side, ms_side = spec.sides["torch"], spec.sides["mindspore"]
+    torch_side = spec.sides["torch"]
     given = {*torch_side.init, *torch_side.call}
     out = []
     for name, arg in spec.explore.arguments.items():

@@ -13,6 +13,11 @@ from eqcheck.spec.model import Special
 DEFAULT_SEED = 20240611
 
 
+def resolve_seed(seed: int | None) -> int:
+    """The seed a run uses: the one given (--seed, a split run's manifest), else the default."""
+    return DEFAULT_SEED if seed is None else seed
+
+
 def case_rng(seed: int, case_id: str, stream: str) -> np.random.Generator:
     """A generator per (seed, case, stream): selecting cases with -k never changes another case's data."""
     return np.random.default_rng([seed, zlib.crc32(case_id.encode()), zlib.crc32(stream.encode())])
@@ -149,3 +154,18 @@ def make_inputs(case, seed: int) -> dict[str, np.ndarray]:
             special_rng = case_rng(seed, case.id, f"special:{inp.name}")
             arrays[inp.name] = apply_special(arrays[inp.name], dist.special, special_rng, dtype)
     return arrays
+
+
+def cotangents(case, seed: int, outputs: list[tuple[str, np.ndarray]]) -> list[np.ndarray | None]:
+    """One seeded cotangent per float output of the reference side (the same bytes on both sides); None for
+    ignored or integer outputs."""
+    rng = case_rng(seed, case.id, "cotangent")
+    specs = case.spec.outputs
+    out = []
+    for i, (_, array) in enumerate(outputs):
+        ignored = specs[i].ignore if specs and i < len(specs) else None
+        if ignored or not np.issubdtype(array.dtype, np.floating):
+            out.append(None)
+            continue
+        out.append(draw(rng, "normal", {"mean": 0.0, "std": 1.0}, array.shape, case.dtype).astype(array.dtype))
+    return out

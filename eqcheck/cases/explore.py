@@ -23,7 +23,7 @@ from eqcheck.errors import SpecError
 from eqcheck.spec import expressions
 from eqcheck.spec.loader import SAMPLE_INDEX
 from eqcheck.spec.model import (ArgumentMap, Distribution, EdgeSettings, ExploreSpec, InputSpec, Literal, OpSpec,
-                                SideName, SideSpec)
+                                SideName)
 
 _MODULE_CLASS = re.compile(r"^torch\.nn\.(modules\.[\w.]+\.)?[A-Z]\w*$")
 _SPATIAL = re.compile(r"(\d)d(_|$)", re.IGNORECASE)

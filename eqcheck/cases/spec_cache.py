@@ -119,9 +119,9 @@ def summaries(paths: list[str], cache: SpecCache | None = None) -> list[Summary]
 
 def _validate(path: Path) -> Summary:
     from eqcheck.cases.sweep import expand
-    from eqcheck.spec.loader import load_spec
+    from eqcheck.spec.loader import parse_spec
 
-    spec = load_spec(path)
+    spec = parse_spec(path)
     cases = expand(spec)
     for case in cases:  # every expression at every sweep point, as cases.load_spec checks
         case.resolve_everything()

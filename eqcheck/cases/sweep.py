@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 
 from eqcheck._lazy import numpy as np  # imported on first use: `list` and `validate` never load numpy
 
+from eqcheck.cases import case_id
 from eqcheck.dtypes import GRAD_TOLERANCES, Tolerance, default_tolerance
 from eqcheck.errors import SpecError
 from eqcheck.spec import expressions
@@ -17,12 +18,6 @@ from eqcheck.spec.fields import join
 from eqcheck.spec import loader
 from eqcheck.spec.loader import MAX_INPUT_ELEMENTS
 from eqcheck.spec.model import Derive, Distribution, ExpectedDifference, InputSpec, ListArg, OpSpec, TensorArg
-
-
-def _format_value(value: Any) -> str:
-    if isinstance(value, (list, tuple)):
-        return "(" + ",".join(_format_value(v) for v in value) + ")"
-    return str(value)
 
 
 @dataclass(frozen=True)
@@ -54,8 +49,9 @@ class Sample:
     hash: str | None = None  # its content hash (explore.sample_hash), where a declaration names samples by it
 
     @property
-    def label(self) -> str:
-        return f"{'error_input' if self.error else 'sample'}={self.index}"
+    def id_part(self) -> tuple[str, int]:
+        """(key, value) of this sample in its case's id."""
+        return ("error_input" if self.error else "sample", self.index)
 
     def describe(self) -> dict[str, Any]:
         out = {"source": self.source, "entry": self.entry, "index": self.index, **({"hash": self.hash} if self.hash else {}),
@@ -75,12 +71,9 @@ class Case:
 
     @property
     def id(self) -> str:
-        parts = [f"{key}={_format_value(value)}" for key, value in self.point] + [self.dtype]
-        if self.sample is not None:
-            parts.append(self.sample.label)
-        if self.edge is not None:
-            parts.append(f"{self.edge.FAMILY}={self.edge.name}")
-        return f"{self.spec.name}[{','.join(parts)}]"
+        variants = ((self.sample.id_part,) if self.sample is not None else ()) + (
+            ((self.edge.FAMILY, self.edge.name),) if self.edge is not None else ())
+        return case_id.format_id(self.spec.name, self.point, self.dtype, variants)
 
     @cached_property
     def values(self) -> dict[str, Any]:
@@ -280,12 +273,12 @@ def expand(spec: OpSpec, dtypes: tuple[str, ...] | None = None) -> list[Case]:
 
 def load_spec(path) -> OpSpec:
     """A spec file, validated, with every expression evaluated at every sweep point (a bad size fails here, not mid-run)."""
-    return check_expands(loader.load_spec(path))
+    return check_expands(loader.parse_spec(path))
 
 
 def load_specs(paths: list[str]) -> list[OpSpec]:
     """Every spec under the given files and folders, each validated as by `load_spec`."""
-    return [check_expands(spec) for spec in loader.load_specs(paths)]
+    return [check_expands(spec) for spec in loader.parse_specs(paths)]
 
 
 def check_expands(spec: OpSpec) -> OpSpec:

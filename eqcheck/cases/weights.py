@@ -15,7 +15,7 @@ from eqcheck.cases import automap
 from eqcheck.cases.draws import draw, round_to_bfloat16
 from eqcheck.dtypes import is_float, numpy_dtype
 from eqcheck.errors import SpecError, WeightsError
-from eqcheck.spec.layout import apply_all, invert_all
+from eqcheck.spec.layout import Chunk, apply_all, invert_all
 from eqcheck.spec.fields import join, suggest
 from eqcheck.spec.model import Distribution, SideName, WeightEntry
 
@@ -45,8 +45,14 @@ class WeightMap:
         return [w.name for w in self.weights]
 
     def to_side(self, framework: str, canonical: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        return {w.sides[framework].param: apply_all(w.sides[framework].transforms, canonical[w.name])
-                for w in self.weights if framework in w.sides}
+        out: dict[str, np.ndarray] = {}
+        for w in self.weights:
+            if framework in w.sides:
+                side = w.sides[framework]
+                array = apply_all(side.transforms, canonical[w.name])
+                # a fused parameter: each entry's `chunk` is its block in zeros elsewhere, so the blocks add up exactly
+                out[side.param] = out[side.param] + array if side.param in out else array
+        return out
 
     def to_canonical(self, framework: str, side_arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         return {
@@ -78,10 +84,11 @@ def auto_distribution(default: np.ndarray) -> Distribution:
     return Distribution("uniform", {"low": mean - spread, "high": mean + spread})
 
 
-def bind(case, params: dict[str, dict[str, ParamInfo]], order: dict[str, list[str]] | None = None) -> WeightMap:
+def bind(case, params: dict[str, dict[str, ParamInfo]], fired: dict[str, list] | None = None) -> WeightMap:
     """Match the spec's weight map against the real parameters of each framework's built cell.
 
-    `order` (model specs): per framework, module paths in execution order, for the automatic map's module pass."""
+    `fired` (model specs): per framework, (module path, [input shapes, output shapes]) in the probe call's execution
+    order, for the automatic map's module pass."""
     spec = case.spec
     frameworks = list(params)
     reference = frameworks[0]
@@ -89,23 +96,30 @@ def bind(case, params: dict[str, dict[str, ParamInfo]], order: dict[str, list[st
     bound: list[BoundWeight] = []
 
     entries = list(spec.weights)
+    origins: list[int | None] = list(range(len(entries)))  # the spec's weights: entry each came from (its shape, init)
     unmapped, how = spec.unmapped, {}
     if spec.is_model:  # normalized names, then order and shape (cases/automap.py); refuses what it cannot pair
-        proposal = automap.propose(spec, params, case.id, order)
+        order = {fw: [path for path, _ in calls] for fw, calls in (fired or {}).items()}
+        shapes = {fw: {path: seen[1] for path, seen in reversed(calls)} for fw, calls in (fired or {}).items()}
+        proposal = automap.propose(spec, params, case.id, order, shapes)
+        if proposal.ambiguous:
+            raise automap.ambiguity(spec, case.id, proposal, params)
         entries, unmapped = proposal.entries(), proposal.skipped
+        origins = [p.origin for p in proposal.proposals]
         how = {p.entry.name: p.how for p in proposal.proposals}
     explicit = {fw: {e.sides[fw].name for e in entries} for fw in frameworks}
     for name in params[reference]:  # identical names map automatically
         if all(name in params[fw] and name not in explicit[fw] for fw in frameworks) and name not in {e.name for e in entries}:
             if not any(name in unmapped.get(fw, {}) for fw in frameworks):
                 entries.append(WeightEntry(name, {fw: SideName(name) for fw in frameworks}))
+                origins.append(None)
 
     for index, entry in enumerate(entries):
         field = join("weights", entry.name)
         present = {fw: entry.sides[fw].name in params[fw] for fw in frameworks}
         if not any(present.values()):
             continue  # a conditional parameter (bias with bias=False): absent everywhere is fine
-        if not present[reference] and index < len(spec.weights) \
+        if not present[reference] and origins[index] is not None \
                 and not any(params[fw][entry.sides[fw].name].trainable for fw in frameworks if present[fw]):
             # torch builds no affine weight (affine=False) where MindSpore keeps a frozen constant (gamma of ones):
             # nothing to share; it keeps its own value, and the outputs show whether that matters
@@ -120,7 +134,7 @@ def bind(case, params: dict[str, dict[str, ParamInfo]], order: dict[str, list[st
                     f"(its parameters: {', '.join(params[fw]) or 'none'})",
                     file=spec.path, field=join(field, fw), hint=suggest(entry.sides[fw].name, params[fw]),
                 )
-        declared = case.weight_shape(index) if index < len(spec.weights) else None
+        declared = case.weight_shape(origins[index]) if origins[index] is not None else None
         shape = declared or _canonical_shape(entry, params, frameworks, spec.path, field)
         sides = {}
         for fw in frameworks:
@@ -143,13 +157,14 @@ def bind(case, params: dict[str, dict[str, ParamInfo]], order: dict[str, list[st
             sides[fw] = BoundSide(info.name, tuple(transforms))
         ref_info = params[reference][entry.sides[reference].name]
         integer = not np.issubdtype(ref_info.default.dtype, np.floating)
-        init = case.weight_init(index) if index < len(spec.weights) else None  # $expr arguments evaluated
+        init = case.weight_init(origins[index]) if origins[index] is not None else None  # $expr arguments evaluated
         bound.append(BoundWeight(
             entry.name, tuple(shape), init or auto_distribution(invert_all(sides[reference].transforms, ref_info.default)),
             sides, integer_default=invert_all(sides[reference].transforms, ref_info.default) if integer else None,
             how=how.get(entry.name, ""),
         ))
 
+    _check_blocks(bound, spec.path, case.id)
     for fw in frameworks:  # unshared parameters with an `init`: drawn for their one side, named "<framework>.<param>"
         for param in spec.unmapped_init.get(fw, {}):
             if param in params[fw]:
@@ -175,6 +190,21 @@ def bind(case, params: dict[str, dict[str, ParamInfo]], order: dict[str, list[st
         if stale:
             raise SpecError(f"{fw} parameter '{stale[0]}' is both mapped and listed as unmapped", file=spec.path, field=join("unmapped", fw))
     return WeightMap(tuple(bound), {fw: dict(reasons) for fw, reasons in unmapped.items() if reasons})
+
+
+def _check_blocks(bound: list[BoundWeight], path: str, case_id: str) -> None:
+    """A fused parameter must be covered block by block, each block by exactly one entry: a missing block would load
+    as zeros, a doubled one as a sum."""
+    blocks: dict[tuple[str, str], list[tuple[int, int, str]]] = {}
+    for w in bound:
+        for fw, side in w.sides.items():
+            if side.transforms and isinstance(side.transforms[-1], Chunk):
+                blocks.setdefault((fw, side.param), []).append((side.transforms[-1].index, side.transforms[-1].of, w.name))
+    for (fw, param), found in blocks.items():
+        indices = sorted(index for index, _, _ in found)
+        if indices != list(range(found[0][1])) or len({of for _, of, _ in found}) != 1:
+            raise SpecError(f"{fw}.{param} is split into blocks {indices} by {', '.join(n for _, _, n in found)} in case {case_id}; "
+                            f"each of its {found[0][1]} blocks needs exactly one weights: entry", file=path, field="weights")
 
 
 def _canonical_shape(entry: WeightEntry, params, frameworks, path: str, field: str) -> tuple[int, ...]:

@@ -2,8 +2,10 @@
 that deviates beyond its budget.
 
 Pairing: a submodule whose parameters all map (through the weight map) into one submodule on the other side, and
-that one's back, is paired with it (`weights`); a submodule without parameters pairs with the one at the same
-normalized path (`path`: separators and case ignored), e.g. `act` with `act`. The root is the model's output,
+that one's back, is paired with it (`weights`; among nested modules holding the same parameters, a layer with the
+innermost, a block with the outermost); a submodule without parameters pairs with the one at the same normalized
+path (`path`: separators and case ignored), e.g. `act` with `act`, then by execution order (`order`). Outputs of
+different sizes in the probe call never pair. The root is the model's output,
 already compared as the case's outputs. Unpaired submodules (MindSpore nn.LSTM's inner `rnn`) are not watched.
 
 Forward: hooks record each paired submodule's output per call; rows follow the reference side's firing order
@@ -62,6 +64,9 @@ def pair_layers(weight_map, submodules: dict[str, dict[str, str]], fired: dict[s
     ref_subs, cand_subs = submodules[ref_fw], submodules[cand_fw]
     pairs: dict[str, tuple[str, str]] = {}
     taken: set[str] = set()
+    sizes = {fw: {path: [int(np.prod(s)) for s in seen[1]] for path, seen in reversed((fired or {}).get(fw, []))} for fw in submodules}
+    # outputs of different sizes are different computations, whatever the weights say (a flatten keeps the size)
+    disagree = lambda a, b: a in sizes[ref_fw] and b in sizes[cand_fw] and sizes[ref_fw][a][:1] != sizes[cand_fw][b][:1]
     for entry in explicit:
         a, b = entry[ref_fw], entry[cand_fw]
         if a in ref_subs and b in cand_subs:
@@ -70,21 +75,33 @@ def pair_layers(weight_map, submodules: dict[str, dict[str, str]], fired: dict[s
     # Weights: a module (a layer or a whole block) whose shared parameters are exactly those of one module there.
     image = {w.sides[ref_fw].param: w.sides[cand_fw].param for w in weight_map.weights if ref_fw in w.sides and cand_fw in w.sides}
     ref_params, cand_params = set(image), set(image.values())
+    preimage: dict[str, set[str]] = {}
+    for p, q in image.items():
+        preimage.setdefault(q, set()).add(p)
+    # Where several nested modules hold the same parameters, a layer pairs with a layer and a block with a block: HF's
+    # ViTIntermediate (dense + GELU) wraps the dense that is mindcv's fc1; HF's ResNetBasicLayer (with its residual)
+    # wraps the `layer` Sequential, and mindcv's BasicBlock is the former.
+    leaf = lambda path, subs: not any(p.startswith(path + ".") for p in subs)
     holders: dict[frozenset[str], list[str]] = {}
     for b in cand_subs:
         inside = _under(b, cand_params)
         if inside:
             holders.setdefault(inside, []).append(b)
     holding: set[str] = set()
+    chains: dict[frozenset[str], list[str]] = {}
     for a in ref_subs:
         inside = _under(a, ref_params)
-        if not inside:
-            continue
-        holding.add(a)
-        for b in holders.get(frozenset(image[p] for p in inside), []):
-            if a not in pairs and b not in taken:
-                pairs[a] = (b, "weights")
-                taken.add(b)
+        if inside:
+            holding.add(a)
+            chains.setdefault(inside, []).append(a)
+    for inside, refs in chains.items():
+        cands = holders.get(frozenset(image[p] for p in inside), [])
+        for b in sorted(cands, key=lambda b: not leaf(b, cand_subs)):  # layers first: to the innermost
+            for a in (reversed(refs) if leaf(b, cand_subs) else refs):
+                back = {p for q in _under(b, cand_params) for p in preimage[q]}  # a fused parameter maps back to several
+                if a not in pairs and b not in taken and not disagree(a, b) and back == inside:
+                    pairs[a] = (b, "weights")
+                    taken.add(b)
     holding |= {b for b in cand_subs if _under(b, cand_params)}
     # Parameter-free modules: the same normalized path, then the probe's execution order.
     by_path = {_normal_path(p): p for p in cand_subs if p not in taken and p not in holding}
@@ -92,7 +109,7 @@ def pair_layers(weight_map, submodules: dict[str, dict[str, str]], fired: dict[s
         if a in pairs or a in holding:
             continue
         b = by_path.get(_normal_path(a))
-        if b is not None:
+        if b is not None and not disagree(a, b):
             pairs[a] = (b, "path")
             taken.add(b)
     if fired and ref_fw in fired and cand_fw in fired:
@@ -112,6 +129,8 @@ def _pair_by_order(pairs, taken, holding, ref_fired, cand_fired, submodules) -> 
             return ("pair", own[path])
         if path in holding:
             return ("holds weights", path)  # a module with weights that found no partner stays unpaired
+        if subs[path] == "Identity":
+            return ("identity", path)  # computes nothing: never a partner (HF RegNet's shortcut beside mindcv's ReLU)
         return ("free", leaf(path, subs), tuple(tuple(map(tuple, part)) for part in shapes))
 
     ref_keys = [key(p, s, ref_subs, {a: a for a in pairs}) for p, s in ref_fired]
@@ -145,6 +164,7 @@ class LayerSession:
         # inputs and output gradient; per label, the same by its float64 build.
         self.local_backward: dict[tuple[str, int], Any] = {}
         self.local_backward64: dict[str, dict[tuple[str, int], Any]] = {}
+        self.built: dict[str, Any] = {}  # label -> the build the forward hooks watched (structural bounds of local rows)
 
     @contextmanager
     def watching(self, backend, built, label: str, direction: str, **options) -> Iterator[None]:
@@ -161,6 +181,15 @@ class LayerSession:
         finally:
             watch.close()
         self.watches[direction][label] = watch
+        if direction == "forward":
+            self.built[label] = built
+
+    def keyword_called(self, label: str) -> list[str]:
+        """Paired layers this side's forward pass called with tensors by keyword (HF's `self_attn(hidden_states=...)`)."""
+        watch = self.watches["forward"].get(label)
+        named = watch.keywords if watch is not None else {}
+        return [path for path, calls in named.items()
+                if any(call and any(isinstance(v, np.ndarray) for v in call.values()) for call in calls)]
 
     def report(self, case, direction: str) -> dict[str, Any] | None:
         """Rows in firing order, the first deviating layer, or None when nothing was watched this way."""
@@ -176,12 +205,16 @@ class LayerSession:
             anchor = Anchor(self.float64_reference, self.labels, float64, case.dtype, backward=direction == "backward")
         rows = []
         forward = self.first_forward if direction == "backward" else None
+        blind = set(self.keyword_called(self.labels[1])) if self.labels[1] not in self.through_inputs else set()
         for path, call in ref.order:
             pair = by_ref[path]
             cand_calls = cand.records.get(pair.cand, [])
             if direction == "backward":  # backpropagation reaches a module's calls last-first: align them from the end
                 cand_calls = cand_calls[max(0, len(cand_calls) - len(ref.records[path])):]
             row = _row(pair, call, ref.records[path][call], cand_calls, tolerance, anchor)
+            if direction == "backward" and pair.cand in blind and call < len(cand_calls) and all(v is None for v in cand_calls[call]):
+                row.update(passed=None, note="the candidate's backward hook does not see inputs passed by keyword: judged alone")
+                row.pop("reason", None)
             called = self.watches["forward"].get(self.labels[1])
             if direction == "backward" and row["passed"] is None and call >= len(cand_calls) and called is not None \
                     and pair.cand in called.records:  # it ran forward, yet no gradient reached it: cut off after it
@@ -193,7 +226,8 @@ class LayerSession:
             structural = row["passed"] is False and row["max_abs"] is None  # one side has no gradient: no replay undoes that
             if alone is not None:  # the verdict is the layer's own (replayed alone); the accumulated one stays beside it
                 local = row["local"] = self._local(case, tolerance, ref.records[path][call], alone, (path, call),
-                                                   self.local64 if direction == "forward" else self.local_backward64)
+                                                   self.local64 if direction == "forward" else self.local_backward64,
+                                                   self._bound(case, path, call) if direction == "forward" else None)
                 if local.get("passed") is not None and not structural:
                     row["accumulated_passed"], row["passed"] = row["passed"], local["passed"]
             rows.append(row)
@@ -214,11 +248,34 @@ class LayerSession:
             **({"note": self.notes[direction]} if direction in self.notes else {}),
         }
 
-    def _local(self, case, tolerance, ref_leaves, alone, key, float64) -> dict[str, Any]:
+    def _local(self, case, tolerance, ref_leaves, alone, key, float64, bound=None) -> dict[str, Any]:
         if isinstance(alone, str):
             return {"note": alone}
         own = {label: runs.get(key) for label, runs in float64.items()}  # the error budget's float64 replays
-        return replay.judge(ref_leaves, alone, tolerance, self.labels, case.dtype, (lambda: own) if own else None)
+        return replay.judge(ref_leaves, alone, tolerance, self.labels, case.dtype, (lambda: own) if own else None,
+                            bound)
+
+    def _bound(self, case, path: str, call: int):
+        """The structural rounding bound of a multilinear torch layer replayed alone on its recorded input (both sides
+        compute it on that input), computed on demand; None where there is none (verdict/rounding.py)."""
+        from eqcheck.execution.checks.layer_gradients import LayerFunction
+
+        module = getattr(self.built.get(self.labels[0]), "module", None)
+        calls = self.watches["forward"].get(self.labels[0]).inputs.get(path, []) if module is not None else []
+        args = calls[call] if call < len(calls) else None
+        tensors = [a for a in args or [] if isinstance(a, np.ndarray)]
+        if len(tensors) != 1:
+            return None
+
+        def bound(index: int):
+            if index != 0:
+                return None
+            try:
+                return LayerFunction(module.get_submodule(path), None).bound(tensors[0].astype(np.float64), None, case.dtype)
+            except (AttributeError, RuntimeError, ValueError, TypeError):  # not a torch module, or it cannot run alone
+                return None
+
+        return bound
 
 
 @dataclass
@@ -260,16 +317,16 @@ def _row(pair: LayerPair, call: int, ref_leaves, cand_calls, tolerance, anchor: 
         return row
     cand_leaves = cand_calls[call]
     one_sided = [(i, "ref" if a is not None else "cand") for i, (a, b) in enumerate(zip(ref_leaves, cand_leaves))
-                 if (a is None) != (b is None)]
+                 if (a is None) != (b is None)] if len(ref_leaves) == len(cand_leaves) else []
     if one_sided:  # a gradient (or output) only one side produces: a stop_gradient, a detached branch
         i, side = one_sided[0]
         has, lacks = ("the reference side", "the candidate") if side == "ref" else ("the candidate side", "the reference")
         row.update(passed=False, reason=f"{has} produces tensor {i} of this layer and {lacks} does not "
                                         f"(a stop_gradient or a detached branch on one side)", mismatched=0)
         return row
-    pairs = [(i, a, b) for i, (a, b) in enumerate(zip(ref_leaves, cand_leaves)) if a is not None and b is not None]
-    if len(ref_leaves) != len(cand_leaves):
-        row["note"] = f"{len(ref_leaves)} vs {len(cand_leaves)} tensors; compared the first {len(pairs)}"
+    pairs, note = replay.aligned(ref_leaves, cand_leaves)
+    if note:
+        row["note"] = note
     if not pairs:
         row["note"] = "no tensor on both sides"
         return row
@@ -277,6 +334,9 @@ def _row(pair: LayerPair, call: int, ref_leaves, cand_calls, tolerance, anchor: 
     if relaid:  # a Flatten on one side only (the input of a Dense): the same values in the same order
         pairs = [(i, a, b.reshape(a.shape) if a.shape != b.shape and a.size == b.size else b) for i, a, b in pairs]
         row["note"] = f"compared in the reference layout {list(relaid[0])} (candidate: {list(relaid[1])})"
+    if replay.comparable(pairs):  # never broadcast: a distance between different shapes means nothing
+        row.update(note=replay.comparable(pairs), shape=list(pairs[0][1].shape))
+        return row
     deviations = [compare(np.asarray(a), np.asarray(b), tolerance) for _, a, b in pairs]
     worst = max(range(len(deviations)), key=lambda k: (not deviations[k].passed, _finite(deviations[k].max_abs)))
     passed = [d.passed for d in deviations]

@@ -31,6 +31,7 @@ from typing import Iterator
 
 from eqcheck.backends.targets import Target
 from eqcheck.errors import EqcheckError, TargetUnavailable
+from eqcheck.execution.executor import Executor
 from eqcheck.execution.workers import (
     DEFAULT_TIMEOUT_S, STARTUP_TIMEOUT_S, _error_message, error_row, raise_error_message,
 )
@@ -199,7 +200,7 @@ class _Lane:
         return self.actors[0].run_batch.remote(indexes)
 
 
-class RayExecutor:
+class RayExecutor(Executor):
     """Runs cases on Ray actors; see the module docstring."""
 
     def __init__(self, targets, seed: int, weights_file: str | None = None, jobs: int = 0, timeout: float | None = None,

@@ -43,12 +43,12 @@ def replay_layers(session, backend, built, label: str, dtype: str) -> dict[tuple
         for pair in session.pairs:
             path = pair.ref if label == session.labels[0] else pair.cand
             for call, args in enumerate(ref_watch.inputs.get(pair.ref, [])):
-                if args is None:
-                    out[(pair.ref, call)] = "not replayed: its inputs are not plain tensors"
+                inputs = _inputs(ref_watch, pair.ref, call, session.watches["forward"].get(label), path, call, dtype)
+                if isinstance(inputs, str):
+                    out[(pair.ref, call)] = inputs
                     continue
-                cast = _relaid(_cast(args, dtype), session.watches["forward"].get(label), path, call)
                 try:
-                    out[(pair.ref, call)] = backend.replay(built, path, cast, dtype)
+                    out[(pair.ref, call)] = backend.replay(built, path, inputs[0], dtype, keywords=inputs[1])
                 except Exception as exc:  # noqa: BLE001 - a layer that cannot run alone keeps its accumulated verdict
                     out[(pair.ref, call)] = f"not replayed: {label} could not run it alone ({short_error(exc)})"
     finally:
@@ -79,14 +79,13 @@ def replay_backward(session, backend, built, label: str, dtype: str) -> dict[tup
                     out[key] = f"not replayed: {len(inputs)} forward calls, {len(reached)} reached backward"
                     continue
                 forward = len(inputs) - 1 - call  # backpropagation reaches a module's calls last-first
-                args = inputs[forward]
-                if args is None:
-                    out[key] = "not replayed: its inputs are not plain tensors"
+                cast = _inputs(ref_forward, pair.ref, forward, session.watches["forward"].get(label), path, forward, dtype)
+                if isinstance(cast, str):
+                    out[key] = cast
                     continue
-                cast = _relaid(_cast(args, dtype), session.watches["forward"].get(label), path, forward)
                 cots = _cast(cotangents[call], dtype)
                 try:
-                    grads = backend.replay_grad(built, path, cast, cots, dtype)
+                    grads = backend.replay_grad(built, path, cast[0], cots, dtype, keywords=cast[1])
                 except Exception as exc:  # noqa: BLE001 - a layer that cannot run alone keeps its accumulated verdict
                     out[key] = f"not replayed: {label} could not differentiate it alone ({short_error(exc)})"
                     continue
@@ -104,20 +103,75 @@ def _cast(arrays: list, dtype: str) -> list:
             else a for a in arrays]
 
 
-def _relaid(args: list, own_watch, path: str, call: int) -> list:
-    """The reference inputs in this side's own layout where only the layout differs (HF's classifier takes
-    512x1x1 and flattens inside; mindcv's Dense takes the flattened 512): same values, same order."""
-    calls = own_watch.inputs.get(path, []) if own_watch is not None else []
-    own = calls[call] if call < len(calls) and calls[call] is not None else []
-    return [a.reshape(o.shape) if isinstance(a, np.ndarray) and isinstance(o, np.ndarray) and a.shape != o.shape and a.size == o.size
-            else a for a, o in zip(args, own)] + list(args[len(own):])
+def _inputs(ref_watch, ref_path: str, ref_call: int, own_watch, path: str, call: int, dtype: str):
+    """(positional, keyword) inputs for this side's layer: the reference layer's recorded inputs, in this side's own
+    layout where only the layout differs (HF's classifier takes 512x1x1 and flattens inside; mindcv's Dense takes the
+    flattened 512). Where the two calls differ in structure (HF passes hidden_states, the mask and position ids by
+    keyword; a port its rotary tables and mask by position), only the first float tensor, the layer's data, comes
+    from the reference; the rest stay as this side's own forward pass recorded them. A str: why none."""
+    args = _recorded(ref_watch, ref_path, ref_call)
+    if args is None:
+        return "not replayed: its inputs are not plain tensors"
+    own = _recorded(own_watch, path, call) if own_watch is not None else None
+    ref_args, ref_keywords = args
+    if own is None or (len(own[0]) == len(ref_args) and list(own[1]) == list(ref_keywords)):
+        own = own or (ref_args, ref_keywords)
+        values = [_fit(a, o) for a, o in zip([*ref_args, *ref_keywords.values()], [*own[0], *own[1].values()])]
+    else:
+        values, reference = [*own[0], *own[1].values()], [*ref_args, *ref_keywords.values()]
+        mine, theirs = _first_float(values), _first_float(reference)
+        if mine is None or theirs is None or values[mine].size != reference[theirs].size:
+            return "not replayed: the two calls differ in structure and their first tensors in size"
+        values[mine] = reference[theirs].reshape(values[mine].shape)
+    values = _cast(values, dtype)
+    return values[:len(own[0])], dict(zip(own[1], values[len(own[0]):]))
 
 
-def judge(ref_leaves, cand_leaves, tolerance, labels, dtype: str, float64) -> dict[str, Any]:
-    """The op verdict rule over a layer's output leaves; a failing leaf is anchored to float64 (`float64()`, if given)."""
-    pairs = [(i, a, b) for i, (a, b) in enumerate(zip(ref_leaves, cand_leaves)) if a is not None and b is not None]
-    if not pairs or len(ref_leaves) != len(cand_leaves):
-        return {"note": f"not judged: {len(ref_leaves)} vs {len(cand_leaves)} output tensors"}
+def _recorded(watch, path: str, call: int):
+    calls, named = watch.inputs.get(path, []), watch.keywords.get(path, [])
+    if call >= len(calls) or calls[call] is None:
+        return None
+    return calls[call], (named[call] if call < len(named) and named[call] is not None else {})
+
+
+def _fit(a, own):
+    """A reference input in this side's layout where only the layout differs (same values, same order)."""
+    if isinstance(a, np.ndarray) and isinstance(own, np.ndarray) and a.shape != own.shape and a.size == own.size:
+        return a.reshape(own.shape)
+    return a
+
+
+def _first_float(values: list):
+    return next((i for i, v in enumerate(values) if isinstance(v, np.ndarray) and np.issubdtype(v.dtype, np.floating)), None)
+
+
+def aligned(ref_leaves: list, cand_leaves: list) -> tuple[list[tuple[int, Any, Any]], str | None]:
+    """Which tensors of a paired layer to compare: index by index where both sides have as many; where the counts
+    differ (HF's attention returns (output, None, None), a port its output; HF's inputs are hidden_states, a mask and
+    position ids, a port's its rotary tables), only the first tensor of each: the layer's data."""
+    if len(ref_leaves) == len(cand_leaves):
+        return [(i, a, b) for i, (a, b) in enumerate(zip(ref_leaves, cand_leaves)) if a is not None and b is not None], None
+    first = lambda leaves: next((v for v in leaves if v is not None), None)
+    a, b = first(ref_leaves), first(cand_leaves)
+    note = f"{len(ref_leaves)} vs {len(cand_leaves)} tensors: compared the first of each"
+    return ([(0, a, b)] if a is not None and b is not None else []), note
+
+
+def comparable(pairs) -> str | None:
+    """Why two layers' tensors cannot be compared element by element: their shapes differ (never broadcast)."""
+    bad = next(((a.shape, b.shape) for _, a, b in pairs if np.shape(a) != np.shape(b)), None)
+    return f"not comparable (shapes {list(bad[0])} vs {list(bad[1])})" if bad else None
+
+
+def judge(ref_leaves, cand_leaves, tolerance, labels, dtype: str, float64, bound=None) -> dict[str, Any]:
+    """The op verdict rule over a layer's output leaves; a failing leaf is anchored to float64 (`float64()`, if given),
+    with the structural rounding bound of leaf k (`bound(k)`, verdict/rounding.py) where the layer is multilinear."""
+    pairs, _ = aligned(ref_leaves, cand_leaves)
+    pairs = [(i, a, _fit(b, a)) for i, a, b in pairs]
+    if not pairs:
+        return {"note": f"not judged: {len(ref_leaves)} vs {len(cand_leaves)} tensors, none on both sides"}
+    if comparable(pairs):
+        return {"note": comparable(pairs)}
     deviations = [compare(np.asarray(a), np.asarray(b), tolerance) for _, a, b in pairs]
     passed = [d.passed for d in deviations]
     record: dict[str, Any] = {}
@@ -129,7 +183,8 @@ def judge(ref_leaves, cand_leaves, tolerance, labels, dtype: str, float64) -> di
             if passed[k] or anchor is None:
                 continue
             found = attribution.attribute(deviations[k].max_abs, False, deviations[k].nonfinite_mismatch,
-                                          dict(zip(labels, (a, b))), anchor, sides[anchor], sides, dtype)
+                                          dict(zip(labels, (a, b))), anchor, sides[anchor], sides, dtype,
+                                          bound=bound(index) if bound is not None else None)
             passed[k] = found["within_noise"]
             record.setdefault("attribution", {key: found[key] for key in ("statement", "outlier", "within_noise", "noise_ratio")})
     worst = max(range(len(deviations)), key=lambda k: (not passed[k], finite(deviations[k].max_abs)))

@@ -19,8 +19,9 @@ from eqcheck.cases.sweep import Case
 from eqcheck.execution import layouts, replay, sides
 from eqcheck.execution.checks import determinism, gradients, reference, refusal, stale, state, training
 from eqcheck.execution.layers import LayerSession, pair_layers
-from eqcheck.execution.checks import third_opinion  # an OpInfo ref where the sides disagree
-from eqcheck.verdict import declarations, diagnosis
+from eqcheck.execution.trial import Trial
+from eqcheck.execution.checks import high_precision, third_opinion  # mpmath for float64; an OpInfo ref where the sides disagree
+from eqcheck.verdict import declarations, diagnosis, rounding
 from eqcheck.verdict.compare import compare, json_safe
 from eqcheck.dtypes import is_float
 from eqcheck.errors import EqcheckError, SpecError
@@ -52,8 +53,8 @@ class CaseRunner:
         self.backends: dict[str, Backend] = {}
         self.resolved: dict[tuple[str, str], Any] = {}
         self.checked: set[tuple[str, str]] = set()  # keys whose plain spec had its keywords checked
-        # What the last case ran on (inputs, canonical weights, side arrays, cotangents): `eqcheck repro` saves it.
-        self.materials: dict[str, Any] | None = None
+        # The last trial that reached its outputs (inputs, weights, cotangents ...): `eqcheck repro` writes it.
+        self.trial: Trial | None = None
         self.layers: LayerSession | None = None  # model specs: this case's layer hooks (execution/layers.py)
 
     # ---- set-up, once per process -------------------------------------------------------------
@@ -201,7 +202,7 @@ class CaseRunner:
         # The probe orders modules for the weight map and the layer pairs; with neither, no extra call (a port
         # whose kernel leaves memory unwritten would otherwise show it on the plain case already).
         fired = self.probe(case, built, inputs) if spec.layers or any(params.values()) else {}
-        weight_map = weights.bind(case, params, {fw: [path for path, _ in calls] for fw, calls in fired.items()})
+        weight_map = weights.bind(case, params, fired)
         result.weights = weight_map.describe()
         canonical = self.source.canonical(case, weight_map, seed)
         self.layers = None
@@ -236,37 +237,39 @@ class CaseRunner:
         result.outputs = self._compare(case, flat)
         if self.layers is not None:
             cand = self.targets[1]
-            if type(self.source) is sides.Draws:  # local verdicts (execution/replay.py); a recorded side cannot run a layer alone
+            if self.source.extra_calls:  # local verdicts (execution/replay.py); a recorded side cannot run a layer alone
                 self.layers.local = replay.replay_layers(self.layers, self.backends[cand.label], built[cand.label], cand.label, case.dtype)
             result.details["layers"] = {"forward": self.layers.report(case, "forward")}
         names = [o.name for o in result.outputs]
         result.arrays = {label: dict(zip(names, (a for _, a in items))) for label, items in flat.items()}
-        self.materials = {"case": case, "seed": seed, "inputs": inputs, "canonical": canonical, "weight_map": weight_map,
-                          "loaded": loaded, "params": params, "cotangents": None, "wrt": []}
+        trial = self.trial = Trial(case, seed, built, params, weight_map, canonical, loaded, inputs, flat)
 
-        state_rows = None
         if spec.compare_state if spec.compare_state is not None else spec.trains:
-            state_rows = state.stateful_weights(weight_map, params)
+            trial.state_rows = state.stateful_weights(weight_map, params)
             self.source.phase("state")  # a recorded side's steps are tagged with their check (backends/recorded.py)
-            state.compare_state(self, case, result, built, weight_map, params)
+            state.compare_state(self, trial, result)
         if spec.grad:
             self.source.phase("gradient")
             (ref_label, ref), (_, cand) = flat.items()
             if all(a.shape == b.shape for (_, a), (_, b) in zip(ref, cand)):
-                gradients.compare_gradients(self, case, result, seed, built, weight_map, loaded, inputs, flat)
+                trial.cotangents = self.source.cotangents(case, seed, ref)  # seeded, or recorded (execution/sides.py)
+                trial.wrt = gradients.differentiable_inputs(self, case)
+                gradients.compare_gradients(self, trial, result)
             else:  # one cotangent cannot fit both sides: the forward failure already says why
                 result.details["gradients"] = {"status": "skipped", "message": "forward outputs differ in shape"}
         if spec.train is not None:
             self.source.phase("training")
-            training.compare_training(self, case, result, seed, built, weight_map, loaded, inputs, flat)
+            training.compare_training(self, trial, result)
         if spec.repeat > 1:
             self.source.phase("repeat")
-            self._repeat_calls(case, result, built, loaded, inputs, flat)
+            self._repeat_calls(trial, result)
         if self.source.wants_float64(case, result):  # the error budget: float64 re-runs, when a row failed (or asked)
             self.source.phase("float64")
-            reference.judge(self, case, result, seed, weight_map, canonical, inputs, state_rows)
+            reference.judge(self, trial, result)
+        if high_precision.wanted(case, result):  # float64 rows of elementwise ops: mpmath at 40 digits
+            high_precision.judge(self, trial, result)
         if third_opinion.wanted(self, case, result):  # an OpInfo entry's numpy ref, where the sides disagree
-            third_opinion.judge(self, case, result, inputs)
+            third_opinion.judge(self, trial, result)
         self._diagnose(case, result, inputs)
         result.status = PASS if all(o.passed for o in result.outputs) else FAIL
         culprits = [f"{section['first_divergent']} ({direction})" for direction, section in result.details.get("layers", {}).items()
@@ -309,10 +312,11 @@ class CaseRunner:
         for t in self.targets:
             params.setdefault(t.framework, self.backends[t.label].parameters(built[t.label]))
         fired = self.probe(case, built, self.source.inputs(case, self.seed)) if case.spec.is_model else {}
-        weight_map = weights.bind(case, params, {fw: [path for path, _ in calls] for fw, calls in fired.items()})
+        weight_map = weights.bind(case, params, fired)
         submodules = {t.framework: self.backends[t.label].submodules(built[t.label]) for t in self.targets}
         layers = pair_layers(weight_map, submodules, fired, case.spec.layer_pairs) if case.spec.is_model else []
-        return {"weight_map": weight_map, "params": params, "layers": layers, "submodules": submodules, "built": built}
+        return {"weight_map": weight_map, "params": params, "layers": layers, "submodules": submodules, "built": built,
+                "probe_failures": dict(getattr(self, "probe_failures", {}))}
 
     def probe(self, case: Case, built, inputs) -> dict[str, list[tuple[str, list[list[int]]]]]:
         """Model specs: one call per side with hooks on every submodule, before any weight is loaded.
@@ -321,9 +325,10 @@ class CaseRunner:
         modules (cases/automap.py) and parameter-free layers (execution/layers.py). A side whose probe fails, or
         a recorded side (nothing may be called out of its recorded order), falls back to declaration order.
         """
-        if not case.spec.is_model or type(self.source) is not sides.Draws:
+        if not case.spec.is_model or not self.source.extra_calls:
             return {}
         fired = {}
+        self.probe_failures = {}  # framework -> why its probe call failed (`eqcheck map` refuses a map resting on it)
         for t in self.targets:
             backend = self.backends[t.label]
             if t.framework in fired:
@@ -335,7 +340,8 @@ class CaseRunner:
                     backend.call(built[t.label], args, kwargs)
                 finally:
                     watch.close()
-            except Exception:  # noqa: BLE001 - the probe only orders the map; the real call reports what fails
+            except Exception as exc:  # noqa: BLE001 - the probe only orders the map; the real call reports what fails
+                self.probe_failures[t.framework] = short_error(exc)
                 backend.recover()
                 continue
             shapes = lambda leaves: [list(np.shape(leaf)) for leaf in leaves or () if isinstance(leaf, np.ndarray)]
@@ -367,10 +373,12 @@ class CaseRunner:
             context = diagnosis.Context(out.name, out.kind, labels, case.dtype, inputs)
             # The NaN/Inf hints only where the compared NaN/Inf patterns differ (the row's own count says so).
             hints = None if out.deviation.nonfinite_mismatch else [h for h in diagnosis.HINTS if h not in diagnosis.NONFINITE_HINTS]
-            out.diagnosis = diagnosis.diagnose(result.arrays[labels[0]][out.name], result.arrays[labels[1]][out.name], context, hints)
+            found = diagnosis.diagnosis_of(result.arrays[labels[0]][out.name], result.arrays[labels[1]][out.name], context, hints)
+            out.diagnosis, out.diagnosis_kind, out.diagnosis_side = found.text, found.kind, found.side
 
-    def _repeat_calls(self, case: Case, result: CaseResult, built, loaded, inputs, flat) -> None:
+    def _repeat_calls(self, trial: Trial, result: CaseResult) -> None:
         """--repeat: call each side again on the same inputs and weights; its outputs must match bit for bit."""
+        case, built, loaded, inputs, flat = trial.case, trial.built, trial.loaded, trial.inputs, trial.flat
         for t in self.targets:
             backend = self.backends[t.label]
 
@@ -422,7 +430,7 @@ class CaseRunner:
             raise
         except UnsupportedCase:
             raise
-        except Exception as exc:  # noqa: BLE001 - user code raises anything; one paragraph naming the factory
+        except Exception as exc:  # user code raises anything; one paragraph naming the factory
             if isinstance(obj, ModelFactory):
                 raise self._factory_failure(obj, target, init_args, exc) from exc
             raise
@@ -446,7 +454,7 @@ class CaseRunner:
             return action()
         except (EqcheckError, CaseFailure):
             raise
-        except Exception as exc:  # noqa: BLE001 - frameworks raise anything; the report shows it
+        except Exception as exc:  # frameworks raise anything; the report shows it
             backend = self.backends[target.label]
             kernel, kind = backend.missing_kernel(exc), backend.failure_kind(exc, case.dtype)
             if kernel:
@@ -529,7 +537,7 @@ class CaseRunner:
         results = []
         for out_spec, (path, a), (_, b) in zip(self.forward_names(case, len(ref), [p for p, _ in ref]), ref, cand):
             name, ignored = out_spec.name, out_spec.ignore
-            deviation = None if ignored else compare(a, b, case.tolerance(name))
+            deviation = None if ignored else compare(a, b, row_tolerance(case, name))
             results.append(OutputResult(name, list(a.shape), {ref_label: str(a.dtype), cand_label: str(b.dtype)}, deviation, ignored))
         return results
 
@@ -540,6 +548,19 @@ class CaseRunner:
             return list(case.spec.outputs[:count])
         paths = paths or (["out"] if count == 1 else [f"out.{i}" for i in range(count)])
         return [OutputSpec(path) for path in paths]
+
+
+def row_tolerance(case: Case, name: str):
+    """A forward row's tolerance: the spec's, else the dtype's table -- except an elementwise op below float64 with no
+    tolerance of its own in the spec, judged in ulps (verdict/rounding.py): a row further apart than ULP_THRESHOLD
+    ulps goes to its float64 re-runs, where each side is measured against float64."""
+    spec = case.spec
+    own = case.dtype in spec.tolerance or any(o.name == name and case.dtype in o.tolerance for o in spec.outputs)
+    if own or not is_float(case.dtype) or reference.structure_of(case) != "elementwise":
+        return case.tolerance(name)
+    if case.dtype == "float64" and high_precision.entry(case) is None:  # no wider reference to judge ulps against
+        return case.tolerance(name)
+    return rounding.elementwise_tolerance(case.dtype)
 
 
 def pick_output(value: Any, path: tuple, label: str) -> Any:

@@ -96,9 +96,14 @@ class RunSettings:
                 specs[id(case.spec)] = dataclasses.replace(case.spec, **changes)
         return [dataclasses.replace(case, spec=specs[id(case.spec)]) for case in cases]
 
-    def make_executor(self):
-        """The executor these settings ask for: this process, worker processes or a Ray cluster."""
+    def make_executor(self, keep_warm: bool = False):
+        """The executor these settings ask for: this process, worker processes or a Ray cluster; `keep_warm`: worker
+        processes kept between runs (eqcheck watch, execution/watch.py)."""
         common = dict(seed=self.seed, weights_file=self.weights_file, threads=self.threads)
+        if keep_warm:
+            from eqcheck.execution.workers import WorkerPoolExecutor
+
+            return WorkerPoolExecutor(self.targets, jobs=self.jobs or 1, timeout=self.timeout, keep_warm=True, **common)
         if self.executor == "ray":
             from eqcheck.execution.ray_executor import RayExecutor
 

@@ -23,7 +23,7 @@ import numpy as np
 
 from eqcheck.backends.samples import cache
 from eqcheck.cases.explore import Skip, TorchSamples, describe_sample, non_default, translate
-from eqcheck.cases.sweep import Case, Sample, expand
+from eqcheck.cases.sweep import Case, expand
 from eqcheck.spec.model import OpSpec
 
 

@@ -23,16 +23,15 @@ from typing import Any
 import numpy as np
 
 from eqcheck import __version__
-from eqcheck.backends import backend_class
+from eqcheck.backends import TARGETS, backend_class
 from eqcheck.backends.base import Backend
 from eqcheck.backends.recorded import RecordingBackend, ReplayBackend, SideRecord, write_atomic
-from eqcheck.backends.targets import Target
+from eqcheck.backends.targets import Target, parse_targets
 from eqcheck.cases import draws, weights
 from eqcheck.cases.sweep import Case
 from eqcheck.errors import EqcheckError, TargetUnavailable, WeightsError
 from eqcheck.dtypes import is_float
 from eqcheck.execution.checks import reference
-from eqcheck.execution.checks.gradients import draw_cotangents
 from eqcheck.execution.failures import CaseFailure
 from eqcheck.verdict.results import ERROR
 
@@ -52,6 +51,10 @@ def real_backend(target: Target, threads: int) -> Backend:
 
 class Draws:
     """Seeded inputs, weights (or the --weights file) and cotangents; the real backends."""
+
+    # Calls beyond a trial's recorded sequence (a probe, a decoy, a layer alone, an OpInfo ref on the torch side)
+    # are possible: no side is recorded or replayed.
+    extra_calls = True
 
     def __init__(self, seed: int, weights_file: str | None = None):
         self.seed = seed
@@ -81,8 +84,9 @@ class Draws:
             return weights.check_weights_file(weight_map, self._weights_file_arrays, self.weights_file, case.id, case.dtype)
         return weights.generate(weight_map, draws.case_rng(seed, case.id, "weights"), case.dtype)
 
-    def cotangents(self, runner, case: Case, seed: int, flat) -> list[np.ndarray | None]:
-        return draw_cotangents(runner, case, seed, flat)
+    def cotangents(self, case: Case, seed: int, outputs: list[tuple[str, np.ndarray]]) -> list[np.ndarray | None]:
+        """One per output of the reference side (`outputs`, flattened)."""
+        return draws.cotangents(case, seed, outputs)
 
     def wants_float64(self, case: Case, result) -> bool:
         """Does this case re-run in float64 (checks/reference.py: a failing row, --reference, --strict-precision)."""
@@ -91,6 +95,8 @@ class Draws:
 
 class ExportSide(Draws):
     """--export-side: record the real side and its materials; the mirror target replays the record (module docstring)."""
+
+    extra_calls = False
 
     def __init__(self, seed: int, weights_file: str | None, folder: str | None):
         super().__init__(seed, weights_file)
@@ -135,12 +141,14 @@ class ExportSide(Draws):
     def canonical(self, case, weight_map, seed):
         return self._keep("weights", super().canonical(case, weight_map, seed))
 
-    def cotangents(self, runner, case, seed, flat):
-        return self._keep("cotangents", super().cotangents(runner, case, seed, flat))
+    def cotangents(self, case, seed, outputs):
+        return self._keep("cotangents", super().cotangents(case, seed, outputs))
 
 
 class AgainstSide(Draws):
     """--against: materials and the recorded side's steps from the folder; the other side runs here (module docstring)."""
+
+    extra_calls = False
 
     def __init__(self, seed: int, folder: str | None, manifest: dict | None = None):
         super().__init__(seed)
@@ -201,7 +209,7 @@ class AgainstSide(Draws):
         except WeightsError as exc:
             raise CaseFailure(ERROR, f"the recorded weights ({path}) {exc.reason}") from None
 
-    def cotangents(self, runner, case, seed, flat):
+    def cotangents(self, case, seed, outputs):
         return self._recorded("cotangents")
 
 
@@ -213,6 +221,35 @@ def source_for(targets: list[Target], seed: int, weights_file: str | None) -> Dr
     if "replay" in roles:
         return AgainstSide(seed, roles["replay"])
     return Draws(seed, weights_file)
+
+
+def split_targets(targets: str, device: str, *, export_side: str | None, against: str | None, weights_file: str | None,
+                  seed: int | None) -> tuple[list[Target], int | None, dict, dict | None]:
+    """--export-side / --against: the run's two targets (one real, one recorded), its seed, its report settings
+    entries and the --against folder's manifest (checked against the selected cases by `check_against`). Usage
+    errors are click's, as backends/targets.py's are."""
+    import click
+
+    if export_side and against:
+        raise click.UsageError("--export-side and --against are two halves of a split run: give one of them")
+    why = "to run here (the other side is " + ("recorded on another machine)" if export_side else f"recorded in {against})")
+    side = parse_targets(targets, device, count=1, why=why)[0]
+    if export_side:
+        Path(export_side).mkdir(parents=True, exist_ok=True)
+        return ([Target(side.name, side.device, "export", export_side), Target(side.name, side.device, "mirror", export_side)],
+                seed, {"export_side": export_side}, None)
+    if weights_file:
+        raise click.UsageError(f"--weights cannot be combined with --against: the weights come from {against}")
+    manifest = read_manifest(against)
+    seed = manifest.get("seed") if seed is None else seed
+    recorded = manifest["target"]
+    if recorded.get("name") not in TARGETS:
+        raise EqcheckError(f"records target '{recorded.get('name')}', which this eqcheck does not know",
+                           file=f"{against}/{MANIFEST}", field="target.name")
+    if recorded["label"] == side.label:  # the same side twice; another device or mode of the framework is fine
+        raise click.BadParameter(f"{against} records {recorded['label']}; run another target against it",
+                                 param_hint="'--targets'")
+    return [Target(recorded["name"], recorded["device"], "replay", against), side], seed, {"against": against}, manifest
 
 
 # ---- the folder: case files and the manifest ---------------------------------------------------------

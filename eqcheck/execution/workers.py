@@ -51,6 +51,7 @@ from typing import Iterator
 from eqcheck import errors
 from eqcheck.execution import native_logs
 from eqcheck.errors import EqcheckError, TargetUnavailable
+from eqcheck.execution.executor import Executor
 from eqcheck.verdict import declarations
 from eqcheck.verdict.results import ERROR, EXPECTED_DIFFERENCE, CaseResult
 
@@ -126,7 +127,7 @@ def worker_main(conn, targets, seed: int, weights_file: str | None, threads: int
     faulthandler.enable()  # a native crash leaves its Python stack in the log, which the crashed case's row carries
 
     def fresh_runner() -> CaseRunner:
-        # A new runner per plan: resolved ops, recorded sides and the last case's materials never reach the next run.
+        # A new runner per plan: resolved ops, recorded sides and the last trial record never reach the next run.
         runner = CaseRunner(targets, seed=seed, weights_file=weights_file, threads=threads)
         runner.start()
         capture.attribute(runner)
@@ -188,15 +189,25 @@ def worker_main(conn, targets, seed: int, weights_file: str | None, threads: int
 # ---- parent side --------------------------------------------------------------------------------
 
 
-def describe_exit(exitcode: int | None) -> str:
+def exit_record(exitcode: int | None) -> dict:
+    """How a worker ended, as data (a crashed case's `crash`): its exit code and the signal that killed it, if one did."""
     if exitcode is None:
+        return {}
+    if exitcode >= 0:
+        return {"exit_code": exitcode}
+    try:
+        name = signal.Signals(-exitcode).name
+    except ValueError:
+        name = f"signal {-exitcode}"
+    return {"exit_code": exitcode, "signal": name}
+
+
+def describe_exit(exitcode: int | None) -> str:
+    ended = exit_record(exitcode)
+    if not ended:
         return "was still running"
-    if exitcode < 0:
-        try:
-            name = signal.Signals(-exitcode).name
-        except ValueError:
-            name = f"signal {-exitcode}"
-        return f"was killed by {name} (signal {-exitcode}, exit code {exitcode})"
+    if "signal" in ended:
+        return f"was killed by {ended['signal']} (signal {-exitcode}, exit code {exitcode})"
     return f"exited with code {exitcode}"
 
 
@@ -344,7 +355,7 @@ class _Worker:
         self.close_logs()
 
 
-class WorkerPoolExecutor:
+class WorkerPoolExecutor(Executor):
     """Runs cases in `jobs` spawned worker processes; see the module docstring."""
 
     def __init__(self, targets, seed: int, weights_file: str | None = None, jobs: int = 1,
@@ -619,7 +630,9 @@ class WorkerPoolExecutor:
             self.history.append((self._cases[index].id, worker.pid))
             self._give_back(worker, skip_first=True)
             self._replace(worker, kill=True)
-            results.append(self._error_row(index, f"the worker process {cause} while running this case", written, crashed=True))
+            crashed = self._error_row(index, f"the worker process {cause} while running this case", written, crashed=True)
+            crashed.details["crash"] = exit_record(worker.process.exitcode)
+            results.append(crashed)
         return results
 
     def _error_row(self, index: int, message: str, written: dict[str, str] | None = None, crashed: bool = False) -> CaseResult:

@@ -32,12 +32,22 @@ def gate_options(command):
     return command
 
 
-def gate_session(gate: dict, seed: int):
+def gate_option_names() -> set[str]:
+    """The keyword names the gate's options give `run` (commands that take run's options without the gate's skip them)."""
+    def bare() -> None: ...
+
+    for option in GATE_OPTIONS:
+        option(bare)
+    return {param.name for param in bare.__click_params__}
+
+
+def gate_session(gate: dict, seed: int, out, err):
+    """The gate observer of a run from its options (execution/session.py); `out`, `err`: the run's consoles."""
     from eqcheck.gate.session import GateSession, check_exclusive
     from eqcheck.gate.shard import parse_shard
 
     check_exclusive(gate.get("golden_dir"), gate.get("save_golden"))
-    return GateSession(seed=seed, baseline=gate.get("baseline"), rel_change=gate.get("rel_change") or 10.0,
+    return GateSession(seed=seed, out=out, err=err, baseline=gate.get("baseline"), rel_change=gate.get("rel_change") or 10.0,
                        save_golden=gate.get("save_golden"), golden_dir=gate.get("golden_dir"), junit=gate.get("junit"),
                        markdown=gate.get("markdown"), html=gate.get("html"), shard=parse_shard(gate.get("shard")))
 

@@ -58,7 +58,7 @@ def _runner(config):
     if runner is None:
         import click
 
-        from eqcheck.cases.draws import DEFAULT_SEED
+        from eqcheck.cases.draws import resolve_seed
         from eqcheck.execution.runner import CaseRunner
         from eqcheck.backends.targets import parse_targets
 
@@ -66,8 +66,7 @@ def _runner(config):
             targets = parse_targets(config.getoption("eqcheck_targets"), config.getoption("eqcheck_device"))
         except click.BadParameter as exc:
             raise pytest.UsageError(f"--eqcheck-targets/--eqcheck-device: {exc.format_message()}") from None
-        seed = config.getoption("eqcheck_seed")
-        runner = CaseRunner(targets, seed=DEFAULT_SEED if seed is None else seed)
+        runner = CaseRunner(targets, seed=resolve_seed(config.getoption("eqcheck_seed")))
         runner.start()
         config.stash[_RUNNER] = runner
     return runner

@@ -1,7 +1,7 @@
 """The CI-gate side of `eqcheck run`: --shard, --golden/--save-golden, --baseline, --junit, --markdown, --html and
-the GitHub step summary. `run` calls a GateSession at five points (select, start, on_result, annotate, finish);
-without any of these flags every call is a no-op. Rendering goes through the report/ modules and the consoles
-`run` passes in.
+the GitHub step summary. A GateSession is one of the run's observers (execution/session.py: select, settings, start,
+on_result, annotate, finish); without any of these flags every hook is a no-op. Rendering goes through the report/
+modules and the consoles `run` passes in.
 """
 
 from __future__ import annotations
@@ -11,16 +11,18 @@ from typing import Any
 
 from eqcheck.gate import golden
 from eqcheck.errors import EqcheckError
+from eqcheck.execution.session import Observer
 from eqcheck.verdict.results import CaseResult
 
 
-class GateSession:
-    def __init__(self, *, seed: int, baseline: str | None = None, rel_change: float = 10.0, save_golden: str | None = None,
+class GateSession(Observer):
+    def __init__(self, *, seed: int, out=None, err=None, baseline: str | None = None, rel_change: float = 10.0, save_golden: str | None = None,
                  golden_dir: str | None = None, junit: str | None = None, markdown: str | None = None,
                  html: str | None = None, shard: tuple[int, int] | None = None):
         from eqcheck.report import document as doc
 
         self.seed = seed
+        self.out, self.err = out, err  # the run's consoles: the baseline diff and the golden drift line
         self.rel_change = rel_change
         self.junit, self.markdown, self.html = junit, markdown, html
         self.shard = shard
@@ -84,11 +86,11 @@ class GateSession:
         if self.writer:
             self.writer.close()
 
-    def finish(self, document: dict, out, err, run_exit: int) -> int:
+    def finish(self, document: dict, code: int) -> int:
         """Write the extra formats, render the baseline diff; the exit code of the run."""
         from eqcheck.report import markdown as md
 
-        code = run_exit
+        out, err = self.out, self.err
         if self.baseline is not None:
             from eqcheck.gate.diff import diff_documents
             from eqcheck.report.diff_view import render_diff

@@ -13,6 +13,7 @@ from collections import Counter, defaultdict
 from pathlib import PurePosixPath
 from typing import Any
 
+from eqcheck.cases import case_id
 from eqcheck.report.markdown import cell
 from eqcheck.report.numbers import deviation
 
@@ -66,7 +67,7 @@ def rows(document: dict[str, Any], root: str = "configs") -> list[dict[str, Any]
         out.append({
             "file": rel,
             "family": rel.split("/")[0] if "/" in rel else "-",
-            "name": cases[0]["id"].split("[", 1)[0],
+            "name": case_id.spec_name(cases[0]["id"]),
             "ops": " ↔ ".join(ops),
             "cases": len(cases),
             "status": _status(cases),

@@ -14,6 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
+from eqcheck.cases.case_id import spec_name
 from eqcheck.report.document import skipped_edges
 from eqcheck.report.numbers import deviation
 
@@ -150,15 +151,22 @@ def failure_notes(document: dict) -> list[Text]:
             notes.append(Text.assemble((f"{case['id']}: ", "bold"), (case["message"], STATUS_STYLE[case["status"]])))
         for out in case.get("outputs") or []:
             if out.get("passed") is False and case["status"] == "fail":
-                tol = out.get("tolerance", {})
                 notes.append(Text.assemble(
                     (f"{case['id']} {out['name']}: ", "bold"),
                     (out.get("reason") or "outside tolerance", "red"),
-                    f" (rtol {tol.get('rtol')}, atol {tol.get('atol')})",
+                    f" ({tolerance_text(out)})",
                     f"; {out['attribution']['statement']}" if out.get("attribution") else "",
                     f"; diagnosis: {out['diagnosis']}" if out.get("diagnosis") else "",
                 ))
     return notes
+
+
+def tolerance_text(out: dict) -> str:
+    """The tolerance a row was judged by, saying so when its atol was scaled to the row's own magnitude."""
+    tol = out.get("tolerance", {})
+    if out.get("atol_scaled_from") is not None:
+        return f"rtol {tol.get('rtol')}, atol {out['atol_scaled_from']:g} x the row's largest value = {tol.get('atol'):.3g}"
+    return f"rtol {tol.get('rtol')}, atol {tol.get('atol')}"
 
 
 def stale_notes(document: dict) -> list[Text]:
@@ -188,7 +196,7 @@ def explore_table(document: dict, only_skips: bool = False) -> Table | None:
     accepted: dict[str, int] = {}
     for case in document["cases"]:
         if case["status"] == "accepts_invalid":
-            name = case["id"].split("[")[0]
+            name = spec_name(case["id"])
             accepted[name] = accepted.get(name, 0) + 1
     rows = [(name, t) for name, t in explore.items()
             if not only_skips or t["unmapped"] or t["not_supported"] or t.get("note") or accepted.get(name)]
@@ -299,7 +307,8 @@ def layers_table(case: dict, direction: str) -> Table | None:
     columns = (("layer", "left"), ("type", "left"), ("shape", "left")) + ((("local max abs", "right"),) if local else ()) + (
         (accumulated, "right"), ("max rel", "right"), ("growth (log |a-b|)", "left"), ("verdict", "left"))
     for name, justify in columns + ((("against float64", "left"),) if anchored else ()):
-        table.add_column(name, justify=justify, overflow="fold")
+        one_line = name in ("layer", "type", "verdict")  # one row per line: long module paths cut from the left (short_path)
+        table.add_column(name, justify=justify, overflow="ellipsis" if one_line else "fold", no_wrap=one_line)
     for row in rows:
         if row["passed"] is None:
             verdict = Text(row.get("note") or "-", style="dim")
@@ -308,12 +317,51 @@ def layers_table(case: dict, direction: str) -> Table | None:
         else:
             verdict = _verdict("pass" if row["passed"] else "fail")
         replayed = row.get("local") or {}
-        table.add_row(escape(row["name"]), escape(row["type"]), "x".join(map(str, row.get("shape") or [])) or "-",
+        table.add_row(escape(short_name(row["name"])), escape(row["type"]), "x".join(map(str, row.get("shape") or [])) or "-",
                       *((_num(replayed["max_abs"]) if "max_abs" in replayed else Text("-", style="dim"),) if local else ()),
                       _num(row.get("max_abs")), _num(row.get("max_rel")),
                       Text(growth_bar(row.get("max_abs"), low, high), style="red" if row.get("accumulated_passed", row["passed"]) is False else "blue"),
                       verdict, *((escape(_anchor(anchor_of(row))),) if anchored else ()))
     return table
+
+
+PATH_WIDTH = 40  # per side of a layer row's name
+
+
+def short_path(path: str, width: int = PATH_WIDTH) -> str:
+    """A long module path cut from the left at a part boundary: '…layers.0.layer.1.convolution'; the end says which."""
+    if len(path) <= width:
+        return path
+    parts = path.split(".")
+    kept: list[str] = []
+    while parts and len(".".join([parts[-1], *kept])) + 1 <= width:
+        kept.insert(0, parts.pop())
+    return "…" + (".".join(kept) if kept else path[-(width - 1):])
+
+
+def short_name(name: str) -> str:
+    """A layer row's 'ref / cand #call' with each path shortened."""
+    name, _, call = name.partition(" #")
+    return " / ".join(short_path(side) for side in name.split(" / ")) + (f" #{call}" if call else "")
+
+
+def layers_headline(case: dict) -> Text | None:
+    """One sentence per direction above a model case's layer tables: the first layer that deviates alone, or none."""
+    sentences = []
+    for direction in ("forward", "backward"):
+        section = (case.get("layers") or {}).get(direction)
+        if not section or section.get("status") != "compared":
+            continue
+        first = section.get("first_divergent")
+        if first is None:
+            sentences.append(f"{direction.capitalize()}, no layer deviates.")
+            continue
+        row = next(r for r in section["rows"] if r["name"] == first)
+        local = "local" in row and row["local"].get("passed") is not None
+        judged = row["local"] if local else row
+        sentences.append(f"{direction.capitalize()}, the first layer to deviate{' alone' if local else ''} is {first} "
+                         f"({row['type']}), max abs {_num(judged.get('max_abs'))}.")
+    return Text(f"{case['id']}: " + " ".join(sentences), style="bold") if sentences else None
 
 
 def _anchor(record: dict | None) -> str:
@@ -359,6 +407,9 @@ def render_document(console: Console, document: dict, quiet: bool = False) -> No
     for case in document["cases"]:
         if quiet and case["status"] in QUIET_STATUSES:
             continue
+        headline = layers_headline(case)
+        if headline is not None:
+            console.print(headline)
         for direction in ("forward", "backward"):
             table = layers_table(case, direction)
             if table is not None:

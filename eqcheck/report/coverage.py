@@ -17,10 +17,11 @@ from typing import Any
 
 import yaml
 
+from eqcheck.cases import case_id
 from eqcheck.errors import EqcheckError
 from eqcheck.report.catalog import LABEL, STATUS_ORDER, relative_path, versions
 from eqcheck.report.markdown import cell
-from eqcheck.spec.loader import discover_spec_files, load_spec
+from eqcheck.spec.loader import discover_spec_files, parse_spec
 
 TABLE_GLOB = "pytorch_api_mapping-*.json"
 EXCLUDED_FAMILIES = ("defaults",)  # deliberately forgotten defaults: declared differences, not a port's mapping
@@ -113,7 +114,7 @@ def spec_index(configs: str | Path) -> dict[tuple[str, str], list[str]]:
         rel = path.relative_to(root).as_posix()
         if rel.split("/")[0] in EXCLUDED_FAMILIES:
             continue
-        spec = load_spec(path)
+        spec = parse_spec(path)
         torch, ms = spec.sides.get("torch"), spec.sides.get("mindspore")
         if torch and ms:
             index[(normalize(torch.op), normalize(ms.op))].append(rel)
@@ -190,7 +191,7 @@ def rows(document: dict[str, Any], mapping_dir: str | Path, configs: str = "conf
         bucket = _bucket(cases) if row["specs"] else "no spec"
         out.append({**row, "cases": cases, "bucket": bucket,
                     "status": _status(cases) if row["specs"] else "-",
-                    "samples": sum(1 for c in cases if "sample=" in c["id"]),
+                    "samples": sum(1 for c in cases if "sample" in case_id.parts(c["id"])),
                     "table_error": errors.get(row_key(row))})
     return out
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from eqcheck.cases import case_id
 from eqcheck import __version__
 from eqcheck.errors import EqcheckError
 from eqcheck.verdict.results import (
@@ -78,6 +79,7 @@ def case_record(result: CaseResult) -> dict[str, Any]:
             record["precision_note"] = out.precision_note
         if out.diagnosis:
             record["diagnosis"] = out.diagnosis
+            record.update(diagnosis_kind=out.diagnosis_kind, **({"diagnosis_side": out.diagnosis_side} if out.diagnosis_side else {}))
         outputs.append(record)
     details = {k: v for k, v in getattr(result, "details", {}).items() if not k.startswith("_")}
     return {
@@ -128,7 +130,7 @@ def skipped_edges(document: dict[str, Any]) -> list[tuple[str, list[str], str, i
     groups: dict[tuple[str, str], tuple[list[str], set[str]]] = {}
     for case in document["cases"]:
         for variant, reason in (case.get("edges_skipped") or {}).items():
-            variants, ids = groups.setdefault((case["id"].split("[")[0], reason), ([], set()))
+            variants, ids = groups.setdefault((case_id.spec_name(case["id"]), reason), ([], set()))
             if variant not in variants:
                 variants.append(variant)
             ids.add(case["id"])

@@ -16,6 +16,8 @@ from typing import Any
 
 import yaml
 
+from eqcheck.spec import writer
+
 Key = tuple[str, str]  # (spec file, declaration field: expected_difference[2])
 SECTIONS = ("expected_difference", "edge_differences")
 
@@ -92,47 +94,9 @@ def fingerprint(measured: list[dict]) -> dict[str, Any] | None:
 
 # ---- writing them into the spec files ---------------------------------------------------------------------------
 
-class _Dumper(yaml.SafeDumper):
-    def increase_indent(self, flow: bool = False, indentless: bool = False):
-        return super().increase_indent(flow, False)  # `  - reason:` under its key, as the specs are written
-
-
-def _str(dumper: yaml.SafeDumper, value: str):
-    style = ">" if len(value) > 100 and "\n" not in value.rstrip("\n") else ('"' if "'" in value else None)
-    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
-
-
-_Dumper.add_representer(str, _str)
-
-
-def _flow(dumper: yaml.SafeDumper, value: dict):
-    return dumper.represent_mapping("tag:yaml.org,2002:map", value, flow_style=True)
-
-
-class _FlowDict(dict):
-    """A small mapping written on one line: {symptom: value, max_abs: 2.31}, when: {sample: [3]}."""
-
-
-_Dumper.add_representer(_FlowDict, _flow)
-
-
-class _FlowList(list):
-    """A row's symptoms on one line: [nonfinite, value]."""
-
-
-_Dumper.add_representer(_FlowList, lambda dumper, value: dumper.represent_sequence("tag:yaml.org,2002:seq", value, flow_style=True))
-
-
-def _entry(item: dict) -> dict:
+def _ordered(item: dict) -> dict:
     order = ("edge", "reason", "link", "when", "rows", "symptom", "signal", "intermittent")
-    out = {k: item[k] for k in order if k in item} | {k: v for k, v in item.items() if k not in order}
-    for key in ("when", "intermittent"):
-        if isinstance(out.get(key), dict):
-            out[key] = _FlowDict(out[key])
-    if isinstance(out.get("rows"), dict):
-        out["rows"] = {k: _FlowDict(v) if isinstance(v, dict) else _FlowList(v) if isinstance(v, list) else v
-                       for k, v in out["rows"].items()}
-    return out
+    return {k: item[k] for k in order if k in item} | {k: v for k, v in item.items() if k not in order}
 
 
 def _section_span(lines: list[str], key: str) -> tuple[int, int] | None:
@@ -178,8 +142,7 @@ def edit(text: str, change, names: set[str] | None = None) -> str:
         if kept == items:
             continue
         span = _section_span(lines, key)
-        body = yaml.dump({key: [_entry(item) for item in kept]}, Dumper=_Dumper, sort_keys=False, width=110,
-                         allow_unicode=True, default_flow_style=False) if kept else ""
+        body = writer.dump({key: [_ordered(item) for item in kept]}) if kept else ""  # the one spec style
         lines[span[0]:span[1]] = [body]
     return "".join(lines)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from typing import Any
 
+from eqcheck.cases import case_id
 from eqcheck.report.numbers import deviation
 
 
@@ -61,7 +62,7 @@ def build(document: dict) -> ET.ElementTree:
     failures = errors = skipped = 0
     for case in cases:
         status = case["status"]
-        element = ET.SubElement(suite, "testcase", classname=case["id"].split("[", 1)[0], name=case["id"],
+        element = ET.SubElement(suite, "testcase", classname=case_id.spec_name(case["id"]), name=case["id"],
                                 file=str(case.get("spec", "")), time=f"{float(case.get('duration_s', 0.0)):.3f}")
         drift = any(e.get("status") == "drift" for e in (case.get("golden") or {}).values())
         lines = deviation_lines(case)

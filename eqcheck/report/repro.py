@@ -64,17 +64,17 @@ def _concrete(case, value: Any) -> Any:
 
 
 def write(runner, case, result, out_dir: str | Path) -> tuple[Path, Path]:
-    """Write DIR/repro.py and DIR/case.npz from the runner's last run of `case`."""
-    m = runner.materials
+    """Write DIR/repro.py and DIR/case.npz from the runner's last trial of `case` (execution/trial.py)."""
+    trial = runner.trial
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     arrays: dict[str, np.ndarray] = {}
-    for name, value in m["inputs"].items():
+    for name, value in trial.inputs.items():
         arrays[f"input/{name}"] = value
     sides = []
     for t in runner.targets:
         fw = t.framework
-        for pname, value in m["loaded"][t.label].items():
+        for pname, value in trial.loaded[t.label].items():
             arrays[f"{fw}/param/{pname}"] = np.asarray(value, dtype=np.float32) if case.dtype == "bfloat16" and np.issubdtype(value.dtype, np.floating) else value
         obj = runner.resolved[(case.spec.path, fw)]
         args, kwargs = _args_code(case, fw, "X")
@@ -84,13 +84,13 @@ def write(runner, case, result, out_dir: str | Path) -> tuple[Path, Path]:
             "train": case.spec.side_mode(fw) == "train",
             "input_dtypes": {inp.name: case.input_dtype(inp, fw) for inp in case.spec.inputs},
         })
-    grad = bool(case.spec.grad and m.get("cotangents") is not None)
+    grad = bool(case.spec.grad and trial.cotangents is not None)
     index_maps = {}
     if grad:
-        for i, cot in enumerate(m["cotangents"]):
+        for i, cot in enumerate(trial.cotangents):
             if cot is not None:
                 arrays[f"cotangent/{i}"] = cot
-        for w in m["weight_map"].weights:
+        for w in trial.weight_map.weights:
             index = np.arange(int(np.prod(w.shape)), dtype=np.int64).reshape(w.shape)
             for fw, side in w.sides.items():
                 arrays[f"index/{fw}/{w.name}"] = apply_all(side.transforms, index)
@@ -100,10 +100,10 @@ def write(runner, case, result, out_dir: str | Path) -> tuple[Path, Path]:
     names = [o.name for o in result.outputs if o.kind == "output"]
     script = out / "repro.py"
     script.write_text(_SCRIPT.format(
-        case_id=case.id, seed=m["seed"], dtype=case.dtype, threads=runner.threads,
+        case_id=case.id, seed=trial.seed, dtype=case.dtype, threads=runner.threads,
         torch_side=repr(next(s for s in sides if s["framework"] == "torch")),
         ms_side=repr(next(s for s in sides if s["framework"] == "mindspore")),
-        names=repr(names), grad=grad, wrt=repr(m.get("wrt") or []), index_maps=repr(index_maps),
+        names=repr(names), grad=grad, wrt=repr(trial.wrt), index_maps=repr(index_maps),
     ))
     return script, npz
 

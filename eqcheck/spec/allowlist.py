@@ -205,4 +205,4 @@ def check_resolved_model(path: str, obj: Any, file: str, field: str) -> None:
         if not denied(home):
             return
     raise SpecError(f"'{path}' is defined in module '{home}', which is neither opted in nor a framework package",
-                    file=file, field=field, hint=f"opt the defining module in with --allow-module, or name it directly")
+                    file=file, field=field, hint="opt the defining module in with --allow-module, or name it directly")

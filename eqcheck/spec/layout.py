@@ -100,6 +100,43 @@ class ReorderChunks(Transform):
         return np.split(array, n, axis=self.axis)
 
 
+@dataclass(frozen=True)
+class Chunk(Transform):
+    """This canonical weight is block `index` of `of` equal blocks along `axis` of the side's parameter: a fused
+    parameter (mindcv's qkv Dense) is several canonical weights (HF's query, key, value), one entry each. Applied,
+    the block sits in zeros of the whole parameter's shape (the entries' blocks add up to the parameter); inverted,
+    the block is sliced back out, so gradients and state return in the canonical layout."""
+
+    axis: int
+    index: int
+    of: int
+    kind = "chunk"
+
+    def apply(self, array):
+        shape = list(array.shape)
+        self._check(shape)
+        size = shape[self.axis]
+        shape[self.axis] = size * self.of
+        whole = np.zeros(shape, dtype=array.dtype)
+        where = [slice(None)] * array.ndim
+        where[self.axis] = slice(self.index * size, (self.index + 1) * size)
+        whole[tuple(where)] = array
+        return whole
+
+    def invert(self, array):
+        self._check(list(array.shape))
+        if array.shape[self.axis] % self.of:
+            raise ValueError(f"axis {self.axis} of shape {array.shape} does not split into {self.of} equal blocks")
+        size = array.shape[self.axis] // self.of
+        where = [slice(None)] * array.ndim
+        where[self.axis] = slice(self.index * size, (self.index + 1) * size)
+        return np.ascontiguousarray(array[tuple(where)])
+
+    def _check(self, shape):
+        if not -len(shape) <= self.axis < len(shape):
+            raise ValueError(f"chunk axis {self.axis} is outside a {len(shape)}-d weight")
+
+
 def apply_all(transforms, array: np.ndarray) -> np.ndarray:
     for transform in transforms:
         array = transform.apply(array)

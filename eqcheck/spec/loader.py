@@ -12,7 +12,7 @@ import yaml
 from eqcheck.backends import FRAMEWORKS
 from eqcheck.dtypes import ALL_DTYPES, FLOAT_DTYPES, Tolerance
 from eqcheck.errors import SpecError
-from eqcheck.spec.layout import ReorderChunks, Reshape, Transpose
+from eqcheck.spec.layout import Chunk, ReorderChunks, Reshape, Transpose
 from eqcheck.spec import allowlist, expressions
 from eqcheck.spec.discovery import SPEC_SUFFIXES, check_unique_names, discover_spec_files  # noqa: F401 - re-exported
 from eqcheck.spec.fields import Fields, check_type, join, suggest
@@ -96,14 +96,14 @@ _FACTORY = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(\.[A-Za-z_]\
 _RESERVED = {"dtype"}
 
 
-def load_specs(paths: list[str]) -> list[OpSpec]:
+def parse_specs(paths: list[str]) -> list[OpSpec]:
     """Parse and validate each spec file's structure. `eqcheck.cases.load_specs` also evaluates every case."""
-    specs = [load_spec(path) for path in discover_spec_files(paths)]
+    specs = [parse_spec(path) for path in discover_spec_files(paths)]
     check_unique_names([(spec.name, spec.path) for spec in specs])
     return specs
 
 
-def load_spec(path: Path | str) -> OpSpec:
+def parse_spec(path: Path | str) -> OpSpec:
     """One file's structure; the expressions are checked at every sweep point by `eqcheck.cases.load_spec`."""
     file = str(path)
     try:
@@ -455,12 +455,12 @@ def _check_call_args(top: Fields, sides: dict[str, SideSpec], inputs: tuple[Inpu
 
 def _parse_side_name(value: Any, file: str, field: str, default: str, *, layout: bool) -> SideName:
     if isinstance(value, str):
-        _check_name(value, file, field, dotted=layout)
+        _check_name(value, file, field, dotted=layout, pattern=layout)
         return SideName(name=value)
     allowed = ("name", "dtype", "transform") if layout else ("name", "dtype")
     entry = Fields(value, file, field, allowed)
     name = entry.optional("name", default, str)
-    _check_name(name, file, entry.field("name"), dotted=layout)
+    _check_name(name, file, entry.field("name"), dotted=layout, pattern=layout)
     dtype = entry.optional("dtype", None, str)
     if dtype is not None and dtype not in ALL_DTYPES:
         raise entry.error("dtype", f"unknown dtype '{dtype}'", hint=suggest(dtype, ALL_DTYPES))
@@ -473,9 +473,9 @@ def _parse_transforms(entry: Fields) -> tuple:
     transforms = []
     for i, item in enumerate(raw):
         field = join(entry.field("transform"), i)
-        step = Fields(item, entry.file, field, ("transpose", "reshape", "reorder_chunks"))
+        step = Fields(item, entry.file, field, ("transpose", "reshape", "reorder_chunks", "chunk"))
         if len(step.data) != 1:
-            raise SpecError("each transform step has exactly one of transpose, reshape, reorder_chunks", file=entry.file, field=field)
+            raise SpecError("each transform step has exactly one of transpose, reshape, reorder_chunks, chunk", file=entry.file, field=field)
         kind, args = next(iter(step.data.items()))
         if kind == "transpose":
             axes = _int_list(args, entry.file, join(field, kind))
@@ -487,6 +487,14 @@ def _parse_transforms(entry: Fields) -> tuple:
             for j, dim in enumerate(args):
                 _check_dim(dim, entry.file, join(join(field, kind), j))
             transforms.append(Reshape(tuple(args)))
+        elif kind == "chunk":
+            spec = Fields(args, entry.file, join(field, kind), ("axis", "index", "of"))
+            axis, index, of = spec.required("axis", int), spec.required("index", int), spec.required("of", int)
+            if of < 2 or not 0 <= index < of:
+                raise spec.error("index", f"block {index} of {of}: need 0 <= index < of and of >= 2")
+            if i != len(raw) - 1:
+                raise SpecError("chunk places a weight inside the side's parameter: it must be the last step", file=entry.file, field=field)
+            transforms.append(Chunk(axis, index, of))
         else:
             spec = Fields(args, entry.file, join(field, kind), ("axis", "order"))
             axis = spec.required("axis", int)
@@ -647,7 +655,7 @@ def _parse_weights(top: Fields, sides: dict[str, SideSpec]) -> tuple[WeightEntry
     entries, claimed = [], {fw: {} for fw in sides}
     for canonical, item in raw.items():
         field = join("weights", canonical)
-        _check_name(canonical, top.file, field, dotted=True)
+        _check_name(canonical, top.file, field, dotted=True, pattern=True)
         if isinstance(item, str):  # shorthand: one name on every side
             item = {fw: item for fw in sides}
         entry = Fields(item, top.file, field, ("init", "shape", *FRAMEWORKS))
@@ -655,7 +663,11 @@ def _parse_weights(top: Fields, sides: dict[str, SideSpec]) -> tuple[WeightEntry
         for fw in sides:
             value = entry.data.get(fw, canonical)
             side = _parse_side_name(value, top.file, entry.field(fw), canonical, layout=True)
-            if side.name in claimed[fw]:
+            if side.name.count("*") != canonical.count("*"):
+                raise entry.error(fw, f"'{side.name}' has {side.name.count('*')} '*' and '{canonical}' {canonical.count('*')}: "
+                                      f"each '*' is one path part captured on every side, in order")
+            chunk = bool(side.transforms) and isinstance(side.transforms[-1], Chunk)  # blocks of one fused parameter
+            if side.name in claimed[fw] and not chunk:
                 raise entry.error(fw, f"{fw} parameter '{side.name}' is already mapped by weights.{claimed[fw][side.name]}")
             claimed[fw][side.name] = canonical
             weight_sides[fw] = side
@@ -676,7 +688,7 @@ def _parse_unmapped(top: Fields, sides: dict[str, SideSpec]) -> dict[str, dict[s
         out[fw] = {}
         for param, value in raw.optional(fw, {}, dict).items():
             field = join(raw.field(fw), param)
-            _check_name(param, top.file, field, dotted=True)
+            _check_name(param, top.file, field, dotted=True, pattern=True)
             init = None
             if isinstance(value, dict):
                 entry = Fields(value, top.file, field, ("reason", "init"))
@@ -986,12 +998,14 @@ def _parse_argument_map(arg: Any, value: Any, file: str, field: str, params: dic
 # ---- cross-field checks -----------------------------------------------------------------------
 
 
-def _check_name(name: Any, file: str, field: str, *, dotted: bool = False) -> None:
+def _check_name(name: Any, file: str, field: str, *, dotted: bool = False, pattern: bool = False) -> None:
     check_type(name, (str,), file, field)
-    # Dotted names are module paths of real models: a part may be a number (`layer1.0.conv1.weight`, `h.0.attn.bias`).
-    ok = all(_PATH_PART.match(part) for part in name.split(".")) if dotted else bool(_NAME.match(name))
+    # Dotted names are module paths of real models: a part may be a number (`layer1.0.conv1.weight`, `h.0.attn.bias`),
+    # or `*`, one path part captured (weights and unmapped: `layer.*.attention.query.weight`).
+    ok = all(_PATH_PART.match(part) or (pattern and part == "*") for part in name.split(".")) if dotted else bool(_NAME.match(name))
     if not ok:
-        raise SpecError(f"'{name}' is not a valid name (letters, digits, underscores{', dots' if dotted else ''})", file=file, field=field)
+        raise SpecError(f"'{name}' is not a valid name (letters, digits, underscores{', dots' if dotted else ''}{', * for one path part' if pattern else ''})",
+                        file=file, field=field)
 
 
 def _check_scalar_tree(value: Any, file: str, field: str) -> None:

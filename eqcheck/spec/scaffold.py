@@ -19,7 +19,7 @@ from typing import Any
 
 from eqcheck.backends.resolve import resolve_dotted
 from eqcheck.errors import SpecError
-from eqcheck.spec import allowlist, expressions
+from eqcheck.spec import allowlist, expressions, writer
 
 SOURCE = "https://www.mindspore.cn/docs/en/r2.3/note/api_mapping/pytorch_diff/{name}.html"
 
@@ -89,7 +89,8 @@ class Draft:
         self.lines.append(text)
 
     def text(self) -> str:
-        return "\n".join(self.lines).rstrip() + "\n"
+        """The draft in the spec style (eqcheck/spec/writer.py), its TODO comments kept."""
+        return writer.rewrite("\n".join(self.lines).rstrip() + "\n")
 
 
 def signature(obj: Any, method: str | None = None) -> list[Param]:
@@ -153,12 +154,6 @@ def match(torch_names: list[str], ms_names: list[str]) -> dict[str, str]:
             out[name] = close[0]
             free.remove(close[0])
     return out
-
-
-def _yaml(value: Any) -> str:
-    import yaml
-
-    return yaml.safe_dump(value, default_flow_style=True, width=1000).strip().removesuffix("\n...").removesuffix("...").strip()
 
 
 def _yaml_ok(value: Any) -> bool:
@@ -264,8 +259,8 @@ def draft(torch_path: str, mindspore_path: str) -> str:
         tensorish = p.required or (p.default is None and other is not None and other.required)
         if tensorish and p.name in SCALAR_ARGS and other is not None and not is_class["torch"]:
             comments.append(f"# {p.name}: a required size/axis/count, guessed as {SCALAR_ARGS[p.name]!r}: TODO check it")
-            call["torch"][p.name] = _yaml(SCALAR_ARGS[p.name])
-            call["mindspore"][other.name] = _yaml(SCALAR_ARGS[p.name])
+            call["torch"][p.name] = writer.flow(SCALAR_ARGS[p.name])
+            call["mindspore"][other.name] = writer.flow(SCALAR_ARGS[p.name])
         elif tensorish and not p.keyword_only:
             inputs.append((p, other))
         elif other is not None and p.name != "out":
@@ -273,8 +268,8 @@ def draft(torch_path: str, mindspore_path: str) -> str:
             if not _same(p.default, other.default) and _yaml_ok(value):
                 comments.append(f"# call default differs: torch {p.name}={p.default!r}, MindSpore {other.name}={other.default!r}; "
                                 f"{_agreed_source(p, other)}'s written on both sides")
-                call["torch"][p.name] = _yaml(_plain(value))
-                call["mindspore"][other.name] = _yaml(_plain(value))
+                call["torch"][p.name] = writer.flow(_plain(value))
+                call["mindspore"][other.name] = writer.flow(_plain(value))
         elif p.name != "out" and not p.required:
             comments.append(f"# torch-only call argument: {p.name}={p.default!r}")
     for p in forward["mindspore"]:
@@ -287,7 +282,7 @@ def draft(torch_path: str, mindspore_path: str) -> str:
     if params:
         doc.add("params:")
         for k, v in params.items():
-            doc.add(f"  {k}: {_yaml(v)}")
+            doc.add(f"  {k}: {writer.flow(v)}")
     doc.add("inputs:")
     if not inputs:
         doc.add("  - {name: input, shape: [4, 16]}  # TODO: no tensor argument found in either signature")
@@ -297,7 +292,7 @@ def draft(torch_path: str, mindspore_path: str) -> str:
         if p.name in sample_shapes:
             shape, sure = sample_shapes[p.name], True  # the shape torch's own test sample uses
         doc.add(f"  - name: {p.name}")
-        doc.add(f"    shape: {_yaml(shape)}{'' if sure else '  # TODO: shape guessed'}")
+        doc.add(f"    shape: {writer.flow(shape)}{'' if sure else '  # TODO: shape guessed'}")
         if other is None:
             doc.add("    # TODO: no MindSpore argument matched this input")
         elif other.name != p.name:

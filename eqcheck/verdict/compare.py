@@ -51,6 +51,8 @@ def within_tolerance(reference: Any, candidate: Any, tolerance: Tolerance) -> np
     * both values are finite and ``|r_i - c_i| <= atol + rtol * max(|r_i|, |c_i|)``, or
     * both are non-finite with the identical pattern: both NaN, or the same-signed infinity.
 
+    For a float row whose largest finite value is below 1, atol is multiplied by that value (the row at its own scale).
+
     A NaN on one side only, an infinity facing a finite value, and ``+Inf`` vs ``-Inf`` all fail.
 
     The relative term scales with ``max(|r|, |c|)``, not with one side, because neither framework is
@@ -71,6 +73,11 @@ def within_tolerance(reference: Any, candidate: Any, tolerance: Tolerance) -> np
     with np.errstate(all="ignore"):
         d = np.abs(r - c)
         m = np.maximum(np.abs(r), np.abs(c))
+        exact = _kind(np.asarray(reference).dtype) == "int" and _kind(np.asarray(candidate).dtype) == "int"
+        finite_m = m[np.isfinite(m)]
+        scale = float(finite_m.max()) if finite_m.size else 0.0
+        if not exact and atol > 0 and scale < 1:  # the row judged at its own scale (see compare)
+            atol *= scale
         ok = d <= np.add(np.multiply(m, rtol), atol)
         ok &= np.isfinite(m)  # m is finite iff both sides are (a NaN propagates through maximum)
         ok |= r == c  # equal finite values, and same-signed infinities
@@ -130,6 +137,7 @@ class Deviation:
     worst_factor: float | None = None  # |r-c| / (atol + rtol*max(|r|,|c|)) at worst_index: > 1 where it fails
     max_abs_index: tuple[int, ...] | None = None  # the element with the largest |r-c|, failing or not
     max_abs_values: tuple[float, float] | None = None
+    atol_scaled_from: float | None = None  # the table's atol when the row was judged at its own scale (atol x its largest value)
 
     @property
     def mismatched_fraction(self) -> float:
@@ -158,6 +166,7 @@ class Deviation:
             "max_abs_index": self.max_abs_index,
             "max_abs_values": self.max_abs_values,
             "tolerance": self.tolerance,
+            **({"atol_scaled_from": self.atol_scaled_from} if self.atol_scaled_from is not None else {}),
             "passed": self.passed,
             "reason": self.reason,
         }
@@ -191,7 +200,7 @@ class _Accumulator:
     __slots__ = (
         "n_finite", "sum_abs", "max_abs", "worst_flat", "sum_rel", "max_rel",
         "dd", "rr", "cc", "mismatched", "nonfinite", "first_nonfinite",
-        "rtol", "atol", "rel_safe", "exact", "m", "t", "b", "fail_factor", "fail_gap", "fail_flat",
+        "rtol", "atol", "rel_safe", "exact", "m", "t", "b", "fail_factor", "fail_gap", "fail_flat", "scale",
     )
 
     def __init__(self, tolerance: Tolerance, exact: bool, chunk: int):
@@ -210,6 +219,7 @@ class _Accumulator:
         self.fail_factor = 0.0  # the largest |r-c| / bound over failing elements, its |r-c|, and where
         self.fail_gap = 0.0
         self.fail_flat: int | None = None
+        self.scale = 0.0  # the largest |r| or |c| over both-finite elements: the row's own magnitude
         self.rtol = float(tolerance.rtol)
         self.atol = float(tolerance.atol)
         # If every relative error fl(d/m) of a chunk is <= rel_safe, then d <= rtol*m holds exactly
@@ -248,6 +258,9 @@ class _Accumulator:
         np.abs(rv, out=rv)
         np.abs(cv, out=cv)
         np.maximum(rv, cv, out=m)
+        top = float(m.max())
+        if top > self.scale:
+            self.scale = top
         np.maximum(m, _TINY, out=m)
         np.divide(dv, m, out=t)  # relative error
         rel_max = float(t.max())
@@ -349,12 +362,16 @@ def compare(
     tolerance: Tolerance,
     *,
     chunk_size: int | None = None,
+    _scaled: Tolerance | None = None,
 ) -> Deviation:
     """Measure how far ``candidate`` is from ``reference`` and judge it against ``tolerance``.
 
     One pass over the data in chunks of ``chunk_size`` (default ``CHUNK_SIZE``) elements, sums
     accumulated in float64. Never raises on disagreeing inputs: a shape mismatch is a failing
     Deviation. Raises TypeError for dtypes that are neither float, integer nor bool.
+
+    A float row whose largest value is below 1 is judged at its own scale: atol times that value
+    (``Deviation.atol_scaled_from`` keeps the table's atol); rtol is unchanged.
     """
     reference = np.asarray(reference)
     candidate = np.asarray(candidate)
@@ -391,10 +408,19 @@ def compare(
                 else:
                     acc.nonfinite_chunk(rv, cv, dv, start)
 
-    return _finish(reference, candidate, tolerance, acc, exact, size)
+    if not exact and 0 < tolerance.atol and acc.scale < 1 and not _scaled:
+        # A row judged at its own scale: an absolute tolerance larger than the row's values decides nothing (a
+        # gradient of magnitude 1e-9 would pass any content), so atol shrinks with the row's largest value below 1.
+        scaled = Tolerance(rtol=tolerance.rtol, atol=tolerance.atol * acc.scale)
+        if acc.max_abs > scaled.atol:
+            return compare(reference, candidate, scaled, chunk_size=chunk_size, _scaled=tolerance)
+        acc.atol = scaled.atol
+        return _finish(reference, candidate, scaled, acc, exact, size, tolerance)
+    return _finish(reference, candidate, tolerance, acc, exact, size, _scaled)
 
 
-def _finish(reference, candidate, tolerance, acc: _Accumulator, exact: bool, size: int) -> Deviation:
+def _finish(reference, candidate, tolerance, acc: _Accumulator, exact: bool, size: int,
+            unscaled: Tolerance | None = None) -> Deviation:
     nf = acc.n_finite
     if nf:
         max_abs = acc.max_abs
@@ -473,4 +499,5 @@ def _finish(reference, candidate, tolerance, acc: _Accumulator, exact: bool, siz
         worst_factor=worst_factor,
         max_abs_index=max_abs_index,
         max_abs_values=max_abs_values,
+        atol_scaled_from=None if unscaled is None else float(unscaled.atol),
     )

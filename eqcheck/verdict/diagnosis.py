@@ -1,7 +1,8 @@
 """A diagnosis line for a failing row: which known pattern the two arrays show. Pure numpy.
 
-`HINTS` is an ordered list of small functions `(ref, cand, context) -> str | None`; `diagnose` tries them in
-order and the first that recognises its pattern names it ("no pattern found" otherwise, an honest answer). A
+`HINTS` is an ordered list of small functions `(ref, cand, context) -> str | Diagnosis | None`; `diagnose` tries
+them in order and the first that recognises its pattern names it ("no pattern found" otherwise, an honest answer).
+`diagnosis_of` also says which pattern as data (`Diagnosis.kind`: the hint's name, unless it returned its own). A
 hint sees both sides' arrays (same shape) and a `Context`: the row's name and kind, the side labels, the case
 dtype and the case's inputs by canonical name. A new hint is one function added with `register` (see
 eqcheck/verdict/nonfinite.py's NaN/Inf patterns); a hint that raises is skipped, never ends the run.
@@ -13,13 +14,13 @@ hint explains the gross difference that failed the row, not the last bits.
 from __future__ import annotations
 
 import itertools
-import math
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import numpy as np
 
 from eqcheck.verdict.nonfinite import nonfinite_hint
+from eqcheck.verdict.results import Diagnosis
 
 NO_PATTERN = "no pattern found"
 # Relative to the row's largest magnitude: the agreement a hint needs once its pattern is undone.
@@ -43,7 +44,7 @@ class Context:
         return MATCH_RTOL.get(self.dtype, MATCH_RTOL["float32"])
 
 
-Hint = Callable[[np.ndarray, np.ndarray, Context], "str | None"]
+Hint = Callable[[np.ndarray, np.ndarray, Context], "str | Diagnosis | None"]
 
 
 def _num(x: float) -> str:
@@ -168,6 +169,8 @@ def reordered(ref, cand, ctx: Context) -> str | None:
     scale = max(float(np.abs(ref).max(initial=0.0)), float(np.abs(cand).max(initial=0.0)))
     if not _matches(np.sort(ref, axis=None), np.sort(cand, axis=None), ctx, scale):
         return None  # any reordering keeps the multiset of values: one sort rules them all out
+    if _matches(ref, cand, ctx, scale):
+        return None  # already alike at this resolution (one element of 8,640 off): a swap that also matches explains nothing
     for i, j in itertools.combinations(range(ref.ndim), 2):
         if ref.shape[i] == ref.shape[j] > 1 and _matches(np.swapaxes(ref, i, j), cand, ctx, scale):
             return f"matches after swapping axes {i} and {j} (a transposed layout)"
@@ -249,10 +252,15 @@ def register(hint: Hint, before: Hint | None = None) -> Hint:
 
 
 def diagnose(ref: Any, cand: Any, context: Context, hints: list[Hint] | None = None) -> str:
-    """The first hint that recognises its pattern in (ref, cand), or NO_PATTERN."""
+    """The line of the first hint that recognises its pattern in (ref, cand), or NO_PATTERN."""
+    return diagnosis_of(ref, cand, context, hints).text
+
+
+def diagnosis_of(ref: Any, cand: Any, context: Context, hints: list[Hint] | None = None) -> Diagnosis:
+    """The first hint that recognises its pattern in (ref, cand), as a Diagnosis; kind `none` for NO_PATTERN."""
     ref, cand = np.asarray(ref), np.asarray(cand)
     if ref.shape != cand.shape:
-        return f"shapes differ: {list(ref.shape)} vs {list(cand.shape)}"
+        return Diagnosis(f"shapes differ: {list(ref.shape)} vs {list(cand.shape)}", "shape")
     if not np.issubdtype(ref.dtype, np.integer):
         ref = ref.astype(np.float64)
     if not np.issubdtype(cand.dtype, np.integer):
@@ -264,5 +272,5 @@ def diagnose(ref: Any, cand: Any, context: Context, hints: list[Hint] | None = N
         except Exception:  # noqa: BLE001 - a hint that trips over odd data explains nothing; the next one may
             continue
         if found:
-            return found
-    return NO_PATTERN
+            return found if isinstance(found, Diagnosis) else Diagnosis(found, hint.__name__)
+    return Diagnosis(NO_PATTERN, "none")

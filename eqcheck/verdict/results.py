@@ -20,6 +20,16 @@ STATUSES = (PASS, FAIL, ERROR, EXPECTED_DIFFERENCE, UNEXPECTED_PASS, UNSUPPORTED
 FAILING = (FAIL, ERROR, UNEXPECTED_PASS, NONDETERMINISTIC)  # any of these makes the run exit 1
 
 
+@dataclass(frozen=True)
+class Diagnosis:
+    """A failing row's pattern: the line shown, and what it found as data."""
+
+    text: str
+    kind: str  # the hint that recognised it (sign_flip, constant_ratio ...), a NaN/Inf pattern
+    #            (nonfinite_produced, nonfinite_propagated, nonfinite_where_finite, nonfinite_both), shape or none
+    side: str | None = None  # the target label the pattern is on, where it is one side's
+
+
 @dataclass
 class OutputResult:
     name: str
@@ -33,6 +43,8 @@ class OutputResult:
     attribution: dict[str, Any] | None = None
     strict_precision: bool = False  # --strict-precision: a precision note fails the row
     diagnosis: str | None = None  # a failing row: what pattern the two arrays show (eqcheck/verdict/diagnosis.py)
+    diagnosis_kind: str | None = None  # which pattern, as data (Diagnosis.kind): pages read this, not the wording
+    diagnosis_side: str | None = None  # the target label the pattern is on, where it is one side's
 
     @property
     def within_noise(self) -> bool:

@@ -1,1 +1,2 @@
-"""Third-party model pairs (both sides written by others), built from configs: install the `ports` extra."""
+"""Model pairs built from configs: Hugging Face transformers against mindcv (both sides written by others) and against
+a hand-written MindSpore Llama port. Install the `ports` extra."""

@@ -96,7 +96,7 @@ class _Layers(nn.Cell):
 
     def _gate_weights(self, layer: int, suffix: str):
         key = f"_l{layer}{suffix}"
-        get = lambda name: getattr(self, name + key)  # noqa: E731
+        get = lambda name: getattr(self, name + key)
         return (get("weight_ih"), get("weight_hh"),
                 get("bias_ih") if self.has_bias else None, get("bias_hh") if self.has_bias else None)
 

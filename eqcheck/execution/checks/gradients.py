@@ -5,28 +5,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from eqcheck.cases import draws, weights
+from eqcheck.cases import weights
 from eqcheck.cases.sweep import Case
 from eqcheck.dtypes import is_float
 from eqcheck.errors import EqcheckError
 from eqcheck.verdict.results import UNSUPPORTED, CaseResult, OutputResult
-from eqcheck.execution import replay, sides
+from eqcheck.execution import replay
 from eqcheck.execution.checks import determinism
 from eqcheck.execution.failures import CaseFailure, short_error
-
-
-def draw_cotangents(runner, case: Case, seed: int, flat) -> list[np.ndarray | None]:
-    """One seeded cotangent per float output (same bytes on both sides); None for ignored or integer outputs."""
-    rng = draws.case_rng(seed, case.id, "cotangent")
-    specs = case.spec.outputs
-    out = []
-    for i, (_, array) in enumerate(flat[runner.targets[0].label]):
-        ignored = specs[i].ignore if specs and i < len(specs) else None
-        if ignored or not np.issubdtype(array.dtype, np.floating):
-            out.append(None)
-            continue
-        out.append(draws.draw(rng, "normal", {"mean": 0.0, "std": 1.0}, array.shape, case.dtype).astype(array.dtype))
-    return out
+from eqcheck.execution.trial import Trial
 
 
 def differentiable_inputs(runner, case: Case) -> list[str]:
@@ -47,6 +34,17 @@ def side_gradients(runner, case: Case, t, built, side_weights, inputs, wrt, cota
 
 def _watched_gradients(runner, case: Case, t, built, side_weights, inputs, wrt, cotangents):
     """side_gradients with the layer hooks of a model spec on (execution/layers.py)."""
+    def through_tensor_hooks(why: str):
+        with runner.watch_layers(t, built, "backward", through_inputs=True):
+            grads = side_gradients(runner, case, t, built, side_weights, inputs, wrt, cotangents)
+        runner.layers.through_inputs.add(t.label)
+        runner.layers.notes["backward"] = f"{t.label} {why}, so its layer gradients were recorded through tensor hooks on each layer's inputs instead."
+        return grads
+
+    keyword = runner.layers.keyword_called(t.label) if runner.layers is not None and runner.backends[t.label].keyword_gradients else []
+    if keyword:  # full backward hooks see positional inputs only: tensor hooks see keyword inputs too
+        return through_tensor_hooks(f"calls {len(keyword)} layers with tensors by keyword ({keyword[0]}, ...), which full "
+                                    f"backward hooks do not see")
     try:
         with runner.watch_layers(t, built, "backward"):
             return side_gradients(runner, case, t, built, side_weights, inputs, wrt, cotangents)
@@ -57,13 +55,7 @@ def _watched_gradients(runner, case: Case, t, built, side_weights, inputs, wrt, 
         # record the same input gradients through tensor hooks; failing that, compare without the layer walk.
         refusal = str(exc).split(". ")[0].strip().rstrip(".")
         try:
-            with runner.watch_layers(t, built, "backward", through_inputs=True):
-                grads = side_gradients(runner, case, t, built, side_weights, inputs, wrt, cotangents)
-            runner.layers.through_inputs.add(t.label)
-            runner.layers.notes["backward"] = (f"{t.label} refused full backward hooks because forward() modifies a "
-                                               f"layer's output in place ({refusal}), so its layer gradients were "
-                                               f"recorded through tensor hooks on each layer's inputs instead.")
-            return grads
+            return through_tensor_hooks(f"refused full backward hooks because forward() modifies a layer's output in place ({refusal})")
         except RuntimeError as again:
             runner.layers.problems["backward"] = (
                 f"{t.label} refused backward hooks because forward() modifies a layer's output in place ({refusal}), "
@@ -89,11 +81,10 @@ def _flat(grads) -> list[tuple[str, np.ndarray]]:
     return [*((f"grad:{k}", np.asarray(v)) for k, v in inputs.items()), *((f"grad:param.{k}", np.asarray(v)) for k, v in params.items())]
 
 
-def compare_gradients(runner, case: Case, result: CaseResult, seed: int, built, weight_map: weights.WeightMap,
-                      loaded, inputs, flat) -> None:
-    cotangents = runner.source.cotangents(runner, case, seed, flat)  # seeded, or recorded (execution/sides.py)
-    wrt = differentiable_inputs(runner, case)
-    runner.materials.update(cotangents=cotangents, wrt=wrt)
+def compare_gradients(runner, trial: Trial, result: CaseResult) -> None:
+    """Both sides' gradients for the trial's cotangents w.r.t. `trial.wrt` and the parameters, one row each."""
+    case, built, loaded, inputs, wrt, cotangents = trial.case, trial.built, trial.loaded, trial.inputs, trial.wrt, trial.cotangents
+    weight_map = trial.weight_map
     grads = {}
 
     for t in runner.targets:
@@ -129,7 +120,7 @@ def compare_gradients(runner, case: Case, result: CaseResult, seed: int, built, 
     runner.add_rows(result, rows)
     if runner.layers is not None:
         cand = runner.targets[1]
-        if type(runner.source) is sides.Draws:  # local backward verdicts (execution/replay.py)
+        if runner.source.extra_calls:  # local backward verdicts (execution/replay.py)
             runner.layers.local_backward = replay.replay_backward(runner.layers, runner.backends[cand.label], built[cand.label],
                                                                   cand.label, case.dtype)
         backward = runner.layers.report(case, "backward")

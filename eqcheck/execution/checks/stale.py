@@ -7,7 +7,6 @@ from __future__ import annotations
 import dataclasses
 
 from eqcheck.cases.sweep import Case
-from eqcheck.execution import sides
 from eqcheck.execution.failures import CaseFailure
 from eqcheck.verdict.results import PASS, CaseResult
 
@@ -17,7 +16,7 @@ DECOY_SEED_OFFSET = 7919  # the decoy's seed: the case's plus this, so its input
 def run_decoy(runner, case: Case, seed: int) -> None:
     """Run the plain case (no overrides: a full batch where the variant empties it) on other data, both sides, every
     check the spec asks for; nothing of it is kept. Only where this process draws the data (not a recorded side)."""
-    if not getattr(case.edge, "decoy", False) or type(runner.source) is not sides.Draws:
+    if not getattr(case.edge, "decoy", False) or not runner.source.extra_calls:
         return
     plain = dataclasses.replace(case, edge=None)
     scratch = CaseResult(id=plain.id, spec=plain.spec.path, status=PASS, targets=[t.label for t in runner.targets])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from eqcheck.cases import weights
 from eqcheck.cases.sweep import Case
+from eqcheck.execution.trial import Trial
 from eqcheck.verdict.results import CaseResult
 
 
@@ -21,11 +22,11 @@ def side_state(runner, case: Case, t, built, weight_map: weights.WeightMap, stat
     return {f"state:{w.name}": canonical[w.name] for w in stateful}
 
 
-def compare_state(runner, case: Case, result: CaseResult, built, weight_map: weights.WeightMap, params) -> None:
+def compare_state(runner, trial: Trial, result: CaseResult) -> None:
     """Buffers (running statistics) after the call, brought back to canonical names and layout."""
-    stateful = stateful_weights(weight_map, params)
+    case, stateful = trial.case, trial.state_rows
     if not stateful:
         return
-    a, b = (side_state(runner, case, t, built[t.label], weight_map, stateful) for t in runner.targets)
+    a, b = (side_state(runner, case, t, trial.built[t.label], trial.weight_map, stateful) for t in runner.targets)
     rows = [(runner.row(name, "state", a[name], b[name], case.tolerance(name)), a[name], b[name]) for name in a]
     runner.add_rows(result, rows)

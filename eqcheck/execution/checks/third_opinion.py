@@ -15,8 +15,8 @@ import numpy as np
 
 from eqcheck.backends import opinfo_refs
 from eqcheck.cases.sweep import Case
-from eqcheck.execution import sides
 from eqcheck.execution.failures import short_error
+from eqcheck.execution.trial import Trial
 from eqcheck.verdict.attribution import max_abs
 from eqcheck.verdict.results import CaseResult
 
@@ -46,7 +46,7 @@ def entry_of(case: Case) -> str | None:
 
 def wanted(runner, case: Case, result: CaseResult) -> bool:
     """A forward row disagrees, the case names an OpInfo entry, and the torch side runs here (not recorded)."""
-    return (entry_of(case) is not None and type(runner.source) is sides.Draws
+    return (entry_of(case) is not None and runner.source.extra_calls
             and any(o.kind == "output" and o.deviation is not None and not o.passed for o in result.outputs)
             and any(t.framework == "torch" for t in runner.targets))
 
@@ -68,7 +68,8 @@ def _nonfinite_mismatch(side: np.ndarray, ref: np.ndarray) -> int:
     return int(differ.sum())
 
 
-def judge(runner, case: Case, result: CaseResult, inputs: dict[str, np.ndarray]) -> None:
+def judge(runner, trial: Trial, result: CaseResult) -> None:
+    case, inputs = trial.case, trial.inputs
     entry = entry_of(case)
     ref, name = opinfo_refs.reference(entry)
     record = {"entry": entry, "ref": name if ref is not None else None}
@@ -86,7 +87,7 @@ def judge(runner, case: Case, result: CaseResult, inputs: dict[str, np.ndarray])
                                             else case.input_dtype(inp, t.framework))
                    for inp in case.spec.inputs}
         args, kwargs = runner.pack(case64, t, tensors)
-        numpy_of = lambda v: backend.to_numpy(v) if backend.is_tensor(v) else (  # noqa: E731
+        numpy_of = lambda v: backend.to_numpy(v) if backend.is_tensor(v) else (
             type(v)(numpy_of(x) for x in v) if isinstance(v, (list, tuple)) else v)
         with np.errstate(all="ignore"):
             out = ref(*numpy_of(list(args)), **{k: numpy_of(v) for k, v in kwargs.items()})

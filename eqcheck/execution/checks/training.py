@@ -19,16 +19,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from eqcheck.cases import weights
-from eqcheck.cases.sweep import Case
-from eqcheck.execution.checks.gradients import draw_cotangents
+from eqcheck.cases import draws
+from eqcheck.execution.trial import Trial
 from eqcheck.verdict.results import CaseResult
 
 
-def compare_training(runner, case: Case, result: CaseResult, seed: int, built, weight_map: weights.WeightMap,
-                     loaded, inputs, flat) -> None:
+def compare_training(runner, trial: Trial, result: CaseResult) -> None:
+    case, built, weight_map, loaded, inputs = trial.case, trial.built, trial.weight_map, trial.loaded, trial.inputs
     train = case.spec.train
-    cotangents = draw_cotangents(runner, case, seed, flat)
+    cotangents = draws.cotangents(case, trial.seed, trial.flat[runner.targets[0].label])
     optimizers, tensors = {}, {}
     for t in runner.targets:
         backend = runner.backends[t.label]
