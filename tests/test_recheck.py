@@ -37,6 +37,8 @@ def test_differences_name_the_status_the_rows_or_the_size_that_changed():
         "c out: max_abs 1.0 in the catalog run, 2.0 alone",
         "d: failing rows ['out'] in the catalog run, ['grad:x'] alone",
     ]
+    garbage = {**case("e", "expected_difference", out=177.6), "expected_difference": {"uninitialised": ["out"]}}
+    assert recheck.differences([garbage], [case("e", "pass")]) == []  # unwritten memory: its value is not the case's
     assert recheck.sample(catalog, 2, 0) == recheck.sample(list(reversed(catalog)), 2, 0)  # the draw ignores run order
     assert "b" not in recheck.sample(catalog, 3, 0, skip={"b"})
 
