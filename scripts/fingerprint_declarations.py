@@ -10,7 +10,8 @@
    as the run measured them (else MSG); the fingerprint's `symptom: refusal` says the rest.
 3. A declaration the runs left without a fingerprint whose reason records the one signal that killed the worker
    (an intermittent crash that did not show) gets `symptom: crash` with that signal.
-4. A declaration whose reason says the memory is unwritten (uninitialised, stale, garbage) compares its rows as
+4. A declaration whose reason says the memory is unwritten (uninitialised, stale, garbage), or on a `stale`
+   boundary variant, compares its rows as
    `uninitialised`: whatever the garbage reads as, never by its size.
 5. Prints the declarations by scope before and after, and those still without a fingerprint.
 """
@@ -85,7 +86,8 @@ def polish(name: str, item: dict, spec: str = "") -> dict:
     template = TEMPLATE.match(item.get("reason", "").strip())
     if template:  # the refusal's own words: as this run measured them (a fuller message), else as written
         item["reason"] = measured or template.group(1).strip()
-    if item.get("rows") and UNWRITTEN.search(item.get("reason", "")):
+    stale = str(item.get("edge", "")).startswith("stale")  # the variant that reads what a decoy call left behind
+    if item.get("rows") and (stale or UNWRITTEN.search(item.get("reason", ""))):
         item["rows"] = {row: "uninitialised" for row in item["rows"]}
     return item
 
