@@ -778,7 +778,7 @@ def _parse_expected(top: Fields, params: dict, sweep: dict, edges: bool = False)
 
 
 # A row as the report names it: an output (out, out.1, logits), a gradient (grad:input) or a state buffer (state:running_mean).
-_ROW = re.compile(r"((grad|state):)?[A-Za-z_][\w.]*")
+_ROW = re.compile(r"[A-Za-z_][\w.]*(:[A-Za-z_][\w.]*)*")  # optimizer rows too: step1:exp_avg_sq:bias
 
 
 def _parse_fingerprint(entry: Fields) -> tuple[tuple[RowPrint, ...], str | None, str | None]:
@@ -799,7 +799,7 @@ def _parse_fingerprint(entry: Fields) -> tuple[tuple[RowPrint, ...], str | None,
     for name, value in raw.items():
         field = join(entry.field("rows"), str(name))
         if not isinstance(name, str) or not _ROW.fullmatch(name):
-            raise SpecError(f"'{name}' is not a row name (out, out.1, grad:INPUT, state:BUFFER as the report names rows)",
+            raise SpecError(f"'{name}' is not a row name (out, out.1, grad:INPUT, state:BUFFER, step1:PARAM as the report names rows)",
                             file=entry.file, field=field)
         row = Fields({"symptom": value} if isinstance(value, (str, list)) else value, entry.file, field, ("symptom", "max_abs", "margin"))
         kinds = row.required("symptom", str, list)
