@@ -85,6 +85,15 @@ def test_an_intermittent_crash_declared_for_its_variant_is_the_expected_differen
     assert result.exit_code == 0, result.text
 
 
+def test_a_declaration_outside_configs_defaults_names_its_rows(cli, write_spec, tmp_path):
+    result = cli("validate", write_spec(SPEC + "expected_difference: {reason: alpha is fixed}\n"))
+    assert result.exit_code == 2 and "expected_difference" in result.text and "names what was measured" in result.text, result.text
+    (tmp_path / "defaults").mkdir()
+    shown = tmp_path / "defaults" / "slope.yaml"  # a spec that exists to show a default that differs covers the whole case
+    shown.write_text(SPEC + "expected_difference: {reason: alpha is fixed}\n")
+    assert cli("validate", shown).exit_code == 0
+
+
 @pytest.mark.parametrize("intermittent,says", [
     ("sometimes", "{shown: K, runs: N}"),
     ("{shown: 3, runs: 3}", "not intermittent"),  # shown in every run: a plain declaration that can go stale

@@ -30,6 +30,7 @@ from eqcheck.verdict.results import (
     ERROR, FAIL, NONDETERMINISTIC, PASS, UNSUPPORTED, CaseResult, OutputResult,
 )
 from eqcheck.spec import allowlist, signature
+from eqcheck.spec.loader import SAMPLE_INDEX
 from eqcheck.spec.model import Literal, OutputSpec, TensorArg
 from eqcheck.backends.targets import Target
 from eqcheck.execution.trials import combine as combine_trials
@@ -163,10 +164,11 @@ class CaseRunner:
                 backend.recover()
         result.duration_s = time.perf_counter() - started
         # A declaration for the plain case that an edge variant does not reproduce is no reason to update the spec.
-        # Nor is an explored sample that does not reproduce it (the declaration names the spec's own points), unless
-        # it declares the sample's refusal or crash. Nor is a run where an intermittent difference did not show.
+        # Nor is an explored sample that does not reproduce it (the declaration names the spec's own points, or a
+        # class of samples), unless it declares this very sample's refusal or crash (by its hash). Nor is a run where
+        # an intermittent difference did not show; a declaration no case matches is listed as stale after the run.
         declared_here = (expected is not None and expected.names_variant(case.edge) and not expected.intermittent
-                         and (case.sample is None or expected.symptom is not None))
+                         and (case.sample is None or (expected.symptom is not None and SAMPLE_INDEX in expected.when)))
         labels = tuple(t.label for t in self.targets)
         refused = (declarations.Failure(declarations.REFUSAL, failure.message)
                    if failure is not None and failure.target != labels[0] else None)

@@ -772,6 +772,11 @@ def _parse_expected(top: Fields, params: dict, sweep: dict, edges: bool = False)
                                 "report shows it as sample.hash), not by index, which a torch upgrade renumbers",
                                 file=top.file, field=join(entry.field("when"), name))
         rows, symptom, signal = _parse_fingerprint(entry)
+        if not rows and symptom is None and "defaults" not in Path(top.file).parts:
+            raise entry.error(None, "a declared difference names what was measured: `rows:` (out, grad:INPUT, state:BUFFER "
+                                    "with their symptom and max_abs) or a whole-case `symptom: refusal | crash`, so that another "
+                                    "difference under it still fails; `eqcheck findings RUN.json --fingerprints` writes it from "
+                                    "a run (a declaration covering every row is for configs/defaults/ only)")
         out.append(ExpectedDifference(reason, entry.optional("link", None, str), when, edge, _parse_intermittent(entry),
                                       rows, symptom, signal, field))
     return tuple(out)
