@@ -384,9 +384,11 @@ def recheck(report, count, draw_seed, repeats, jobs, json_path):
     settings = settings.replace(targets=tuple(parse_targets(",".join(ran["targets"]), "cpu")), seed=document["seed"])
 
     def cases_of(files: set[str]) -> list:
-        explored = {} if settings.explore else None
-        return settings.apply(_load_cases(tuple(sorted(files)), None, ran.get("dtypes"), bool(settings.edges),
-                                          bool(settings.boundary or settings.explore), explored)[1])
+        from eqcheck.execution.session import load_cases
+
+        return settings.apply(load_cases(tuple(sorted(files)), dtypes=ran.get("dtypes"), edges=bool(settings.edges),
+                                         boundary=bool(settings.boundary or settings.explore),
+                                         explore=bool(settings.explore)).cases)
 
     def run_fresh(cases: list) -> list[dict]:
         executor = settings.make_executor()

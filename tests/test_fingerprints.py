@@ -20,7 +20,7 @@ expected_difference:
       the gradient differs, a long reason folded over several lines so that the rewrite must keep it one string
       wherever it breaks it
     when: {dtype: [float64]}
-  - {reason: never shown, intermittent: {shown: 1, runs: 4}}
+  - {reason: never shown, intermittent: {shown: 1, runs: 4}, symptom: crash}
   - {reason: stale, when: {dtype: [float16]}}
 # a comment after the section stays
 grad: true
@@ -61,7 +61,7 @@ def test_a_run_writes_each_declarations_fingerprint_and_retires_the_stale_ones(t
     assert [(r.row, r.symptoms, r.max_abs) for r in first.rows] == [("out", ("value",), 0.5), ("out.1", ("nonfinite",), None)]
     assert [(r.row, r.symptoms, r.max_abs) for r in second.rows] == [("grad:x", ("nonfinite", "value"), 3e19)]
     assert second.reason.startswith("the gradient differs") and second.reason.endswith("wherever it breaks it")
-    assert third.reason == "never shown" and third.intermittent.runs == 4 and not third.fingerprinted
+    assert third.reason == "never shown" and third.intermittent.runs == 4 and third.symptom == "crash"
 
 
 def test_numbers_are_rounded_up_and_a_mix_of_refusal_and_rows_is_left_for_a_person():
