@@ -147,6 +147,8 @@ dtype_option = click.option("--dtype", "dtypes", metavar="LIST", help="Comma lis
 @click.option("--repeat", type=click.IntRange(min=1), default=None, metavar="N",
               help="Call each side N times on the same inputs and compare the results bitwise (status nondeterministic).")
 @click.option("--force", is_flag=True, help="Write reports through a symlink or device path instead of refusing it.")
+@click.option("--fresh", is_flag=True, default=None, help="Run each case in a worker process of its own, so that no case "
+              "runs after another (slower: a framework import per case); `eqcheck recheck` compares such a run with a catalog run.")
 @gate_options  # --baseline, --golden, --save-golden, --junit, --markdown, --html, --shard (eqcheck/gate/cli.py)
 def run(paths, json_path, quiet, device, targets, export_side=None, against=None, force=False, **options):
     """Run specs (files or folders) and report the deviations."""
@@ -341,10 +343,25 @@ def catalog(report, out_file, root):
               help="The hand-written part, included verbatim at the top of the page.")
 @click.option("--shrink", is_flag=True, help="Re-run smaller variants of each finding's example (fewer elements) and "
               "report the smallest that still fails the same way; imports the frameworks.")
-def findings(report, out_file, commentary, shrink):
+@click.option("--fingerprints", is_flag=True, help="Instead of the page: write into each spec file the fingerprint "
+              "(rows, symptom, measured max_abs) of every declaration the run matched, so nobody types the numbers.")
+@click.option("--retire", is_flag=True, help="With --fingerprints: also drop the declarations that covered cases and "
+              "matched none (intermittent ones stay).")
+def findings(report, out_file, commentary, shrink, fingerprints, retire):
     """Write the findings page from a run's JSON report: failing and declared cases once per root cause
     (spec x variant x symptom) with counts, the smallest example, a repro command and the spec line to declare it."""
     from eqcheck.report import document as doc
+    if fingerprints:
+        from eqcheck.report import fingerprints as prints
+
+        done = prints.apply(doc.read(report)["cases"], retire=retire)
+        click.echo(f"{done['written']} fingerprints written into {done['files']} spec files; {len(done['retired'])} "
+                   f"stale declarations retired; {len(done['left'])} left as they were (mixed symptoms)")
+        for spec, name in done["left"]:
+            click.echo(f"  mixed: {spec} {name}")
+        for spec, name in done["retired"]:
+            click.echo(f"  retired: {spec} {name}")
+        return
     from eqcheck.report import findings as findings_page
     from eqcheck.report.markdown import write
 
@@ -359,6 +376,80 @@ def findings(report, out_file, commentary, shrink):
     write(out_file, findings_page.render(document, text, found=found,
                                          command=f"eqcheck findings REPORT.json -o {out_file}"))
     click.echo(f"wrote {out_file} ({len(found)} findings from {sum(len(f.cases) for f in found)} cases)")
+
+
+@main.command()
+@click.argument("report", type=SafePath())
+@click.option("--sample", "count", type=click.IntRange(min=1), default=None, metavar="N",
+              help="Run a seeded random sample of N of the report's cases, each in a process of its own, and compare "
+                   "every status, failing row and max |diff| with the report: 0 differences, or exit 1.")
+@click.option("--draw", "draw_seed", type=int, default=0, show_default=True, help="The seed of the --sample draw.")
+@click.option("--intermittent", "repeats", type=click.IntRange(min=1), default=None, metavar="N",
+              help="Run every case an intermittent declaration covers N times, each in a process of its own, and say "
+                   "in how many runs each declaration showed (0: retire it; N: it is not intermittent).")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=2, show_default=True, help="Worker processes.")
+@click.option("--json", "json_path", type=SafePath(dir_okay=False), default=None, help="Write the re-run's cases here.")
+def recheck(report, count, draw_seed, repeats, jobs, json_path):
+    """Re-run cases of a run's JSON report each in a fresh worker process: a verdict must not depend on the cases
+    that ran before it (--sample), and an intermittent declaration is measured, not remembered (--intermittent)."""
+    import json
+
+    from eqcheck.backends.targets import parse_targets
+    from eqcheck.execution.settings import RunSettings
+    from eqcheck.execution.workers import order_results
+    from eqcheck.gate import recheck as checks
+    from eqcheck.report import document as doc
+
+    if (count is None) == (repeats is None):
+        raise click.UsageError("give one of --sample N or --intermittent N")
+    document = doc.read(report)
+    ran = document["settings"]
+    names = ("grad", "reference", "trials", "error_budget", "strict_precision", "repeat", "edges", "boundary", "explore")
+    settings = RunSettings.from_options((), {k: ran.get(k) for k in names} | {"jobs": jobs, "fresh": True})
+    settings = settings.replace(targets=tuple(parse_targets(",".join(ran["targets"]), "cpu")), seed=document["seed"])
+
+    def cases_of(files: set[str]) -> list:
+        from eqcheck.execution.session import load_cases
+
+        return settings.apply(load_cases(tuple(sorted(files)), dtypes=ran.get("dtypes"), edges=bool(settings.edges),
+                                         boundary=bool(settings.boundary or settings.explore),
+                                         explore=bool(settings.explore)).cases)
+
+    def run_fresh(cases: list) -> list[dict]:
+        executor = settings.make_executor()
+        try:
+            executor.start(cases)
+            return [doc.case_record(r) for r in order_results(list(executor.run(cases)), cases)]
+        finally:
+            executor.close()
+
+    if count is not None:
+        spec_of = {c["id"]: c["spec"] for c in document["cases"]}
+        everything = cases_of(set(spec_of.values()))
+        intermittent = {c.id for c in everything if c.expected_difference and c.expected_difference.intermittent}
+        wanted = set(checks.sample(document["cases"], count, draw_seed, intermittent))
+        fresh = run_fresh([c for c in everything if c.id in wanted])
+        found = checks.differences(document["cases"], fresh)
+        for line in found:
+            click.echo(line)
+        click.echo(f"{len(fresh)} cases re-run each in a fresh process (draw {draw_seed}): {len(found)} differences from {report}")
+        outcome = {"cases": fresh, "differences": found}
+    else:
+        from eqcheck.cases import load_specs
+
+        files = {c["spec"] for c in document["cases"]}
+        files = {s.path for s in load_specs(sorted(files)) if any(e.intermittent for e in s.expected_differences)}
+        cases = [c for c in cases_of(files) if c.expected_difference and c.expected_difference.intermittent]
+        runs = [run_fresh(cases) for _ in range(repeats)]
+        counts = checks.shown(runs)
+        for (spec, name), (k, n) in sorted(counts.items()):
+            verdict = "retire it" if k == 0 else ("not intermittent" if k == n else f"intermittent: {{shown: {k}, runs: {n}}}")
+            click.echo(f"{spec} {name}: shown in {k} of {n} fresh runs ({verdict})")
+        found = []
+        outcome = {"runs": runs, "shown": [[s, n, k, r] for (s, n), (k, r) in sorted(counts.items())]}
+    if json_path:
+        Path(json_path).write_text(json.dumps(outcome, allow_nan=False), encoding="utf-8")
+    sys.exit(1 if found else 0)
 
 
 @main.command()

@@ -94,7 +94,9 @@ def copy_config(tmp_path):
         for old, new in (replace or {}).items():
             assert old in text, f"{old!r} not in {relative}: the planted change would do nothing"
             text = text.replace(old, new)
-        path = tmp_path / Path(relative).name
+        # a defaults/ spec keeps its folder: whole-case declarations are for configs/defaults/ only (spec/loader.py)
+        path = tmp_path / (relative if Path(relative).parts[0] == "defaults" else Path(relative).name)
+        path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
         return path
 

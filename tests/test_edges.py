@@ -73,7 +73,8 @@ def test_nan_disagreement_is_diagnosed_and_can_be_declared_as_data(cli, write_sp
     assert "torch propagates NaN that mindspore swallows (finite there)" in case["outputs"][0]["diagnosis"]
 
     declared = write_spec(SOFTMAX.format(extra="edge_differences:\n  - {edge: nan, reason: MindSpore Softmax swallows NaN, link: "
-                                              "'https://example.org/softmax'}\n  - {edge: inf, reason: same for Inf}"), "declared.yaml")
+                                              "'https://example.org/softmax', rows: {out: nonfinite}}\n"
+                                              "  - {edge: inf, reason: same for Inf, rows: {out: nonfinite}}"), "declared.yaml")
     # (edge=masked is left out: MindSpore's CPU Softmax zeroes every row once one is fully -inf, not always the same way)
     result = cli("run", "-j", "0", declared, "--edges", "-k", "not masked", "--json", tmp_path / "b.json")
     assert result.exit_code == 0, result.text

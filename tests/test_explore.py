@@ -335,7 +335,7 @@ def test_scaffold_drafts_a_non_empty_sample_shape(cli, sample_cache, tmp_path):
 
 def test_a_sample_not_reproducing_a_declared_difference_is_a_pass(cli, write_spec, sample_cache, tmp_path):
     report = tmp_path / "r.json"
-    declared = SUM_MAPPED + "expected_difference: {reason: 'declared for the spec point only'}\n"
+    declared = SUM_MAPPED + "expected_difference: {reason: 'declared for the spec point only', rows: {out: {symptom: value, max_abs: 1}}}\n"
     cli("run", write_spec(declared), "--explore", "--json", report, "-k", "sample")
     statuses = {c["status"] for c in read_json(report)["cases"]}
     assert statuses == {"pass"}  # not unexpected_pass: the declaration names the spec's own point
@@ -376,7 +376,7 @@ def test_error_inputs_both_sides_refuse_pass(cli, copy_config, sample_cache, tmp
 def test_a_difference_is_declared_narrowly_by_a_samples_torch_argument(write_spec):
     from eqcheck.cases.sweep import Case
 
-    spec = parse_spec(write_spec(SUM_MAPPED + "expected_difference: {reason: measured, when: {dim: [[]]}}\n"))
+    spec = parse_spec(write_spec(SUM_MAPPED + "expected_difference: {reason: measured, when: {dim: [[]]}, symptom: refusal}\n"))
     record = {"entry": "sum", "signature": ["input"]}
     covered, _ = translate(spec, record, {"call": {"args": [_tensor("a", [])], "kwargs": {"dim": {"tuple": []}}}}, "opinfo")
     other, _ = translate(spec, record, {"call": {"args": [_tensor("a", [3])], "kwargs": {"dim": 0}}}, "opinfo")
@@ -389,7 +389,7 @@ def test_a_declaration_names_a_sample_that_leaves_an_argument_at_torchs_default(
     from eqcheck.cases.sweep import Case
 
     spec = parse_spec(write_spec(SUM + "params: {dim: 1}\nexplore: {arguments: {dim: {name: axis, default: null}}}\n"
-                                + "expected_difference: {reason: measured, when: {dim: [null]}}\n"))
+                                + "expected_difference: {reason: measured, when: {dim: [null]}, symptom: refusal}\n"))
     record = {"entry": "sum", "signature": ["input", "dim"]}
     left_out, _ = translate(spec, record, {"call": {"args": [_tensor("a", [3, 5])], "kwargs": {}}}, "opinfo")
     given, _ = translate(spec, record, {"call": {"args": [_tensor("a", [3, 5])], "kwargs": {"dim": 0}}}, "opinfo")
@@ -398,19 +398,30 @@ def test_a_declaration_names_a_sample_that_leaves_an_argument_at_torchs_default(
     assert Case(spec, (), "float32").expected_difference is None  # the spec's own point sets dim
 
 
-def test_a_declaration_names_torchs_samples_by_index(write_spec):
-    """cumprod's samples 6-8 (zeros along dim 1) pass the same arguments as sample 1: only the index tells them apart."""
+def test_a_declaration_names_torchs_samples_by_content_hash_not_index(write_spec, cli):
+    """cumprod's samples 6-8 (zeros along dim 1) pass the same arguments as sample 1: only their values tell them apart,
+    so a declaration names them by a hash of arguments and tensor bytes, which a torch upgrade does not renumber."""
+    import numpy as np
+
+    from eqcheck.cases.explore import sample_hash
     from eqcheck.cases.sweep import Case, expand
 
+    arrays = {"a": np.zeros((3, 5), np.float32), "b": np.ones((3, 5), np.float32)}
+    zeros, ones = ({"call": {"args": [_tensor(k, [3, 5]), 1], "kwargs": {}}} for k in "ab")
+    digest = sample_hash(zeros, arrays)
+    assert digest != sample_hash(ones, arrays) and digest == sample_hash({**zeros, "index": 6}, dict(arrays))
     spec = parse_spec(write_spec(SUM + "sweep: {dim: [1]}\nexplore: {arguments: {dim: dim}}\n"
-                                + "expected_difference: {reason: measured, when: {sample: [6]}}\n"))
-    record, sample = {"entry": "sum", "signature": ["input", "dim"]}, {"call": {"args": [_tensor("a", [3, 5]), 1], "kwargs": {}}}
-    named = translate(spec, record, sample, "opinfo", index=6)[0]
-    other = translate(spec, record, sample, "opinfo", index=1)[0]
-    error_input = translate(spec, record, sample, "opinfo")[0]  # error inputs are numbered apart: never named
+                                + f"expected_difference: {{reason: measured, when: {{sample: ['{digest}']}}, symptom: refusal}}\n"))
+    record = {"entry": "sum", "signature": ["input", "dim"]}
+    named = translate(spec, record, zeros, "opinfo", sample_name=digest)[0]
+    other = translate(spec, record, ones, "opinfo", sample_name=sample_hash(ones, arrays))[0]
+    error_input = translate(spec, record, zeros, "opinfo")[0]  # error inputs are never named
     assert Case(named, (), "float32").expected_difference is not None
     assert Case(other, (), "float32").expected_difference is None and Case(error_input, (), "float32").expected_difference is None
     assert all(c.expected_difference is None for c in expand(spec, ("float32",)))  # the spec's own dim=1 point
+    by_index = cli("validate", write_spec(SUM + "explore: {arguments: {dim: dim}}\n"
+                                          "expected_difference: {reason: measured, when: {sample: [6]}, symptom: refusal}\n", "index.yaml"))
+    assert by_index.exit_code == 2 and "expected_difference.when.sample" in by_index.text and "content hash" in by_index.text
 
 
 BINARY = """
@@ -430,7 +441,7 @@ mindspore: {op: mindspore.ops.nextafter}
 def test_a_declaration_names_broadcast_and_size_one_samples(write_spec, klass, shapes, covered):
     from eqcheck.cases.sweep import Case
 
-    spec = parse_spec(write_spec(BINARY + f"expected_difference: {{reason: measured, when: {{{klass}: [true]}}}}\n"))
+    spec = parse_spec(write_spec(BINARY + f"expected_difference: {{reason: measured, when: {{{klass}: [true]}}, symptom: refusal}}\n"))
     sample = {"call": {"args": [_tensor("a", shapes[0]), _tensor("b", shapes[1])], "kwargs": {}}}
     derived, _ = translate(spec, {"entry": "nextafter", "signature": ["input", "other"]}, sample, "opinfo")
     assert (Case(derived, (), "float32").expected_difference is not None) is covered
@@ -475,12 +486,12 @@ def test_a_sample_only_mindspore_refuses_is_declared_by_its_arguments(cli, write
     the expected difference; a spec-wide declaration does not turn the refusal into one."""
     report = tmp_path / "r.json"
     refused = SUM + "explore: {arguments: {dim: dim, keepdim: {values: {true: 'yes', false: false}}}}\n"
-    narrow = refused + "expected_difference: {reason: 'MindSpore refuses it', when: {keepdim: [true]}}\n"
+    narrow = refused + "expected_difference: {reason: 'MindSpore refuses it', when: {keepdim: [true]}, symptom: refusal}\n"
     result = cli("run", write_spec(narrow), "--explore", "--json", report, "-k", "sample")
     assert result.exit_code == 0, result.text
     cases = [c for c in read_json(report)["cases"] if c["sample"]["kwargs"].get("keepdim") is True]
     assert cases and {c["status"] for c in cases} == {"expected_difference"}
-    wide = refused + "expected_difference: {reason: 'MindSpore refuses it'}\n"
+    wide = refused + "expected_difference: {reason: 'MindSpore refuses it', rows: {out: {symptom: value, max_abs: 1}}}\n"
     result = cli("run", write_spec(wide), "--explore", "--json", report, "-k", "sample")
     assert result.exit_code == 1
     cases = [c for c in read_json(report)["cases"] if c["sample"]["kwargs"].get("keepdim") is True]

@@ -91,7 +91,7 @@ def test_a_declared_difference_no_trial_shows_is_stale(cli, write_spec, tmp_path
         inputs: [{name: input, shape: [8]}]
         torch: {op: torch.relu}
         mindspore: {op: mindspore.ops.relu}
-        expected_difference: {reason: "no longer true"}
+        expected_difference: {reason: "no longer true", rows: {out: {symptom: value, max_abs: 1}}}
     """)
     report = tmp_path / "stale.json"
     result = cli("run", spec, "--trials", "2", "--json", report)

@@ -207,14 +207,14 @@ def test_a_crash_declared_for_its_very_variant_is_the_expected_difference(cli, w
     """A native crash on the one variant a spec declares it for (a known MindSpore segfault) keeps the run green;
     the same crash on a case only a spec-wide declaration covers stays an error."""
     text = open(SOFTMAX).read()
-    declared = write_spec(text + '\nedge_differences: [{edge: "stale", reason: "MindSpore segfaults here (measured)"}]\n')
+    declared = write_spec(text + '\nedge_differences: [{edge: "stale", reason: "MindSpore segfaults here (measured)", symptom: crash, signal: SIGSEGV}]\n')
     monkeypatch.setenv("EQCHECK_TEST_FAULT", "segv:dim=0,float32,boundary=stale")
     report = tmp_path / "r.json"
     cli("run", declared, "--boundary", "-k", "boundary=stale or boundary=odd", "-j", "1", "--json", report)
     statuses = {c["id"]: c["status"] for c in read_json(report)["cases"]}
     assert statuses["nn.Softmax[dim=0,float32,boundary=stale]"] == "expected_difference", statuses
     assert statuses["nn.Softmax[dim=0,float32,boundary=odd]"] == "pass"
-    spec_wide = write_spec(text + '\nexpected_difference: {reason: "numbers differ"}\n', "wide.yaml")
+    spec_wide = write_spec(text + '\nexpected_difference: {reason: "numbers differ", rows: {out: {symptom: value, max_abs: 1}}}\n', "wide.yaml")
     cli("run", spec_wide, "--boundary", "-k", "boundary=stale", "-j", "1", "--json", report)
     (case,) = read_json(report)["cases"]
     assert case["status"] == "error" and "SIGSEGV" in case["message"]

@@ -109,6 +109,7 @@ class MindSporePyNativeBackend(Backend):
         loss = self._loss(built, make_args, names, cots)
         if not positions and not params:
             raise UnsupportedCase("no float input or trainable parameter to differentiate")
+        self._clear_grad_cache()
         fn = ms.value_and_grad(loss, grad_position=positions if positions else None, weights=params if params else None)
         _, grads = fn(*(inputs[n] for n in names))
         if positions and params:
@@ -149,6 +150,7 @@ class MindSporePyNativeBackend(Backend):
     def train_step(self, built, optimizer, make_args, inputs, cotangents) -> dict[str, np.ndarray]:
         names = list(inputs)
         cots = [None if c is None else self.ms.Tensor(np.array(c, order="C")) for c in cotangents]
+        self._clear_grad_cache()
         step = self.ms.value_and_grad(self._loss(built, make_args, names, cots), None, optimizer.parameters)
         _, grads = step(*(inputs[n] for n in names))
         optimizer(grads)
@@ -270,16 +272,23 @@ class MindSporePyNativeBackend(Backend):
     def devices(self) -> list[str]:
         return [self.ms.get_context("device_target")]
 
-    def recover(self) -> None:
-        # A failure inside value_and_grad leaves PyNative's grad executor mid-trace: the next case's gradient
-        # then fails with a nonsense indexing error (measured with a failing Conv2d grad, then LSTM).
-        # clear_res() is internal API, so its absence must not break recovery.
+    @staticmethod
+    def _clear_grad_cache() -> None:
+        """Empty PyNative's grad executor (its traced graphs, its record of the shapes each Cell class was called
+        with): a gradient must not depend on the cases before it. Measured: nn.Transformer's gradients with a size-1
+        sequence (boundary one@1) differ after another Transformer gradient ran in the process (up to 2.98 apart),
+        and equal a fresh process's once this is cleared. clear_res() is internal API: best effort elsewhere."""
         try:
             from mindspore.common.api import _pynative_executor
 
             _pynative_executor.clear_res()
         except Exception:  # noqa: BLE001 - best effort on other MindSpore versions
             pass
+
+    def recover(self) -> None:
+        # A failure inside value_and_grad leaves PyNative's grad executor mid-trace: the next case's gradient
+        # then fails with a nonsense indexing error (measured with a failing Conv2d grad, then LSTM).
+        self._clear_grad_cache()
         # A failed kernel's error can surface in the next, unrelated op; a trivial op absorbs it here
         # instead of in the next case (measured: one stale raise, then clean).
         clean = 0

@@ -15,6 +15,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from eqcheck._lazy import numpy as np
 from eqcheck.backends.samples import cache
 from eqcheck.cases.sweep import Case, Sample, expand
 from eqcheck.dtypes import ALL_DTYPES
@@ -124,10 +125,14 @@ class TorchSamples:
         if note and tally.note is None:
             tally.note = f"{variant}: {note}" if variant else note
         arrays = str(cache.entry_file(self.source, name).with_suffix(".npz"))
+        # `when: {sample: [HASH]}` names samples by content, which a torch upgrade does not renumber
+        named = any(SAMPLE_INDEX in e.when for e in spec.expected_differences)
+        stored = np.load(arrays) if named else None
         for k, sample in enumerate(samples):
+            digest = sample_hash(sample, stored) if named else None
             try:
                 derived, tensors = translate(spec, record, sample, self.source, index=k, variant=variant,
-                                             ms_names=ms_names)
+                                             ms_names=ms_names, sample_name=digest)
             except Skip as skip:
                 target = tally.unmapped if skip.kind == "unmapped" else tally.not_supported
                 for arg in dict.fromkeys(skip.args):
@@ -135,7 +140,7 @@ class TorchSamples:
                 continue
             tally.run += 1
             info = Sample(self.source, record["entry"], k, arrays, tensors, describe_sample(spec, record, sample),
-                          variant=variant)
+                          variant=variant, hash=digest)
             cases.extend(dataclasses.replace(case, sample=info) for case in expand(derived, dtypes))
         errors = record.get("errors_train" if key == "samples_train" else "errors", [])  # a module's: per mode
         tally.errors += len(errors)
@@ -455,6 +460,42 @@ def _kept_ms_arguments(spec: OpSpec, section: dict[str, Any], params: dict, chos
     return kept
 
 
+def sample_hash(sample: dict, arrays: Any) -> str:
+    """A sample's name that a torch upgrade does not renumber: 8 hex digits of a hash of its arguments (tensors as
+    shape and dtype, without their storage keys) and its tensors' bytes."""
+    import hashlib
+    import json
+
+    digest = hashlib.sha256()
+
+    def walk(value: Any) -> Any:
+        if _is_tensor(value):
+            digest.update(arrays[value["tensor"]].tobytes())
+            return {"shape": value["shape"], "dtype": value["dtype"]}
+        if isinstance(value, dict):
+            return {k: walk(v) for k, v in sorted(value.items())}
+        if isinstance(value, list):
+            return [walk(v) for v in value]
+        return value
+
+    described = walk({k: v for k, v in sample.items() if k in ("init", "call")})
+    digest.update(json.dumps(described, sort_keys=True).encode())
+    return digest.hexdigest()[:8]
+
+
+def hash_of(case: Case) -> str | None:
+    """An explored case's sample hash (sample_hash), looked up in the samples cache: what `when: {sample: [...]}`
+    writes to name it. None for an error input."""
+    info = case.sample
+    if info is None or info.error is not None:
+        return info.hash if info else None
+    if info.hash is None:
+        record = cache.entries(info.source, [info.entry])[info.entry]
+        key = "samples_train" if info.source == "module" and case.spec.mode == "train" else "samples"
+        return sample_hash(record[key][info.index], np.load(info.arrays))
+    return info.hash
+
+
 def same_names(bound_init: list, bound_call: list, ms_names: dict | None, source: str) -> dict[str, ArgumentMap]:
     """A torch argument MindSpore's op takes under the same name maps by default (a plain rename to itself, no value
     map): a constructor argument to MindSpore's constructor (a ModuleInfo's), any other to the call."""
@@ -468,10 +509,11 @@ def same_names(bound_init: list, bound_call: list, ms_names: dict | None, source
 
 
 def translate(spec: OpSpec, record: dict, sample: dict, source: str, index: int | None = None,
-              variant: str | None = None, ms_names: dict | None = None) -> tuple[OpSpec, tuple[tuple[str, str], ...]]:
+              variant: str | None = None, ms_names: dict | None = None,
+              sample_name: str | None = None) -> tuple[OpSpec, tuple[tuple[str, str], ...]]:
     """One sample (torch's sample `index`; None for an error input) -> (the derived spec its case runs, input name ->
-    array key). `ms_names`: MindSpore's parameter names (`call`, `init`), for the same-name rule. Raises Skip for a
-    sample not run."""
+    array key). `ms_names`: MindSpore's parameter names (`call`, `init`), for the same-name rule; `sample_name`: its
+    content hash where a declaration names samples (`when: {sample: [HASH]}`). Raises Skip for a sample not run."""
     explore = spec.explore or ExploreSpec()
     call_names = list(explore.signature) if explore.signature else record.get("signature")
     bound_call = _bind(sample["call"]["args"], sample["call"]["kwargs"], call_names, "call")
@@ -638,8 +680,10 @@ def translate(spec: OpSpec, record: dict, sample: dict, source: str, index: int 
     sample_values["scalar_input"] = any(len(shape) == 0 for shape in shapes)
     sample_values["one_input"] = any(1 in shape for shape in shapes)
     sample_values["broadcast_input"] = len({tuple(shape) for shape in shapes}) > 1
-    if index is not None:
-        sample_values[SAMPLE_INDEX] = f"{variant}.{index}" if variant else index  # `when: {sample: [6, binary.2]}`
+    if sample_name is not None:
+        sample_values[SAMPLE_INDEX] = sample_name  # `when: {sample: [3f9a2c1e]}`
+    elif index is not None:
+        sample_values[SAMPLE_INDEX] = f"{variant}.{index}" if variant else index
     expected = tuple(e for e in spec.expected_differences if set(e.when) <= {"dtype", *sample_values})
     derived = dataclasses.replace(spec, params=sample_values, sweep={}, inputs=tuple(inputs), sides=sides, edges=edges,
                                   expected_differences=expected)

@@ -47,6 +47,7 @@ class Sample:
     torch_args: dict = field(default_factory=dict, compare=False)  # JSON-safe: the torch call, tensors as shape/dtype
     error: tuple[str, str] | None = None  # an error input: (exception type, message regex) torch must raise
     variant: str | None = None  # the entry's variant where the spec's op has several (max: binary, reduction_no_dim, ...)
+    hash: str | None = None  # its content hash (explore.sample_hash), where a declaration names samples by it
 
     @property
     def id_part(self) -> tuple[str, int | str]:
@@ -54,7 +55,8 @@ class Sample:
         return ("error_input" if self.error else "sample", f"{self.variant}.{self.index}" if self.variant else self.index)
 
     def describe(self) -> dict[str, Any]:
-        out = {"source": self.source, "entry": self.entry, "index": self.index, **self.torch_args}
+        out = {"source": self.source, "entry": self.entry, "index": self.index, **({"hash": self.hash} if self.hash else {}),
+               **self.torch_args}
         return {**out, "error": {"type": self.error[0], "regex": self.error[1]}} if self.error else out
 
 

@@ -17,6 +17,12 @@ class CaseFailure(Exception):
 
 
 def short_error(exc: BaseException) -> str:
-    lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip() and not line.strip().startswith("-" * 5)]
+    text = str(exc)
+    if isinstance(exc, UnicodeDecodeError) and isinstance(exc.object, bytes):
+        # a native message with a stray byte (MindSpore's Einsum prints a label as one): its own words, not the codec's
+        text = exc.object.decode("utf-8", "replace")
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip() and not line.strip().startswith("-" * 5)]
     text = lines[0] if lines else ""
+    if text.endswith(":") and len(lines) > 1:  # a heading ("- Kernel select failed:"): the line after it says what failed
+        text = f"{text} {lines[1]}"
     return limits.memory_note(f"{type(exc).__name__}: {text}"[:400])

@@ -14,21 +14,23 @@ from eqcheck.cases import draws, weights
 from eqcheck.backends.base import Backend, ModelFactory, UnsupportedCase
 from eqcheck.cases.boundary import Boundary, describe_boundary
 from eqcheck.cases.edges import describe_edge
+from eqcheck.cases.explore import hash_of
 from eqcheck.cases.sweep import Case
 from eqcheck.execution import layouts, replay, sides
 from eqcheck.execution.checks import determinism, gradients, reference, refusal, stale, state, training
 from eqcheck.execution.layers import LayerSession, pair_layers
 from eqcheck.execution.trial import Trial
 from eqcheck.execution.checks import high_precision, third_opinion  # mpmath for float64; an OpInfo ref where the sides disagree
-from eqcheck.verdict import diagnosis, rounding
+from eqcheck.verdict import declarations, diagnosis, rounding
 from eqcheck.verdict.compare import compare, json_safe
 from eqcheck.dtypes import is_float
 from eqcheck.errors import EqcheckError, SpecError
 from eqcheck.execution.failures import CaseFailure, short_error
 from eqcheck.verdict.results import (
-    ERROR, EXPECTED_DIFFERENCE, FAIL, NONDETERMINISTIC, PASS, UNEXPECTED_PASS, UNSUPPORTED, CaseResult, OutputResult,
+    ERROR, FAIL, NONDETERMINISTIC, PASS, UNSUPPORTED, CaseResult, OutputResult,
 )
 from eqcheck.spec import allowlist, signature
+from eqcheck.spec.loader import SAMPLE_INDEX
 from eqcheck.spec.model import Literal, OutputSpec, TensorArg
 from eqcheck.backends.targets import Target
 from eqcheck.execution.trials import combine as combine_trials
@@ -118,7 +120,7 @@ class CaseRunner:
         if len({t.framework for t in self.targets}) == 1:
             expected = None  # one framework across modes or devices: a declared torch/MindSpore difference does not apply
         if expected:
-            result.expected = {"reason": expected.reason, "link": expected.link}
+            result.expected = declarations.record(expected)
         if case.spec.trains:
             modes = {t.framework: case.spec.side_mode(t.framework) for t in self.targets}
             result.details["mode"] = case.spec.mode if len(set(modes.values())) == 1 else modes
@@ -128,6 +130,7 @@ class CaseRunner:
             result.details["sample"] = case.sample.describe()
         if case.skipped_edges:  # --edges: the variants the spec opts out, so the report says which and why
             result.details["edges_skipped"] = dict(case.skipped_edges)
+        failure: CaseFailure | None = None
         try:
             if case.sample is not None and case.sample.error is not None:  # --explore: an input torch must refuse
                 refusal.run_refusal(self, case, result, seed)
@@ -141,7 +144,8 @@ class CaseRunner:
             result.status, result.message = ERROR, f"the spec cannot run this sample: {exc.paragraph()}"
             for backend in self.backends.values():
                 backend.recover()
-        except CaseFailure as failure:
+        except CaseFailure as caught:
+            failure = caught
             result.status, result.message = failure.status, failure.message
             if failure.kind:  # the same on every release, whatever its wording (backends/failure_kinds.py)
                 result.details["failure_kind"] = failure.kind
@@ -160,16 +164,27 @@ class CaseRunner:
                 backend.recover()
         result.duration_s = time.perf_counter() - started
         # A declaration for the plain case that an edge variant does not reproduce is no reason to update the spec.
-        # Nor is an explored sample that does not reproduce it (the declaration names the spec's own points).
-        # Nor is a run where an intermittent difference (a crash or garbage in some runs only) did not show.
-        declared_here = (expected is not None and expected.names_variant(case.edge) and case.sample is None
-                         and not expected.intermittent)
-        if result.status in (PASS, FAIL) and expected and (result.status == FAIL or declared_here):
-            result.status = EXPECTED_DIFFERENCE if result.status == FAIL else UNEXPECTED_PASS
-            if result.status == UNEXPECTED_PASS:
-                result.message = f"declared as differing ({expected.reason}), but every output passed: update the spec"
+        # Nor is an explored sample that does not reproduce it (the declaration names the spec's own points, or a
+        # class of samples), unless it declares this very sample's refusal or crash (by its hash). Nor is a run where
+        # an intermittent difference did not show; a declaration no case matches is listed as stale after the run.
+        declared_here = (expected is not None and expected.names_variant(case.edge) and not expected.intermittent
+                         and (case.sample is None or (expected.symptom is not None and SAMPLE_INDEX in expected.when)))
+        labels = tuple(t.label for t in self.targets)
+        refused = (declarations.Failure(declarations.REFUSAL, failure.message)
+                   if failure is not None and failure.target != labels[0] else None)
+        measured = declarations.failing_rows(result.outputs, result.arrays, labels)
+        if declarations.observed(measured, refused) and result.status in (FAIL, ERROR):  # what a fingerprint is written from
+            result.details["measured"] = declarations.observed(measured, refused)
+        result.status, result.message = declarations.case_status(result.status, result.message, expected, measured, refused,
+                                                                 declared_here)
+        if case.sample is not None and result.status != PASS:  # the name a declaration gives this sample
+            result.details["sample"]["hash"] = hash_of(case)
         if result.status == PASS and expected:
             result.expected = None  # this variant passes: the declaration does not concern it
+            if declarations.exercised(expected, result.outputs):  # it applied here: a declaration no such case matches is stale
+                result.details["covered_by"] = expected.field
+                if expected.intermittent:  # an upgrade diff does not read its pass as a change
+                    result.details["covered_intermittent"] = True
         nondeterministic = determinism.nondeterminism_message(result)
         if nondeterministic and result.status != ERROR:
             result.status, result.message = NONDETERMINISTIC, nondeterministic

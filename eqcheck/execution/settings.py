@@ -44,6 +44,7 @@ class RunSettings:
     jobs: int | None = _setting(report=NEVER)  # 0: in this process (debugging); None here means the same
     timeout: float | None = _setting(report=NEVER)
     executor: str = _setting("local", report=NEVER)  # reported only when not local (below)
+    fresh: bool | None = _setting(report=NEVER)  # each case in a worker process of its own (execution/workers.py)
     address: str | None = _setting(report=NEVER)
     resources: str | None = _setting(report=NEVER)
 
@@ -113,10 +114,10 @@ class RunSettings:
 
             return RayExecutor(self.targets, jobs=self.jobs or 0, timeout=self.timeout, address=self.address,
                                resources=self.resources, **common)
-        if self.jobs or self.timeout is not None:
+        if self.jobs or self.timeout is not None or self.fresh:
             from eqcheck.execution.workers import WorkerPoolExecutor
 
-            return WorkerPoolExecutor(self.targets, jobs=self.jobs or 1, timeout=self.timeout, **common)
+            return WorkerPoolExecutor(self.targets, jobs=self.jobs or 1, timeout=self.timeout, fresh=bool(self.fresh), **common)
         from eqcheck.execution.executor import InProcessExecutor
         from eqcheck.execution.runner import CaseRunner
 

@@ -40,6 +40,7 @@ import collections
 import json
 import os
 import pickle
+import re
 import signal
 import sys
 import tempfile
@@ -52,6 +53,7 @@ from eqcheck.execution import limits
 from eqcheck.execution import native_logs
 from eqcheck.errors import EqcheckError, TargetUnavailable
 from eqcheck.execution.executor import Executor
+from eqcheck.verdict import declarations
 from eqcheck.verdict.results import ERROR, EXPECTED_DIFFERENCE, CaseResult
 
 DEFAULT_TIMEOUT_S = 300.0  # per case; generous: the slowest shipped case takes well under a second
@@ -360,8 +362,9 @@ class WorkerPoolExecutor(Executor):
     """Runs cases in `jobs` spawned worker processes; see the module docstring."""
 
     def __init__(self, targets, seed: int, weights_file: str | None = None, jobs: int = 1,
-                 timeout: float | None = None, threads: int = 1, keep_warm: bool = False):
+                 timeout: float | None = None, threads: int = 1, keep_warm: bool = False, fresh: bool = False):
         self.threads = threads
+        self.fresh = fresh  # --fresh: one case per worker process (a verdict must not depend on the cases before it)
         self.targets = list(targets)
         self.seed = seed
         self.weights_file = weights_file
@@ -378,7 +381,7 @@ class WorkerPoolExecutor(Executor):
         self._serial = 0
         self.history: list[tuple[str, int | None]] = []  # (case id, worker pid), for tests and debugging
         self.restarts = 0
-        self._spare = False  # after a first recycle: keep one more worker imported, ready to take the next one's place
+        self._spare = fresh  # after a first recycle (--fresh: from the start): keep one more worker imported, ready to take the next one's place
 
     # ---- lifecycle ------------------------------------------------------------------------------
 
@@ -504,14 +507,14 @@ class WorkerPoolExecutor(Executor):
             spec, steal = max(pending, key=lambda s: len(pending[s]) * self._cost(s)), True
         queue = pending[spec]
         is_model = self._cases[queue[0]].spec.is_model
-        if worker.last_spec not in (None, spec) and (is_model or worker.ran_model):
+        if self.fresh and worker.last_spec is not None or worker.last_spec not in (None, spec) and (is_model or worker.ran_model):
             # A model spec gets a worker of its own: user code may patch a framework globally (mindnlp replaces
             # mindspore.nn.BatchNorm2d), which must not reach another spec's cases. A fresh one replaces this one.
             if not worker.queue:
                 self._retire(worker)
                 self._send_plan(self._spawn())  # now: the run loop's poll needs a worker to wait for
             return
-        size = max(1, min(len(queue), MAX_BATCH, round(BATCH_S / self._cost(spec))))
+        size = 1 if self.fresh else max(1, min(len(queue), MAX_BATCH, round(BATCH_S / self._cost(spec))))
         if steal:  # take the end, so the worker already on this spec keeps going from the front
             size = max(1, min(size, len(queue) // 2 or 1))
             batch = [queue.pop() for _ in range(size)][::-1]
@@ -653,9 +656,16 @@ def error_row(case, targets, message: str, crashed: bool = False) -> CaseResult:
     A declaration naming this very variant (`edge: stale@empty_batch`) or sample (`when:`) makes a native crash
     (`crashed`) the expected difference; a spec-wide declaration (about numbers), a timeout or an eqcheck error does not."""
     result = CaseResult(id=case.id, spec=case.spec.path, status=ERROR, targets=[t.label for t in targets], message=message)
+    killed = re.search(r"killed by (SIG[A-Z0-9]+)", message)
+    failure = declarations.Failure(declarations.CRASH, message, killed and killed.group(1)) if crashed else None
+    if failure is not None:
+        result.details["measured"] = declarations.observed([], failure)
     expected = case.expected_difference
     if expected:
-        result.expected = {"reason": expected.reason, "link": expected.link}
+        result.expected = declarations.record(expected)
+        if expected.fingerprinted:  # a declared crash matches by its signal; anything else declared is contradicted
+            result.status, result.message = declarations.case_status(ERROR, message, expected, [], failure, False)
+            return result
         edge = getattr(case, "edge", None)
         named = (edge is not None and expected.names_variant(edge)) or (getattr(case, "sample", None) is not None and expected.when)
         if crashed and named:

@@ -151,7 +151,9 @@ def failure_notes(document: dict) -> list[Text]:
     """One line per failing output saying what failed and against which tolerance."""
     notes = []
     for case in document["cases"]:
-        if case["status"] in ("error", "unsupported", "unexpected_pass", "nondeterministic", "accepts_invalid") and case.get("message"):
+        declared = case["status"] == "fail" and case.get("expected_difference")  # failing unlike its declaration
+        if (case["status"] in ("error", "unsupported", "unexpected_pass", "nondeterministic", "accepts_invalid") or declared) \
+                and case.get("message"):
             notes.append(Text.assemble((f"{case['id']}: ", "bold"), (case["message"], STATUS_STYLE[case["status"]])))
         for out in case.get("outputs") or []:
             if out.get("passed") is False and case["status"] == "fail":
@@ -171,6 +173,15 @@ def tolerance_text(out: dict) -> str:
     if out.get("atol_scaled_from") is not None:
         return f"rtol {tol.get('rtol')}, atol {out['atol_scaled_from']:g} x the row's largest value = {tol.get('atol'):.3g}"
     return f"rtol {tol.get('rtol')}, atol {tol.get('atol')}"
+
+
+def stale_notes(document: dict) -> list[Text]:
+    """One line per declaration that covered cases in this run and matched none (report/fingerprints.py)."""
+    from eqcheck.report.fingerprints import stale
+
+    return [Text.assemble((f"{spec} {name}: ", "bold"), (f"matched none of the {covered} cases it covers", "magenta"),
+                          " (stale: retire it, or re-run an intermittent one with --confirm-intermittent)")
+            for spec, name, covered in stale(document["cases"])]
 
 
 def skipped_edge_notes(document: dict) -> list[Text]:
@@ -418,6 +429,7 @@ def document_renderables(document: dict, quiet: bool = False) -> Iterator[Any]:
     yield from layer_notes(document)
     yield from failure_notes(document)
     yield from skipped_edge_notes(document)
+    yield from stale_notes(document)
     if quiet and (count := native_log_count(document)) is not None:
         yield count
     if "explore" in document:

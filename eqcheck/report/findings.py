@@ -188,11 +188,18 @@ def declaration(finding: Finding, document: dict[str, Any]) -> str:
         if any(o.get(key) not in (None, values[0][key]) for o in others):  # only keys that narrow the spec's cases
             when[key] = yaml.safe_load(values[0][key])  # the id's text of a sweep value, as the spec wrote it
     when.update(_sample_when(finding))
-    declared = {"reason": f"{finding.symptom}: {_measured(example)}", **({"when": when} if when else {})}
+    declared = {"reason": f"{finding.symptom}: {_measured(example)}", **({"when": when} if when else {}), **_fingerprint(finding)}
     for family in ("edge=", "boundary="):
         if finding.variant.startswith(family):
             return "edge_differences: " + writer.flow([{"edge": finding.variant[len(family):].split(",")[0], **declared}])
     return "expected_difference: " + writer.flow(declared)
+
+
+def _fingerprint(finding: Finding) -> dict[str, Any]:
+    """`rows` or `symptom` (and `signal`): what the finding's cases measured (report/fingerprints.py)."""
+    from eqcheck.report.fingerprints import fingerprint
+
+    return fingerprint([c["measured"] for c in finding.cases if c.get("measured")]) or {}
 
 
 def _sample_when(finding: Finding) -> dict[str, list]:

@@ -29,9 +29,14 @@ from eqcheck.spec.model import (
     TrainSpec,
     Distribution,
     EdgeSettings,
+    CASE_SYMPTOMS,
+    MARGIN,
+    ROW_SYMPTOMS,
     ExpectedDifference,
     InputData,
     InputSpec,
+    Intermittent,
+    RowPrint,
     ListArg,
     Literal,
     OpSpec,
@@ -57,7 +62,7 @@ EDGE_KINDS = ("int", "nan", "inf", "kink", "masked", "single", "zero_batch")
 # `when:` keys an explored sample sets from its tensors: true when one of them has a size-0 dimension / is 0-d /
 # has a size-1 dimension; broadcast_input: its tensors do not all have one shape
 SAMPLE_CLASSES = ("empty_input", "scalar_input", "one_input", "broadcast_input")
-# a `when:` key naming torch's samples by index, where nothing the sample passes tells them apart (its values do)
+# a `when:` key naming torch's samples by content hash, where nothing the sample passes tells them apart (its values do)
 SAMPLE_INDEX = "sample"
 # --boundary variant kinds (eqcheck/cases/boundary.py); named the same way.
 BOUNDARY_KINDS = ("arg", "empty", "one", "odd", "batch", "noncontig", "channels_last", "large", "tiny", "bounds", "stale")
@@ -800,7 +805,8 @@ def _parse_expected(top: Fields, params: dict, sweep: dict, edges: bool = False)
     out = []
     for i, item in enumerate(items):
         field = key if isinstance(raw, dict) else join(key, i)
-        entry = Fields(item, top.file, field, ("reason", "link", "when", "intermittent", *(("edge",) if edges else ())))
+        entry = Fields(item, top.file, field, ("reason", "link", "when", "intermittent", "rows", "symptom", "signal",
+                                               *(("edge",) if edges else ())))
         edge = entry.required("edge", str) if edges else None
         # a kind (empty), one variant of it (empty@1), or one boundary argument value (eps:0.0, as the case id says)
         argument_value = edges and ":" in edge and _NAME.match(edge.split(":", 1)[0]) is not None
@@ -811,17 +817,84 @@ def _parse_expected(top: Fields, params: dict, sweep: dict, edges: bool = False)
         if not reason.strip():
             raise entry.error("reason", "say why the two sides are expected to differ")
         when = {}
-        for key, values in entry.optional("when", {}, dict).items():
-            if key not in known:
-                raise SpecError(f"'{key}' is not a param, sweep axis or 'dtype'", file=top.file, field=join(entry.field("when"), key),
-                                hint=suggest(key, known))
-            when[key] = tuple(_tupled(v) for v in values) if isinstance(values, list) else (values,)
-        intermittent = entry.optional("intermittent", None, str)
-        if intermittent is not None and not re.fullmatch(r"\d+ of \d+ runs?\b.*", intermittent.strip()):
-            raise entry.error("intermittent", f"'{intermittent}' does not say how often it showed: write the measured count, "
-                                              "e.g. '3 of 5 runs'")
-        out.append(ExpectedDifference(reason, entry.optional("link", None, str), when, edge, intermittent))
+        for name, values in entry.optional("when", {}, dict).items():
+            if name not in known:
+                raise SpecError(f"'{name}' is not a param, sweep axis or 'dtype'", file=top.file, field=join(entry.field("when"), name),
+                                hint=suggest(name, known))
+            when[name] = tuple(_tupled(v) for v in values) if isinstance(values, list) else (values,)
+            if name == SAMPLE_INDEX and not all(isinstance(v, str) and re.fullmatch(r"[0-9a-f]{8}", v) for v in when[name]):
+                raise SpecError("name torch's samples by their content hash (8 hex digits, quoted: a failing explored case's "
+                                "report shows it as sample.hash), not by index, which a torch upgrade renumbers",
+                                file=top.file, field=join(entry.field("when"), name))
+        rows, symptom, signal = _parse_fingerprint(entry)
+        if not rows and symptom is None and "defaults" not in Path(top.file).parts:
+            raise entry.error(None, "a declared difference names what was measured: `rows:` (out, grad:INPUT, state:BUFFER "
+                                    "with their symptom and max_abs) or a whole-case `symptom: refusal | crash`, so that another "
+                                    "difference under it still fails; `eqcheck findings RUN.json --fingerprints` writes it from "
+                                    "a run (a declaration covering every row is for configs/defaults/ only)")
+        out.append(ExpectedDifference(reason, entry.optional("link", None, str), when, edge, _parse_intermittent(entry),
+                                      rows, symptom, signal, field))
     return tuple(out)
+
+
+# A row as the report names it: an output (out, out.1, logits), a gradient (grad:input) or a state buffer (state:running_mean).
+_ROW = re.compile(r"[A-Za-z_][\w.]*(:[A-Za-z_][\w.]*)*")  # optimizer rows too: step1:exp_avg_sq:bias
+
+
+def _parse_fingerprint(entry: Fields) -> tuple[tuple[RowPrint, ...], str | None, str | None]:
+    """`rows: {ROW: {symptom, max_abs, margin} | SYMPTOM}`, or a whole-case `symptom` (refusal, crash with `signal`)."""
+    symptom = entry.optional("symptom", None, str)
+    signal = entry.optional("signal", None, str)
+    raw = entry.optional("rows", {}, dict)
+    if symptom is not None and symptom not in CASE_SYMPTOMS:
+        hint = "a row's symptom goes under `rows:`" if symptom in ROW_SYMPTOMS else suggest(symptom, CASE_SYMPTOMS)
+        raise entry.error("symptom", f"unknown case symptom '{symptom}' (choose from {', '.join(CASE_SYMPTOMS)})", hint=hint)
+    if symptom is not None and raw:
+        raise entry.error("rows", "a declaration names either its rows or a whole-case symptom, not both")
+    if signal is not None and symptom != "crash":
+        raise entry.error("signal", "only a `symptom: crash` declaration names a signal")
+    if signal is not None and not re.fullmatch(r"SIG[A-Z0-9]+", signal):
+        raise entry.error("signal", f"'{signal}' is not a signal name (SIGFPE, SIGSEGV, SIGABRT ...)")
+    rows = []
+    for name, value in raw.items():
+        field = join(entry.field("rows"), str(name))
+        if not isinstance(name, str) or not _ROW.fullmatch(name):
+            raise SpecError(f"'{name}' is not a row name (out, out.1, grad:INPUT, state:BUFFER, step1:PARAM as the report names rows)",
+                            file=entry.file, field=field)
+        row = Fields({"symptom": value} if isinstance(value, (str, list)) else value, entry.file, field, ("symptom", "max_abs", "margin"))
+        kinds = row.required("symptom", str, list)
+        kinds = kinds if isinstance(kinds, list) else [kinds]
+        for kind in kinds:
+            if kind not in ROW_SYMPTOMS:
+                raise row.error("symptom", f"unknown row symptom '{kind}' (choose from {', '.join(ROW_SYMPTOMS)})",
+                                hint="a refusal or a crash is a whole-case `symptom:`" if kind in CASE_SYMPTOMS
+                                else suggest(str(kind), ROW_SYMPTOMS))
+        max_abs = row.optional("max_abs", None, int, float)
+        if ("value" in kinds) != (max_abs is not None):
+            raise row.error("max_abs", "a `value` row states its measured max |diff| (eqcheck findings --fingerprints writes it)"
+                            if "value" in kinds else f"a '{kinds[0]}' row is compared as a symptom, not by its size: drop max_abs")
+        if max_abs is not None and not max_abs > 0:
+            raise row.error("max_abs", f"must be a positive number, got {max_abs}")
+        margin = row.optional("margin", MARGIN, int, float)
+        if not margin >= 1:
+            raise row.error("margin", f"must be at least 1 (the bound is max_abs x margin), got {margin}")
+        rows.append(RowPrint(name, tuple(kinds), None if max_abs is None else float(max_abs), float(margin)))
+    return tuple(rows), symptom, signal
+
+
+def _parse_intermittent(entry: Fields) -> Intermittent | None:
+    """`intermittent: {shown: K, runs: N, note}`: measured, and only intermittent when K < N."""
+    if not entry.has("intermittent"):
+        return None
+    raw = entry.data["intermittent"]
+    if isinstance(raw, str):
+        raise entry.error("intermittent", f"'{raw}' is text: write the measured count as {{shown: K, runs: N}} (K < N)")
+    counts = Fields(raw, entry.file, entry.field("intermittent"), ("shown", "runs", "note"))
+    shown, runs = counts.required("shown", int), counts.required("runs", int)
+    if not 0 < shown < runs:
+        raise counts.error("shown", f"shown {shown} of {runs} runs is not intermittent: it needs 0 < shown < runs "
+                                    "(shown in every run, drop `intermittent`; in none, drop the declaration)")
+    return Intermittent(shown, runs, counts.optional("note", None, str))
 
 
 def _parse_edges(top: Fields, params: dict, sweep: dict, inputs: tuple[InputSpec, ...]) -> EdgeSettings:

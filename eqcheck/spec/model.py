@@ -156,15 +156,61 @@ class OutputSpec:
     ignore: str | None = None  # reason not to compare this output
 
 
+# The symptoms a declaration's fingerprint names (eqcheck/verdict/declarations.py measures them).
+ROW_SYMPTOMS = ("value", "nonfinite", "zeros", "shape", "uninitialised")  # a row's: its values differ / NaN-Inf pattern /
+# the candidate all zeros / the shape / memory left unwritten (any value, compared as a symptom, never by its size)
+CASE_SYMPTOMS = ("refusal", "crash")  # a whole case's: the candidate raises / its worker dies (`signal:` names how)
+MARGIN = 2.0  # a `value` row's bound is its measured max_abs times this, unless the row states its own `margin`
+
+
+@dataclass(frozen=True)
+class RowPrint:
+    """One row of a fingerprint: the row's name (out, out.1, grad:input, state:running_mean), its symptoms (more than
+    one where the cases a declaration covers show different ones) and, with `value`, the measured max |diff| the
+    bound is made of."""
+
+    row: str
+    symptoms: tuple[str, ...]
+    max_abs: float | None = None
+    margin: float = MARGIN
+
+    @property
+    def bound(self) -> float | None:
+        return None if self.max_abs is None else self.max_abs * self.margin
+
+    def describe(self) -> str:
+        size = f" max_abs <= {self.bound:.3g} (measured {self.max_abs:.3g} x margin {self.margin:g})" if self.max_abs is not None else ""
+        return f"{self.row}: {' or '.join(self.symptoms)}{size}"
+
+
+@dataclass(frozen=True)
+class Intermittent:
+    """Shown in `shown` of `runs` measured runs (shown < runs): a run where it does not show is a plain pass."""
+
+    shown: int
+    runs: int
+    note: str | None = None
+
+
 @dataclass(frozen=True)
 class ExpectedDifference:
-    """A pair known to differ (data, like OpInfo's xfails): reported, exit code unaffected, flagged if it passes."""
+    """A pair known to differ (data, like OpInfo's xfails): reported, exit code unaffected, flagged if it passes.
+    Its fingerprint (`rows`, or a case `symptom`) says what was measured: a covered case whose failure is anything
+    else fails. Without one it covers the whole case (configs/defaults/: a default that differs)."""
 
     reason: str
     link: str | None = None
     when: dict[str, tuple[Any, ...]] = field(default_factory=dict)  # sweep/param name or 'dtype' -> values
     edge: str | None = None  # edge_differences: only that --edges variant (int, nan, ...); None: the plain case and all
-    intermittent: str | None = None  # shows in some runs only ("3 of 5 runs"): a pass is then a pass, not an unexpected one
+    intermittent: Intermittent | None = None  # shows in some runs only: a pass is then a pass, not an unexpected one
+    rows: tuple[RowPrint, ...] = ()
+    symptom: str | None = None  # CASE_SYMPTOMS: the case fails as a whole (no rows to compare)
+    signal: str | None = None  # symptom crash: the signal that kills the worker (SIGFPE, SIGSEGV)
+    field: str = ""  # where it is written (edge_differences[2]): the report names a declaration by it
+
+    @property
+    def fingerprinted(self) -> bool:
+        return bool(self.rows) or self.symptom is not None
 
     def applies(self, values: dict[str, Any]) -> bool:
         return all(values.get(key) in allowed for key, allowed in self.when.items())
@@ -173,6 +219,12 @@ class ExpectedDifference:
         """Whether this entry is about exactly that variant (its kind, `empty`, or its name, `empty@1`); with no
         variant (None), whether it is about the plain case."""
         return self.edge in ((edge.kind, edge.name) if edge is not None else (None,))
+
+    def describe(self) -> str:
+        """The fingerprint in one line, as a mismatch message quotes it."""
+        if self.symptom is not None:
+            return self.symptom + (f" ({self.signal})" if self.signal else "")
+        return "; ".join(r.describe() for r in self.rows) if self.rows else "any failure (whole case)"
 
 
 # Optimizers a `train:` section may name, with every hyperparameter spelled out: each backend passes all of

@@ -15,13 +15,14 @@ what the candidate accepts is `accepts_invalid`, as above; the candidate refusin
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 from eqcheck.cases.sweep import Case
 from eqcheck.errors import EqcheckError
 from eqcheck.execution.failures import CaseFailure, short_error
 from eqcheck.verdict.compare import json_safe
-from eqcheck.verdict.results import ACCEPTS_INVALID, ERROR, FAIL, PASS, CaseResult
+from eqcheck.verdict.results import ACCEPTS_INVALID, ERROR, FAIL, PASS, UNSUPPORTED, CaseResult
 
 
 def run_refusal(runner, case, result, seed: int) -> None:
@@ -76,6 +77,11 @@ def judge(runner, case: Case, result: CaseResult, failure: CaseFailure, seed: in
         if refusing is runner.targets[0]:  # the candidate computes a value where the reference refuses: accepts_invalid
             result.status = ACCEPTS_INVALID
             return
+        missing = _missing_kernel(runner, dataclasses.replace(case, edge=None), refusing, seed)
+        if missing is not None:  # it cannot run the plain case either: its refusal here says nothing about the variant
+            result.status, result.message = UNSUPPORTED, f"{missing}; this variant's refusal: {failure.message}"
+            result.details["failure_kind"] = "missing_kernel"
+            return
         if declared is not None:
             result.status = FAIL  # a declared difference: the runner reports it as expected_difference
         return
@@ -84,7 +90,16 @@ def judge(runner, case: Case, result: CaseResult, failure: CaseFailure, seed: in
     result.details.setdefault("boundary", {})["refused"] = {refusing.label: failure.message, other.label: answer}
 
 
-def refusal(runner, case: Case, target, seed: int) -> str | None:
+def _missing_kernel(runner, case: Case, target, seed: int) -> str | None:
+    """The unsupported message when `target` has no kernel for the plain case (MindSpore's Einsum on CPU), else None."""
+    try:
+        refusal(runner, case, target, seed, strict=True)
+    except CaseFailure as failure:
+        return failure.message if failure.status == UNSUPPORTED else None
+    return None
+
+
+def refusal(runner, case: Case, target, seed: int, strict: bool = False) -> str | None:
     """`target`'s error when it builds and calls the case on its own (its own initial weights: only whether it
     accepts the inputs matters), None when it returns a value."""
     backend = runner.backends[target.label]
@@ -100,5 +115,7 @@ def refusal(runner, case: Case, target, seed: int) -> str | None:
         runner.step(target, case, "call", lambda: runner.flatten(backend, value, target.label))
     except CaseFailure as exc:
         backend.recover()
+        if strict:  # the caller wants the failure itself (its status: unsupported for a missing kernel)
+            raise
         return exc.message
     return None
