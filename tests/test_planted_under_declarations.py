@@ -44,8 +44,8 @@ def test_a_second_bug_under_a_declaration_fails_naming_what_changed(cli, copy_co
 def test_a_declared_refusal_that_no_longer_happens_fails_naming_what_it_returns(cli, copy_config, tmp_path):
     """KLDivLoss.target_grad declares MindSpore refusing batchmean on a 0-d input (torch's sample 5); with batchmean
     mapped to sum, MindSpore computes a value, and the case says the declared refusal became failing rows."""
-    spec = copy_config("losses/KLDivLoss_target_grad.yaml", {"    reduction: reduction\n":
-                                                             "    reduction: {values: {batchmean: sum, sum: sum, mean: mean, none: none}}\n"})
+    spec = copy_config("losses/KLDivLoss_target_grad.yaml", {"  arguments: {reduction: reduction}\n":
+                                                             "  arguments: {reduction: {values: {batchmean: sum, sum: sum, mean: mean, none: none}}}\n"})
     result, cases = run(cli, spec, tmp_path, "--explore", "-k", "sample=5]")
     (case,) = cases.values()
     assert case["status"] == "fail" and result.exit_code == 1, result.text
