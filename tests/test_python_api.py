@@ -207,10 +207,11 @@ def test_isolated_runs_in_a_worker_and_still_names_the_layer():
     from tests.planted_ports import EncoderTransposedDense
 
     torch.manual_seed(0)
+    before = os.environ.get("EQCHECK_ALLOWED_MODULES")  # what earlier CLI calls of this process left (not ours)
     report = eqcheck.compare(EncoderBlock(), EncoderTransposedDense(), torch.randn(2, 6, 16), isolated=True)
     assert not report.passed and report.first_divergent == "attn.o"
     assert report.cases[0]["spec"].endswith("compare.yaml")  # run from the spec file, in a worker
-    assert os.environ.get("EQCHECK_ALLOWED_MODULES", "") == ""  # the opt-in was for the worker only
+    assert os.environ.get("EQCHECK_ALLOWED_MODULES") == before  # the opt-in was for the worker only
 
 
 def test_an_unsupported_comparison_is_a_skip_under_pytest():
