@@ -138,9 +138,6 @@ def attribute(
     # error the other implementation shares counts (both kernels beyond ULP_THRESHOLD: see elementwise below).
     plausible = 0.0 if structure == "elementwise" else plausible_fallback(dtype, scale)
 
-    # Unknown structure: an error that the other, independent implementation in the same dtype shows as well (within
-    # PRECISION_OUTLIER_RATIO) is the computation's own cancellation (sinc's gradient near 0 on both sides), not a
-    # bug of one side's float32 path.
     # A side's float64 run measures its own rounding only if it is the same function: at least
     # PRECISION_OUTLIER_RATIO times closer to the reference than its float32 run (float64 is ~5e8 times more precise,
     # so a faithful one is far closer). A kernel that computes "float64" in float32 (own error 0), a different
@@ -148,34 +145,31 @@ def attribute(
     def same_function(error: float, off: float) -> bool:
         return off * PRECISION_OUTLIER_RATIO <= error if error > 0 else off == 0
 
-    measured = {label: max_abs(outputs[label], arr) for label, arr in own_float64.items()
-                if arr is not None and np.shape(arr) == np.shape(outputs[label])
-                and same_function(max_abs(outputs[label], arr), max_abs(arr, reference))}
+    runs = {label: (max_abs(outputs[label], arr), max_abs(arr, reference)) for label, arr in own_float64.items()
+            if arr is not None and np.shape(arr) == np.shape(outputs[label])}  # label -> (own error, float64 vs reference)
+    measured = {label: error for label, (error, off) in runs.items() if same_function(error, off)}
+    # Total cancellation: a side whose float64 row is below the float32 rounding of its own float32 row computes a row
+    # that is zero at this precision (HF ViT's key-bias gradient: softmax ignores a shift of the keys, so the exact
+    # gradient is 0 and every float32 value is rounding noise). Its own error is then the noise level itself, not a
+    # fraction of the reference's scale; with no other measured side, only the noise levels can be compared.
+    cancelled = {label for label in runs if _largest(np.abs(outputs[label])) > 0 and _largest(
+        np.abs(np.asarray(own_float64[label], np.float64))) <= rounding.unit_roundoff(dtype) * _largest(
+        np.abs(np.asarray(outputs[label], np.float64)))}
 
     def rounding_sized(label: str, error_elements: np.ndarray) -> bool:
         if bound is not None:
             with np.errstate(invalid="ignore"):
                 return bool(np.all((error_elements <= bound) | ~np.isfinite(error_elements)))
+        # Unknown structure: an error the other, independent implementation in the same dtype shows as well (within
+        # PRECISION_OUTLIER_RATIO) is the computation's own cancellation (sinc's gradient near 0), not a float32 bug.
         others = [error for other, error in measured.items() if other != label]
         if not others and label in cancelled:  # nothing to corroborate it: the row is zero at this precision
             return True
         return _largest(error_elements) <= max([plausible] + [PRECISION_OUTLIER_RATIO * e for e in others])
 
-    # Total cancellation: a side whose float64 row is below the float32 rounding of its own float32 row computes a row
-    # that is zero at this precision (HF ViT's key-bias gradient: softmax ignores a shift of the keys, so the exact
-    # gradient is 0 and every float32 value is rounding noise). Its own error is then the noise level itself, not a
-    # fraction of the reference's scale; with no other measured side, only the noise levels can be compared.
-    cancelled = {label for label, arr in own_float64.items()
-                 if arr is not None and np.shape(arr) == np.shape(outputs[label]) and _largest(np.abs(outputs[label])) > 0
-                 and _largest(np.abs(np.asarray(arr, np.float64))) <= rounding.unit_roundoff(dtype) * _largest(
-                     np.abs(np.asarray(outputs[label], np.float64)))}
-
     own, rejected, own_elements = {}, {}, {}
-    for label, arr in own_float64.items():
-        if arr is None or np.shape(arr) != np.shape(outputs[label]):
-            continue
-        error, off = max_abs(outputs[label], arr), max_abs(arr, reference)
-        elements = _gap(outputs[label], arr)
+    for label, (error, off) in runs.items():
+        elements = _gap(outputs[label], own_float64[label])
         if same_function(error, off) and rounding_sized(label, elements):
             own[label], own_elements[label] = error, elements
         else:
