@@ -2,10 +2,13 @@
 
     python benchmarks/bench_explore.py [PATHS...] [--repeats N]     (default: configs, 1 timed round)
     python benchmarks/bench_explore.py --stats REPORT.json [PATHS...]   (only the counts, from an explored report)
+    python benchmarks/bench_explore.py --old /path/to/older/checkout [--repeats N]   (before/after, side by side)
 
 `eqcheck list --explore` builds the sample cache first (untimed), so the timed rounds measure running, not
 building. Prints the ratio jobs2/jobs1 (target <= 0.6 on the 2-core machine), explored cases and torch samples
-per pair (median, how many pairs have fewer than 10), and the cases by class and status with example ids."""
+per pair (median, how many pairs have fewer than 10), and the cases by class and status with example ids.
+With --old, each tree runs its own code over its own configs/ (`--jobs 2`), alternating rounds: the wall times,
+the explored cases each ran, and the time per case, so a larger catalog is not mistaken for a slower one."""
 
 from __future__ import annotations
 
@@ -17,7 +20,7 @@ import tempfile
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from _timing import EQCHECK, ROOT, alternate, table, verdict
+from _timing import EQCHECK, PYTHON, ROOT, alternate, table, verdict
 
 
 def _kind(case_id: str) -> str:
@@ -60,7 +63,38 @@ def depth(document: dict, paths: list[str]) -> None:
         print(f"  {kind:<12} {status:<20} {len(ids):>6}   e.g. {', '.join(ids[:2])}")
 
 
+RUN = "import sys; from eqcheck.cli import main; sys.argv = ['eqcheck'] + sys.argv[1:]; main()"
+
+
+def before_after(old: str, repeats: int) -> int:
+    """The explored catalog of an older checkout and of this one, alternating rounds."""
+    out = Path(tempfile.mkdtemp(prefix="bench-explore-trees-"))
+    trees = {"old tree": Path(old).resolve(), "this tree": ROOT}
+    commands = {}
+    for name, tree in trees.items():  # PYTHONPATH picks the tree's package over the venv's editable install
+        report = out / f"{name.split()[0]}.json"
+        base = ["env", f"PYTHONPATH={tree}", PYTHON, "-c", RUN]
+        subprocess.run([*base, "list", str(tree / "configs"), "--explore"], stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL, check=True)  # each tree's sample cache, untimed
+        commands[name] = [*base, "run", str(tree / "configs"), "--explore", "--grad", "-q", "--jobs", "2",
+                          "--json", str(report)]
+    medians = table(alternate(commands, repeats=repeats, warmup=0), baseline="old tree")
+    per_case = {}
+    for name in trees:
+        document = json.loads((out / f"{name.split()[0]}.json").read_text())
+        statuses = Counter(case["status"] for case in document["cases"])
+        per_case[name] = medians[name] / len(document["cases"])
+        print(f"{name}: {len(document['cases'])} cases ({', '.join(f'{k} {v}' for k, v in sorted(statuses.items()))}), "
+              f"{1000 * per_case[name]:.1f} ms per case")
+    print(f"time per case, this tree / old tree: {per_case['this tree'] / per_case['old tree']:.2f}x; "
+          f"reports kept in {out}")
+    return 0
+
+
 def main(argv: list[str]) -> int:
+    if "--old" in argv:
+        return before_after(argv[argv.index("--old") + 1],
+                            int(argv[argv.index("--repeats") + 1]) if "--repeats" in argv else 1)
     if "--stats" in argv:  # only the counts, from a report already written
         report = argv[argv.index("--stats") + 1]
         depth(json.loads(Path(report).read_text()), [a for a in argv if a not in ("--stats", report)] or ["configs"])
