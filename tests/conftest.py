@@ -24,6 +24,7 @@ weights:
 """}
 
 
+OPT_INS = ("EQCHECK_ALLOWED_MODULES", "EQCHECK_ALLOWED_OPS")
 ISOLATING = {"-j", "--jobs", "--timeout", "--executor", "--edges", "-j0", "-j1", "-j2"}  # a run that asks for workers
 
 
@@ -39,7 +40,17 @@ class Cli:
             # This process already holds both frameworks, so a worker would only re-import them (5-8 s a run on the
             # shared machine). The default isolation is tested on its own (test_isolation.py, test_workers.py).
             args.append("-j0")
-        result = self.runner.invoke(main, args, catch_exceptions=True)
+        # --allow-module/--allow-op write the process environment for the workers to inherit; a real CLI call
+        # ends with its process, so this in-process one must not leave them to the next test.
+        saved = {key: os.environ.get(key) for key in OPT_INS}
+        try:
+            result = self.runner.invoke(main, args, catch_exceptions=True)
+        finally:
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
         result.text = result.output
         return result
 

@@ -207,7 +207,7 @@ def test_isolated_runs_in_a_worker_and_still_names_the_layer():
     from tests.planted_ports import EncoderTransposedDense
 
     torch.manual_seed(0)
-    before = os.environ.get("EQCHECK_ALLOWED_MODULES")  # what earlier CLI calls of this process left (not ours)
+    before = os.environ.get("EQCHECK_ALLOWED_MODULES")  # the operator's own setting, if any
     report = eqcheck.compare(EncoderBlock(), EncoderTransposedDense(), torch.randn(2, 6, 16), isolated=True)
     assert not report.passed and report.first_divergent == "attn.o"
     assert report.cases[0]["spec"].endswith("compare.yaml")  # run from the spec file, in a worker
