@@ -160,8 +160,8 @@ def page_entries(spec, unmapped: list[str], torch_defaults: dict, ms_names: dict
             if default is not _NO_DEFAULT:
                 entries[what]["default"] = default
             notes[what] = where
-        elif row and row["kind"] in ("rename", "default", "range", "consistent") and row["mindspore"] \
-                and row["mindspore"].isidentifier():
+        elif row and (row["kind"] in ("rename", "default", "range") or row["kind"] == "consistent" and row["mindspore"] == what) \
+                and row["mindspore"] and row["mindspore"].isidentifier():
             name = row["mindspore"]
             if name not in theirs:
                 skipped[what] = f"{where} names `{name}`, which MindSpore's signature lacks ({', '.join(sorted(theirs)) or 'unreadable'})"

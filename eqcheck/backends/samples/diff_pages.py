@@ -30,7 +30,7 @@ _RANGE = re.compile(r"(does not|doesn't|do not|not) support|only supports?\b|sup
 _RENAME = re.compile(r"different (parameter )?names?|names? (is|are) different|parameter names? differ|"
                      r"only different parameter names|different parameter name")
 _CONSISTENT = re.compile(r"onsistent|same function|no difference|functions? (is|are) the same|"
-                         r"functionality is (the same|consistent)|the same\b")
+                         r"functionality is (the same|consistent)|names and functions are the same")
 
 
 def classify(torch: str | None, mindspore: str | None, text: str) -> str:
