@@ -5,12 +5,11 @@ citing the page."""
 from __future__ import annotations
 
 import copy
-import importlib.util
 import json
 
 import pytest
 
-from conftest import CONFIGS, ROOT
+from conftest import CONFIGS, ROOT, load_script
 from eqcheck.backends.samples import diff_pages
 from eqcheck.spec.loader import parse_spec
 
@@ -61,19 +60,12 @@ MIXED = """# Differences with torch.nn.MaxPool2d
 """
 
 
-def _script():
-    spec = importlib.util.spec_from_file_location("diff_pages_script", ROOT / "scripts" / "diff_pages.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def _kinds(page: dict) -> dict:
     return {(r["torch"], r["mindspore"]): r["kind"] for r in page["rows"]}
 
 
 def test_the_parser_reads_real_page_excerpts_header_variants_and_typos():
-    parse = _script().parse_page
+    parse = load_script("diff_pages").parse_page
     std = parse(STD)
     assert std["pairs"] == [["torch.std", "mindspore.ops.std"], ["torch.Tensor.std", "mindspore.Tensor.std"]]
     # the page's own typo: "different parameter names" for input -> input is no rename
@@ -92,7 +84,7 @@ def test_the_shipped_parse_is_well_formed_and_a_planted_misclassification_is_cau
     doc = json.loads(PARSED.read_text(encoding="utf-8"))
     assert doc["branch"] == "r2.4.10" and len(doc["commit"]) == 40 and doc["repository"] == "mindspore-ai/docs"
     assert diff_pages.validate(doc) == []
-    assert _script().main(["--check"]) == 0
+    assert load_script("diff_pages").main(["--check"]) == 0
     page = next(p for p in doc["pages"] if p["page"] == "std.md")
     planted = copy.deepcopy(doc)
     row = next(r for p in planted["pages"] if p["page"] == "std.md" for r in p["rows"] if r["torch"] == "dim")
@@ -112,15 +104,8 @@ def test_the_reader_answers_a_pairs_rows_from_the_newest_page():
     assert diff_pages.rows("torch.nn.functional.softmin", "mindspore.mint.nn.functional.softmin") == []  # no page: none
 
 
-def _drafter():
-    spec = importlib.util.spec_from_file_location("draft_explore", ROOT / "scripts" / "draft_explore.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_the_drafter_maps_a_real_spec_from_its_page_and_both_signatures():
-    draft = _drafter()
+    draft = load_script("draft_explore")
     spec = parse_spec(CONFIGS / "pooling" / "F.adaptive_max_pool1d.yaml")
     defaults = draft.torch_defaults(spec.sides["torch"].op, {})  # a boolean_dispatch wrapper: the inner function's
     assert defaults.get("return_indices") is False
