@@ -145,3 +145,11 @@ mindspore: {op: mindspore.ops.softmin, args: [input, {value: 1}]}
 ])
 def test_phrase_variants(text, kind):
     assert diff_pages.classify("a", "b", text) == kind
+
+
+def test_a_value_the_map_marks_unsupported_gives_its_reason_in_the_depth_section():
+    from eqcheck.report import depth
+
+    spec = parse_spec(CONFIGS / "nn" / "F.grid_sample.yaml")  # mode: {values: {..., bicubic: {unsupported: ...}}}
+    reason = depth._why_not_supported("mode=bicubic", spec)
+    assert reason.startswith("MindSpore's page (grid_sample.md, r2.4.10)") and "bicubic" in reason, reason

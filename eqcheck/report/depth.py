@@ -50,6 +50,11 @@ def _why_not_supported(what: str, spec, page: dict | None = None) -> str:
         return explore.unsupported_inputs[name].reason
     if explore and name in explore.arguments and explore.arguments[name].unsupported:
         return explore.arguments[name].unsupported
+    match = _VALUE.match(what)
+    if explore and match and name in explore.arguments:  # a value the map's `values:` marks unsupported
+        reason = next((r for k, r in explore.arguments[name].value_unsupported.items() if str(k) == match.group(2)), None)
+        if reason:
+            return reason
     cited = _page_reason(what, page)
     if cited:
         return cited
