@@ -458,7 +458,7 @@ def recheck(report, count, draw_seed, repeats, jobs, json_path):
               help="Where to write the coverage page.")
 @click.option("--configs", default="configs", show_default=True, help="The specs that cover the table's rows.")
 @click.option("--mapping", "mapping_dir", default="mapping", show_default=True,
-              help="The parsed mapping tables, reasons.yaml and table_errors.yaml.")
+              help="The parsed mapping tables and diff pages, reasons.yaml and table_errors.yaml.")
 @click.option("--depth-only", is_flag=True,
               help="Rewrite only the page's explore-depth section (computed from the specs and torch's samples; no REPORT).")
 def coverage(report, out_file, configs, mapping_dir, depth_only):
@@ -473,7 +473,7 @@ def coverage(report, out_file, configs, mapping_dir, depth_only):
 
     if report is None and not depth_only:
         raise click.UsageError("give the REPORT.json of a run of the configs (or --depth-only to refresh the depth section)")
-    section = depth.render(*depth.compute(configs))
+    section = depth.render(*depth.compute(configs), mapping=mapping_dir)
     if depth_only:
         write(out_file, depth.splice(Path(out_file).read_text(encoding="utf-8") if Path(out_file).exists() else "", section))
         click.echo(f"wrote the explore-depth section of {out_file}")

@@ -114,6 +114,16 @@ def copy_config(tmp_path):
     return copy
 
 
+def load_script(name: str):
+    """scripts/NAME.py as a module (the scripts are not a package)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def read_json(path) -> dict:
     return json.loads(Path(path).read_text())
 

@@ -3,13 +3,12 @@ never stale against the tables (mapping/*.json), the specs (configs/) or the rea
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import shutil
 
 import pytest
 
-from conftest import CONFIGS, ROOT
+from conftest import CONFIGS, ROOT, load_script
 from eqcheck.report import coverage
 
 MAPPING = ROOT / "mapping"
@@ -18,10 +17,7 @@ REGENERATE = "eqcheck run configs/ --json report.json; eqcheck coverage report.j
 
 
 def _tables_script():
-    spec = importlib.util.spec_from_file_location("mapping_tables", ROOT / "scripts" / "mapping_tables.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("mapping_tables")
 
 
 def test_coverage_page_is_not_stale():

@@ -73,7 +73,7 @@ explore:
       values: {same: {value: 0, set: {pad_mode: same}}}
     groups: group
     memory_format: {unsupported: "no memory_format", default: null}
-    reduction: {values: {mean: mean}}
+    reduction: {values: {mean: mean, none: {unsupported: "no per-element loss"}}}
   unsupported_inputs:
     input: {ndim: [3], reason: "batched only"}
 """
@@ -107,6 +107,7 @@ def test_a_default_fills_in_and_literals_stay_unless_set(write_spec):
 @pytest.mark.parametrize("kwargs, kind, args", [
     ({"dilation": 2}, "unmapped", ("dilation",)),
     ({"reduction": "sum"}, "unmapped", ("reduction=sum",)),
+    ({"reduction": "none"}, "not_supported", ("reduction=none",)),  # a value the table marks unsupported
     ({"memory_format": {"torch": "torch.channels_last"}}, "not_supported", ("memory_format=torch.channels_last",)),
     ({"memory_format": None}, None, None),  # the unsupported argument at its default runs
 ])

@@ -170,7 +170,7 @@ _UNMAPPED = object()
 
 def _mindspore_value(case: Case, arg: ArgumentMap, value: Any) -> Any:
     if arg.values is not None:
-        return arg.values.get(value, _UNMAPPED)
+        return _UNMAPPED if value in arg.value_unsupported else arg.values.get(value, _UNMAPPED)
     if arg.value is not None:
         try:
             value = expressions.evaluate(arg.value[1:], {**case.values, "value": value})

@@ -335,6 +335,8 @@ def _ms_value(spec: OpSpec, arg: ArgumentMap, value: Any, rank: int, params: dic
     if arg.values is not None:
         for key, mapped in arg.values.items():
             if key == value and type(key) is type(value):
+                if key in arg.value_unsupported:
+                    raise Skip("not_supported", f"{arg.torch}={value}")
                 value = mapped
                 break
         else:

@@ -2,20 +2,34 @@
 
 Computed from the specs and torch's cached samples alone (`explore_cases`: the counts `list --explore` prints), no
 run: each argument a sample sets that no map carries (`unmapped`) or that the map refuses (`not supported`), with
-its reason from the map (`unsupported:`, `unsupported_inputs:`) or from MindSpore's signature (no such parameter)."""
+its reason from the map (`unsupported:`, `unsupported_inputs:`), from the pair's "Differences with torch.X" page where it
+has a row for the argument (mapping/pytorch_diff-*.json), or from MindSpore's signature (no such parameter)."""
 
 from __future__ import annotations
 
 import re
 
-from eqcheck.backends.samples import cache
+from eqcheck.backends.samples import cache, diff_pages
 from eqcheck.report.markdown import cell
 
 HEADING = "## Explore depth"
 _VALUE = re.compile(r"^(\w+)=(.*)$")
 
 
-def _why_unmapped(what: str, spec, ms_names: dict | None) -> str:
+def _page_reason(what: str, page: dict | None) -> str | None:
+    """The page's row for the argument `what` names (`mode=bicubic`: mode's), as the depth cell cites it; none for a
+    row that says the two agree (the reason lies elsewhere) or for eqcheck's own reasons (`weight: a tensor ...`)."""
+    name = re.split(r"[ =]", what, maxsplit=1)[0]
+    row = next((r for r in page["rows"] if r["torch"] == name), None) if page and ": " not in what else None
+    if row is None or row["kind"] == "consistent":
+        return None
+    return f"MindSpore's page ({page['page'].removesuffix('.md')}, {page['branch']}): {row['kind']}: {row['reason']}"
+
+
+def _why_unmapped(what: str, spec, ms_names: dict | None, page: dict | None = None) -> str:
+    cited = _page_reason(what, page)
+    if cited:
+        return cited
     if what.startswith(("call positional", "init positional")):
         return "torch's signature is unreadable (a wrapped or C op): `explore.signature` names the positions"
     match = _VALUE.match(what)
@@ -29,19 +43,28 @@ def _why_unmapped(what: str, spec, ms_names: dict | None) -> str:
     return f"MindSpore's op has no parameter `{what}` ({', '.join(theirs[:8])}): a rename or `unsupported:` from its page"
 
 
-def _why_not_supported(what: str, spec) -> str:
+def _why_not_supported(what: str, spec, page: dict | None = None) -> str:
     explore = spec.explore
     name = re.split(r"[ =:]", what, maxsplit=1)[0]
     if explore and what.endswith(tuple(f"ndim={n}" for n in range(9))) and name in explore.unsupported_inputs:
         return explore.unsupported_inputs[name].reason
     if explore and name in explore.arguments and explore.arguments[name].unsupported:
         return explore.arguments[name].unsupported
+    match = _VALUE.match(what)
+    if explore and match and name in explore.arguments:  # a value the map's `values:` marks unsupported
+        reason = next((r for k, r in explore.arguments[name].value_unsupported.items() if str(k) == match.group(2)), None)
+        if reason:
+            return reason
+    cited = _page_reason(what, page)
+    if cited:
+        return cited
     if "=" in what:
         return "a torch-only value (a dtype, a function, None where MindSpore needs a number)"
     return what.split(": ", 1)[1] if ": " in what else "-"
 
 
-def render(specs: list, tallies: dict[str, dict]) -> str:
+def render(specs: list, tallies: dict[str, dict], mapping=diff_pages.MAPPING) -> str:
+    """The section; `mapping`: the folder of the parsed pages (mapping/pytorch_diff-*.json)."""
     by_name = {spec.name: spec for spec in specs}
     names = cache.mindspore_names(sorted({by_name[n].sides["mindspore"].op for n in tallies
                                           if "mindspore" in by_name[n].sides}))
@@ -50,7 +73,8 @@ def render(specs: list, tallies: dict[str, dict]) -> str:
     lines = [HEADING, "",
              f"torch's own samples (`--explore`) reaching MindSpore, computed from the specs and the sample cache without a "
              f"run: {run} of {total} samples run over {len(tallies)} specs. Each row is a pair with samples out of reach: "
-             "the argument, how many samples set it, and why (the map's reason, or MindSpore's signature). "
+             "the argument, how many samples set it, and why (the map's reason, the pair's \"Differences with\" page where it has a "
+             "row for the argument, or MindSpore's signature). "
              "`unmapped` is work (a map entry from the pair's \"Differences with\" page); `not supported` is documented.",
              "", "| spec | torch API | MindSpore API | entries | run / samples | out of reach |", "| --- | --- | --- | --- | ---: | --- |"]
     for name in sorted(tallies):
@@ -58,8 +82,9 @@ def render(specs: list, tallies: dict[str, dict]) -> str:
         if tally["run"] == tally["samples"] and not tally.get("note"):
             continue
         ms_op = spec.sides["mindspore"].op if "mindspore" in spec.sides else "-"
-        parts = [f"unmapped `{a}` x{n}: {_why_unmapped(a, spec, names.get(ms_op))}" for a, n in tally["unmapped"].items()]
-        parts += [f"not supported `{a}` x{n}: {_why_not_supported(a, spec)}" for a, n in tally["not_supported"].items()]
+        page = diff_pages.page(spec.sides["torch"].op, ms_op, mapping)
+        parts = [f"unmapped `{a}` x{n}: {_why_unmapped(a, spec, names.get(ms_op), page)}" for a, n in tally["unmapped"].items()]
+        parts += [f"not supported `{a}` x{n}: {_why_not_supported(a, spec, page)}" for a, n in tally["not_supported"].items()]
         if tally.get("note"):
             parts.append(tally["note"])
         lines.append(f"| {name} | `{spec.sides['torch'].op}` | `{ms_op}` | {cell(tally['entry'] or '-')} | "

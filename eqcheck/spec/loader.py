@@ -1016,7 +1016,7 @@ def _parse_argument_map(arg: Any, value: Any, file: str, field: str, params: dic
                                        f"torch argument of explore.arguments",
                               hint=suggest(unknown[0], ["value", *params, *arguments]))
     values = entry.optional("values", None, dict)
-    value_sets = {}
+    value_sets, value_unsupported = {}, {}
     if values is not None:
         if not values:
             raise entry.error("values", "list at least one torch value and its MindSpore value")
@@ -1025,7 +1025,11 @@ def _parse_argument_map(arg: Any, value: Any, file: str, field: str, params: dic
             if key is not None and not isinstance(key, (str, int, float, bool)):
                 raise entry.error("values", f"a torch value is a scalar, got {type(key).__name__}")
             field = join(entry.field("values"), str(key))
-            if isinstance(item, dict):  # long form: {value: V, set: {pad_mode: same}}
+            if isinstance(item, dict) and "unsupported" in item:  # {unsupported: reason}: a value MindSpore cannot take
+                long = Fields(item, file, field, ("unsupported",))
+                value_unsupported[key] = long.required("unsupported", str)
+                values[key] = None
+            elif isinstance(item, dict):  # long form: {value: V, set: {pad_mode: same}}
                 long = Fields(item, file, field, ("value", "set"))
                 values[key] = long.required("value", str, int, float, bool, list)
                 value_sets[key] = long.optional("set", {}, dict)
@@ -1052,6 +1056,7 @@ def _parse_argument_map(arg: Any, value: Any, file: str, field: str, params: dic
         value=expr, values=dict(values) if values is not None else None, cast=cast,
         unsupported=entry.optional("unsupported", None, str), drop=entry.optional("drop", None, str),
         positional=entry.optional("positional", False, bool), where=where, others=others, value_sets=value_sets,
+        value_unsupported=value_unsupported,
     )
 
 

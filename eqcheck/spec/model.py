@@ -296,6 +296,7 @@ class ArgumentMap:
     where: str | None = None  # init | call; None: constructor arguments of a ModuleInfo go to init, others to call
     others: str = "unmapped"  # a value not in `values`: unmapped | pass (unchanged, through the rest of the rule)
     value_sets: dict[Any, dict[str, Any]] = field(default_factory=dict)  # torch value -> fixed arguments it adds
+    value_unsupported: dict[Any, str] = field(default_factory=dict)  # torch value -> why MindSpore cannot take it
 
 
 @dataclass(frozen=True)

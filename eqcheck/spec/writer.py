@@ -153,12 +153,13 @@ def _split_comment(line: str) -> tuple[str, str | None]:
     return line, None
 
 
-def rewrite(text: str) -> str:
+def rewrite(text: str, data: dict | None = None, notes: dict[tuple, str] | None = None) -> str:
     """The file in the style: its data through `dump`, each comment above or beside the key it was with, a blank line
-    kept before a top-level key (or its comments) that had one."""
+    kept before a top-level key (or its comments) that had one. `data`: new contents for the file (a generator's
+    edit; comments follow their keys' paths), `notes`: a comment beside each of these paths (the edit's source)."""
     import yaml
 
-    data = yaml.safe_load(text)
+    data = yaml.safe_load(text) if data is None else data
     if not isinstance(data, dict):
         return text
     old_lines = text.splitlines()
@@ -188,6 +189,8 @@ def rewrite(text: str) -> str:
         pending, pending_blank = [], False
         if comment:
             beside.setdefault(path, []).append(comment)
+    for path, note in (notes or {}).items():
+        beside.setdefault(path, []).append(f"# {note}")
     commented = set(above) | set(beside)
     body = dump(data, frozenset(p[:n] for p in commented for n in range(1, len(p)))).splitlines()
     new_at: dict[int, list[tuple]] = {}
