@@ -184,6 +184,9 @@ def convert(cls: type, borrow: Borrow, entry: str, op: Any, sample: Any, trainin
     args = [inputs[name] for name in forward if name in inputs]
     if len(args) != len(inputs) or [n for n in forward if n in inputs] != forward[:len(args)]:
         raise Misfit("forward inputs out of order")
+    # a value equal to the constructor's default is left out, as ModuleInfo's samples do (stride=None is the kernel
+    # size in torch and reaches MindSpore through the map's `default:`, never as None)
+    init = {k: v for k, v in init.items() if not (k in init_defaults and _equal(v, init_defaults[k]))}
     for name, length in borrow.lengths.items():
         if isinstance(init.get(name), (tuple, list)) and len(init[name]) != length:
             raise Misfit(f"{name} of length {len(init[name])}")
