@@ -4,6 +4,8 @@ From each spec's first sweep point (one case per dtype):
 - arg: one sweep axis or param that feeds an argument on every side, or one torch argument the spec leaves at its
   default that `explore.arguments` maps (with its `default:`), set to a boundary value of its type (0, 1, -1, large,
   tiny; a dim's first, last, most negative and first out-of-range index; another documented choice of a string);
+  and a module's constructor argument with documented choices or sentinels (CONSTRUCTOR_VALUES: a pool's ceil_mode,
+  a norm's affine, a loss's ignore_index), through the map only: one the map cannot carry is reported, not run;
 - empty@A / one@A / odd / batch: input 0's axis A of size 0 or 1, every even size made odd, a larger batch;
 - noncontig / channels_last: identical values, laid out as a strided view or with NHWC (NDHWC) strides;
 - large / tiny / bounds: the tails of each drawn float input's domain, and the exact edges of a bounded one;
@@ -37,6 +39,20 @@ STRING_CHOICES: dict[str, tuple[tuple[str, ...], ...]] = {
     "approximate": (("none", "tanh"),),
     "nonlinearity": (("tanh", "relu"),),
 }
+LABEL = "label"  # ignore_index's sentinel at the target's first label (the integer input's `low`)
+# Module constructor arguments with documented choices or sentinels (torch.nn's pages): (class-name pattern, argument,
+# torch's default, the values: each one the spec does not already set is a variant). A sentinel index comes with half the target's labels equal to it.
+CONSTRUCTOR_VALUES: tuple[tuple[str, str, Any, tuple[Any, ...]], ...] = (
+    (r"(Max|Avg|LP)Pool[123]d", "ceil_mode", False, (True, False)),
+    (r"AvgPool[123]d", "count_include_pad", True, (True, False)),
+    (r"BatchNorm[123]d|GroupNorm", "affine", True, (True, False)),
+    (r"InstanceNorm[123]d", "affine", False, (True, False)),
+    (r"BatchNorm[123]d", "track_running_stats", True, (True, False)),
+    (r"InstanceNorm[123]d", "track_running_stats", False, (True, False)),
+    (r"LayerNorm", "elementwise_affine", True, (True, False)),
+    (r"NLLLoss|CrossEntropyLoss", "ignore_index", -100, (LABEL, -1)),
+    (r"ConvTranspose[123]d", "output_padding", 0, (1,)),
+)
 FLOAT_VALUES = (0.0, 1.0, -1.0, 1e6, 1e-7)  # zero, the units, a large and a tiny magnitude
 LARGE_SCALE, TINY_SCALE = 1e3, 1e-4  # the tails of a drawn input: its scale times these
 BATCH_FACTOR = 4
@@ -92,6 +108,11 @@ def with_boundary(cases: list[Case], specs) -> list[Case]:
     out, empty = [], []
     for path, own in by_spec.items():
         dtypes = tuple(dict.fromkeys(case.dtype for case in own))
+        skips = constructor_skips(paths.get(path, own[0].spec))
+        if skips:  # on the first plain case, where the report lists skipped variants
+            first = next((i for i, case in enumerate(own) if case.edge is None and case.sample is None), 0)
+            own = [*own[:first], dataclasses.replace(own[first], skipped_edges=own[first].skipped_edges + skips),
+                   *own[first + 1:]]
         out.extend(own)
         for variant in boundary_cases(paths.get(path, own[0].spec), dtypes):
             (empty if has_empty_input(variant) else out).append(variant)
@@ -122,8 +143,94 @@ def _variants(case: Case) -> list[tuple[OpSpec | None, Boundary]]:
     """(the spec the variant runs, None for the case's own; the variant)."""
     own = [*_argument_variants(case), *_shape_variants(case), *_layout_variants(case), *_domain_variants(case),
            *_stale_variants(case)]
-    return [*((None, v) for v in own[:len(_argument_variants(case))]), *_default_argument_variants(case),
+    constructed = [(spec, variant) for spec, variant, _ in _constructor_variants(case) if spec is not None]
+    return [*((None, v) for v in own[:len(_argument_variants(case))]), *_default_argument_variants(case), *constructed,
             *((None, v) for v in own[len(_argument_variants(case)):])]
+
+
+def _constructor_variants(case: Case) -> list[tuple[OpSpec | None, Boundary, str | None]]:
+    """CONSTRUCTOR_VALUES of a module spec's torch class, each value it does not already set: (the variant's spec,
+    the variant, None), or (None, the variant, why not run) where explore.arguments cannot carry it to MindSpore."""
+    spec = case.spec
+    if "torch" not in spec.sides or "mindspore" not in spec.sides or not _is_class(spec.sides["torch"].op):
+        return []
+    torch_side = spec.sides["torch"]
+    cls = torch_side.op.rsplit(".", 1)[-1]
+    arguments = spec.explore.arguments if spec.explore else {}
+    out: list[tuple[OpSpec | None, Boundary, str | None]] = []
+    for pattern, name, default, values in CONSTRUCTOR_VALUES:
+        raw = torch_side.init.get(name, default)
+        if not re.fullmatch(pattern, cls) or isinstance(raw, str) and raw.startswith("$"):
+            continue  # a sweep axis or param feeds it: the `arg` variants above vary it
+        current = case.init_args("torch").get(name, default)
+        for value in values:
+            inputs, labels = spec.inputs, ()
+            if name == "ignore_index":
+                found = _labelled(case, value, current)
+                if found is None:
+                    continue  # no integer target to hold the sentinel
+                value, inputs, labels = found
+            if value == current and type(value) is type(current):
+                continue
+            variant = Boundary(f"{name}:{_format(value)}", distributions=labels, group="arg")
+            arg = arguments.get(name)
+            why = _carried(case, arg, name, value)
+            if why is not None:
+                out.append((None, variant, why))
+                continue
+            sides = dict(spec.sides)
+            sides["torch"] = dataclasses.replace(torch_side, init={**torch_side.init, name: value})
+            if not arg.drop:  # a dropped argument does not change MindSpore's result: its side stays
+                side = spec.sides["mindspore"]
+                where = arg.where or "init"
+                extra = next((fixed for key, fixed in arg.value_sets.items() if key == value and type(key) is type(value)), {})
+                updated = {**getattr(side, where), arg.name: _mindspore_value(case, arg, value), **arg.set, **extra}
+                sides["mindspore"] = dataclasses.replace(side, **{where: updated})
+            out.append((dataclasses.replace(spec, sides=sides, inputs=inputs), variant, None))
+    return out
+
+
+def _labelled(case: Case, value: Any, current: Any) -> tuple[int, tuple, tuple] | None:
+    """An ignore_index sentinel (LABEL: the target's first label) held by the target, the integer input: (the value,
+    the spec's inputs, distributions replaced). A `set_every` step writing the current index writes the sentinel
+    instead; else half the target's labels are drawn at it. None without an integer target."""
+    for index, inp in enumerate(case.spec.inputs):
+        dist = inp.distribution
+        if dist.kind != "integers":
+            continue
+        label = case.distribution_args(dist, f"inputs.{index}.distribution")["low"] if value == LABEL else value
+        steps = tuple(dataclasses.replace(step, args={**step.args, "value": label})
+                      if step.kind == "set_every" and step.args.get("value") == current else step for step in inp.derive)
+        if steps != inp.derive:
+            inputs = list(case.spec.inputs)
+            inputs[index] = dataclasses.replace(inp, derive=steps)
+            return label, tuple(inputs), ()
+        special = Special(values=(float(label),), values_fraction=0.5)
+        return label, case.spec.inputs, ((index, Distribution(dist.kind, dist.args, special)),)
+    return None
+
+
+def _carried(case: Case, arg: ArgumentMap | None, name: str, value: Any) -> str | None:
+    """Why explore.arguments cannot carry this constructor value to MindSpore; None where it can."""
+    if arg is None:
+        return f"unmapped: {name} has no explore.arguments entry (MindSpore's form is not guessed)"
+    if arg.unsupported:
+        return f"not supported: {arg.unsupported}"
+    if arg.positional or arg.cast in ("tuple", "list"):
+        return f"not supported: {name} is positional or a sequence on MindSpore's side"
+    if not arg.drop and _mindspore_value(case, arg, value) is _UNMAPPED:
+        return f"unmapped: the map has no MindSpore form of {name}={value}"
+    return None
+
+
+def constructor_skips(spec: OpSpec) -> tuple[tuple[str, str], ...]:
+    """(variant, why) for each constructor boundary value of the spec's first case that the map cannot carry: the
+    report lists them beside the plain case (`edges_skipped`), counted, never guessed."""
+    cases = expand(spec)
+    if not cases:
+        return ()
+    return tuple((f"boundary={variant.name}", why) for derived, variant, why in _constructor_variants(cases[0])
+                 if derived is None)
 
 
 def _argument_variants(case: Case) -> list[Boundary]:

@@ -63,8 +63,11 @@ class Skip(Exception):
         self.kind, self.args = kind, args
 
 
+CONSTRUCTING = ("module", "borrowed")  # sources whose samples construct the module: init and call
+
+
 class TorchSamples:
-    """One sample source of eqcheck/backends/samples (opinfo, module) turned into cases."""
+    """One sample source of eqcheck/backends/samples (opinfo, module, borrowed) turned into cases."""
 
     def __init__(self, source: str):
         self.source = source
@@ -74,7 +77,7 @@ class TorchSamples:
         explore = spec.explore or ExploreSpec()
         op = spec.sides["torch"].op
         is_class = bool(_MODULE_CLASS.match(op))
-        if self.source == "module":
+        if self.source in CONSTRUCTING:
             if explore.module:
                 return explore.module
             return f"torch.nn.{op.rsplit('.', 1)[1]}" if is_class and not explore.opinfo else None
@@ -104,7 +107,8 @@ class TorchSamples:
             asked = wanted[spec.name]
             names = feeding[asked]
             if len(names) == 1 and records[names[0]].get("missing"):
-                self.tallies[spec.name] = Tally(self.source, None, note=f"no {self.source} entry '{asked}'")
+                if self.source != "borrowed":  # a module with no functional to borrow from: nothing to say
+                    self.tallies[spec.name] = Tally(self.source, None, note=f"no {self.source} entry '{asked}'")
                 continue
             tally = self.tallies[spec.name] = Tally(self.source, ", ".join(records[n]["entry"] for n in names))
             for name in names:
@@ -117,10 +121,15 @@ class TorchSamples:
                      dtypes: tuple[str, ...] | None, ms_names: dict | None) -> list[Case]:
         """The cases of one entry feeding a spec, counted into its tally (per entry in `entries` for variants)."""
         cases: list[Case] = []
-        key = "samples_train" if self.source == "module" and spec.mode == "train" else "samples"
+        key = "samples_train" if self.source in CONSTRUCTING and spec.mode == "train" else "samples"
         samples = record.get(key, [])
         run_before = tally.run
         tally.samples += len(samples)
+        per_origin: dict[str, dict[str, int]] = {}  # a borrowed sample's functional entry -> its samples and runs
+        for unconverted in record.get(f"unconverted_{key}", []):  # a functional sample setting the module's weights
+            tally.samples += 1
+            tally.not_supported[unconverted["not_supported"]] += 1
+            per_origin.setdefault(unconverted["origin"].rsplit(".", 1)[0], {"samples": 0, "run": 0})["samples"] += 1
         note = record.get("note") or record.get(f"note_{key}")
         if note and tally.note is None:
             tally.note = f"{variant}: {note}" if variant else note
@@ -130,8 +139,12 @@ class TorchSamples:
         stored = np.load(arrays) if named else None
         for k, sample in enumerate(samples):
             digest = sample_hash(sample, stored) if named else None
+            origin = sample.get("origin")  # borrowed: `nn.functional.max_pool2d.3`, the id's and a declaration's name
+            counts = per_origin.setdefault(origin.rsplit(".", 1)[0], {"samples": 0, "run": 0}) if origin else {}
+            counts["samples"] = counts.get("samples", 0) + 1
+            label, position = origin.rsplit(".", 1) if origin else (variant, k)
             try:
-                derived, tensors = translate(spec, record, sample, self.source, index=k, variant=variant,
+                derived, tensors = translate(spec, record, sample, self.source, index=int(position), variant=label,
                                              ms_names=ms_names, sample_name=digest)
             except Skip as skip:
                 target = tally.unmapped if skip.kind == "unmapped" else tally.not_supported
@@ -139,8 +152,9 @@ class TorchSamples:
                     target[arg] += 1
                 continue
             tally.run += 1
+            counts["run"] = counts.get("run", 0) + 1
             info = Sample(self.source, record["entry"], k, arrays, tensors, describe_sample(spec, record, sample),
-                          variant=variant, hash=digest)
+                          variant=variant, hash=digest, origin=origin)
             cases.extend(dataclasses.replace(case, sample=info) for case in expand(derived, dtypes))
         errors = record.get("errors_train" if key == "samples_train" else "errors", [])  # a module's: per mode
         tally.errors += len(errors)
@@ -160,11 +174,35 @@ class TorchSamples:
             cases.extend(dataclasses.replace(case, sample=info) for case in first)
         if variant is not None:
             tally.entries[record["entry"]] = {"samples": len(samples), "run": tally.run - run_before}
+        tally.entries.update({f"{entry} (borrowed)": counts for entry, counts in per_origin.items()})
         return cases
 
 
-# The sources --explore expands, in order; a new source is one more entry (boundary cases join here).
-SOURCES: list[Callable[[list[OpSpec], tuple[str, ...] | None], list[Case]]] = [TorchSamples("opinfo"), TorchSamples("module")]
+# The sources --explore expands, in order; a new source is one more entry (boundary cases join here). `borrowed`:
+# a module's samples converted from its functional's op_db entries (backends/samples/borrowed.py).
+SOURCES: list[Callable[[list[OpSpec], tuple[str, ...] | None], list[Case]]] = [
+    TorchSamples("opinfo"), TorchSamples("module"), TorchSamples("borrowed")]
+
+
+def merged(first: dict[str, Any], second: dict[str, Any]) -> dict[str, Any]:
+    """Two sources' tallies of one spec as one (a module's own samples and those it borrowed): counts added, `entries`
+    per entry (a single-entry tally listed under its entry), notes joined."""
+    def entries(tally: dict[str, Any]) -> dict[str, Any]:
+        if tally.get("entries"):
+            return tally["entries"]
+        return {tally["entry"]: {"samples": tally["samples"], "run": tally["run"]}} if tally.get("entry") else {}
+
+    out = {"source": f"{first['source']}+{second['source']}",
+           "entry": ", ".join(filter(None, (first.get("entry"), second.get("entry")))) or None,
+           "samples": first["samples"] + second["samples"], "run": first["run"] + second["run"]}
+    for key in ("unmapped", "not_supported"):
+        out[key] = dict(sorted((Counter(first[key]) + Counter(second[key])).items()))
+    out["entries"] = {**entries(first), **entries(second)}
+    errors = [t["error_inputs"] for t in (first, second) if "error_inputs" in t]
+    if errors:
+        out["error_inputs"] = {k: sum(e[k] for e in errors) for k in ("total", "run")}
+    notes = [t["note"] for t in (first, second) if t.get("note")]
+    return {**out, "note": "; ".join(notes)} if notes else out
 
 
 def explore_cases(specs: list[OpSpec], dtypes: tuple[str, ...] | None = None,
@@ -178,7 +216,7 @@ def explore_cases(specs: list[OpSpec], dtypes: tuple[str, ...] | None = None,
         for case in source(specs, dtypes):
             by_spec.setdefault(case.spec.name, []).append(case)
         for name, tally in getattr(source, "tallies", {}).items():
-            tallies[name] = tally.as_dict()
+            tallies[name] = merged(tallies[name], tally.as_dict()) if name in tallies else tally.as_dict()
     return by_spec, tallies
 
 
@@ -212,7 +250,7 @@ def _sequence_items(value: Any) -> list | None:
 
 def _where(arg: ArgumentMap, source: str, section: str) -> str:
     """Where a mapped argument goes on MindSpore: its `where:`, else a ModuleInfo constructor argument to init."""
-    return arg.where or ("init" if source == "module" and section == "init" else "call")
+    return arg.where or ("init" if source in CONSTRUCTING and section == "init" else "call")
 
 
 def _float_dtypes(sample: dict) -> set[str]:
@@ -493,7 +531,7 @@ def hash_of(case: Case) -> str | None:
         return info.hash if info else None
     if info.hash is None:
         record = cache.entries(info.source, [info.entry])[info.entry]
-        key = "samples_train" if info.source == "module" and case.spec.mode == "train" else "samples"
+        key = "samples_train" if info.source in CONSTRUCTING and case.spec.mode == "train" else "samples"
         return sample_hash(record[key][info.index], np.load(info.arrays))
     return info.hash
 
@@ -505,7 +543,7 @@ def same_names(bound_init: list, bound_call: list, ms_names: dict | None, source
         return {}
     out = {}
     for section, bound in (("init", bound_init), ("call", bound_call)):
-        theirs = ms_names.get("init" if source == "module" and section == "init" else "call") or ()
+        theirs = ms_names.get("init" if source in CONSTRUCTING and section == "init" else "call") or ()
         out.update({name: ArgumentMap(name, name) for name, _, _ in bound if name in theirs})
     return out
 
@@ -633,7 +671,7 @@ def translate(spec: OpSpec, record: dict, sample: dict, source: str, index: int 
                 fail(skip.kind, skip.args[0])
     for name, arg in arguments.items():  # torch's default where MindSpore's differs
         if name not in passed and arg.has_default and not (arg.unsupported or arg.drop):
-            section = "init" if source == "module" and name in (record.get("init_signature") or ()) else "call"
+            section = "init" if source in CONSTRUCTING and name in (record.get("init_signature") or ()) else "call"
             if arg.name in ms[_where(arg, source, section)]:
                 continue  # a passed alias set it (torch's unbiased and correction both become ddof)
             try:
@@ -662,7 +700,7 @@ def translate(spec: OpSpec, record: dict, sample: dict, source: str, index: int 
     else:
         layout = tuple(dict.fromkeys(n for n in spec_positional + ms_tensor_positional if n in ms_tensor_positional))
     sides = {
-        "torch": dataclasses.replace(spec.sides["torch"], init=torch_init if source == "module" else {}, call=torch_call,
+        "torch": dataclasses.replace(spec.sides["torch"], init=torch_init if source in CONSTRUCTING else {}, call=torch_call,
                                      args=tuple(torch_layout)),
         "mindspore": dataclasses.replace(old, init=ms_init, call=ms_call, args=layout + tuple(ms_positional)),
     }

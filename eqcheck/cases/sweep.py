@@ -48,14 +48,19 @@ class Sample:
     error: tuple[str, str] | None = None  # an error input: (exception type, message regex) torch must raise
     variant: str | None = None  # the entry's variant where the spec's op has several (max: binary, reduction_no_dim, ...)
     hash: str | None = None  # its content hash (explore.sample_hash), where a declaration names samples by it
+    origin: str | None = None  # a borrowed sample's functional entry and index there: `nn.functional.max_pool2d.3`
 
     @property
     def id_part(self) -> tuple[str, int | str]:
-        """(key, value) of this sample in its case's id: `sample=K`, or `sample=VARIANT.K` for a variant entry."""
+        """(key, value) of this sample in its case's id: `sample=K`, `sample=VARIANT.K` for a variant entry, or the
+        functional sample a module borrowed (`sample=nn.functional.max_pool2d.3`)."""
+        if self.origin:
+            return ("sample", self.origin)
         return ("error_input" if self.error else "sample", f"{self.variant}.{self.index}" if self.variant else self.index)
 
     def describe(self) -> dict[str, Any]:
         out = {"source": self.source, "entry": self.entry, "index": self.index, **({"hash": self.hash} if self.hash else {}),
+               **({"origin": self.origin} if self.origin else {}),
                **self.torch_args}
         return {**out, "error": {"type": self.error[0], "regex": self.error[1]}} if self.error else out
 

@@ -22,7 +22,7 @@ from typing import Iterator
 import numpy as np
 
 from eqcheck.backends.samples import cache
-from eqcheck.cases.explore import Skip, TorchSamples, describe_sample, non_default, translate
+from eqcheck.cases.explore import CONSTRUCTING, Skip, TorchSamples, describe_sample, non_default, translate
 from eqcheck.cases.sweep import Case, expand
 from eqcheck.spec.model import OpSpec
 
@@ -46,7 +46,7 @@ class SampleShrinker:
         # a variant's cached entry is its own name (max.binary, div.trunc_rounding for torch.divide)
         wanted = info.entry if info.variant else TorchSamples(info.source).entry_name(self.spec) or info.entry
         record = cache.entries(info.source, [wanted])[wanted]
-        key = "samples_train" if info.source == "module" and self.spec.mode == "train" else "samples"
+        key = "samples_train" if info.source in CONSTRUCTING and self.spec.mode == "train" else "samples"
         sample = record[key][info.index]
         with np.load(info.arrays, allow_pickle=False) as data:
             arrays = {v["tensor"]: data[v["tensor"]] for v in _tensors(sample)}

@@ -185,8 +185,9 @@ def stale_notes(document: dict) -> list[Text]:
 
 
 def skipped_edge_notes(document: dict) -> list[Text]:
-    """--edges: one line per reason a spec gave for skipping edge variants (edges.skip)."""
-    return [Text.assemble((f"{spec}: ", "bold"), (f"skipped {', '.join('edge=' + v for v in variants)}", "cyan"),
+    """--edges: one line per reason a spec gave for skipping edge variants (edges.skip); --boundary: constructor
+    values the spec's map cannot carry (`boundary=NAME:VALUE`)."""
+    return [Text.assemble((f"{spec}: ", "bold"), (f"skipped {', '.join(v if '=' in v else 'edge=' + v for v in variants)}", "cyan"),
                           f" ({cases} case{'s' if cases != 1 else ''}): {reason}")
             for spec, variants, reason, cases in skipped_edges(document)]
 

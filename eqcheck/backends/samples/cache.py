@@ -41,8 +41,25 @@ def torch_version() -> str:
                            field="--explore") from None
 
 
+# sources whose records follow a table in their own module (borrowed.py's BORROW): that file's hash names their
+# folder, so an edited table rebuilds them instead of serving samples converted by the old one
+TABLED = ("borrowed",)
+
+
+@functools.cache
+def _code_digest(source: str) -> str:
+    import hashlib
+    import importlib.util
+
+    from eqcheck.backends.samples import SOURCES
+
+    origin = importlib.util.find_spec(SOURCES[source]).origin
+    return hashlib.sha256(Path(origin).read_bytes()).hexdigest()[:8]
+
+
 def folder(source: str) -> Path:
-    return cache_root() / f"torch-{torch_version()}-f{FORMAT}" / source
+    name = f"{source}-{_code_digest(source)}" if source in TABLED else source
+    return cache_root() / f"torch-{torch_version()}-f{FORMAT}" / name
 
 
 def entry_file(source: str, entry: str) -> Path:
