@@ -1,6 +1,6 @@
 """--explore: torch's own test samples as cases (docs/explore.md).
 
-Each sample of a spec's OpInfo or ModuleInfo entry becomes a Case (id `...,sample=K]`) whose spec is derived from
+Each sample of a spec's OpInfo, ModuleInfo or OptimizerInfo entry becomes a Case (id `...,sample=K]`) whose spec is derived from
 the original: the sample's tensors are the shared inputs (exact values from the cache), its arguments replace the
 torch side's init/call, and reach MindSpore only through the spec's `explore.arguments` map. A sample setting an
 argument the map does not cover is counted `unmapped (ARG)`; one the map marks unsupported `not supported (ARG)`.
@@ -64,16 +64,18 @@ class Skip(Exception):
 
 
 class TorchSamples:
-    """One sample source of eqcheck/backends/samples (opinfo, module) turned into cases."""
+    """One sample source of eqcheck/backends/samples (opinfo, module, optim) turned into cases, for specs of `kinds`."""
 
-    def __init__(self, source: str):
-        self.source = source
+    def __init__(self, source: str, kinds: tuple[str, ...] = ("op", "schedule")):
+        self.source, self.kinds = source, kinds
         self.tallies: dict[str, Tally] = {}
 
     def entry_name(self, spec: OpSpec) -> str | None:
         explore = spec.explore or ExploreSpec()
         op = spec.sides["torch"].op
         is_class = bool(_MODULE_CLASS.match(op))
+        if self.source == "optim":  # optim_db names its entries optim.CLASS
+            return explore.opinfo or op.removeprefix("torch.")
         if self.source == "module":
             if explore.module:
                 return explore.module
@@ -85,7 +87,7 @@ class TorchSamples:
         return op.removeprefix("torch.").removeprefix("Tensor.")
 
     def __call__(self, specs: list[OpSpec], dtypes: tuple[str, ...] | None) -> list[Case]:
-        wanted = {spec.name: self.entry_name(spec) for spec in specs if not spec.is_model and "torch" in spec.sides}
+        wanted = {spec.name: self.entry_name(spec) for spec in specs if spec.kind in self.kinds and "torch" in spec.sides}
         wanted = {k: v for k, v in wanted.items() if v}
         if not wanted:
             return []
@@ -164,7 +166,8 @@ class TorchSamples:
 
 
 # The sources --explore expands, in order; a new source is one more entry (boundary cases join here).
-SOURCES: list[Callable[[list[OpSpec], tuple[str, ...] | None], list[Case]]] = [TorchSamples("opinfo"), TorchSamples("module")]
+SOURCES: list[Callable[[list[OpSpec], tuple[str, ...] | None], list[Case]]] = [
+    TorchSamples("opinfo"), TorchSamples("module"), TorchSamples("optim", kinds=("optimizer",))]
 
 
 def explore_cases(specs: list[OpSpec], dtypes: tuple[str, ...] | None = None,
@@ -211,8 +214,9 @@ def _sequence_items(value: Any) -> list | None:
 
 
 def _where(arg: ArgumentMap, source: str, section: str) -> str:
-    """Where a mapped argument goes on MindSpore: its `where:`, else a ModuleInfo constructor argument to init."""
-    return arg.where or ("init" if source == "module" and section == "init" else "call")
+    """Where a mapped argument goes on MindSpore: its `where:`, else a constructor argument (ModuleInfo,
+    OptimizerInfo) to init."""
+    return arg.where or ("init" if section == "init" else "call")
 
 
 def _float_dtypes(sample: dict) -> set[str]:
@@ -261,6 +265,8 @@ def describe_sample(spec: OpSpec, record: dict, sample: dict) -> dict[str, Any]:
     described = part("call")
     if "init" in sample:
         described["init"] = part("init")
+    if "desc" in sample:  # an OptimizerInfo configuration's own name ("nonzero weight_decay & fused")
+        described["desc"] = sample["desc"]
     described["non_default"] = [name for _, name, _ in non_default(spec, record, sample)]
     return described
 
@@ -505,7 +511,7 @@ def same_names(bound_init: list, bound_call: list, ms_names: dict | None, source
         return {}
     out = {}
     for section, bound in (("init", bound_init), ("call", bound_call)):
-        theirs = ms_names.get("init" if source == "module" and section == "init" else "call") or ()
+        theirs = ms_names.get(section) or ()
         out.update({name: ArgumentMap(name, name) for name, _, _ in bound if name in theirs})
     return out
 
@@ -633,7 +639,7 @@ def translate(spec: OpSpec, record: dict, sample: dict, source: str, index: int 
                 fail(skip.kind, skip.args[0])
     for name, arg in arguments.items():  # torch's default where MindSpore's differs
         if name not in passed and arg.has_default and not (arg.unsupported or arg.drop):
-            section = "init" if source == "module" and name in (record.get("init_signature") or ()) else "call"
+            section = "init" if "init" in sample and name in (record.get("init_signature") or ()) else "call"
             if arg.name in ms[_where(arg, source, section)]:
                 continue  # a passed alias set it (torch's unbiased and correction both become ddof)
             try:
@@ -649,6 +655,8 @@ def translate(spec: OpSpec, record: dict, sample: dict, source: str, index: int 
     if problems:
         kind = "unmapped" if any(k == "unmapped" for k, _ in problems) else "not_supported"
         raise Skip(kind, *(what for k, what in problems if k == kind))
+    if not inputs and spec.kind == "optimizer":  # its parameters are the spec's: a sample is constructor arguments
+        inputs = list(spec.inputs)
     if not inputs:
         raise Skip("not_supported", "no tensor input")
     present = {inp.name for inp in inputs}
@@ -662,7 +670,7 @@ def translate(spec: OpSpec, record: dict, sample: dict, source: str, index: int 
     else:
         layout = tuple(dict.fromkeys(n for n in spec_positional + ms_tensor_positional if n in ms_tensor_positional))
     sides = {
-        "torch": dataclasses.replace(spec.sides["torch"], init=torch_init if source == "module" else {}, call=torch_call,
+        "torch": dataclasses.replace(spec.sides["torch"], init=torch_init if "init" in sample else {}, call=torch_call,
                                      args=tuple(torch_layout)),
         "mindspore": dataclasses.replace(old, init=ms_init, call=ms_call, args=layout + tuple(ms_positional)),
     }
