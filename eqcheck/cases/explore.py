@@ -453,6 +453,17 @@ def _fill_slots(layout: tuple, slots: dict[int, ArgumentMap], ms_call: dict[str,
     return tuple(filled)
 
 
+def _torch_layout(spec: OpSpec, layout: list[Any]) -> tuple:
+    """The torch call's positional layout: the sample's order, unless the spec's torch `args:` names exactly the same
+    tensors (and only them) in another order. An OpInfo's `op` may reorder its sample (op_db's `where` calls
+    torch.where(condition, self, other) on the sample (self, condition, other)); the spec's order is torch.op's own."""
+    own = spec.sides["torch"].args
+    if own and all(isinstance(n, str) for n in own) and all(isinstance(n, str) for n in layout) \
+            and sorted(own) == sorted(layout):
+        return tuple(own)
+    return tuple(layout)
+
+
 def _kept_ms_arguments(spec: OpSpec, section: dict[str, Any], params: dict, chosen: set[str]) -> dict[str, Any]:
     """MindSpore init/call entries that stay in an explored case: literals, and expressions over params only; not
     those standing for a torch argument the spec sets (`chosen`: the sample sets it)."""
@@ -671,7 +682,7 @@ def translate(spec: OpSpec, record: dict, sample: dict, source: str, index: int 
         layout = tuple(dict.fromkeys(n for n in spec_positional + ms_tensor_positional if n in ms_tensor_positional))
     sides = {
         "torch": dataclasses.replace(spec.sides["torch"], init=torch_init if "init" in sample else {}, call=torch_call,
-                                     args=tuple(torch_layout)),
+                                     args=_torch_layout(spec, torch_layout)),
         "mindspore": dataclasses.replace(old, init=ms_init, call=ms_call, args=layout + tuple(ms_positional)),
     }
     edges = spec.edges
