@@ -213,7 +213,7 @@ def _sequence_items(value: Any) -> list | None:
     return None
 
 
-def _where(arg: ArgumentMap, source: str, section: str) -> str:
+def _where(arg: ArgumentMap, section: str) -> str:
     """Where a mapped argument goes on MindSpore: its `where:`, else a constructor argument (ModuleInfo,
     OptimizerInfo) to init."""
     return arg.where or ("init" if section == "init" else "call")
@@ -515,7 +515,7 @@ def hash_of(case: Case) -> str | None:
     return info.hash
 
 
-def same_names(bound_init: list, bound_call: list, ms_names: dict | None, source: str) -> dict[str, ArgumentMap]:
+def same_names(bound_init: list, bound_call: list, ms_names: dict | None) -> dict[str, ArgumentMap]:
     """A torch argument MindSpore's op takes under the same name maps by default (a plain rename to itself, no value
     map): a constructor argument to MindSpore's constructor (a ModuleInfo's), any other to the call."""
     if not ms_names:
@@ -538,7 +538,7 @@ def translate(spec: OpSpec, record: dict, sample: dict, source: str, index: int 
     bound_call = _bind(sample["call"]["args"], sample["call"]["kwargs"], call_names, "call")
     bound_init = _bind(sample["init"]["args"], sample["init"]["kwargs"], record.get("init_signature"), "init") \
         if "init" in sample else []
-    arguments = {**same_names(bound_init, bound_call, ms_names, source), **explore.arguments}
+    arguments = {**same_names(bound_init, bound_call, ms_names), **explore.arguments}
     params = _params(spec)
     by_name = {inp.name: inp for inp in spec.inputs}
     spec_positional = [inp.name for inp in spec.inputs if not inp.keyword]
@@ -645,16 +645,16 @@ def translate(spec: OpSpec, record: dict, sample: dict, source: str, index: int 
             if arg.drop:
                 continue
             try:
-                _place(spec, arg, plain, rank, given, section, source, ms, ms_positional)
+                _place(spec, arg, plain, rank, given, section, ms, ms_positional)
             except Skip as skip:
                 fail(skip.kind, skip.args[0])
     for name, arg in arguments.items():  # torch's default where MindSpore's differs
         if name not in passed and arg.has_default and not (arg.unsupported or arg.drop):
             section = "init" if "init" in sample and name in (record.get("init_signature") or ()) else "call"
-            if arg.name in ms[_where(arg, source, section)]:
+            if arg.name in ms[_where(arg, section)]:
                 continue  # a passed alias set it (torch's unbiased and correction both become ddof)
             try:
-                _place(spec, arg, _default(arg, given), rank, given, section, source, ms, ms_positional)
+                _place(spec, arg, _default(arg, given), rank, given, section, ms, ms_positional)
             except Skip as skip:
                 fail(skip.kind, skip.args[0])
     for section, defaults in (("init", record.get("init_defaults") or {}), ("call", record.get("defaults") or {})):
@@ -711,11 +711,11 @@ def translate(spec: OpSpec, record: dict, sample: dict, source: str, index: int 
     return derived, tuple(tensors)
 
 
-def _place(spec: OpSpec, arg: ArgumentMap, value: Any, rank: int, params: dict, section: str, source: str,
+def _place(spec: OpSpec, arg: ArgumentMap, value: Any, rank: int, params: dict, section: str,
            ms: dict[str, dict[str, Any]], ms_positional: list) -> None:
     """A torch argument's MindSpore form, in init or call (or positional), with its `set` companions."""
     mapped = _ms_value(spec, arg, value, rank, params)
-    where = _where(arg, source, section)
+    where = _where(arg, section)
     if arg.positional:
         ms_positional.append(Literal(mapped))
     else:
