@@ -788,3 +788,28 @@ def test_a_dispatching_wrappers_signature_is_the_function_it_dispatches_to():
     # boolean_dispatch: (*args, **kwargs) outside, adaptive_max_pool2d(input, output_size, return_indices) inside
     assert signature(torch.nn.functional.adaptive_max_pool2d) == ["input", "output_size", "return_indices"]
     assert signature(torch.sum) and signature(torch.nn.functional.conv2d)[:2] == ["input", "weight"]
+
+
+WHERE = """
+name: t.where
+inputs:
+  - {name: condition, shape: [4], dtype: bool, grad: false, distribution: {integers: {low: 0, high: 2}}}
+  - {name: input, shape: [4]}
+  - {name: other, shape: [4]}
+torch: {op: torch.where, args: [condition, input, other]}
+mindspore: {op: mindspore.ops.where}
+explore: {signature: [input, condition, other]}
+"""
+
+
+def test_a_sample_in_its_opinfo_lambdas_order_reaches_torch_in_the_specs_order(write_spec):
+    """op_db's `where` samples are (self, condition, other) for a lambda calling torch.where(condition, self, other):
+    the spec's torch args (naming the same tensors) give torch.where's order; the sample's order would fail."""
+    record = {"entry": "where", "signature": ["self", "condition", "other"]}
+    sample = {"call": {"args": [_tensor("a", [4]), _tensor("c", [4], "bool"), _tensor("b", [4])], "kwargs": {}}}
+    derived, tensors = translate(parse_spec(write_spec(WHERE)), record, sample, "opinfo", index=0)
+    assert derived.sides["torch"].args == ("condition", "input", "other")
+    assert derived.sides["mindspore"].args == ("condition", "input", "other")
+    assert dict(tensors) == {"input": "a", "condition": "c", "other": "b"}
+    unordered = parse_spec(write_spec(WHERE.replace(", args: [condition, input, other]", "")))
+    assert translate(unordered, record, sample, "opinfo", index=0)[0].sides["torch"].args == ("input", "condition", "other")

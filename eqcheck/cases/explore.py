@@ -1,6 +1,6 @@
 """--explore: torch's own test samples as cases (docs/explore.md).
 
-Each sample of a spec's OpInfo or ModuleInfo entry becomes a Case (id `...,sample=K]`) whose spec is derived from
+Each sample of a spec's OpInfo, ModuleInfo or OptimizerInfo entry becomes a Case (id `...,sample=K]`) whose spec is derived from
 the original: the sample's tensors are the shared inputs (exact values from the cache), its arguments replace the
 torch side's init/call, and reach MindSpore only through the spec's `explore.arguments` map. A sample setting an
 argument the map does not cover is counted `unmapped (ARG)`; one the map marks unsupported `not supported (ARG)`.
@@ -67,16 +67,19 @@ CONSTRUCTING = ("module", "borrowed")  # sources whose samples construct the mod
 
 
 class TorchSamples:
-    """One sample source of eqcheck/backends/samples (opinfo, module, borrowed) turned into cases."""
+    """One sample source of eqcheck/backends/samples (opinfo, module, borrowed, optim) turned into cases, for specs of
+    `kinds`."""
 
-    def __init__(self, source: str):
-        self.source = source
+    def __init__(self, source: str, kinds: tuple[str, ...] = ("op", "schedule")):
+        self.source, self.kinds = source, kinds
         self.tallies: dict[str, Tally] = {}
 
     def entry_name(self, spec: OpSpec) -> str | None:
         explore = spec.explore or ExploreSpec()
         op = spec.sides["torch"].op
         is_class = bool(_MODULE_CLASS.match(op))
+        if self.source == "optim":  # optim_db names its entries optim.CLASS
+            return explore.opinfo or op.removeprefix("torch.")
         if self.source in CONSTRUCTING:
             if explore.module:
                 return explore.module
@@ -88,7 +91,7 @@ class TorchSamples:
         return op.removeprefix("torch.").removeprefix("Tensor.")
 
     def __call__(self, specs: list[OpSpec], dtypes: tuple[str, ...] | None) -> list[Case]:
-        wanted = {spec.name: self.entry_name(spec) for spec in specs if not spec.is_model and "torch" in spec.sides}
+        wanted = {spec.name: self.entry_name(spec) for spec in specs if spec.kind in self.kinds and "torch" in spec.sides}
         wanted = {k: v for k, v in wanted.items() if v}
         if not wanted:
             return []
@@ -181,7 +184,7 @@ class TorchSamples:
 # The sources --explore expands, in order; a new source is one more entry (boundary cases join here). `borrowed`:
 # a module's samples converted from its functional's op_db entries (backends/samples/borrowed.py).
 SOURCES: list[Callable[[list[OpSpec], tuple[str, ...] | None], list[Case]]] = [
-    TorchSamples("opinfo"), TorchSamples("module"), TorchSamples("borrowed")]
+    TorchSamples("opinfo"), TorchSamples("module"), TorchSamples("borrowed"), TorchSamples("optim", kinds=("optimizer",))]
 
 
 def merged(first: dict[str, Any], second: dict[str, Any]) -> dict[str, Any]:
@@ -248,9 +251,10 @@ def _sequence_items(value: Any) -> list | None:
     return None
 
 
-def _where(arg: ArgumentMap, source: str, section: str) -> str:
-    """Where a mapped argument goes on MindSpore: its `where:`, else a ModuleInfo constructor argument to init."""
-    return arg.where or ("init" if source in CONSTRUCTING and section == "init" else "call")
+def _where(arg: ArgumentMap, section: str) -> str:
+    """Where a mapped argument goes on MindSpore: its `where:`, else a constructor argument (ModuleInfo,
+    OptimizerInfo) to init."""
+    return arg.where or ("init" if section == "init" else "call")
 
 
 def _float_dtypes(sample: dict) -> set[str]:
@@ -299,6 +303,8 @@ def describe_sample(spec: OpSpec, record: dict, sample: dict) -> dict[str, Any]:
     described = part("call")
     if "init" in sample:
         described["init"] = part("init")
+    if "desc" in sample:  # an OptimizerInfo configuration's own name ("nonzero weight_decay & fused")
+        described["desc"] = sample["desc"]
     described["non_default"] = [name for _, name, _ in non_default(spec, record, sample)]
     return described
 
@@ -485,6 +491,17 @@ def _fill_slots(layout: tuple, slots: dict[int, ArgumentMap], ms_call: dict[str,
     return tuple(filled)
 
 
+def _torch_layout(spec: OpSpec, layout: list[Any]) -> tuple:
+    """The torch call's positional layout: the sample's order, unless the spec's torch `args:` names exactly the same
+    tensors (and only them) in another order. An OpInfo's `op` may reorder its sample (op_db's `where` calls
+    torch.where(condition, self, other) on the sample (self, condition, other)); the spec's order is torch.op's own."""
+    own = spec.sides["torch"].args
+    if own and all(isinstance(n, str) for n in own) and all(isinstance(n, str) for n in layout) \
+            and sorted(own) == sorted(layout):
+        return tuple(own)
+    return tuple(layout)
+
+
 def _kept_ms_arguments(spec: OpSpec, section: dict[str, Any], params: dict, chosen: set[str]) -> dict[str, Any]:
     """MindSpore init/call entries that stay in an explored case: literals, and expressions over params only; not
     those standing for a torch argument the spec sets (`chosen`: the sample sets it)."""
@@ -536,14 +553,14 @@ def hash_of(case: Case) -> str | None:
     return info.hash
 
 
-def same_names(bound_init: list, bound_call: list, ms_names: dict | None, source: str) -> dict[str, ArgumentMap]:
+def same_names(bound_init: list, bound_call: list, ms_names: dict | None) -> dict[str, ArgumentMap]:
     """A torch argument MindSpore's op takes under the same name maps by default (a plain rename to itself, no value
     map): a constructor argument to MindSpore's constructor (a ModuleInfo's), any other to the call."""
     if not ms_names:
         return {}
     out = {}
     for section, bound in (("init", bound_init), ("call", bound_call)):
-        theirs = ms_names.get("init" if source in CONSTRUCTING and section == "init" else "call") or ()
+        theirs = ms_names.get(section) or ()
         out.update({name: ArgumentMap(name, name) for name, _, _ in bound if name in theirs})
     return out
 
@@ -559,7 +576,7 @@ def translate(spec: OpSpec, record: dict, sample: dict, source: str, index: int 
     bound_call = _bind(sample["call"]["args"], sample["call"]["kwargs"], call_names, "call")
     bound_init = _bind(sample["init"]["args"], sample["init"]["kwargs"], record.get("init_signature"), "init") \
         if "init" in sample else []
-    arguments = {**same_names(bound_init, bound_call, ms_names, source), **explore.arguments}
+    arguments = {**same_names(bound_init, bound_call, ms_names), **explore.arguments}
     params = _params(spec)
     by_name = {inp.name: inp for inp in spec.inputs}
     spec_positional = [inp.name for inp in spec.inputs if not inp.keyword]
@@ -666,16 +683,16 @@ def translate(spec: OpSpec, record: dict, sample: dict, source: str, index: int 
             if arg.drop:
                 continue
             try:
-                _place(spec, arg, plain, rank, given, section, source, ms, ms_positional)
+                _place(spec, arg, plain, rank, given, section, ms, ms_positional)
             except Skip as skip:
                 fail(skip.kind, skip.args[0])
     for name, arg in arguments.items():  # torch's default where MindSpore's differs
         if name not in passed and arg.has_default and not (arg.unsupported or arg.drop):
-            section = "init" if source in CONSTRUCTING and name in (record.get("init_signature") or ()) else "call"
-            if arg.name in ms[_where(arg, source, section)]:
+            section = "init" if "init" in sample and name in (record.get("init_signature") or ()) else "call"
+            if arg.name in ms[_where(arg, section)]:
                 continue  # a passed alias set it (torch's unbiased and correction both become ddof)
             try:
-                _place(spec, arg, _default(arg, given), rank, given, section, source, ms, ms_positional)
+                _place(spec, arg, _default(arg, given), rank, given, section, ms, ms_positional)
             except Skip as skip:
                 fail(skip.kind, skip.args[0])
     for section, defaults in (("init", record.get("init_defaults") or {}), ("call", record.get("defaults") or {})):
@@ -687,6 +704,8 @@ def translate(spec: OpSpec, record: dict, sample: dict, source: str, index: int 
     if problems:
         kind = "unmapped" if any(k == "unmapped" for k, _ in problems) else "not_supported"
         raise Skip(kind, *(what for k, what in problems if k == kind))
+    if not inputs and spec.kind == "optimizer":  # its parameters are the spec's: a sample is constructor arguments
+        inputs = list(spec.inputs)
     if not inputs:
         raise Skip("not_supported", "no tensor input")
     present = {inp.name for inp in inputs}
@@ -700,8 +719,8 @@ def translate(spec: OpSpec, record: dict, sample: dict, source: str, index: int 
     else:
         layout = tuple(dict.fromkeys(n for n in spec_positional + ms_tensor_positional if n in ms_tensor_positional))
     sides = {
-        "torch": dataclasses.replace(spec.sides["torch"], init=torch_init if source in CONSTRUCTING else {}, call=torch_call,
-                                     args=tuple(torch_layout)),
+        "torch": dataclasses.replace(spec.sides["torch"], init=torch_init if "init" in sample else {}, call=torch_call,
+                                     args=_torch_layout(spec, torch_layout)),
         "mindspore": dataclasses.replace(old, init=ms_init, call=ms_call, args=layout + tuple(ms_positional)),
     }
     edges = spec.edges
@@ -730,11 +749,11 @@ def translate(spec: OpSpec, record: dict, sample: dict, source: str, index: int 
     return derived, tuple(tensors)
 
 
-def _place(spec: OpSpec, arg: ArgumentMap, value: Any, rank: int, params: dict, section: str, source: str,
+def _place(spec: OpSpec, arg: ArgumentMap, value: Any, rank: int, params: dict, section: str,
            ms: dict[str, dict[str, Any]], ms_positional: list) -> None:
     """A torch argument's MindSpore form, in init or call (or positional), with its `set` companions."""
     mapped = _ms_value(spec, arg, value, rank, params)
-    where = _where(arg, source, section)
+    where = _where(arg, section)
     if arg.positional:
         ms_positional.append(Literal(mapped))
     else:

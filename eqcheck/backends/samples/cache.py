@@ -138,7 +138,7 @@ def _build(source: str, names: list[str]) -> None:
         lines = [line for line in done.stderr.strip().splitlines() if line.strip()]
         last = lines[-1] if lines else f"exit code {done.returncode}"
         raise EqcheckError(
-            f"--explore needs torch's own test samples (torch.testing._internal: op_db and module_db), and the installed "
+            f"--explore needs torch's own test samples (torch.testing._internal: op_db, module_db, optim_db), and the installed "
             f"torch {torch_version()} could not provide them ({last[:300]}); they import only with the small package "
             f"'expecttest' installed (pip install 'eqcheck[explore]'), and are an internal torch API that a torch other "
             f"than the pinned one may have moved; a run without --explore does not need them", field="--explore")

@@ -30,8 +30,14 @@ def run_refusal(runner, case, result, seed: int) -> None:
     error_type, error_regex = case.sample.error
     inputs = runner.source.inputs(case, seed)
     refusals: dict[str, str | None] = {}
+    step_path = runner.step_path(case)
     for target in runner.targets:
         backend = runner.backends[target.label]
+        if step_path is not None:  # an optimizer's error input: its constructor or a step refuses (its own path)
+            result.sides[target.label] = {"op": case.spec.sides[target.framework].op,
+                                          "init": json_safe(case.init_args(target.framework)), "call": {}}
+            refusals[target.label] = refusal(runner, case, target, seed)
+            continue
         try:
             built = runner.build(target, case, seed)
             args, kwargs, described = runner._arguments(case, target, backend, inputs)
