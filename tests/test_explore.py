@@ -787,3 +787,24 @@ def test_a_dispatching_wrappers_signature_is_the_function_it_dispatches_to():
     # boolean_dispatch: (*args, **kwargs) outside, adaptive_max_pool2d(input, output_size, return_indices) inside
     assert signature(torch.nn.functional.adaptive_max_pool2d) == ["input", "output_size", "return_indices"]
     assert signature(torch.sum) and signature(torch.nn.functional.conv2d)[:2] == ["input", "weight"]
+
+
+def test_a_c_builtins_signature_is_the_aten_overload_its_samples_bind_to():
+    import torch
+
+    from eqcheck.backends.samples.opinfo import signature
+
+    tensor = {"tensor": "t", "shape": [2], "dtype": "float32"}
+    # torch.max's docstring lists (input, dim, keepdim) longest; a sample max(x, y) binds to aten::max.other only
+    assert signature(torch.max, ("max",), ({"args": [tensor, tensor], "kwargs": {}},)) == ["input", "other"]
+    assert signature(torch.max, ("max",), ({"args": [tensor, 1], "kwargs": {"keepdim": True}},)) == \
+        ["input", "dim", "keepdim"]
+    # masked_fill: no docstring overload at all; the schema's `self` reads `input`
+    assert signature(torch.masked_fill, ("masked_fill",)) == ["input", "mask", "value"]
+    # a lambda forwarding `*args` (OpInfo's sum_to_size): the schema, not the lambda's own `x`
+    assert signature(lambda x, *args: x.sum_to_size(*args), ("sum_to_size",)) == ["input", "size"]
+    # the docstring's spelling of the overload the schema picks: broadcast_to(input, shape), aten's (self, size)
+    assert signature(torch.broadcast_to, ("broadcast_to",)) == ["input", "shape"]
+    assert signature(torch.tensor_split, ("tensor_split",)) == ["input", "indices_or_sections", "dim"]
+    # a Python function's own signature stays the source: F.pad's is (input, pad, mode, value)
+    assert signature(torch.nn.functional.pad, ("pad",)) == ["input", "pad", "mode", "value"]
