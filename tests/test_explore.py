@@ -808,3 +808,18 @@ def test_a_c_builtins_signature_is_the_aten_overload_its_samples_bind_to():
     assert signature(torch.tensor_split, ("tensor_split",)) == ["input", "indices_or_sections", "dim"]
     # a Python function's own signature stays the source: F.pad's is (input, pad, mode, value)
     assert signature(torch.nn.functional.pad, ("pad",)) == ["input", "pad", "mode", "value"]
+
+
+def test_the_depth_section_says_plainly_when_torch_has_no_entry_at_all():
+    from eqcheck.report import depth
+
+    specs = [parse_spec(CONFIGS / "optim" / "SGD.yaml"), parse_spec(CONFIGS / "tensor" / "numel.yaml"),
+             parse_spec(CONFIGS / "reductions" / "sum.yaml")]
+    tallies = {s.name: {"source": "opinfo", "entry": None, "samples": 0, "run": 0, "unmapped": {}, "not_supported": {},
+                        "note": f"no opinfo entry '{s.name}'"} for s in specs[:2]}
+    tallies[specs[2].name] = {"source": "opinfo", "entry": "sum", "samples": 3, "run": 2, "unmapped": {},
+                              "not_supported": {}, "note": "sample_inputs failed: boom"}
+    rows = {line.split(" | ")[0][2:]: line for line in depth.render(specs, tallies).splitlines() if line.startswith("| ")}
+    assert "not a tensor op" in rows[specs[0].name], rows
+    assert "torch's test databases have no samples for it" in rows[specs[1].name], rows
+    assert rows[specs[2].name].endswith("sample_inputs failed: boom |"), rows  # any other note stays as it is
