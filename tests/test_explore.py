@@ -806,6 +806,10 @@ def test_a_c_builtins_signature_is_the_aten_overload_its_samples_bind_to():
     # the docstring's spelling of the overload the schema picks: broadcast_to(input, shape), aten's (self, size)
     assert signature(torch.broadcast_to, ("broadcast_to",)) == ["input", "shape"]
     assert signature(torch.tensor_split, ("tensor_split",)) == ["input", "indices_or_sections", "dim"]
+    # the docstring's own lines under the op's name (linalg.cond is linalg_cond): the Python API's `A`, not `input`;
+    # its longest overload where it names every position the samples use (pinv's schema has rcond, hermitian)
+    assert signature(torch.linalg.cond, ("linalg_cond",)) == ["A", "p"]
+    assert signature(torch.linalg.pinv, ("linalg_pinv",), ({"args": [tensor], "kwargs": {}},)) == ["A"]
     # a Python function's own signature stays the source: F.pad's is (input, pad, mode, value)
     assert signature(torch.nn.functional.pad, ("pad",)) == ["input", "pad", "mode", "value"]
 

@@ -89,8 +89,11 @@ def signature(op: Any, aten_names: tuple[str, ...] = (), calls: tuple[dict, ...]
     schema = aten(list(aten_names), list(calls))
     if schema is not None and len(schema) >= len(names or ()):
         # the docstring's first overload of that length spells them as the Python API does (broadcast_to's `shape`,
-        # tensor_split's `indices_or_sections`, not the schema's `size`, `sections`), where it has one
-        return next((o for o in overloads if len(o) == len(schema)), schema)
+        # tensor_split's `indices_or_sections`, not the schema's `size`, `sections`), where it has one; else its
+        # longest where that names every position the samples use (linalg.pinv's `A`, not the schema's `self`)
+        used = max((len(call["args"]) for call in calls), default=0)
+        longest = max(overloads, key=len) if overloads else []
+        return next((o for o in overloads if len(o) == len(schema)), longest if used <= len(longest) and longest else schema)
     if names is not None:
         return names
     return max(overloads, key=len) if overloads else None
@@ -101,9 +104,10 @@ def _docstring(op: Any) -> list[list[str]]:
     overloads = []
     for line in (getattr(op, "__doc__", None) or "").splitlines():
         match = _OVERLOAD.match(line)
-        own = getattr(op, "__name__", match.group(1) if match else "")
-        if not match or match.group(1) not in (own, f"torch.{own}"):
-            continue  # an example's output line: torch.return_types.max(values=..., indices=...)
+        # the op's own name (torch.linalg.cond's is linalg_cond), not an example's output: torch.return_types.max(...)
+        own, named = getattr(op, "__name__", ""), match.group(1).removeprefix("torch.").replace(".", "_") if match else ""
+        if not match or not (own == named or own.endswith("_" + named)):
+            continue
         names = []
         for part in match.group(2).split(","):
             part = part.strip()
