@@ -813,3 +813,43 @@ def test_a_sample_in_its_opinfo_lambdas_order_reaches_torch_in_the_specs_order(w
     assert dict(tensors) == {"input": "a", "condition": "c", "other": "b"}
     unordered = parse_spec(write_spec(WHERE.replace(", args: [condition, input, other]", "")))
     assert translate(unordered, record, sample, "opinfo", index=0)[0].sides["torch"].args == ("input", "condition", "other")
+
+
+def test_a_c_builtins_signature_is_the_aten_overload_its_samples_bind_to():
+    import torch
+
+    from eqcheck.backends.samples.opinfo import signature
+
+    tensor = {"tensor": "t", "shape": [2], "dtype": "float32"}
+    # torch.max's docstring lists (input, dim, keepdim) longest; a sample max(x, y) binds to aten::max.other only
+    assert signature(torch.max, ("max",), ({"args": [tensor, tensor], "kwargs": {}},)) == ["input", "other"]
+    assert signature(torch.max, ("max",), ({"args": [tensor, 1], "kwargs": {"keepdim": True}},)) == \
+        ["input", "dim", "keepdim"]
+    # masked_fill: no docstring overload at all; the schema's `self` reads `input`
+    assert signature(torch.masked_fill, ("masked_fill",)) == ["input", "mask", "value"]
+    # a lambda forwarding `*args` (OpInfo's sum_to_size): the schema, not the lambda's own `x`
+    assert signature(lambda x, *args: x.sum_to_size(*args), ("sum_to_size",)) == ["input", "size"]
+    # the docstring's spelling of the overload the schema picks: broadcast_to(input, shape), aten's (self, size)
+    assert signature(torch.broadcast_to, ("broadcast_to",)) == ["input", "shape"]
+    assert signature(torch.tensor_split, ("tensor_split",)) == ["input", "indices_or_sections", "dim"]
+    # the docstring's own lines under the op's name (linalg.cond is linalg_cond): the Python API's `A`, not `input`;
+    # its longest overload where it names every position the samples use (pinv's schema has rcond, hermitian)
+    assert signature(torch.linalg.cond, ("linalg_cond",)) == ["A", "p"]
+    assert signature(torch.linalg.pinv, ("linalg_pinv",), ({"args": [tensor], "kwargs": {}},)) == ["A"]
+    # a Python function's own signature stays the source: F.pad's is (input, pad, mode, value)
+    assert signature(torch.nn.functional.pad, ("pad",)) == ["input", "pad", "mode", "value"]
+
+
+def test_the_depth_section_says_plainly_when_torch_has_no_entry_at_all():
+    from eqcheck.report import depth
+
+    specs = [parse_spec(CONFIGS / "lr_scheduler" / "StepLR.yaml"), parse_spec(CONFIGS / "tensor" / "numel.yaml"),
+             parse_spec(CONFIGS / "reductions" / "sum.yaml")]
+    tallies = {s.name: {"source": "opinfo", "entry": None, "samples": 0, "run": 0, "unmapped": {}, "not_supported": {},
+                        "note": f"no opinfo entry '{s.name}'"} for s in specs[:2]}
+    tallies[specs[2].name] = {"source": "opinfo", "entry": "sum", "samples": 3, "run": 2, "unmapped": {},
+                              "not_supported": {}, "note": "sample_inputs failed: boom"}
+    rows = {line.split(" | ")[0][2:]: line for line in depth.render(specs, tallies).splitlines() if line.startswith("| ")}
+    assert "not a tensor op" in rows[specs[0].name], rows
+    assert "torch's test databases have no samples for it" in rows[specs[1].name], rows
+    assert rows[specs[2].name].endswith("sample_inputs failed: boom |"), rows  # any other note stays as it is

@@ -63,6 +63,17 @@ def _why_not_supported(what: str, spec, page: dict | None = None) -> str:
     return what.split(": ", 1)[1] if ": " in what else "-"
 
 
+def _why_no_entry(note: str, spec) -> str:
+    """A spec torch's test databases have no entry for says so plainly: not a sample gap a map could close."""
+    if not note.startswith(("no opinfo entry", "no module entry")):
+        return note
+    if spec.sides["torch"].op.startswith("torch.optim.lr_scheduler."):
+        return f"{note}: not a tensor op (op_db, module_db and optim_db hold tensor ops, nn modules and optimizers; " \
+               "no test database holds LR schedules)"
+    return f"{note}, nor under another name: torch's test databases have no samples for it (a tensor attribute such " \
+           "as shape, numel or is_signed, or an op they do not cover)"
+
+
 def render(specs: list, tallies: dict[str, dict], mapping=diff_pages.MAPPING) -> str:
     """The section; `mapping`: the folder of the parsed pages (mapping/pytorch_diff-*.json)."""
     by_name = {spec.name: spec for spec in specs}
@@ -86,7 +97,7 @@ def render(specs: list, tallies: dict[str, dict], mapping=diff_pages.MAPPING) ->
         parts = [f"unmapped `{a}` x{n}: {_why_unmapped(a, spec, names.get(ms_op), page)}" for a, n in tally["unmapped"].items()]
         parts += [f"not supported `{a}` x{n}: {_why_not_supported(a, spec, page)}" for a, n in tally["not_supported"].items()]
         if tally.get("note"):
-            parts.append(tally["note"])
+            parts.append(_why_no_entry(tally["note"], spec))
         lines.append(f"| {name} | `{spec.sides['torch'].op}` | `{ms_op}` | {cell(tally['entry'] or '-')} | "
                      f"{tally['run']} / {tally['samples']} | {cell('; '.join(parts)[:600])} |")
     return "\n".join(lines) + "\n"

@@ -20,7 +20,7 @@ from typing import Any
 from eqcheck.errors import EqcheckError
 
 CACHE_ENV = "EQCHECK_SAMPLES_CACHE"
-FORMAT = 3  # bump when the record layout changes: older caches are rebuilt, never misread (2: module error inputs, defaults; 3: signatures of dispatching wrappers)
+FORMAT = 4  # bump when the record layout changes: older caches are rebuilt, never misread (2: module error inputs, defaults; 3: signatures of dispatching wrappers; 4: ATen schemas)
 BUILD_TIMEOUT_S = 1800
 
 
