@@ -43,7 +43,7 @@ def sample_cache(tmp_path_factory):
     folder = tmp_path_factory.mktemp("samples")
     old = os.environ.get(cache.CACHE_ENV)
     os.environ[cache.CACHE_ENV] = str(folder)
-    cache.entries("opinfo", ["nn.functional.relu", "sum", "amax", "nn.functional.conv2d"])
+    cache.entries("opinfo", ["nn.functional.relu", "sum", "amax", "nn.functional.conv2d", "unique_consecutive"])
     yield folder
     if old is None:
         os.environ.pop(cache.CACHE_ENV, None)
@@ -229,6 +229,37 @@ def test_a_wrong_rename_fails_on_the_samples_it_reaches(cli, write_spec, sample_
     assert result.exit_code == 1
     bad = [c for c in read_json(report)["cases"] if "sample" in c and c["status"] != "pass"]
     assert bad and all("keepdim" in c["sample"]["kwargs"] for c in bad)
+
+
+UNIQUE = """
+name: t.unique_consecutive
+inputs: [{name: input, shape: [12], distribution: {integers: {low: 0, high: 3}}}]
+torch: {op: torch.unique_consecutive, call: {return_counts: true}}
+mindspore: {op: mindspore.ops.unique_consecutive, call: {return_counts: true}}
+outputs: [output, counts]
+explore: {signature: [input, return_inverse, return_counts, dim]}
+"""
+
+
+def test_a_sample_that_changes_the_outputs_count_is_compared_by_path(cli, write_spec, sample_cache, tmp_path):
+    """The spec's output names describe its own call; a sample asking for fewer or more outputs (return_inverse,
+    return_counts=False) is still compared, row by row, under out / out.0 ... -- not an error of the harness."""
+    report = tmp_path / "r.json"
+    cli("run", write_spec(UNIQUE), "--explore", "--json", report, "-k", "not boundary")
+    explored = [c for c in read_json(report)["cases"] if "sample" in c]
+    assert explored and not [c["message"] for c in explored if c["status"] == "error"]
+    three = [c for c in explored if c["sample"]["kwargs"].get("return_inverse") and c["sample"]["kwargs"].get("return_counts")]
+    assert three and all([o["name"] for o in c["outputs"]] == ["out.0", "out.1", "out.2"] for c in three)
+    assert any(c["status"] == "pass" for c in three)
+    named = [c for c in explored if c["sample"]["kwargs"].get("return_counts") and not c["sample"]["kwargs"].get("return_inverse")]
+    assert named and all([o["name"] for o in c["outputs"]] == ["output", "counts"] for c in named)
+
+
+def test_a_plain_case_returning_another_count_than_its_outputs_is_an_error(cli, write_spec, tmp_path):
+    report = tmp_path / "r.json"
+    cli("run", write_spec(UNIQUE.replace("[output, counts]", "[output, counts, inverse]")), "--json", report)
+    (case,) = read_json(report)["cases"]
+    assert case["status"] == "error" and "the spec names 3 outputs" in case["message"]
 
 
 def test_samples_are_the_same_bytes_from_a_fresh_cache(sample_cache, tmp_path):
