@@ -16,6 +16,7 @@ import pytest
 from conftest import CONFIGS, ROOT, read_json
 from eqcheck.backends.samples import cache
 from eqcheck.cases.explore import Skip, translate
+from eqcheck.errors import SpecError
 from eqcheck.spec.loader import parse_spec
 from eqcheck.spec.model import Literal
 
@@ -102,6 +103,37 @@ def test_a_default_fills_in_and_literals_stay_unless_set(write_spec):
     assert derived.sides["mindspore"].call == {"pad_mode": "pad", "padding": 0}
     derived, _ = translate(spec, CONV_RECORD, _conv_sample(padding=(1, 2)), "opinfo")
     assert derived.sides["mindspore"].call == {"pad_mode": "pad", "padding": (1, 2)}  # others: pass
+
+
+MAX = """
+name: t.max
+inputs: [{name: input, shape: [4, 5]}]
+torch: {op: torch.max, call: {dim: 1}}
+mindspore: {op: mindspore.mint.max, call: {dim: 1}}
+outputs: [values, indices]
+explore:
+  signature: {binary: [input, other], reduction_with_dim: [input, dim, keepdim]}
+  arguments: {other: other, dim: dim, keepdim: keepdim}
+"""
+
+
+@pytest.mark.parametrize("entry, second", [("max.binary", "other"), ("max.reduction_with_dim", "dim")])
+def test_each_variant_binds_its_positionals_by_its_own_signature(write_spec, entry, second):
+    """torch.max's docstring yields one signature for every variant, (input, dim, keepdim): the binary variant's
+    second tensor would reach MindSpore as dim=Tensor. The spec's per-variant signature names it `other`."""
+    spec = parse_spec(write_spec(MAX))
+    record = {"entry": entry, "signature": ["input", "dim", "keepdim"]}
+    value = _tensor("b", [4, 5]) if second == "other" else 0
+    derived, tensors = translate(spec, record, {"call": {"args": [_tensor("a", [4, 5]), value], "kwargs": {}}}, "opinfo")
+    if second == "other":
+        assert tensors == (("input", "a"), ("other", "b")) and "dim" not in derived.sides["mindspore"].call
+    else:
+        assert derived.sides["mindspore"].call == {"dim": 0}
+
+
+def test_a_variant_signature_names_each_parameter_once(write_spec):
+    with pytest.raises(SpecError, match="twice"):
+        parse_spec(write_spec(MAX.replace("[input, other]", "[input, input]")))
 
 
 @pytest.mark.parametrize("kwargs, kind, args", [

@@ -274,8 +274,8 @@ def non_default(spec: OpSpec, record: dict, sample: dict) -> list[tuple[str, str
     for section in ("init", "call"):
         if section not in sample:
             continue
-        names = record.get("init_signature") if section == "init" else (list(explore.signature) if explore.signature
-                                                                         else record.get("signature"))
+        names = record.get("init_signature") if section == "init" else (explore.call_names(record.get("entry"))
+                                                                         or record.get("signature"))
         defaults = record.get("init_defaults" if section == "init" else "defaults") or {}
         bound = [(names[i] if names and i < len(names) else f"#{i}", v, i) for i, v in enumerate(sample[section]["args"])]
         for name, value, position in bound + [(n, v, None) for n, v in sample[section]["kwargs"].items()]:
@@ -515,7 +515,7 @@ def translate(spec: OpSpec, record: dict, sample: dict, source: str, index: int 
     array key). `ms_names`: MindSpore's parameter names (`call`, `init`), for the same-name rule; `sample_name`: its
     content hash where a declaration names samples (`when: {sample: [HASH]}`). Raises Skip for a sample not run."""
     explore = spec.explore or ExploreSpec()
-    call_names = list(explore.signature) if explore.signature else record.get("signature")
+    call_names = explore.call_names(record.get("entry")) or record.get("signature")
     bound_call = _bind(sample["call"]["args"], sample["call"]["kwargs"], call_names, "call")
     bound_init = _bind(sample["init"]["args"], sample["init"]["kwargs"], record.get("init_signature"), "init") \
         if "init" in sample else []
