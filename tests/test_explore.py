@@ -105,6 +105,24 @@ def test_a_default_fills_in_and_literals_stay_unless_set(write_spec):
     assert derived.sides["mindspore"].call == {"pad_mode": "pad", "padding": (1, 2)}  # others: pass
 
 
+POOL1D = """
+name: t.avg_pool1d
+inputs: [{name: input, shape: [2, 3, 9]}]
+torch: {op: torch.nn.functional.avg_pool1d, call: {kernel_size: 3}}
+mindspore: {op: mindspore.ops.avg_pool1d, call: {kernel_size: 3}}
+explore:
+  arguments: {kernel_size: {cast: int}, stride: {cast: int, default: $kernel_size}}
+"""
+
+
+def test_cast_int_takes_a_one_element_sequence_as_its_element(write_spec):
+    """torch's 1-d pools take kernel_size=(3,); MindSpore's ops.avg_pool1d refuses a tuple (TypeError: should be 'int')."""
+    spec = parse_spec(write_spec(POOL1D))
+    record = {"entry": "nn.functional.avg_pool1d", "signature": ["input", "kernel_size", "stride"]}
+    derived, _ = translate(spec, record, {"call": {"args": [_tensor("a", [2, 3, 9]), [3]], "kwargs": {}}}, "opinfo")
+    assert derived.sides["mindspore"].call == {"kernel_size": 3, "stride": 3}  # the default follows the sample's kernel
+
+
 MAX = """
 name: t.max
 inputs: [{name: input, shape: [4, 5]}]

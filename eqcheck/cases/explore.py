@@ -348,8 +348,11 @@ def _ms_value(spec: OpSpec, arg: ArgumentMap, value: Any, rank: int, params: dic
     if arg.cast in ("tuple", "list"):
         value = tuple(value) if isinstance(value, (list, tuple)) else (value,) * rank
         value = list(value) if arg.cast == "list" else value
-    elif arg.cast in ("int", "float") and isinstance(value, (int, float, bool)):
-        value = int(value) if arg.cast == "int" else float(value)
+    elif arg.cast in ("int", "float"):
+        if isinstance(value, (list, tuple)) and len(value) == 1:  # a 1-d op's (3,) is its 3 (avg_pool1d's kernel_size)
+            value = value[0]
+        if isinstance(value, (int, float, bool)):
+            value = int(value) if arg.cast == "int" else float(value)
     return value
 
 
