@@ -123,6 +123,26 @@ def test_cast_int_takes_a_one_element_sequence_as_its_element(write_spec):
     assert derived.sides["mindspore"].call == {"kernel_size": 3, "stride": 3}  # the default follows the sample's kernel
 
 
+POOL2D = """
+name: t.avg_pool2d
+inputs: [{name: input, shape: [1, 3, 9, 9]}]
+torch: {op: torch.nn.functional.avg_pool2d, call: {kernel_size: 3}}
+mindspore: {op: mindspore.ops.avg_pool2d, call: {kernel_size: 3}}
+explore:
+  arguments: {kernel_size: kernel_size, padding: {cast: per_side}}
+"""
+
+
+@pytest.mark.parametrize("padding, sides", [([2, 3], (2, 2, 3, 3)), (1, (1, 1, 1, 1)), ([1], (1, 1, 1, 1))])
+def test_cast_per_side_writes_each_spatial_padding_once_per_side(write_spec, padding, sides):
+    """torch's avg_pool2d padding (pH, pW) is MindSpore's (top, bottom, left, right): (2, 3) is (2, 2, 3, 3)."""
+    spec = parse_spec(write_spec(POOL2D))
+    record = {"entry": "nn.functional.avg_pool2d", "signature": ["input", "kernel_size", "stride", "padding"]}
+    sample = {"call": {"args": [_tensor("a", [1, 3, 9, 9]), 6], "kwargs": {"padding": padding}}}
+    derived, _ = translate(spec, record, sample, "opinfo")
+    assert derived.sides["mindspore"].call["padding"] == sides
+
+
 MAX = """
 name: t.max
 inputs: [{name: input, shape: [4, 5]}]

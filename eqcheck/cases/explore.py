@@ -345,7 +345,10 @@ def _ms_value(spec: OpSpec, arg: ArgumentMap, value: Any, rank: int, params: dic
             value = expressions.evaluate(arg.value[1:], {**params, "value": value})  # params include the sample's arguments
         except expressions.ExpressionError:  # e.g. momentum=None (a cumulative average) in `$1 - value`
             raise Skip("not_supported", f"{arg.torch}={value}") from None
-    if arg.cast in ("tuple", "list"):
+    if arg.cast == "per_side":
+        per_dim = tuple(value) if isinstance(value, (list, tuple)) else (value,) * rank
+        value = tuple(p for p in (per_dim * rank if len(per_dim) == 1 else per_dim) for _ in range(2))
+    elif arg.cast in ("tuple", "list"):
         value = tuple(value) if isinstance(value, (list, tuple)) else (value,) * rank
         value = list(value) if arg.cast == "list" else value
     elif arg.cast in ("int", "float"):

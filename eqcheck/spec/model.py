@@ -274,7 +274,9 @@ class EdgeSettings:
     kinks: tuple[float, ...] | None = None  # exact values at the op's kinks; default: common ones for weightless ops
 
 
-CASTS = ("tuple", "list", "int", "float")  # explore argument casts; tuple/list repeat an int over the spatial rank
+# explore argument casts; tuple/list repeat an int over the spatial rank; per_side writes each spatial padding once per
+# side, MindSpore's (top, bottom, left, right) form of torch's (pH, pW)
+CASTS = ("tuple", "list", "int", "float", "per_side")
 WHERE = ("init", "call")
 
 
