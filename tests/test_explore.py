@@ -143,6 +143,32 @@ def test_cast_per_side_writes_each_spatial_padding_once_per_side(write_spec, pad
     assert derived.sides["mindspore"].call["padding"] == sides
 
 
+INDEX_PUT = """
+name: t.index_put
+inputs:
+  - {name: input, shape: [6, 8]}
+  - {name: rows, shape: [4], dtype: int64, grad: false, distribution: {integers: {low: 0, high: 6}}}
+  - {name: values, shape: [4]}
+torch: {op: torch.Tensor.index_put, args: [input, [rows], values]}
+mindspore: {op: mindspore.Tensor.index_put, args: [input, [rows], values]}
+explore:
+  signature: [input, indices, values, accumulate]
+  arguments: {indices: indices, accumulate: accumulate}
+"""
+
+
+def test_a_samples_tensor_sequence_takes_the_specs_own_slot_on_mindspore(write_spec):
+    """index_put(input, indices, values): the sample's indices replace the spec's [rows] in place; after values,
+    MindSpore read the values as the indices (TypeError: should have ListTensor or TupleTensor input)."""
+    spec = parse_spec(write_spec(INDEX_PUT))
+    record = {"entry": "index_put", "signature": ["input", "indices", "values", "accumulate"]}
+    sample = {"call": {"args": [_tensor("a", [5, 5]), {"list": [_tensor("i", [2], "int64")]}, _tensor("v", [2, 5])],
+                       "kwargs": {"accumulate": False}}}
+    derived, _ = translate(spec, record, sample, "opinfo")
+    assert derived.sides["torch"].args == ("input", ("indices_0",), "values")
+    assert derived.sides["mindspore"].args == ("input", ("indices_0",), "values")
+
+
 MAX = """
 name: t.max
 inputs: [{name: input, shape: [4, 5]}]

@@ -401,6 +401,18 @@ def _admitted(value: dict, name: str, label: str, explore: ExploreSpec) -> str:
     return dtype
 
 
+def _place_sequences(layout: tuple, present: set[str], sequences: list[tuple]) -> tuple:
+    """The spec's own slot for a sequence of tensors (index_put's [rows, cols]) holds the sample's sequence where the
+    spec's tensors in it are not the sample's: in the same place as on the torch side, not after the values."""
+    out = []
+    for item in layout:
+        if isinstance(item, tuple) and item and sequences and all(isinstance(x, str) and x not in present for x in item):
+            out.append(sequences.pop(0))
+        else:
+            out.append(item)
+    return tuple(out)
+
+
 def _filter_layout(layout: Any, present: set[str]) -> Any:
     if isinstance(layout, tuple):
         return tuple(x for x in (_filter_layout(item, present) for item in layout) if x is not None and x != ())
@@ -661,8 +673,11 @@ def translate(spec: OpSpec, record: dict, sample: dict, source: str, index: int 
     ms_init = {**_kept_ms_arguments(spec, old.init, params, chosen["init"]), **ms["init"]}
     ms_call = {**_kept_ms_arguments(spec, old.call, params, chosen["call"]), **ms["call"]}
     if old.args is not None:  # the spec's own layout (literals in place), then positional tensors it does not name
-        layout = _filter_layout(_fill_slots(old.args, chosen["slots"], ms_call), present)
-        layout += tuple(n for n in ms_tensor_positional if n not in dataclasses.replace(old, args=layout).positional_names())
+        sequences = [n for n in ms_tensor_positional if isinstance(n, tuple)]
+        layout = _filter_layout(_place_sequences(_fill_slots(old.args, chosen["slots"], ms_call), present, sequences),
+                                present)
+        placed = dataclasses.replace(old, args=layout).positional_names()
+        layout += tuple(n for n in ms_tensor_positional if not (set(n) if isinstance(n, tuple) else {n}) <= placed)
     else:
         layout = tuple(dict.fromkeys(n for n in spec_positional + ms_tensor_positional if n in ms_tensor_positional))
     sides = {
