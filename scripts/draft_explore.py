@@ -70,7 +70,7 @@ def draft(spec) -> str | None:
         if record.get("missing"):
             return None
         key = "samples_train" if source.source == "module" and spec.mode == "train" else "samples"
-        used = _used(record, key, list(spec.explore.signature) if spec.explore and spec.explore.signature else record.get("signature"), "call")
+        used = _used(record, key, (spec.explore.call_names(record.get("entry")) if spec.explore else None) or record.get("signature"), "call")
         used += _used(record, key, record.get("init_signature"), "init")
         torch_side, ms_side = spec.sides["torch"], spec.sides["mindspore"]
         pairs = {}

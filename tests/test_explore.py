@@ -16,6 +16,7 @@ import pytest
 from conftest import CONFIGS, ROOT, read_json
 from eqcheck.backends.samples import cache
 from eqcheck.cases.explore import Skip, translate
+from eqcheck.errors import SpecError
 from eqcheck.spec.loader import parse_spec
 from eqcheck.spec.model import Literal
 
@@ -43,7 +44,7 @@ def sample_cache(tmp_path_factory):
     folder = tmp_path_factory.mktemp("samples")
     old = os.environ.get(cache.CACHE_ENV)
     os.environ[cache.CACHE_ENV] = str(folder)
-    cache.entries("opinfo", ["nn.functional.relu", "sum", "amax", "nn.functional.conv2d"])
+    cache.entries("opinfo", ["nn.functional.relu", "sum", "amax", "nn.functional.conv2d", "unique_consecutive"])
     yield folder
     if old is None:
         os.environ.pop(cache.CACHE_ENV, None)
@@ -102,6 +103,101 @@ def test_a_default_fills_in_and_literals_stay_unless_set(write_spec):
     assert derived.sides["mindspore"].call == {"pad_mode": "pad", "padding": 0}
     derived, _ = translate(spec, CONV_RECORD, _conv_sample(padding=(1, 2)), "opinfo")
     assert derived.sides["mindspore"].call == {"pad_mode": "pad", "padding": (1, 2)}  # others: pass
+
+
+POOL1D = """
+name: t.avg_pool1d
+inputs: [{name: input, shape: [2, 3, 9]}]
+torch: {op: torch.nn.functional.avg_pool1d, call: {kernel_size: 3}}
+mindspore: {op: mindspore.ops.avg_pool1d, call: {kernel_size: 3}}
+explore:
+  arguments: {kernel_size: {cast: int}, stride: {cast: int, default: $kernel_size}}
+"""
+
+
+def test_cast_int_takes_a_one_element_sequence_as_its_element(write_spec):
+    """torch's 1-d pools take kernel_size=(3,); MindSpore's ops.avg_pool1d refuses a tuple (TypeError: should be 'int')."""
+    spec = parse_spec(write_spec(POOL1D))
+    record = {"entry": "nn.functional.avg_pool1d", "signature": ["input", "kernel_size", "stride"]}
+    derived, _ = translate(spec, record, {"call": {"args": [_tensor("a", [2, 3, 9]), [3]], "kwargs": {}}}, "opinfo")
+    assert derived.sides["mindspore"].call == {"kernel_size": 3, "stride": 3}  # the default follows the sample's kernel
+
+
+POOL2D = """
+name: t.avg_pool2d
+inputs: [{name: input, shape: [1, 3, 9, 9]}]
+torch: {op: torch.nn.functional.avg_pool2d, call: {kernel_size: 3}}
+mindspore: {op: mindspore.ops.avg_pool2d, call: {kernel_size: 3}}
+explore:
+  arguments: {kernel_size: kernel_size, padding: {cast: per_side}}
+"""
+
+
+@pytest.mark.parametrize("padding, sides", [([2, 3], (2, 2, 3, 3)), (1, (1, 1, 1, 1)), ([1], (1, 1, 1, 1))])
+def test_cast_per_side_writes_each_spatial_padding_once_per_side(write_spec, padding, sides):
+    """torch's avg_pool2d padding (pH, pW) is MindSpore's (top, bottom, left, right): (2, 3) is (2, 2, 3, 3)."""
+    spec = parse_spec(write_spec(POOL2D))
+    record = {"entry": "nn.functional.avg_pool2d", "signature": ["input", "kernel_size", "stride", "padding"]}
+    sample = {"call": {"args": [_tensor("a", [1, 3, 9, 9]), 6], "kwargs": {"padding": padding}}}
+    derived, _ = translate(spec, record, sample, "opinfo")
+    assert derived.sides["mindspore"].call["padding"] == sides
+
+
+INDEX_PUT = """
+name: t.index_put
+inputs:
+  - {name: input, shape: [6, 8]}
+  - {name: rows, shape: [4], dtype: int64, grad: false, distribution: {integers: {low: 0, high: 6}}}
+  - {name: values, shape: [4]}
+torch: {op: torch.Tensor.index_put, args: [input, [rows], values]}
+mindspore: {op: mindspore.Tensor.index_put, args: [input, [rows], values]}
+explore:
+  signature: [input, indices, values, accumulate]
+  arguments: {indices: indices, accumulate: accumulate}
+"""
+
+
+def test_a_samples_tensor_sequence_takes_the_specs_own_slot_on_mindspore(write_spec):
+    """index_put(input, indices, values): the sample's indices replace the spec's [rows] in place; after values,
+    MindSpore read the values as the indices (TypeError: should have ListTensor or TupleTensor input)."""
+    spec = parse_spec(write_spec(INDEX_PUT))
+    record = {"entry": "index_put", "signature": ["input", "indices", "values", "accumulate"]}
+    sample = {"call": {"args": [_tensor("a", [5, 5]), {"list": [_tensor("i", [2], "int64")]}, _tensor("v", [2, 5])],
+                       "kwargs": {"accumulate": False}}}
+    derived, _ = translate(spec, record, sample, "opinfo")
+    assert derived.sides["torch"].args == ("input", ("indices_0",), "values")
+    assert derived.sides["mindspore"].args == ("input", ("indices_0",), "values")
+
+
+MAX = """
+name: t.max
+inputs: [{name: input, shape: [4, 5]}]
+torch: {op: torch.max, call: {dim: 1}}
+mindspore: {op: mindspore.mint.max, call: {dim: 1}}
+outputs: [values, indices]
+explore:
+  signature: {binary: [input, other], reduction_with_dim: [input, dim, keepdim]}
+  arguments: {other: other, dim: dim, keepdim: keepdim}
+"""
+
+
+@pytest.mark.parametrize("entry, second", [("max.binary", "other"), ("max.reduction_with_dim", "dim")])
+def test_each_variant_binds_its_positionals_by_its_own_signature(write_spec, entry, second):
+    """torch.max's docstring yields one signature for every variant, (input, dim, keepdim): the binary variant's
+    second tensor would reach MindSpore as dim=Tensor. The spec's per-variant signature names it `other`."""
+    spec = parse_spec(write_spec(MAX))
+    record = {"entry": entry, "signature": ["input", "dim", "keepdim"]}
+    value = _tensor("b", [4, 5]) if second == "other" else 0
+    derived, tensors = translate(spec, record, {"call": {"args": [_tensor("a", [4, 5]), value], "kwargs": {}}}, "opinfo")
+    if second == "other":
+        assert tensors == (("input", "a"), ("other", "b")) and "dim" not in derived.sides["mindspore"].call
+    else:
+        assert derived.sides["mindspore"].call == {"dim": 0}
+
+
+def test_a_variant_signature_names_each_parameter_once(write_spec):
+    with pytest.raises(SpecError, match="twice"):
+        parse_spec(write_spec(MAX.replace("[input, other]", "[input, input]")))
 
 
 @pytest.mark.parametrize("kwargs, kind, args", [
@@ -230,6 +326,37 @@ def test_a_wrong_rename_fails_on_the_samples_it_reaches(cli, write_spec, sample_
     assert result.exit_code == 1
     bad = [c for c in read_json(report)["cases"] if "sample" in c and c["status"] != "pass"]
     assert bad and all("keepdim" in c["sample"]["kwargs"] for c in bad)
+
+
+UNIQUE = """
+name: t.unique_consecutive
+inputs: [{name: input, shape: [12], distribution: {integers: {low: 0, high: 3}}}]
+torch: {op: torch.unique_consecutive, call: {return_counts: true}}
+mindspore: {op: mindspore.ops.unique_consecutive, call: {return_counts: true}}
+outputs: [output, counts]
+explore: {signature: [input, return_inverse, return_counts, dim]}
+"""
+
+
+def test_a_sample_that_changes_the_outputs_count_is_compared_by_path(cli, write_spec, sample_cache, tmp_path):
+    """The spec's output names describe its own call; a sample asking for fewer or more outputs (return_inverse,
+    return_counts=False) is still compared, row by row, under out / out.0 ... -- not an error of the harness."""
+    report = tmp_path / "r.json"
+    cli("run", write_spec(UNIQUE), "--explore", "--json", report, "-k", "not boundary")
+    explored = [c for c in read_json(report)["cases"] if "sample" in c]
+    assert explored and not [c["message"] for c in explored if c["status"] == "error"]
+    three = [c for c in explored if c["sample"]["kwargs"].get("return_inverse") and c["sample"]["kwargs"].get("return_counts")]
+    assert three and all([o["name"] for o in c["outputs"]] == ["out.0", "out.1", "out.2"] for c in three)
+    assert any(c["status"] == "pass" for c in three)
+    named = [c for c in explored if c["sample"]["kwargs"].get("return_counts") and not c["sample"]["kwargs"].get("return_inverse")]
+    assert named and all([o["name"] for o in c["outputs"]] == ["output", "counts"] for c in named)
+
+
+def test_a_plain_case_returning_another_count_than_its_outputs_is_an_error(cli, write_spec, tmp_path):
+    report = tmp_path / "r.json"
+    cli("run", write_spec(UNIQUE.replace("[output, counts]", "[output, counts, inverse]")), "--json", report)
+    (case,) = read_json(report)["cases"]
+    assert case["status"] == "error" and "the spec names 3 outputs" in case["message"]
 
 
 def test_samples_are_the_same_bytes_from_a_fresh_cache(sample_cache, tmp_path):

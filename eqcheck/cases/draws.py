@@ -221,7 +221,7 @@ def cotangents(case, seed: int, outputs: list[tuple[str, np.ndarray]]) -> list[n
     """One seeded cotangent per float output of the reference side (the same bytes on both sides); None for
     ignored or integer outputs."""
     rng = case_rng(seed, case.id, "cotangent")
-    specs = case.spec.outputs
+    specs = case.output_specs(len(outputs))
     out = []
     for i, (_, array) in enumerate(outputs):
         ignored = specs[i].ignore if specs and i < len(specs) else None

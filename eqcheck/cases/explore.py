@@ -318,8 +318,8 @@ def non_default(spec: OpSpec, record: dict, sample: dict) -> list[tuple[str, str
     for section in ("init", "call"):
         if section not in sample:
             continue
-        names = record.get("init_signature") if section == "init" else (list(explore.signature) if explore.signature
-                                                                         else record.get("signature"))
+        names = record.get("init_signature") if section == "init" else (explore.call_names(record.get("entry"))
+                                                                         or record.get("signature"))
         defaults = record.get("init_defaults" if section == "init" else "defaults") or {}
         bound = [(names[i] if names and i < len(names) else f"#{i}", v, i) for i, v in enumerate(sample[section]["args"])]
         for name, value, position in bound + [(n, v, None) for n, v in sample[section]["kwargs"].items()]:
@@ -391,11 +391,17 @@ def _ms_value(spec: OpSpec, arg: ArgumentMap, value: Any, rank: int, params: dic
             value = expressions.evaluate(arg.value[1:], {**params, "value": value})  # params include the sample's arguments
         except expressions.ExpressionError:  # e.g. momentum=None (a cumulative average) in `$1 - value`
             raise Skip("not_supported", f"{arg.torch}={value}") from None
-    if arg.cast in ("tuple", "list"):
+    if arg.cast == "per_side":
+        per_dim = tuple(value) if isinstance(value, (list, tuple)) else (value,) * rank
+        value = tuple(p for p in (per_dim * rank if len(per_dim) == 1 else per_dim) for _ in range(2))
+    elif arg.cast in ("tuple", "list"):
         value = tuple(value) if isinstance(value, (list, tuple)) else (value,) * rank
         value = list(value) if arg.cast == "list" else value
-    elif arg.cast in ("int", "float") and isinstance(value, (int, float, bool)):
-        value = int(value) if arg.cast == "int" else float(value)
+    elif arg.cast in ("int", "float"):
+        if isinstance(value, (list, tuple)) and len(value) == 1:  # a 1-d op's (3,) is its 3 (avg_pool1d's kernel_size)
+            value = value[0]
+        if isinstance(value, (int, float, bool)):
+            value = int(value) if arg.cast == "int" else float(value)
     return value
 
 
@@ -439,6 +445,18 @@ def _admitted(value: dict, name: str, label: str, explore: ExploreSpec) -> str:
     if limit is not None and len(value["shape"]) in limit.ndim:
         raise Skip("not_supported", f"{name} ndim={len(value['shape'])}")
     return dtype
+
+
+def _place_sequences(layout: tuple, present: set[str], sequences: list[tuple]) -> tuple:
+    """The spec's own slot for a sequence of tensors (index_put's [rows, cols]) holds the sample's sequence where the
+    spec's tensors in it are not the sample's: in the same place as on the torch side, not after the values."""
+    out = []
+    for item in layout:
+        if isinstance(item, tuple) and item and sequences and all(isinstance(x, str) and x not in present for x in item):
+            out.append(sequences.pop(0))
+        else:
+            out.append(item)
+    return tuple(out)
 
 
 def _filter_layout(layout: Any, present: set[str]) -> Any:
@@ -572,7 +590,7 @@ def translate(spec: OpSpec, record: dict, sample: dict, source: str, index: int 
     array key). `ms_names`: MindSpore's parameter names (`call`, `init`), for the same-name rule; `sample_name`: its
     content hash where a declaration names samples (`when: {sample: [HASH]}`). Raises Skip for a sample not run."""
     explore = spec.explore or ExploreSpec()
-    call_names = list(explore.signature) if explore.signature else record.get("signature")
+    call_names = explore.call_names(record.get("entry")) or record.get("signature")
     bound_call = _bind(sample["call"]["args"], sample["call"]["kwargs"], call_names, "call")
     bound_init = _bind(sample["init"]["args"], sample["init"]["kwargs"], record.get("init_signature"), "init") \
         if "init" in sample else []
@@ -714,8 +732,11 @@ def translate(spec: OpSpec, record: dict, sample: dict, source: str, index: int 
     ms_init = {**_kept_ms_arguments(spec, old.init, params, chosen["init"]), **ms["init"]}
     ms_call = {**_kept_ms_arguments(spec, old.call, params, chosen["call"]), **ms["call"]}
     if old.args is not None:  # the spec's own layout (literals in place), then positional tensors it does not name
-        layout = _filter_layout(_fill_slots(old.args, chosen["slots"], ms_call), present)
-        layout += tuple(n for n in ms_tensor_positional if n not in dataclasses.replace(old, args=layout).positional_names())
+        sequences = [n for n in ms_tensor_positional if isinstance(n, tuple)]
+        layout = _filter_layout(_place_sequences(_fill_slots(old.args, chosen["slots"], ms_call), present, sequences),
+                                present)
+        placed = dataclasses.replace(old, args=layout).positional_names()
+        layout += tuple(n for n in ms_tensor_positional if not (set(n) if isinstance(n, tuple) else {n}) <= placed)
     else:
         layout = tuple(dict.fromkeys(n for n in spec_positional + ms_tensor_positional if n in ms_tensor_positional))
     sides = {

@@ -223,6 +223,13 @@ class Case:
         field = join(join(join(join("unmapped", framework), param), "init"), dist.kind)
         return Distribution(dist.kind, self.distribution_args(dist, field))
 
+    def output_specs(self, count: int) -> tuple:
+        """The spec's named outputs for a call that returned `count`. An explored sample whose arguments change how
+        many outputs torch returns (unique_consecutive's return_inverse, max without dim) gets none: the names
+        describe the spec's own call, so its rows are named by path (out, out.0, ...)."""
+        outputs = self.spec.outputs
+        return () if self.sample is not None and outputs and len(outputs) != count else outputs
+
     def tolerance(self, output: str | None = None) -> Tolerance:
         for out in self.spec.outputs:
             if out.name == output and self.dtype in out.tolerance:

@@ -532,7 +532,7 @@ class CaseRunner:
         if [p for p, _ in ref] != [p for p, _ in cand]:
             raise CaseFailure(ERROR, f"the outputs differ in structure: {ref_label} returned {structure(ref)}; "
                                      f"{cand_label} returned {structure(cand)}")
-        specs = case.spec.outputs
+        specs = case.output_specs(len(ref))
         if specs and len(specs) != len(ref):
             raise CaseFailure(ERROR, f"the spec names {len(specs)} outputs ({', '.join(o.name for o in specs)}) but "
                                      f"{ref_label} returned {len(ref)}: {structure(ref)}")
@@ -546,8 +546,8 @@ class CaseRunner:
     @staticmethod
     def forward_names(case: Case, count: int, paths: list[str] | None = None) -> list[OutputSpec]:
         """The row of each flattened output: the spec's named outputs, else out, out.0, out.1.h ... by path."""
-        if case.spec.outputs:
-            return list(case.spec.outputs[:count])
+        if specs := case.output_specs(count):
+            return list(specs[:count])
         paths = paths or (["out"] if count == 1 else [f"out.{i}" for i in range(count)])
         return [OutputSpec(path) for path in paths]
 

@@ -944,13 +944,16 @@ def _parse_explore(top: Fields, params: dict) -> ExploreSpec | None:
         names[key] = value
     if names["module"] is not None and not names["module"].startswith("torch."):
         raise entry.error("module", f"'{names['module']}' is not a torch module class such as torch.nn.Conv2d")
-    signature = entry.optional("signature", None, list)
-    if signature is not None:
-        for i, param in enumerate(signature):
-            _check_name(param, top.file, join(entry.field("signature"), i))
-        twice = sorted({p for p in signature if signature.count(p) > 1})
-        if twice:
-            raise entry.error("signature", f"names {', '.join(twice)} twice")
+    signature = entry.optional("signature", None, list, dict)
+    variants = {}
+    if isinstance(signature, dict):  # {VARIANT: [names]}: one list per op_db variant of an overloaded op
+        for variant, positional in signature.items():
+            if not isinstance(variant, str) or not isinstance(positional, list):
+                raise entry.error("signature", "maps an op_db variant (binary) to its positional names ([input, other])")
+            variants[variant] = _signature_names(entry, positional, join(entry.field("signature"), variant), top.file)
+        signature = None
+    elif signature is not None:
+        signature = _signature_names(entry, signature, entry.field("signature"), top.file)
     raw = entry.optional("arguments", {}, dict, type(None)) or {}  # null: every line under it commented out
     arguments = {}
     for arg, value in raw.items():
@@ -966,8 +969,16 @@ def _parse_explore(top: Fields, params: dict) -> ExploreSpec | None:
         if not ndim or not reason.strip():
             raise limit.error("ndim" if not ndim else "reason", "list the refused ranks and give the reason")
         limits[name] = InputLimit(tuple(ndim), reason)
-    return ExploreSpec(names["opinfo"], names["module"], tuple(signature) if signature is not None else None, arguments,
-                       limits)
+    return ExploreSpec(names["opinfo"], names["module"], signature, arguments, limits, variants)
+
+
+def _signature_names(entry, names: list, field: str, file: str) -> tuple[str, ...]:
+    for i, param in enumerate(names):
+        _check_name(param, file, join(field, i))
+    twice = sorted({p for p in names if names.count(p) > 1})
+    if twice:
+        raise entry.error("signature", f"names {', '.join(twice)} twice")
+    return tuple(names)
 
 
 def _parse_argument_map(arg: Any, value: Any, file: str, field: str, params: dict, arguments: Any = ()) -> ArgumentMap:

@@ -274,7 +274,9 @@ class EdgeSettings:
     kinks: tuple[float, ...] | None = None  # exact values at the op's kinks; default: common ones for weightless ops
 
 
-CASTS = ("tuple", "list", "int", "float")  # explore argument casts; tuple/list repeat an int over the spatial rank
+# explore argument casts; tuple/list repeat an int over the spatial rank; per_side writes each spatial padding once per
+# side, MindSpore's (top, bottom, left, right) form of torch's (pH, pW)
+CASTS = ("tuple", "list", "int", "float", "per_side")
 WHERE = ("init", "call")
 
 
@@ -316,6 +318,17 @@ class ExploreSpec:
     signature: tuple[str, ...] | None = None  # torch's positional parameter names where inspect cannot tell
     arguments: dict[str, ArgumentMap] = field(default_factory=dict)  # in the order written (positional order)
     unsupported_inputs: dict[str, InputLimit] = field(default_factory=dict)  # torch tensor argument -> ranks refused
+    # per op_db variant (max.binary's (input, other) beside max.reduction_with_dim's (input, dim, keepdim)): one
+    # function with several overloads, whose docstring gives the readers only the longest
+    variant_signatures: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def call_names(self, entry: str | None) -> list[str] | None:
+        """The positional names the spec gives for this entry's samples (its variant's, else the one list); None:
+        the record's own."""
+        for variant, names in self.variant_signatures.items():
+            if entry is not None and (entry == variant or entry.endswith("." + variant)):
+                return list(names)
+        return list(self.signature) if self.signature else None
 
 
 @dataclass(frozen=True)
