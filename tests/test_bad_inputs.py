@@ -55,6 +55,8 @@ SPEC_CASES = [
     ("weight-init-negative-std", edited(a=("# weight_ih", WEIGHT_INIT % ("normal", "mean: 0.0, std: $-hidden_size"))), [],
      ["weights.weight_ih.init.normal", "normal needs std >= 0"]),
     ("not-yaml", "name: [unclosed\n", [], ["not valid YAML at line"]),
+    ("duplicate-key", edited(a=("name: nn.GRUCell\n", "name: nn.GRUCell\nname: nn.GRUCell2\n")), [],
+     ["not valid YAML at line 4", "the key 'name' appears twice in one mapping (first at line 3)"]),
     ("empty-file", "", [], ["the file is empty"]),
     ("top-level-list", "- a\n- b\n", [], ["must be a YAML mapping"]),
 ]

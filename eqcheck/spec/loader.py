@@ -89,7 +89,33 @@ TENSOR_DTYPES = ("float", *ALL_DTYPES)
 MODES = ("eval", "train")
 # Refuse absurd inputs before anything is allocated: 2**28 float32 elements is 1 GiB.
 MAX_INPUT_ELEMENTS = 2**28
-_FAST_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # safe either way: no python/* tags
+
+
+def _refuse_duplicate_keys(loader, node, deep=False):
+    """A mapping naming a key twice is an error, not `the last one wins`: a merge leaving two `expected_difference:`
+    blocks would silently drop the first one's declarations."""
+    seen: dict = {}
+    for key_node, _ in node.value:
+        if isinstance(key_node, yaml.ScalarNode) and key_node.tag != "tag:yaml.org,2002:merge":
+            if key_node.value in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"the key '{key_node.value}' appears twice in one mapping (first at line {seen[key_node.value]})",
+                    key_node.start_mark)
+            seen[key_node.value] = key_node.start_mark.line + 1
+    return yaml.constructor.SafeConstructor.construct_mapping(loader, node, deep)
+
+
+class _StrictFastLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # safe either way: no python/* tags
+    pass
+
+
+class _StrictLoader(yaml.SafeLoader):
+    pass
+
+
+for _loader in (_StrictFastLoader, _StrictLoader):
+    _loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _refuse_duplicate_keys)
+_FAST_SAFE_LOADER = _StrictFastLoader
 _DOTTED = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)+$")
 _NAME = re.compile(r"^[A-Za-z_]\w*$")
 _PATH_PART = re.compile(r"^\w+$")
@@ -116,7 +142,7 @@ def parse_spec(path: Path | str) -> OpSpec:
         try:  # libyaml's safe loader is ~10x faster; the pure-Python one words errors better, so it reports them
             data = yaml.load(text, Loader=_FAST_SAFE_LOADER)
         except yaml.YAMLError:
-            data = yaml.safe_load(text)
+            data = yaml.load(text, Loader=_StrictLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
