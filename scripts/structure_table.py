@@ -4,8 +4,9 @@
     python scripts/structure_table.py --check    # exit 1 if the checked-in table is stale
 
 Elementwise: the names (and variants) of op_db's UnaryUfuncInfo and BinaryUfuncInfo entries, torch's own record of
-"each output element is f of one element per input". Module classes map to their functional entry when the
-lower-cased class name is one (nn.Tanh -> tanh, nn.ReLU -> nn.functional.relu).
+"each output element is f of one element per input"; `aliases` names each alias's entry (special.expm1 -> expm1). Module
+classes map to their functional entry when the lower-cased class name is one (nn.Tanh -> tanh, nn.ReLU ->
+nn.functional.relu).
 Multilinear: ops whose every output element is a sum of products of inputs and weights with unit coefficients, so
 the op evaluated on ones counts the products (verdict/rounding.py). Scaled sums (mean, avg_pool, addmm's alpha)
 are left out: on ones they return 1, not n.
@@ -33,8 +34,10 @@ def build() -> dict:
     from torch.testing._internal.common_methods_invocations import op_db
     from torch.testing._internal.opinfo.core import BinaryUfuncInfo, UnaryUfuncInfo
 
-    elementwise = sorted({op.name + (f".{op.variant_test_name}" if op.variant_test_name else "")
-                          for op in op_db if isinstance(op, (UnaryUfuncInfo, BinaryUfuncInfo))})
+    ufuncs = [op for op in op_db if isinstance(op, (UnaryUfuncInfo, BinaryUfuncInfo))]
+    elementwise = sorted({op.name + (f".{op.variant_test_name}" if op.variant_test_name else "") for op in ufuncs})
+    aliases = {alias.name.removeprefix("torch."): op.name for op in ufuncs if not op.variant_test_name
+               for alias in op.aliases or ()}
     names = set(elementwise)
     modules = {}
     for cls in sorted(n for n in dir(torch.nn) if n[:1].isupper()):
@@ -43,8 +46,8 @@ def build() -> dict:
         if entry:
             modules[cls] = entry
     modules.update({cls: entry for entry, cls in MULTILINEAR.items() if cls})
-    return {"torch": torch.__version__.split("+")[0], "elementwise": elementwise, "multilinear": sorted(MULTILINEAR),
-            "modules": dict(sorted(modules.items()))}
+    return {"torch": torch.__version__.split("+")[0], "elementwise": elementwise, "aliases": dict(sorted(aliases.items())),
+            "multilinear": sorted(MULTILINEAR), "modules": dict(sorted(modules.items()))}
 
 
 def main() -> int:

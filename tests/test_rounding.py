@@ -47,6 +47,7 @@ def test_structure_names_elementwise_and_multilinear_ops_from_torch_op_paths():
     assert rounding.structure("torch.tanh") == "elementwise"
     assert rounding.structure("torch.Tensor.exp") == "elementwise"
     assert rounding.structure("torch.nn.ELU") == "elementwise"
+    assert rounding.entry_of("torch.special.expm1") == "expm1" and rounding.structure("torch.arctan2") == "elementwise"
     assert rounding.structure("torch.nn.Conv2d") == "multilinear"
     assert rounding.structure("torch.nn.functional.linear") == "multilinear"
     assert rounding.structure("torch.mean") is None and rounding.structure("torch.nn.BatchNorm2d") is None

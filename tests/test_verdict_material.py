@@ -113,6 +113,16 @@ def test_rows_of_tiny_values_are_judged_at_their_own_scale(cli, write_spec, tmp_
     assert rows["out"]["atol_scaled_from"] == 1e-5 and rows["out"]["tolerance"]["atol"] < 1e-12
 
 
+def test_an_alias_is_judged_as_its_kernel(cli, copy_config, tmp_path):
+    """torch.special.expm1 is expm1's kernel (OpInfo's alias): its rows get the ulps rule. MindSpore's exp(x) - 1 on
+    ~1e-6 inputs is 4e-8 from torch, under atol 1e-5, and passed as float32 noise while the alias was unknown."""
+    spec = copy_config("mint/special.expm1.yaml")
+    _, case, rows = _run(cli, spec, tmp_path, "--boundary", "-k", "boundary=tiny")
+    record = rows["out"]["attribution"]
+    assert case["status"] == "fail" and record["structure"] == "elementwise", record
+    assert list(record["kernel_accuracy"]) == ["mindspore"] and record["ulps"]["torch"] <= 1
+
+
 def test_a_layernorm_epsilon_off_by_ten_fails(cli, copy_config, tmp_path):
     spec = copy_config("nn/LayerNorm.yaml", {"epsilon: $eps}": "epsilon: 1.0e-6}", "eps: [1.0e-5, 0.001]": "eps: [1.0e-5]"})
     _, case, rows = _run(cli, spec, tmp_path)

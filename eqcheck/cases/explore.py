@@ -196,7 +196,7 @@ def merged(first: dict[str, Any], second: dict[str, Any]) -> dict[str, Any]:
         return {tally["entry"]: {"samples": tally["samples"], "run": tally["run"]}} if tally.get("entry") else {}
 
     out = {"source": f"{first['source']}+{second['source']}",
-           "entry": ", ".join(filter(None, (first.get("entry"), second.get("entry")))) or None,
+           "entry": ", ".join(dict.fromkeys(filter(None, (first.get("entry"), second.get("entry"))))) or None,
            "samples": first["samples"] + second["samples"], "run": first["run"] + second["run"]}
     for key in ("unmapped", "not_supported"):
         out[key] = dict(sorted((Counter(first[key]) + Counter(second[key])).items()))

@@ -114,13 +114,12 @@ def _table() -> dict:
 
 def entry_of(torch_op: str, opinfo: str | None = None) -> str:
     """The OpInfo entry name of a spec's torch op: `torch.tanh`, `torch.Tensor.tanh` -> `tanh`,
-    `torch.nn.functional.elu` -> `nn.functional.elu`, a module class `torch.nn.ELU` -> its functional entry."""
-    if opinfo:
-        return opinfo
-    name = torch_op.removeprefix("torch.").removeprefix("Tensor.")
-    if name.startswith("nn.") and name.rsplit(".", 1)[1][:1].isupper():  # a module class
+    `torch.nn.functional.elu` -> `nn.functional.elu`, an alias `torch.special.expm1` -> `expm1`, a module class
+    `torch.nn.ELU` -> its functional entry."""
+    name = opinfo or torch_op.removeprefix("torch.").removeprefix("Tensor.")
+    if not opinfo and name.startswith("nn.") and name.rsplit(".", 1)[1][:1].isupper():  # a module class
         return _table()["modules"].get(name.rsplit(".", 1)[1], name)
-    return name
+    return _table()["aliases"].get(name, name)  # torch.special.expm1 is expm1's kernel
 
 
 def structure(torch_op: str | None, opinfo: str | None = None) -> str | None:
