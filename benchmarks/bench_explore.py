@@ -73,7 +73,7 @@ def before_after(old: str, repeats: int) -> int:
     commands = {}
     for name, tree in trees.items():  # PYTHONPATH picks the tree's package over the venv's editable install
         report = out / f"{name.split()[0]}.json"
-        base = ["env", f"PYTHONPATH={tree}", PYTHON, "-c", RUN]
+        base = ["env", f"PYTHONPATH={tree}", PYTHON, "-P", "-c", RUN]  # -P: the cwd (this tree) is not put first
         subprocess.run([*base, "list", str(tree / "configs"), "--explore"], stdout=subprocess.DEVNULL,
                        stderr=subprocess.DEVNULL, check=True)  # each tree's sample cache, untimed
         commands[name] = [*base, "run", str(tree / "configs"), "--explore", "--grad", "-q", "--jobs", "2",

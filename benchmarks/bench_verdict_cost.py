@@ -18,7 +18,7 @@ RUN = "import sys; from eqcheck.cli import main; sys.argv = ['eqcheck'] + sys.ar
 
 def command(tree: str, extra: list[str]) -> list[str]:
     # PYTHONPATH picks the tree's package over the venv's editable install; the tree's configs are its catalog.
-    return ["env", f"PYTHONPATH={tree}", PYTHON, "-c", RUN, "run", os.path.join(tree, "configs"), "-j", "2", "-q", *extra]
+    return ["env", f"PYTHONPATH={tree}", PYTHON, "-P", "-c", RUN, "run", os.path.join(tree, "configs"), "-j", "2", "-q", *extra]
 
 
 def main() -> None:
