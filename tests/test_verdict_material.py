@@ -113,10 +113,10 @@ def test_rows_of_tiny_values_are_judged_at_their_own_scale(cli, write_spec, tmp_
     assert rows["out"]["atol_scaled_from"] == 1e-5 and rows["out"]["tolerance"]["atol"] < 1e-12
 
 
-def test_an_alias_is_judged_as_its_kernel(cli, copy_config, tmp_path):
+def test_an_alias_is_judged_as_its_kernel(cli, write_spec, tmp_path):
     """torch.special.expm1 is expm1's kernel (OpInfo's alias): its rows get the ulps rule. MindSpore's exp(x) - 1 on
     ~1e-6 inputs is 4e-8 from torch, under atol 1e-5, and passed as float32 noise while the alias was unknown."""
-    spec = copy_config("mint/special.expm1.yaml")
+    spec = write_spec(_elementwise("torch.special.expm1", "mindspore.mint.special.expm1", "[8, 16]"))
     _, case, rows = _run(cli, spec, tmp_path, "--boundary", "-k", "boundary=tiny")
     record = rows["out"]["attribution"]
     assert case["status"] == "fail" and record["structure"] == "elementwise", record
