@@ -10,6 +10,7 @@ Neither is run. Sources are a list: `SOURCES`, each `(specs, dtypes) -> list[Cas
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -565,10 +566,22 @@ def hash_of(case: Case) -> str | None:
     if info is None or info.error is not None:
         return info.hash if info else None
     if info.hash is None:
-        record = cache.entries(info.source, [info.entry])[info.entry]
+        record = _entry_record(info.source, info.entry)
         key = "samples_train" if info.source in CONSTRUCTING and case.spec.mode == "train" else "samples"
-        return sample_hash(record[key][info.index], np.load(info.arrays))
+        return sample_hash(record[key][info.index], _entry_arrays(info.arrays))
     return info.hash
+
+
+# A worker names every explored case that does not pass: reading and checksumming an entry's whole cache files per
+# case (max_pool2d's 1,440 samples) took longer than running the case. Once per process, as the case's run read them.
+@functools.lru_cache(maxsize=32)
+def _entry_record(source: str, entry: str) -> dict:
+    return cache.entries(source, [entry])[entry]
+
+
+@functools.lru_cache(maxsize=32)
+def _entry_arrays(path: str) -> Any:
+    return np.load(path)  # lazy: sample_hash reads only the sample's own arrays
 
 
 def same_names(bound_init: list, bound_call: list, ms_names: dict | None) -> dict[str, ArgumentMap]:
