@@ -386,7 +386,7 @@ def _worker_environment(modules: list[str]) -> Iterator[None]:
 
     from eqcheck.spec import allowlist
 
-    saved = {key: os.environ.get(key) for key in (allowlist.MODULES_ENV, "PYTHONPATH")}
+    saved_path = os.environ.get("PYTHONPATH")
     roots = []
     for name in modules:
         file = getattr(importlib.import_module(name), "__file__", None)
@@ -395,17 +395,11 @@ def _worker_environment(modules: list[str]) -> Iterator[None]:
             for _ in range(name.count(".") + (Path(file).name == "__init__.py")):
                 root = root.parent
             roots.append(str(root))
-    try:
+    with allowlist.environment_kept(allowlist.MODULES_ENV, "PYTHONPATH"):
         if modules:
             allowlist.allow_modules(modules)
-            os.environ["PYTHONPATH"] = os.pathsep.join(dict.fromkeys([*roots, *filter(None, [saved["PYTHONPATH"]])]))
+            os.environ["PYTHONPATH"] = os.pathsep.join(dict.fromkeys([*roots, *filter(None, [saved_path])]))
         yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 # ---- save_spec ------------------------------------------------------------------------------------------------------

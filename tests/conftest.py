@@ -24,7 +24,6 @@ weights:
 """}
 
 
-OPT_INS = ("EQCHECK_ALLOWED_MODULES", "EQCHECK_ALLOWED_OPS")
 ISOLATING = {"-j", "--jobs", "--timeout", "--executor", "--edges", "-j0", "-j1", "-j2"}  # a run that asks for workers
 
 
@@ -42,15 +41,10 @@ class Cli:
             args.append("-j0")
         # --allow-module/--allow-op write the process environment for the workers to inherit; a real CLI call
         # ends with its process, so this in-process one must not leave them to the next test.
-        saved = {key: os.environ.get(key) for key in OPT_INS}
-        try:
+        from eqcheck.spec import allowlist
+
+        with allowlist.environment_kept(allowlist.MODULES_ENV, allowlist.OPS_ENV):
             result = self.runner.invoke(main, args, catch_exceptions=True)
-        finally:
-            for key, value in saved.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
         result.text = result.output
         return result
 

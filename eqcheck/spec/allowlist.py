@@ -29,11 +29,12 @@ This file imports no framework.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from eqcheck.errors import SpecError
 from eqcheck.spec.fields import suggest
@@ -228,6 +229,21 @@ def allow_ops(paths) -> None:
     merged = [*allowed_ops(), *(p.strip() for p in paths if p.strip())]
     if merged:
         os.environ[OPS_ENV] = ",".join(dict.fromkeys(merged))
+
+
+@contextlib.contextmanager
+def environment_kept(*keys: str) -> Iterator[None]:
+    """The process environment's `keys` as they were on entry, after the block: an opt-in made for one run's workers
+    (allow_modules, allow_ops) ends with that run, as it would with its process."""
+    saved = {key: os.environ.get(key) for key in keys}
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 def allowed_modules() -> tuple[str, ...]:
